@@ -1,0 +1,154 @@
+/**
+ * The database schema. SQLite is state and cache; the repository is the source of truth for
+ * backups. Ids are random text, timestamps integer milliseconds since the epoch, JSON columns
+ * are validated by zod at the edges (src/db/json.ts) before they are written or after read.
+ * After a change: `npm run db:generate` writes the next migration into migrations/.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const createdAt = () =>
+  integer("created_at", { mode: "number" })
+    .notNull()
+    .default(sql`(cast(unixepoch('subsec') * 1000 as integer))`);
+const updatedAt = () =>
+  integer("updated_at", { mode: "number" })
+    .notNull()
+    .default(sql`(cast(unixepoch('subsec') * 1000 as integer))`);
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    email: text("email").notNull(),
+    name: text("name").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    role: text("role", { enum: ["admin", "user"] })
+      .notNull()
+      .default("user"),
+    disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+    /** JSON array of absolute paths this user may back up and restore (admins: unrestricted). */
+    allowedRoots: text("allowed_roots").notNull().default("[]"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("users_email_unique").on(sql`lower(${t.email})`)],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    /** Public half of the token; the secret half is stored only as SHA-256. */
+    id: text("id").primaryKey(),
+    secretHash: text("secret_hash").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    csrfToken: text("csrf_token").notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    createdAt: createdAt(),
+    lastSeenAt: integer("last_seen_at", { mode: "number" }).notNull(),
+    expiresAt: integer("expires_at", { mode: "number" }).notNull(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId), index("sessions_expires_idx").on(t.expiresAt)],
+);
+
+export const destinations = sqliteTable(
+  "destinations",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: ["s3", "local"] }).notNull(),
+    /** JSON: s3 {bucket, prefix, endpoint, region} or local {path}; no secrets. */
+    settings: text("settings").notNull(),
+    /** Access keys and repository passphrase, encrypted with the server's secret key. */
+    secretsEnc: text("secrets_enc"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("destinations_user_idx").on(t.userId)],
+);
+
+export const backupConfigs = sqliteTable(
+  "backup_configs",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    destinationId: text("destination_id")
+      .notNull()
+      .references(() => destinations.id, { onDelete: "restrict" }),
+    name: text("name").notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    /** JSON array of {path, excludePatterns?, includePatterns?}. */
+    sources: text("sources").notNull(),
+    /** JSON {cronExpression, timezone}. */
+    schedule: text("schedule").notNull(),
+    /** JSON {compression, bandwidthKbps, tags, ...}. */
+    options: text("options").notNull(),
+    /** JSON {keepLast, keepDaily, keepWeekly, keepMonthly, retentionDays}. */
+    retention: text("retention").notNull().default("{}"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("backup_configs_user_idx").on(t.userId)],
+);
+
+export const backupLogs = sqliteTable(
+  "backup_logs",
+  {
+    id: text("id").primaryKey(),
+    configId: text("config_id").references(() => backupConfigs.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ["backup", "restore", "check", "prune", "drill"] })
+      .notNull()
+      .default("backup"),
+    status: text("status", { enum: ["running", "completed", "partial", "failed", "cancelled"] }).notNull(),
+    startTime: integer("start_time", { mode: "number" }).notNull(),
+    endTime: integer("end_time", { mode: "number" }),
+    snapshotId: text("snapshot_id"),
+    filesProcessed: integer("files_processed").notNull().default(0),
+    filesSkipped: integer("files_skipped").notNull().default(0),
+    totalBytes: integer("total_bytes").notNull().default(0),
+    bytesTransferred: integer("bytes_transferred").notNull().default(0),
+    /** JSON array of {path, message}. */
+    errors: text("errors").notNull().default("[]"),
+    durationMs: integer("duration_ms"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("backup_logs_config_time_idx").on(t.configId, t.startTime),
+    index("backup_logs_user_time_idx").on(t.userId, t.startTime),
+    index("backup_logs_status_idx").on(t.status),
+  ],
+);
+
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    configId: text("config_id").references(() => backupConfigs.id, { onDelete: "cascade" }),
+    type: text("type", { enum: ["failure", "warning", "info"] }).notNull(),
+    message: text("message").notNull(),
+    acknowledged: integer("acknowledged", { mode: "boolean" }).notNull().default(false),
+    timestamp: integer("timestamp", { mode: "number" }).notNull(),
+  },
+  (t) => [index("alerts_user_ack_idx").on(t.userId, t.acknowledged, t.timestamp)],
+);
+
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  /** JSON value, validated per key by zod. */
+  value: text("value").notNull(),
+  updatedAt: updatedAt(),
+});

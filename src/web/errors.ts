@@ -1,0 +1,54 @@
+/**
+ * The one place errors become responses: JSON under /api, HTML pages elsewhere. Messages of
+ * unexpected errors are logged, never shown (no stack traces, no secrets).
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { NotFoundError, ValidationError } from "../util/errors.ts";
+import type { AppEnv } from "./context.ts";
+
+const HEADINGS: Record<number, string> = {
+  400: "Bad request",
+  401: "Sign in required",
+  403: "Forbidden",
+  404: "Not found",
+  405: "Method not allowed",
+  409: "Conflict",
+  413: "Too large",
+  429: "Too many requests",
+  500: "Something went wrong",
+};
+
+export function isApiPath(path: string): boolean {
+  return path === "/api" || path.startsWith("/api/");
+}
+
+export function errorResponse(c: Context<AppEnv>, status: ContentfulStatusCode, message: string) {
+  const heading = HEADINGS[status] ?? "Error";
+  if (isApiPath(c.req.path)) return c.json({ error: { status, message } }, status);
+  const html = c.get("services").renderer.page("error", { title: heading, status, heading, message });
+  return c.html(html, status);
+}
+
+export function notFound(c: Context<AppEnv>) {
+  return errorResponse(c, 404, "There is nothing at this address.");
+}
+
+export function onError(error: Error, c: Context<AppEnv>) {
+  if (error instanceof HTTPException) {
+    if (error.res) return error.res;
+    return errorResponse(
+      c,
+      error.status as ContentfulStatusCode,
+      error.message || HEADINGS[error.status] || "",
+    );
+  }
+  if (error instanceof NotFoundError) return notFound(c);
+  if (error instanceof ValidationError) return errorResponse(c, 400, error.message);
+  c.get("services").logger.error(
+    { reqId: c.get("requestId"), err: { name: error.name, message: error.message, stack: error.stack } },
+    "unhandled error",
+  );
+  return errorResponse(c, 500, "An unexpected error occurred. It has been logged.");
+}

@@ -1,0 +1,61 @@
+/**
+ * Server-side rendering with Eta. Templates are embedded (src/generated/embedded.ts) and loaded
+ * by name as "@pages/home", "@layouts/base", "@partials/flash". Interpolations are escaped
+ * (autoEscape); raw output (`<%~`) is only used for rendered template bodies, never user strings.
+ */
+import { Eta } from "eta/core";
+import { assets, views } from "../generated/embedded.ts";
+
+export interface NavItem {
+  href: string;
+  label: string;
+  current?: boolean;
+}
+
+export interface Flash {
+  kind: "success" | "error" | "warning" | "info";
+  message: string;
+}
+
+export interface PageData {
+  title?: string;
+  user?: { name: string; role: string } | null;
+  flash?: Flash[];
+  [key: string]: unknown;
+}
+
+export function createRenderer(options: { version: string }) {
+  const eta = new Eta({ autoEscape: true, cache: true, autoTrim: [false, "nl"] });
+  for (const [name, text] of Object.entries(views)) eta.loadTemplate(`@${name}`, text);
+
+  const nav = (path: string, user: PageData["user"]): NavItem[] => {
+    const items: NavItem[] = [{ href: "/", label: "Dashboard" }];
+    if (!user) return items.map((i) => ({ ...i, current: i.href === path }));
+    return items.map((i) => ({ ...i, current: i.href === path }));
+  };
+
+  return {
+    /** Renders a page template inside its layout. `path` marks the current nav item. */
+    page(template: string, data: PageData, path = "/"): string {
+      return eta.render(`@pages/${template}`, {
+        ...data,
+        nav: nav(path, data.user ?? null),
+        version: options.version,
+        asset: assetUrl,
+      });
+    },
+    /** Renders a partial alone (for htmx swaps). */
+    partial(template: string, data: Record<string, unknown>): string {
+      return eta.render(`@partials/${template}`, { ...data, asset: assetUrl });
+    },
+  };
+}
+
+export type Renderer = ReturnType<typeof createRenderer>;
+
+/** "/static/<hash>/app.css": the hash changes with the content, so the URL can be cached forever. */
+export function assetUrl(name: string): string {
+  const asset = assets[name];
+  if (!asset) throw new Error(`unknown asset ${name}`);
+  return `/static/${asset.hash}/${name}`;
+}
