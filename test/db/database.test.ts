@@ -1,0 +1,87 @@
+import { Database } from "bun:sqlite";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { DataDirError, openDatabase } from "../../src/db/client.ts";
+import { applyMigrations, DatabaseTooNewError } from "../../src/db/migrate.ts";
+import { migrations } from "../../src/generated/embedded.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+const dirs: { cleanup(): void }[] = [];
+function dir() {
+  const d = tempDir();
+  dirs.push(d);
+  return d.path;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) d.cleanup();
+});
+
+describe("openDatabase", () => {
+  it("creates backapp.db in WAL mode with foreign keys and the schema", () => {
+    const d = dir();
+    const opened = openDatabase(join(d, "nested", "data"));
+    try {
+      const q = (sql: string) => opened.sqlite.query(sql).get() as Record<string, unknown>;
+      expect(q("PRAGMA journal_mode").journal_mode).toBe("wal");
+      expect(q("PRAGMA foreign_keys").foreign_keys).toBe(1);
+      const tables = (
+        opened.sqlite.query("SELECT name FROM sqlite_master WHERE type='table'").all() as { name: string }[]
+      ).map((t) => t.name);
+      for (const t of ["users", "sessions", "destinations", "backup_configs", "backup_logs", "alerts", "settings"]) {
+        expect(tables).toContain(t);
+      }
+      const indexes = (
+        opened.sqlite.query("SELECT name FROM sqlite_master WHERE type='index'").all() as { name: string }[]
+      ).map((t) => t.name);
+      expect(indexes).toContain("backup_logs_config_time_idx");
+      expect(indexes).toContain("alerts_user_ack_idx");
+    } finally {
+      opened.close();
+    }
+  });
+
+  it("applies migrations once", () => {
+    const d = dir();
+    openDatabase(d).close();
+    const again = openDatabase(d);
+    try {
+      const rows = again.sqlite.query("SELECT tag FROM schema_migrations").all();
+      expect(rows).toHaveLength(migrations.length);
+      expect(applyMigrations(again.sqlite, migrations).applied).toEqual([]);
+    } finally {
+      again.close();
+    }
+  });
+
+  it("enforces foreign keys", () => {
+    const opened = openDatabase(dir());
+    try {
+      expect(() =>
+        opened.sqlite.run(
+          "INSERT INTO sessions (id, secret_hash, user_id, csrf_token, last_seen_at, expires_at) VALUES ('s','h','nobody','c',1,2)",
+        ),
+      ).toThrow(/FOREIGN KEY/);
+    } finally {
+      opened.close();
+    }
+  });
+
+  it("refuses a database written by a newer version", () => {
+    const d = dir();
+    openDatabase(d).close();
+    const raw = new Database(join(d, "backapp.db"));
+    raw.run("INSERT INTO schema_migrations (idx, tag, applied_at) VALUES (999, '0999_future', 0)");
+    raw.close();
+    expect(() => openDatabase(d)).toThrow(DatabaseTooNewError);
+    expect(() => openDatabase(d)).toThrow(/newer backapp/);
+  });
+
+  it("refuses an unwritable data dir with a clear message", () => {
+    const d = dir();
+    const file = join(d, "a-file");
+    writeFileSync(file, "x");
+    expect(() => openDatabase(join(file, "data"))).toThrow(DataDirError);
+    expect(() => openDatabase(join(file, "data"))).toThrow(/is not writable .*--data-dir/);
+  });
+});
