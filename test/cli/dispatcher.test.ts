@@ -55,7 +55,11 @@ describe("runCli", () => {
 });
 
 describe("parseFlags", () => {
-  const specs = { name: { type: "string" }, tag: { type: "string", multiple: true }, json: { type: "boolean" } } as const;
+  const specs = {
+    name: { type: "string" },
+    tag: { type: "string", multiple: true },
+    json: { type: "boolean" },
+  } as const;
   it("parses strings, repeats and booleans", () => {
     const r = parseFlags(["--name", "x", "--tag", "a", "--tag=b", "--json", "p1", "--", "--p2"], specs);
     expect(r.flags).toEqual({ name: "x", tag: ["a", "b"], json: true });

@@ -29,7 +29,10 @@ describe("lockDataDir", () => {
   it("takes over a lock whose process is gone", () => {
     const d = dir();
     const dead = Bun.spawnSync(["true"]).pid;
-    writeFileSync(join(d, "server.lock"), JSON.stringify({ pid: dead, hostname: hostname(), startedAt: "x" }));
+    writeFileSync(
+      join(d, "server.lock"),
+      JSON.stringify({ pid: dead, hostname: hostname(), startedAt: "x" }),
+    );
     const lock = lockDataDir(d);
     lock.release();
   });

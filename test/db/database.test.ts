@@ -28,7 +28,15 @@ describe("openDatabase", () => {
       const tables = (
         opened.sqlite.query("SELECT name FROM sqlite_master WHERE type='table'").all() as { name: string }[]
       ).map((t) => t.name);
-      for (const t of ["users", "sessions", "destinations", "backup_configs", "backup_logs", "alerts", "settings"]) {
+      for (const t of [
+        "users",
+        "sessions",
+        "destinations",
+        "backup_configs",
+        "backup_logs",
+        "alerts",
+        "settings",
+      ]) {
         expect(tables).toContain(t);
       }
       const indexes = (

@@ -14,7 +14,12 @@ export interface CliResult {
 /** Runs `backapp ARGS` from source as a real child process. */
 export async function runBackapp(
   args: string[],
-  options: { env?: Record<string, string | undefined>; cwd?: string; stdin?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    stdin?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<CliResult> {
   const proc = Bun.spawn([bunPath, mainPath, ...args], {
     env: { ...process.env, ...options.env } as Record<string, string>,

@@ -1,5 +1,5 @@
-import { createLogger } from "../../src/util/logger.ts";
 import { startServer } from "../../src/server.ts";
+import { createLogger } from "../../src/util/logger.ts";
 import { tempDir } from "./temp.ts";
 
 export interface TestServer {

@@ -1,0 +1,97 @@
+/**
+ * Smoke test of a compiled binary, as CI runs it: the binary is copied alone into an empty temp
+ * dir, started with a temp data dir, /healthz must answer 200, a page and the htmx asset must load,
+ * and SIGTERM must stop it cleanly. Prints binary size, cold start time and idle RSS.
+ * Usage: bun scripts/smoke-binary.ts dist/backapp-linux-x64
+ */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
+
+function fail(message: string): never {
+  console.error(`smoke: FAIL: ${message}`);
+  process.exit(1);
+}
+
+async function readUntilListening(stream: ReadableStream<Uint8Array>, timeoutMs: number): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const timer = setTimeout(() => reader.cancel(), timeoutMs);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    const m = /"url":"(http:\/\/[^"]+)".*"msg":"backapp listening"/.exec(text);
+    if (m?.[1]) {
+      clearTimeout(timer);
+      reader.releaseLock();
+      return m[1];
+    }
+  }
+  return fail(`server did not report listening:\n${text}`);
+}
+
+function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+async function main() {
+  const source = resolve(process.argv[2] ?? fail("usage: smoke-binary.ts BINARY"));
+  const work = mkdtempSync(join(tmpdir(), "backapp-smoke-"));
+  const binary = join(work, basename(source));
+  copyFileSync(source, binary);
+  const dataDir = join(work, "data");
+  try {
+    const version = Bun.spawnSync([binary, "--version"], { cwd: work });
+    if (!version.success || !/^backapp \d+\.\d+\.\d+\+\w+/.test(version.stdout.toString())) {
+      fail(`--version printed ${version.stdout.toString()}${version.stderr.toString()}`);
+    }
+    const bad = Bun.spawnSync([binary, "serve", "--nope"], { cwd: work });
+    if (bad.exitCode !== 2) fail(`a bad flag exited ${bad.exitCode}, expected 2`);
+
+    const started = performance.now();
+    const proc = Bun.spawn([binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
+      cwd: work,
+      env: { PATH: "/usr/bin:/bin", HOME: work },
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    const url = await readUntilListening(proc.stdout, 20_000);
+    let health = await fetch(`${url}/healthz`).catch(() => null);
+    while (health?.status !== 200) {
+      if (performance.now() - started > 20_000) fail("/healthz never answered 200");
+      await Bun.sleep(20);
+      health = await fetch(`${url}/healthz`).catch(() => null);
+    }
+    const coldStartMs = performance.now() - started;
+    const body = (await health.json()) as { status: string; version: string };
+    if (body.status !== "ok") fail(`/healthz said ${JSON.stringify(body)}`);
+
+    const page = await fetch(`${url}/`);
+    const html = await page.text();
+    if (page.status !== 200 || !html.includes("<!doctype html>")) fail(`GET / answered ${page.status}`);
+    const htmxPath = /src="(\/static\/[0-9a-f]+\/htmx\.min\.js)"/.exec(html)?.[1];
+    if (!htmxPath) fail("the page does not load htmx");
+    const htmx = await fetch(`${url}${htmxPath}`);
+    if (htmx.status !== 200 || (await htmx.text()).length < 10_000)
+      fail(`htmx asset answered ${htmx.status}`);
+    const css = /href="(\/static\/[0-9a-f]+\/app\.css)"/.exec(html)?.[1];
+    if (!css || (await fetch(`${url}${css}`)).status !== 200) fail("the stylesheet does not load");
+
+    await Bun.sleep(500);
+    const rss = rssKiB(proc.pid);
+    proc.kill("SIGTERM");
+    const exit = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => "timeout" as const)]);
+    if (exit !== 0) fail(`SIGTERM: exit ${exit}`);
+    const size = statSync(source).size;
+    console.log(
+      `smoke: OK ${body.version}: size ${(size / 2 ** 20).toFixed(1)} MiB, cold start to /healthz 200 ${coldStartMs.toFixed(0)} ms, idle RSS ${(rss / 1024).toFixed(1)} MiB`,
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
