@@ -1,3 +1,5 @@
+import { environment, isInteractive } from "../config/index.ts";
+
 /** What a command may touch of the outside world; tests pass their own. */
 export interface CliIo {
   stdout: (text: string) => void;
@@ -13,8 +15,8 @@ export function processIo(): CliIo {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     stdoutStream: process.stdout,
-    env: process.env,
-    isTTY: Boolean(process.stdout.isTTY) && process.env.TERM !== "dumb",
+    env: environment(),
+    isTTY: isInteractive(),
   };
 }
 

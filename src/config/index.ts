@@ -88,6 +88,11 @@ export function readRepositoryEnv(env: Env = process.env): RepositoryEnv {
   });
 }
 
+/** The process environment, for the CLI's I/O boundary; everything else gets typed settings. */
+export function environment(): Env {
+  return process.env;
+}
+
 /** True when stdout is an interactive terminal (progress lines instead of plain output). */
 export function isInteractive(): boolean {
   return Boolean(process.stdout.isTTY) && process.env.TERM !== "dumb";
