@@ -11,18 +11,60 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  stdin?: string;
+  timeoutMs?: number;
+  /**
+   * Run as a real child process (`bun src/main.ts ARGS`). Default: in-process through runCli with
+   * captured output, which is what coverage can see; commands behave the same either way because
+   * they only touch the world through CliIo. Use a process for signals, kills, cwd and stdin.
+   */
+  process?: boolean;
+}
+
+function mergedEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string | undefined> = { ...process.env, ...extra };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  return env as Record<string, string>;
+}
+
+/** Runs `backapp ARGS` and collects its exit code and output. */
+export async function runBackapp(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  const needsProcess =
+    options.process || options.cwd !== undefined || options.stdin !== undefined || args[0] === "serve";
+  return needsProcess ? runProcess(args, options) : runInProcess(args, options);
+}
+
+async function runInProcess(args: string[], options: RunOptions): Promise<CliResult> {
+  const { runCli } = await import("../../src/cli/index.ts");
+  const { PassThrough } = await import("node:stream");
+  let stdout = "";
+  let stderr = "";
+  const binary = new PassThrough();
+  const chunks: Buffer[] = [];
+  binary.on("data", (c: Buffer) => chunks.push(c));
+  const code = await runCli(args, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    stdoutStream: binary,
+    env: mergedEnv(options.env),
+    isTTY: false,
+  });
+  binary.end();
+  if (chunks.length > 0) stdout += Buffer.concat(chunks).toString("utf8");
+  return { code, stdout, stderr };
+}
+
 /** Runs `backapp ARGS` from source as a real child process. */
-export async function runBackapp(
-  args: string[],
-  options: {
-    env?: Record<string, string | undefined>;
-    cwd?: string;
-    stdin?: string;
-    timeoutMs?: number;
-  } = {},
-): Promise<CliResult> {
+export async function runProcess(args: string[], options: RunOptions = {}): Promise<CliResult> {
   const proc = Bun.spawn([bunPath, mainPath, ...args], {
-    env: { ...process.env, ...options.env } as Record<string, string>,
+    env: mergedEnv(options.env),
     cwd: options.cwd,
     stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
     stdout: "pipe",
