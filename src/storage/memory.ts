@@ -1,5 +1,6 @@
 import { CancelledError, NotFoundError } from "../util/errors.ts";
 import type { Backend, GetOptions, ObjectInfo, PutOptions } from "./backend.ts";
+import { validateName, validatePrefix, validateRange } from "./names.ts";
 
 /** Reads a stream whole; only for small objects and the in-memory test double. */
 export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -23,6 +24,7 @@ function checkSignal(signal?: AbortSignal): void {
 }
 
 function slice(data: Uint8Array, options?: GetOptions): Uint8Array {
+  validateRange(options?.offset, options?.length);
   const start = options?.offset ?? 0;
   const end = options?.length === undefined ? data.byteLength : start + options.length;
   return data.slice(start, end);
@@ -33,7 +35,12 @@ export class MemoryBackend implements Backend {
   readonly location = "memory:";
   readonly objects = new Map<string, Uint8Array>();
 
-  async put(name: string, data: Uint8Array | ReadableStream<Uint8Array>, options?: PutOptions): Promise<void> {
+  async put(
+    name: string,
+    data: Uint8Array | ReadableStream<Uint8Array>,
+    options?: PutOptions,
+  ): Promise<void> {
+    validateName(name);
     checkSignal(options?.signal);
     const bytes = data instanceof Uint8Array ? data.slice() : await readAll(data);
     checkSignal(options?.signal);
@@ -42,6 +49,7 @@ export class MemoryBackend implements Backend {
   }
 
   async get(name: string, options?: GetOptions): Promise<Uint8Array> {
+    validateName(name);
     checkSignal(options?.signal);
     const data = this.objects.get(name);
     if (!data) throw new NotFoundError(`${name}: not found`);
@@ -59,6 +67,7 @@ export class MemoryBackend implements Backend {
   }
 
   async stat(name: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo> {
+    validateName(name);
     checkSignal(options?.signal);
     const data = this.objects.get(name);
     if (!data) throw new NotFoundError(`${name}: not found`);
@@ -66,6 +75,8 @@ export class MemoryBackend implements Backend {
   }
 
   async *list(prefix: string, options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo> {
+    validatePrefix(prefix);
+    checkSignal(options?.signal);
     for (const [name, data] of [...this.objects]) {
       checkSignal(options?.signal);
       if (name.startsWith(prefix)) yield { name, size: data.byteLength };
@@ -73,6 +84,7 @@ export class MemoryBackend implements Backend {
   }
 
   async delete(name: string, options?: { signal?: AbortSignal }): Promise<void> {
+    validateName(name);
     checkSignal(options?.signal);
     this.objects.delete(name);
   }

@@ -1,0 +1,309 @@
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { throwIfAborted, ValidationError } from "../util/errors.ts";
+import type { Backend, GetOptions, ObjectInfo, PutOptions } from "./backend.ts";
+import { validateName, validatePrefix, validateRange } from "./names.ts";
+import { addContentMd5 } from "./s3-content-md5.ts";
+import { mapS3Error } from "./s3-errors.ts";
+
+export interface S3BackendOptions {
+  bucket: string;
+  /** Key prefix inside the bucket ("" for the bucket root); leading and trailing "/" are ignored. */
+  prefix: string;
+  /** Custom endpoint for S3-compatible servers (MinIO, s3rver, ...); enables path-style URLs. */
+  endpoint?: string;
+  region?: string;
+  /** Without an access key the SDK's default chain (env, profile, instance role) applies. */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  /** Multipart part size for streamed puts (default 8 MiB, S3's minimum is 5 MiB). */
+  partSize?: number;
+  /** Parts in flight at once; memory is about partSize × (queueSize + 1). Default 2. */
+  queueSize?: number;
+}
+
+const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+/** S3 accepts at most 1000 keys per DeleteObjects call. */
+const DELETE_BATCH = 1000;
+
+/** A repository under a prefix of an S3 (or S3-compatible) bucket. */
+export class S3Backend implements Backend {
+  readonly location: string;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+
+  constructor(opts: S3BackendOptions) {
+    if (opts.bucket === "") throw new ValidationError("S3 bucket name is empty");
+    this.bucket = opts.bucket;
+    this.prefix = opts.prefix.replace(/^\/+|\/+$/g, "");
+    this.partSize = opts.partSize ?? DEFAULT_PART_SIZE;
+    this.queueSize = opts.queueSize ?? 2;
+    this.location = describeLocation(opts.bucket, this.prefix, opts.endpoint);
+    this.client = new S3Client(clientConfig(opts));
+    addContentMd5(this.client);
+  }
+
+  private key(name: string): string {
+    validateName(name);
+    return this.prefix === "" ? name : `${this.prefix}/${name}`;
+  }
+
+  private fail(context: string, err: unknown, signal?: AbortSignal): Error {
+    return mapS3Error(`${context} in ${this.location}`, this.bucket, err, signal);
+  }
+
+  async put(
+    name: string,
+    data: Uint8Array | ReadableStream<Uint8Array>,
+    options?: PutOptions,
+  ): Promise<void> {
+    const Key = this.key(name);
+    throwIfAborted(options?.signal);
+    if (data instanceof Uint8Array) {
+      try {
+        const cmd = new PutObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          Body: data,
+          ContentLength: data.byteLength,
+        });
+        await this.client.send(cmd, { abortSignal: options?.signal });
+      } catch (err) {
+        throw this.fail(`upload ${name}`, err, options?.signal);
+      }
+      options?.onProgress?.(data.byteLength);
+      return;
+    }
+    await this.putStream(name, Key, data, options);
+  }
+
+  /** Multipart upload through lib-storage: at most queueSize parts are buffered at a time. */
+  private async putStream(name: string, Key: string, data: ReadableStream<Uint8Array>, options?: PutOptions) {
+    const abortController = new AbortController();
+    const onAbort = () => abortController.abort();
+    options?.signal?.addEventListener("abort", onAbort, { once: true });
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key, Body: data },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: false,
+      abortController,
+    });
+    if (options?.onProgress) {
+      const onProgress = options.onProgress;
+      upload.on("httpUploadProgress", (p) => {
+        if (p.loaded !== undefined) onProgress(p.loaded);
+      });
+    }
+    try {
+      await upload.done();
+    } catch (err) {
+      await data.cancel(err).catch(() => {});
+      throw this.fail(`upload ${name}`, err, options?.signal);
+    } finally {
+      options?.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private async getObject(name: string, options?: GetOptions) {
+    validateRange(options?.offset, options?.length);
+    const Key = this.key(name);
+    throwIfAborted(options?.signal);
+    const Range = rangeHeader(options);
+    if (Range === "empty") {
+      await this.stat(name, options); // a zero-length read still reports a missing object
+      return undefined;
+    }
+    try {
+      const cmd = new GetObjectCommand({ Bucket: this.bucket, Key, Range });
+      return await this.client.send(cmd, { abortSignal: options?.signal });
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 416) {
+        await this.stat(name, options); // offset past the end of an existing object: empty
+        return undefined;
+      }
+      throw this.fail(`download ${name}`, err, options?.signal);
+    }
+  }
+
+  async get(name: string, options?: GetOptions): Promise<Uint8Array> {
+    const res = await this.getObject(name, options);
+    if (!res?.Body) return new Uint8Array(0);
+    try {
+      return await res.Body.transformToByteArray();
+    } catch (err) {
+      throw this.fail(`download ${name}`, err, options?.signal);
+    }
+  }
+
+  async getStream(name: string, options?: GetOptions): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.getObject(name, options);
+    if (!res?.Body) return new ReadableStream({ start: (c) => c.close() });
+    const body = res.Body.transformToWebStream() as ReadableStream<Uint8Array>;
+    return mapStreamErrors(body, (err) => this.fail(`download ${name}`, err, options?.signal));
+  }
+
+  async stat(name: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo> {
+    const Key = this.key(name);
+    throwIfAborted(options?.signal);
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }), {
+        abortSignal: options?.signal,
+      });
+      return { name, size: res.ContentLength ?? 0 };
+    } catch (err) {
+      throw this.fail(`stat ${name}`, err, options?.signal);
+    }
+  }
+
+  async *list(prefix: string, options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo> {
+    validatePrefix(prefix);
+    const base = this.prefix === "" ? "" : `${this.prefix}/`;
+    let ContinuationToken: string | undefined;
+    do {
+      throwIfAborted(options?.signal);
+      const cmd = new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken });
+      let page: ListObjectsV2CommandOutput;
+      try {
+        page = await this.client.send(cmd, { abortSignal: options?.signal });
+      } catch (err) {
+        throw this.fail(`list ${prefix || "/"}`, err, options?.signal);
+      }
+      for (const item of page.Contents ?? []) {
+        if (item.Key?.startsWith(base)) yield { name: item.Key.slice(base.length), size: item.Size ?? 0 };
+      }
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+  }
+
+  async delete(name: string, options?: { signal?: AbortSignal }): Promise<void> {
+    const Key = this.key(name);
+    throwIfAborted(options?.signal);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }), {
+        abortSignal: options?.signal,
+      });
+    } catch (err) {
+      const mapped = this.fail(`delete ${name}`, err, options?.signal);
+      if (mapped.name !== "NotFoundError") throw mapped;
+    }
+  }
+
+  /**
+   * Deletes many objects with DeleteObjects, 1000 per request. Missing objects are not errors.
+   * Throws PermanentStorageError naming the first key the server refused.
+   */
+  async deleteMany(names: readonly string[], options?: { signal?: AbortSignal }): Promise<void> {
+    const keys = names.map((n) => this.key(n));
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      throwIfAborted(options?.signal);
+      const Objects = keys.slice(i, i + DELETE_BATCH).map((Key) => ({ Key }));
+      let res: { Errors?: { Key?: string; Code?: string; Message?: string }[] };
+      try {
+        const cmd = new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects, Quiet: true } });
+        res = await this.client.send(cmd, { abortSignal: options?.signal });
+      } catch (err) {
+        throw this.fail(`delete ${Objects.length} objects`, err, options?.signal);
+      }
+      const first = res.Errors?.find((e) => e.Code !== "NoSuchKey");
+      if (first) {
+        const err = Object.assign(new Error(first.Message ?? "delete failed"), {
+          name: first.Code,
+          Code: first.Code,
+        });
+        throw this.fail(`delete ${first.Key}`, Object.assign(err, { $metadata: { httpStatusCode: 400 } }));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
+
+export function createS3Backend(opts: S3BackendOptions): S3Backend {
+  return new S3Backend(opts);
+}
+
+function clientConfig(opts: S3BackendOptions): S3ClientConfig {
+  const config: S3ClientConfig = {
+    region: opts.region ?? "us-east-1",
+    // Many S3-compatible servers reject the SDK's default flexible checksums.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    // Retrying is the job of the withRetry wrapper, which sees every backend alike.
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: 120_000 },
+  };
+  if (opts.endpoint) {
+    config.endpoint = opts.endpoint;
+    config.forcePathStyle = true;
+  }
+  if (opts.accessKeyId && opts.secretAccessKey) {
+    config.credentials = {
+      accessKeyId: opts.accessKeyId,
+      secretAccessKey: opts.secretAccessKey,
+      ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}),
+    };
+  }
+  return config;
+}
+
+function describeLocation(bucket: string, prefix: string, endpoint?: string): string {
+  let host = "";
+  if (endpoint) {
+    try {
+      host = ` at ${new URL(endpoint).host}`; // host only: a URL could carry user:password@
+    } catch {
+      host = " at a custom endpoint";
+    }
+  }
+  return `s3://${bucket}${prefix ? `/${prefix}` : ""}${host}`;
+}
+
+/** The HTTP Range header for a read, "empty" for a zero-length one, undefined for the whole object. */
+function rangeHeader(options?: GetOptions): string | undefined | "empty" {
+  const offset = options?.offset ?? 0;
+  if (options?.length === 0) return "empty";
+  if (options?.length !== undefined) return `bytes=${offset}-${offset + options.length - 1}`;
+  return offset > 0 ? `bytes=${offset}-` : undefined;
+}
+
+/** Re-raises mid-body socket errors as our kinds so the retry wrapper can resume the read. */
+function mapStreamErrors(
+  body: ReadableStream<Uint8Array>,
+  map: (err: unknown) => Error,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (err) {
+          controller.error(map(err));
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
