@@ -1,0 +1,114 @@
+/**
+ * Index files ("index/<id>"): which blobs each pack holds, so opening a repository reads a few
+ * index files instead of every pack header. Binary payload (docs/repository-format.md, "Index"),
+ * zstd-compressed, then sealed with kind "index". Written only after the packs they describe.
+ */
+import { IntegrityError } from "../../util/errors.ts";
+import { fromHex, SALT_BYTES, toHex } from "../crypto/aead.ts";
+import { type MasterKeys, openWith, sealWith } from "../crypto/keys.ts";
+import { compress, decompress } from "./compression.ts";
+import { ENTRY_BYTES, type PackEntry, readEntry, writeEntry } from "./pack-format.ts";
+
+const MAGIC = [0x42, 0x4b, 0x49, 0x58]; // "BKIX"
+const VERSION = 1;
+/** A generous cap on the decompressed payload (about 20 million entries). */
+const MAX_PAYLOAD = 1 << 30;
+
+export interface IndexPack {
+  id: string;
+  size: number;
+  salt: Uint8Array;
+  entries: PackEntry[];
+}
+
+export interface IndexFile {
+  /** Index files this one replaces (written by prune; they may be deleted once this exists). */
+  supersedes: string[];
+  packs: IndexPack[];
+}
+
+export function encodeIndex(index: IndexFile, keys: MasterKeys): Uint8Array {
+  let size = 4 + 1 + 4 + index.supersedes.length * 32 + 4;
+  for (const p of index.packs) size += 32 + 4 + SALT_BYTES + 4 + p.entries.length * ENTRY_BYTES;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out.set(MAGIC, 0);
+  view.setUint8(4, VERSION);
+  let at = 5;
+  view.setUint32(at, index.supersedes.length, true);
+  at += 4;
+  for (const id of index.supersedes) {
+    out.set(fromHex(id), at);
+    at += 32;
+  }
+  view.setUint32(at, index.packs.length, true);
+  at += 4;
+  for (const p of index.packs) {
+    out.set(fromHex(p.id), at);
+    view.setUint32(at + 32, p.size, true);
+    out.set(p.salt, at + 36);
+    view.setUint32(at + 36 + SALT_BYTES, p.entries.length, true);
+    at += 40 + SALT_BYTES;
+    for (const e of p.entries) {
+      writeEntry(view, out, at, e);
+      at += ENTRY_BYTES;
+    }
+  }
+  const { data, compression } = compress(out, 3);
+  const framed = new Uint8Array(data.byteLength + 5);
+  framed[0] = compression;
+  new DataView(framed.buffer).setUint32(1, out.byteLength, true);
+  framed.set(data, 5);
+  return sealWith(keys, "index", framed);
+}
+
+class Reader {
+  at = 0;
+  readonly view: DataView;
+  constructor(readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  need(n: number): void {
+    if (this.at + n > this.bytes.byteLength) throw new IntegrityError("index file truncated");
+  }
+  u32(): number {
+    this.need(4);
+    this.at += 4;
+    return this.view.getUint32(this.at - 4, true);
+  }
+  raw(n: number): Uint8Array {
+    this.need(n);
+    this.at += n;
+    return this.bytes.slice(this.at - n, this.at);
+  }
+}
+
+/** Opens and parses an index file. IntegrityError when it does not authenticate or parse. */
+export function decodeIndex(stored: Uint8Array, keys: MasterKeys): IndexFile {
+  const framed = openWith(keys, "index", stored);
+  if (framed.byteLength < 5 || framed[0]! > 1) throw new IntegrityError("index file has a bad frame");
+  const rawLength = new DataView(framed.buffer, framed.byteOffset).getUint32(1, true);
+  if (rawLength > MAX_PAYLOAD) throw new IntegrityError("index file too large");
+  const r = new Reader(decompress(framed.subarray(5), framed[0] as 0 | 1, rawLength));
+  if (!MAGIC.every((b, i) => r.bytes[i] === b) || r.bytes[4] !== VERSION) {
+    throw new IntegrityError("not an index file of format 1");
+  }
+  r.at = 5;
+  const supersedes: string[] = [];
+  for (let n = r.u32(); n > 0; n--) supersedes.push(toHex(r.raw(32)));
+  const packs: IndexPack[] = [];
+  for (let n = r.u32(); n > 0; n--) {
+    const id = toHex(r.raw(32));
+    const size = r.u32();
+    const salt = r.raw(SALT_BYTES);
+    const entries: PackEntry[] = [];
+    for (let k = r.u32(); k > 0; k--) {
+      r.need(ENTRY_BYTES);
+      entries.push(readEntry(r.view, r.bytes, r.at));
+      r.at += ENTRY_BYTES;
+    }
+    packs.push({ id, size, salt, entries });
+  }
+  if (r.at !== r.bytes.byteLength) throw new IntegrityError("index file has trailing bytes");
+  return { supersedes, packs };
+}

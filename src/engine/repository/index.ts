@@ -1,0 +1,26 @@
+/** Public API of the repository layer. See docs/repository-format.md for the stored format. */
+export type { IndexEntry, PackInfo } from "./blob-index.ts";
+export { DEFAULT_CHUNKER, FORMAT_VERSION, type RepoConfig } from "./config.ts";
+export { decodeIndex, encodeIndex, type IndexFile, type IndexPack } from "./index-file.ts";
+export { addKey, changePassword, type KeyInfo, listKeys, removeKey } from "./key-admin.ts";
+export {
+  acquireLock,
+  type HeldLock,
+  type LockInfo,
+  type LockOptions,
+  listLocks,
+  removeAllLocks,
+  removeStaleLocks,
+} from "./lock.ts";
+export {
+  DEFAULT_PACK_SIZE,
+  type InitOptions,
+  initRepository,
+  loadIndex,
+  type OpenOptions,
+  openRepository,
+  repositoryExists,
+} from "./open.ts";
+export { type PackEntry, packName, readPackHeader } from "./pack-format.ts";
+export { RepositoryImpl } from "./repository.ts";
+export type { SnapshotFilter } from "./snapshots.ts";

@@ -1,0 +1,223 @@
+/** Creating and opening repositories: config, key unwrapping, locking, index loading. */
+import { availableParallelism, hostname as osHostname, userInfo } from "node:os";
+import type { Backend } from "../../storage/backend.ts";
+import type { Clock } from "../../util/clock.ts";
+import {
+  IntegrityError,
+  NotFoundError,
+  throwIfAborted,
+  ValidationError,
+  WrongPasswordError,
+  wrapError,
+} from "../../util/errors.ts";
+import { random, sha256Hex } from "../crypto/aead.ts";
+import {
+  type MasterKeys,
+  newMasterKeys,
+  parseKeyFile,
+  type ScryptParams,
+  unwrapMasterKeys,
+  wrapMasterKeys,
+} from "../crypto/keys.ts";
+import type { ChunkerParams, CompressionMode } from "../types.ts";
+import { BlobIndex } from "./blob-index.ts";
+import { compressionLevel } from "./compression.ts";
+import {
+  decodeConfig,
+  encodeConfig,
+  newConfig,
+  parseEnvelope,
+  plainKeys,
+  type RepoConfig,
+} from "./config.ts";
+import { decodeIndex } from "./index-file.ts";
+import { acquireLock, type HeldLock, type LockOptions } from "./lock.ts";
+import { RepositoryImpl, type RepositoryTuning } from "./repository.ts";
+
+export interface InitOptions {
+  encryption?: boolean;
+  chunker?: Partial<ChunkerParams>;
+  hostname?: string;
+  username?: string;
+  /** scrypt cost; tests lower it. */
+  scrypt?: ScryptParams;
+}
+
+export interface OpenOptions {
+  compression?: CompressionMode;
+  /** Default "shared". */
+  lock?: "shared" | "exclusive" | "none";
+  signal?: AbortSignal;
+  /** Seal worker threads (default: CPU count, 1–4); 0 seals inline. */
+  workers?: number;
+  /** Target pack size in bytes (default 16 MiB). */
+  packSize?: number;
+  /** Lock clock/host/pid overrides, for tests. */
+  lockOptions?: LockOptions;
+  clock?: Clock;
+  /** Default true: close() also closes the backend. */
+  ownsBackend?: boolean;
+}
+
+export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "";
+  }
+}
+
+/** True when `backend` holds a repository config object. */
+export async function repositoryExists(backend: Backend, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await backend.stat("config", { signal });
+    return true;
+  } catch (e) {
+    if (e instanceof NotFoundError) return false;
+    throw e;
+  }
+}
+
+/** Writes a key object for `keys`; returns its id. */
+export async function writeKey(
+  backend: Backend,
+  keys: MasterKeys,
+  password: string,
+  meta: { hostname?: string; username?: string; created?: string; scrypt?: ScryptParams },
+): Promise<string> {
+  const file = wrapMasterKeys(
+    keys,
+    password,
+    {
+      created: meta.created ?? new Date().toISOString(),
+      hostname: meta.hostname ?? osHostname(),
+      username: meta.username ?? currentUser(),
+    },
+    meta.scrypt,
+  );
+  const bytes = new TextEncoder().encode(`${JSON.stringify(file)}\n`);
+  const id = sha256Hex(bytes);
+  await backend.put(`keys/${id}`, bytes);
+  return id;
+}
+
+/**
+ * Creates a repository: key object first, config last (a config is what makes it exist).
+ * ValidationError "repository already initialized" when a config is present.
+ */
+export async function initRepository(
+  backend: Backend,
+  password: string,
+  options: InitOptions & OpenOptions = {},
+): Promise<RepositoryImpl> {
+  if (await repositoryExists(backend)) throw new ValidationError("repository already initialized");
+  const encryption = options.encryption ?? true;
+  const keys: MasterKeys = encryption ? newMasterKeys() : { encrypt: null, mac: random(32) };
+  const created = new Date((options.clock ?? Date).now()).toISOString();
+  const config = newConfig(encryption, options.chunker ?? {}, created);
+  const keyId = encryption ? await writeKey(backend, keys, password, { ...options, created }) : null;
+  await backend.put("config", encodeConfig(config, keys));
+  return build(backend, { keys, config, keyId }, { ...options, lock: options.lock ?? "none" });
+}
+
+/** Tries every key object; WrongPasswordError when none opens with `password`. */
+async function unlockKeys(backend: Backend, password: string, signal?: AbortSignal) {
+  for await (const o of backend.list("keys/", { signal })) {
+    throwIfAborted(signal);
+    let keys: MasterKeys | null;
+    try {
+      keys = unwrapMasterKeys(parseKeyFile(await backend.get(o.name, { signal })), password);
+    } catch (e) {
+      if (e instanceof IntegrityError) continue; // a damaged key object; another may work
+      throw e;
+    }
+    if (keys) return { keys, keyId: o.name.slice("keys/".length) };
+  }
+  throw new WrongPasswordError("wrong password or no key found");
+}
+
+async function readConfig(backend: Backend, signal?: AbortSignal) {
+  try {
+    return parseEnvelope(await backend.get("config", { signal }));
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new NotFoundError(`no repository at ${backend.location}`);
+    throw e;
+  }
+}
+
+/** Opens a repository: unwraps the keys, checks the config, takes the lock, loads the index. */
+export async function openRepository(
+  backend: Backend,
+  password: string,
+  options: OpenOptions = {},
+): Promise<RepositoryImpl> {
+  const env = await readConfig(backend, options.signal);
+  const { keys, keyId } = env.encrypted
+    ? await unlockKeys(backend, password, options.signal)
+    : { keys: plainKeys(env), keyId: null };
+  let config: RepoConfig;
+  try {
+    config = decodeConfig(env, keys);
+  } catch (e) {
+    throw wrapError("config", e);
+  }
+  return build(backend, { keys, config, keyId }, options);
+}
+
+async function build(
+  backend: Backend,
+  base: { keys: MasterKeys; config: RepoConfig; keyId: string | null },
+  options: OpenOptions,
+): Promise<RepositoryImpl> {
+  const mode = options.lock ?? "shared";
+  let lock: HeldLock | null = null;
+  if (mode !== "none") {
+    lock = await acquireLock(backend, base.keys, {
+      exclusive: mode === "exclusive",
+      clock: options.clock,
+      ...options.lockOptions,
+    });
+  }
+  try {
+    const loaded = await loadIndex(backend, base.keys, options.signal);
+    return new RepositoryImpl({ backend, ...base, ...loaded, lock }, tuning(options));
+  } catch (e) {
+    await lock?.release();
+    throw e;
+  }
+}
+
+function tuning(options: OpenOptions): RepositoryTuning {
+  return {
+    level: compressionLevel(options.compression ?? "auto"),
+    workers: options.workers ?? Math.min(4, Math.max(1, availableParallelism())),
+    packSize: options.packSize ?? DEFAULT_PACK_SIZE,
+    indexEveryPacks: 64,
+    ownsBackend: options.ownsBackend ?? true,
+  };
+}
+
+/** Loads every index file; damaged ones are recorded in loadErrors, not thrown. */
+export async function loadIndex(backend: Backend, keys: MasterKeys, signal?: AbortSignal) {
+  const index = new BlobIndex();
+  const indexFiles: string[] = [];
+  const loadErrors: { object: string; message: string }[] = [];
+  for await (const o of backend.list("index/", { signal })) {
+    const id = o.name.slice("index/".length);
+    try {
+      const bytes = await backend.get(o.name, { signal });
+      if (sha256Hex(bytes) !== id) throw new IntegrityError("content does not match its name");
+      for (const p of decodeIndex(bytes, keys).packs) {
+        const n = index.addPack({ id: p.id, size: p.size, salt: p.salt });
+        for (const e of p.entries) index.add(n, e);
+      }
+      indexFiles.push(id);
+    } catch (e) {
+      if (!(e instanceof IntegrityError)) throw e;
+      loadErrors.push({ object: o.name, message: e.message });
+    }
+  }
+  return { index, indexFiles, loadErrors };
+}

@@ -1,0 +1,216 @@
+/**
+ * RepositoryImpl: the Repository of src/engine/types.ts over a Backend, plus what upkeep (prune,
+ * forget, stats, keys, check) needs. Created by initRepository/openRepository (open.ts).
+ */
+import type { Backend } from "../../storage/backend.ts";
+import { NotFoundError, throwIfAborted, wrapError } from "../../util/errors.ts";
+import { hmacSha256Hex, sha256Hex } from "../crypto/aead.ts";
+import type { MasterKeys } from "../crypto/keys.ts";
+import { loadTree, saveTree } from "../tree.ts";
+import type { BlobId, BlobType, ChunkerParams, Repository, Snapshot, SnapshotInput, Tree } from "../types.ts";
+import { openBlob, SubkeyCache } from "./blob-codec.ts";
+import type { BlobIndex, IndexEntry, PackInfo } from "./blob-index.ts";
+import type { RepoConfig } from "./config.ts";
+import { encodeIndex, type IndexPack } from "./index-file.ts";
+import type { HeldLock } from "./lock.ts";
+import { type PackEntry, packName } from "./pack-format.ts";
+import type { FinishedPack } from "./seal-core.ts";
+import { SealPool } from "./seal-pool.ts";
+import { encodeSnapshot, loadAllSnapshots, pickSnapshot, type SnapshotFilter } from "./snapshots.ts";
+
+export interface RepositoryTuning {
+  /** zstd level, 0 = off. */
+  level: number;
+  /** Seal worker threads; 0 seals inline. */
+  workers: number;
+  packSize: number;
+  /** Write an index file once this many packs are unindexed (bounds what a crash costs). */
+  indexEveryPacks: number;
+  /** close() also closes the backend (the Repository contract); false lets tests reuse it. */
+  ownsBackend: boolean;
+}
+
+export interface RepositoryState {
+  backend: Backend;
+  keys: MasterKeys;
+  config: RepoConfig;
+  /** Id of the key object that opened the repository (null when unencrypted). */
+  keyId: string | null;
+  index: BlobIndex;
+  /** Index files loaded at open. */
+  indexFiles: string[];
+  /** Problems met while loading index files; check reports them. */
+  loadErrors: { object: string; message: string }[];
+  lock: HeldLock | null;
+}
+
+export class RepositoryImpl implements Repository {
+  readonly id: string;
+  readonly chunker: ChunkerParams;
+  readonly encrypted: boolean;
+  readonly backend: Backend;
+  readonly index: BlobIndex;
+  readonly config: RepoConfig;
+  readonly loadErrors: { object: string; message: string }[];
+  readonly indexFiles: string[];
+  keyId: string | null;
+  private readonly keys: MasterKeys;
+  private lock: HeldLock | null;
+  private pool: SealPool | null = null;
+  private readonly pending = new Set<string>();
+  private unindexed: IndexPack[] = [];
+  private indexWrite: Promise<void> = Promise.resolve();
+  private readonly subkeys = new SubkeyCache();
+
+  constructor(
+    state: RepositoryState,
+    private readonly tuning: RepositoryTuning,
+  ) {
+    this.backend = state.backend;
+    this.keys = state.keys;
+    this.config = state.config;
+    this.keyId = state.keyId;
+    this.index = state.index;
+    this.indexFiles = state.indexFiles;
+    this.loadErrors = state.loadErrors;
+    this.lock = state.lock;
+    this.id = state.config.id;
+    this.chunker = state.config.chunker;
+    this.encrypted = state.config.encryption;
+  }
+
+  /** The master keys, for upkeep modules (locks, key management). Never log them. */
+  get masterKeys(): MasterKeys {
+    return this.keys;
+  }
+
+  blobId(plaintext: Uint8Array): BlobId {
+    return hmacSha256Hex(this.keys.mac, plaintext);
+  }
+
+  hasBlob(type: BlobType, id: BlobId): boolean {
+    return this.index.has(type, id) || this.pending.has(`${type}:${id}`);
+  }
+
+  private sealPool(): SealPool {
+    this.pool ??= new SealPool({
+      encKey: this.keys.encrypt,
+      packSize: this.tuning.packSize,
+      workers: this.tuning.workers,
+      maxQueuedBytes: Math.max(this.tuning.packSize, 8 * 1024 * 1024) * 2,
+      maxPendingPacks: 3,
+      maxUploads: 3,
+      onPack: (pack) => this.storePack(pack),
+    });
+    return this.pool;
+  }
+
+  async saveBlob(type: BlobType, id: BlobId, plaintext: Uint8Array, signal?: AbortSignal) {
+    throwIfAborted(signal);
+    const key = `${type}:${id}`;
+    if (this.index.has(type, id) || this.pending.has(key)) return { added: false, storedBytes: 0 };
+    this.pending.add(key);
+    try {
+      const storedBytes = await this.sealPool().submit(type, id, plaintext, this.tuning.level, signal);
+      return { added: true, storedBytes };
+    } catch (e) {
+      this.pending.delete(key);
+      throw e;
+    }
+  }
+
+  /** Upload first, then index: an entry never names a pack that is not stored. */
+  private async storePack(pack: FinishedPack): Promise<void> {
+    await this.backend.put(packName(pack.id), pack.bytes);
+    const info: PackInfo = { id: pack.id, size: pack.bytes.byteLength, salt: pack.salt };
+    const n = this.index.addPack(info);
+    for (const e of pack.entries) {
+      this.index.add(n, e);
+      this.pending.delete(`${e.type}:${e.id}`);
+    }
+    this.unindexed.push({ ...info, entries: pack.entries });
+    if (this.unindexed.length >= this.tuning.indexEveryPacks) await this.writeIndex();
+  }
+
+  /** Writes one index file for every pack uploaded since the last one (serialised). */
+  private writeIndex(signal?: AbortSignal): Promise<void> {
+    const run = async () => {
+      const packs = this.unindexed;
+      if (packs.length === 0) return;
+      this.unindexed = [];
+      try {
+        const bytes = encodeIndex({ supersedes: [], packs }, this.keys);
+        const id = sha256Hex(bytes);
+        await this.backend.put(`index/${id}`, bytes, { signal });
+        this.indexFiles.push(id);
+      } catch (e) {
+        this.unindexed = packs.concat(this.unindexed);
+        throw wrapError("write index", e);
+      }
+    };
+    this.indexWrite = this.indexWrite.catch(() => {}).then(run);
+    return this.indexWrite;
+  }
+
+  async flush(signal?: AbortSignal): Promise<void> {
+    if (this.pool) await this.pool.flush(signal);
+    await this.writeIndex(signal);
+  }
+
+  /** Where a blob is stored, or undefined. */
+  lookup(type: BlobType, id: BlobId): IndexEntry | undefined {
+    return this.index.get(type, id);
+  }
+
+  packInfo(id: string): PackInfo | undefined {
+    return this.index.pack(id);
+  }
+
+  async loadBlob(type: BlobType, id: BlobId, signal?: AbortSignal): Promise<Uint8Array> {
+    throwIfAborted(signal);
+    if (!this.index.has(type, id) && this.pending.has(`${type}:${id}`)) await this.flush(signal);
+    const e = this.index.get(type, id);
+    if (!e) throw new NotFoundError(`${type} blob ${id} not found in the index`);
+    const pack = this.index.pack(e.pack)!;
+    const stored = await this.backend.get(packName(e.pack), { offset: e.offset, length: e.length, signal });
+    return this.openStored(pack, e, stored);
+  }
+
+  /** Decrypts, decompresses and verifies a stored blob. IntegrityError names blob and pack. */
+  openStored(pack: { id: string; salt: Uint8Array }, e: PackEntry, stored: Uint8Array): Uint8Array {
+    return openBlob(this.keys, this.subkeys, pack, e, stored);
+  }
+
+  async saveSnapshot(snapshot: SnapshotInput, signal?: AbortSignal): Promise<Snapshot> {
+    throwIfAborted(signal);
+    const { id, bytes } = encodeSnapshot(snapshot, this.keys);
+    await this.backend.put(`snapshots/${id}`, bytes, { signal });
+    return { ...snapshot, id };
+  }
+
+  listSnapshots(signal?: AbortSignal): Promise<Snapshot[]> {
+    return loadAllSnapshots(this.backend, this.keys, signal);
+  }
+
+  async findSnapshot(ref: string, signal?: AbortSignal, filter?: SnapshotFilter): Promise<Snapshot> {
+    return pickSnapshot(await this.listSnapshots(signal), ref, filter);
+  }
+
+  saveTree(tree: Tree, signal?: AbortSignal): Promise<BlobId> {
+    return saveTree(this, tree, signal);
+  }
+
+  loadTree(id: BlobId, signal?: AbortSignal): Promise<Tree> {
+    return loadTree(this, id, signal);
+  }
+
+  /** Stops workers and releases the lock. Unflushed blobs are dropped (call flush first). */
+  async close(): Promise<void> {
+    this.pool?.close();
+    this.pool = null;
+    const lock = this.lock;
+    this.lock = null;
+    await lock?.release();
+    if (this.tuning.ownsBackend) await this.backend.close();
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Hands blobs to SealCores (worker threads, or one inline core) and applies back-pressure: a
+ * submit waits while too many plaintext bytes are queued or too many finished packs await upload,
+ * so memory stays at a few packs whatever the input size. Finished packs go to `onPack` (upload
+ * and indexing) with at most `maxUploads` running at once.
+ */
+import { BackappError, throwIfAborted, wrapError } from "../../util/errors.ts";
+import type { BlobType } from "../types.ts";
+import { type CoreReply, type CoreRequest, type FinishedPack, SealCore } from "./seal-core.ts";
+
+export interface SealPoolOptions {
+  encKey: Uint8Array | null;
+  packSize: number;
+  /** Worker threads; 0 seals inline on the calling thread. */
+  workers: number;
+  /** Plaintext bytes queued to cores before submit waits. */
+  maxQueuedBytes: number;
+  /** Finished packs uploading or waiting to upload before submit waits. */
+  maxPendingPacks: number;
+  maxUploads: number;
+  onPack: (pack: FinishedPack) => Promise<void>;
+}
+
+interface Lane {
+  send(req: CoreRequest): void;
+  queued: number;
+  close(): void;
+}
+
+type Waiter = { resolve: (v: number) => void; reject: (e: Error) => void; bytes: number; lane: Lane };
+
+export class SealPool {
+  private readonly lanes: Lane[] = [];
+  private readonly waiting = new Map<number, Waiter>();
+  private readonly flushWaits = new Map<number, () => void>();
+  private readonly wakeups: (() => void)[] = [];
+  private readonly uploadQueue: FinishedPack[] = [];
+  private readonly uploadDone = new Set<() => void>();
+  private uploading = 0;
+  private seq = 0;
+  private failure: Error | null = null;
+
+  constructor(private readonly opts: SealPoolOptions) {
+    const count = Math.max(opts.workers, 0);
+    if (count === 0) this.lanes.push(this.inlineLane());
+    for (let i = 0; i < count; i++) this.lanes.push(this.workerLane());
+    for (const lane of this.lanes) lane.send({ kind: "init", encKey: opts.encKey, packSize: opts.packSize });
+  }
+
+  private inlineLane(): Lane {
+    const lane: Lane = { queued: 0, send: (req) => core.handle(req), close: () => {} };
+    const core = new SealCore((reply) => this.onReply(lane, reply));
+    return lane;
+  }
+
+  private workerLane(): Lane {
+    const worker = new Worker(new URL("./seal-worker.ts", import.meta.url).href);
+    const lane: Lane = { queued: 0, send: (req) => worker.postMessage(req), close: () => worker.terminate() };
+    worker.onmessage = (event: MessageEvent<CoreReply>) => this.onReply(lane, event.data);
+    worker.onerror = (event) => this.fail(new BackappError(`seal worker failed: ${event.message}`));
+    return lane;
+  }
+
+  /** Compresses, encrypts and packs a blob; resolves with its stored size once it is in a pack. */
+  async submit(type: BlobType, id: string, plaintext: Uint8Array, level: number, signal?: AbortSignal) {
+    await this.waitForRoom(plaintext.byteLength, signal);
+    const lane = this.lanes.reduce((a, b) => (b.queued < a.queued ? b : a));
+    const seq = ++this.seq;
+    lane.queued += plaintext.byteLength;
+    return new Promise<number>((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject, bytes: plaintext.byteLength, lane });
+      lane.send({ kind: "blob", seq, type, id, plaintext, level });
+    });
+  }
+
+  private queuedBytes(): number {
+    return this.lanes.reduce((sum, l) => sum + l.queued, 0);
+  }
+
+  private hasRoom(bytes: number): boolean {
+    const queued = this.queuedBytes();
+    const packs = this.uploading + this.uploadQueue.length;
+    return (queued === 0 || queued + bytes <= this.opts.maxQueuedBytes) && packs < this.opts.maxPendingPacks;
+  }
+
+  private async waitForRoom(bytes: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      throwIfAborted(signal);
+      if (this.failure) throw this.failure;
+      if (this.hasRoom(bytes)) return;
+      await new Promise<void>((resolve) => {
+        this.wakeups.push(resolve);
+        signal?.addEventListener("abort", () => resolve(), { once: true });
+      });
+    }
+  }
+
+  private wake(): void {
+    for (const w of this.wakeups.splice(0)) w();
+  }
+
+  private onReply(lane: Lane, reply: CoreReply): void {
+    if (reply.kind === "pack") {
+      this.uploadQueue.push(reply.pack);
+      this.pumpUploads();
+    } else if (reply.kind === "flushed") {
+      this.flushWaits.get(reply.seq)?.();
+      this.flushWaits.delete(reply.seq);
+    } else {
+      const w = this.waiting.get(reply.seq);
+      if (!w) return;
+      this.waiting.delete(reply.seq);
+      lane.queued -= w.bytes;
+      if (reply.kind === "added") w.resolve(reply.storedBytes);
+      else w.reject(new BackappError(`seal blob: ${reply.message}`));
+      this.wake();
+    }
+  }
+
+  private pumpUploads(): void {
+    while (this.uploading < this.opts.maxUploads && this.uploadQueue.length > 0) {
+      const pack = this.uploadQueue.shift()!;
+      this.uploading++;
+      this.opts
+        .onPack(pack)
+        .catch((e: unknown) => this.fail(wrapError(`upload pack ${pack.id.slice(0, 12)}`, e)))
+        .finally(() => {
+          this.uploading--;
+          this.pumpUploads();
+          this.wake();
+          if (this.idle()) for (const done of this.uploadDone) done();
+        });
+    }
+  }
+
+  private idle(): boolean {
+    return this.uploading === 0 && this.uploadQueue.length === 0;
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const w of this.waiting.values()) w.reject(error);
+    this.waiting.clear();
+    for (const done of this.flushWaits.values()) done();
+    for (const done of this.uploadDone) done();
+    this.wake();
+  }
+
+  /** Finishes every open pack and waits until all finished packs are handled. */
+  async flush(signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal);
+    if (this.failure) throw this.failure;
+    await Promise.all(
+      this.lanes.map((lane) => {
+        const seq = ++this.seq;
+        return new Promise<void>((resolve) => {
+          this.flushWaits.set(seq, resolve);
+          lane.send({ kind: "flush", seq });
+        });
+      }),
+    );
+    if (!this.idle() && !this.failure) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.uploadDone.delete(done);
+          resolve();
+        };
+        this.uploadDone.add(done);
+      });
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  close(): void {
+    for (const lane of this.lanes) lane.close();
+    this.fail(new BackappError("repository closed"));
+  }
+}
