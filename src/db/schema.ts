@@ -152,3 +152,57 @@ export const settings = sqliteTable("settings", {
   value: text("value").notNull(),
   updatedAt: updatedAt(),
 });
+
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    /** Public half of the token (`bk_<id>_<secret>`); the secret is stored only as SHA-256. */
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    secretHash: text("secret_hash").notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: integer("last_used_at", { mode: "number" }),
+  },
+  (t) => [index("api_tokens_user_idx").on(t.userId)],
+);
+
+export const oneTimeTokens = sqliteTable(
+  "one_time_tokens",
+  {
+    /** Public half of the token (`<id>.<secret>`); the secret is stored only as SHA-256. */
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["password_reset", "invite"] }).notNull(),
+    secretHash: text("secret_hash").notNull(),
+    /** password_reset: whose password; invite: the admin who created it. */
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** invite only: the role the new account gets. */
+    role: text("role", { enum: ["admin", "user"] }),
+    expiresAt: integer("expires_at", { mode: "number" }).notNull(),
+    usedAt: integer("used_at", { mode: "number" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("one_time_tokens_user_idx").on(t.userId, t.kind)],
+);
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: text("id").primaryKey(),
+    at: integer("at", { mode: "number" }).notNull(),
+    /** Who acted (null: anonymous or the CLI); kept as text so deleting a user keeps the trail. */
+    actorId: text("actor_id"),
+    actorEmail: text("actor_email"),
+    action: text("action").notNull(),
+    /** What was acted on, e.g. "user:<id>" or an email for failed logins. */
+    target: text("target"),
+    ip: text("ip"),
+    /** JSON object with action-specific details; never secrets. */
+    details: text("details").notNull().default("{}"),
+  },
+  (t) => [index("audit_log_at_idx").on(t.at), index("audit_log_actor_idx").on(t.actorId, t.at)],
+);
