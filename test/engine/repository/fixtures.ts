@@ -92,3 +92,7 @@ export function snapshotInput(tree: string, time = "2026-01-01T00:00:00.000Z"): 
     },
   };
 }
+
+export function flipByte(bytes: Uint8Array, at: number): void {
+  bytes[at] = (bytes[at] ?? 0) ^ 0xff;
+}

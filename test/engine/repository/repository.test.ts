@@ -10,7 +10,7 @@ import {
   ValidationError,
   WrongPasswordError,
 } from "../../../src/util/errors.ts";
-import { BACKENDS, FAST_SCRYPT, init, mixed, open, snapshotInput } from "./fixtures.ts";
+import { BACKENDS, FAST_SCRYPT, flipByte, init, mixed, open, snapshotInput } from "./fixtures.ts";
 
 async function allObjects(backend: Backend): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
@@ -170,8 +170,7 @@ describe("repository (memory backend)", () => {
     // Flip a byte of the stored (compressed, unencrypted) blob: the HMAC id check catches it.
     const e = again.lookup("data", again.blobId(b))!;
     const name = `data/${e.pack.slice(0, 2)}/${e.pack}`;
-    const pack = (backend as ReturnType<typeof createMemoryBackend>).objects.get(name)!;
-    pack[e.offset + 5] ^= 0xff;
+    flipByte(backend.objects.get(name)!, e.offset + 5);
     await expect(again.loadBlob("data", again.blobId(b))).rejects.toThrow(IntegrityError);
     await again.close();
   });
@@ -184,7 +183,7 @@ describe("repository (memory backend)", () => {
     await repo.saveBlob("data", id, b);
     await repo.flush();
     const e = repo.lookup("data", id)!;
-    backend.objects.get(`data/${e.pack.slice(0, 2)}/${e.pack}`)![e.offset + 40]! ^= 1;
+    flipByte(backend.objects.get(`data/${e.pack.slice(0, 2)}/${e.pack}`)!, e.offset + 40);
     const err = await repo.loadBlob("data", id).catch((x: unknown) => x);
     expect(err).toBeInstanceOf(IntegrityError);
     expect((err as Error).message).toContain(e.pack);
