@@ -1,0 +1,114 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { newMasterKeys } from "../../../src/engine/crypto/keys.ts";
+import {
+  acquireLock,
+  listLocks,
+  pidAlive,
+  removeAllLocks,
+  removeStaleLocks,
+} from "../../../src/engine/repository/lock.ts";
+import { createMemoryBackend } from "../../../src/storage/memory.ts";
+import { createManualClock } from "../../../src/util/clock.ts";
+import { LockedError } from "../../../src/util/errors.ts";
+import { init, open } from "./fixtures.ts";
+
+const keys = newMasterKeys();
+
+function deadPid(): number {
+  const r = spawnSync("true");
+  return r.pid!;
+}
+
+describe("locks", () => {
+  it("lets shared locks coexist and excludes an exclusive lock", async () => {
+    const backend = createMemoryBackend();
+    const a = await acquireLock(backend, keys, { exclusive: false });
+    const b = await acquireLock(backend, keys, { exclusive: false });
+    await expect(acquireLock(backend, keys, { exclusive: true })).rejects.toThrow(LockedError);
+    expect(await listLocks(backend, keys)).toHaveLength(2);
+    await a.release();
+    await b.release();
+    await b.release();
+    const x = await acquireLock(backend, keys, { exclusive: true });
+    const err = await acquireLock(backend, keys, { exclusive: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockedError);
+    expect((err as Error).message).toMatch(/exclusive lock by .*pid \d+/);
+    await x.release();
+    expect(await listLocks(backend, keys)).toHaveLength(0);
+  });
+
+  it("stores locks encrypted with the fields of the format", async () => {
+    const backend = createMemoryBackend();
+    const held = await acquireLock(backend, keys, { exclusive: true, hostname: "h1", username: "u1" });
+    const raw = Buffer.from(backend.objects.get(held.name)!);
+    expect(raw.includes("h1")).toBe(false);
+    const [info] = await listLocks(backend, keys);
+    expect(info).toMatchObject({
+      hostname: "h1",
+      username: "u1",
+      pid: process.pid,
+      exclusive: true,
+      stale: false,
+    });
+    await held.release();
+  });
+
+  it("treats a lock as stale after 30 minutes without refresh", async () => {
+    const backend = createMemoryBackend();
+    const clock = createManualClock(Date.parse("2026-01-01T00:00:00Z"));
+    const other = { hostname: "elsewhere", pid: 1234, clock };
+    const held = await acquireLock(backend, keys, { exclusive: true, ...other });
+    clock.advance(29 * 60 * 1000);
+    await expect(acquireLock(backend, keys, { exclusive: false, clock })).rejects.toThrow(LockedError);
+    await held.refresh();
+    clock.advance(29 * 60 * 1000);
+    await expect(acquireLock(backend, keys, { exclusive: false, clock })).rejects.toThrow(LockedError);
+    clock.advance(2 * 60 * 1000);
+    const mine = await acquireLock(backend, keys, { exclusive: false, clock });
+    expect(await removeStaleLocks(backend, keys, { clock })).toBe(1);
+    expect(await listLocks(backend, keys, { clock })).toHaveLength(1);
+    await mine.release();
+  });
+
+  it("treats a lock of this host whose process is gone as stale at once", async () => {
+    const backend = createMemoryBackend();
+    const pid = deadPid();
+    expect(pidAlive(pid)).toBe(false);
+    expect(pidAlive(process.pid)).toBe(true);
+    await acquireLock(backend, keys, { exclusive: true, hostname: "this-host", pid });
+    const mine = await acquireLock(backend, keys, { exclusive: true, hostname: "this-host" });
+    const locks = await listLocks(backend, keys, { hostname: "this-host" });
+    expect(locks.map((l) => l.stale).sort()).toEqual([false, true]);
+    await mine.release();
+    expect(await removeStaleLocks(backend, keys, { hostname: "this-host" })).toBe(1);
+    // Another host with the same pid number is not judged by our process table.
+    await acquireLock(backend, keys, { exclusive: false, hostname: "other-host", pid });
+    await expect(acquireLock(backend, keys, { exclusive: true, hostname: "this-host" })).rejects.toThrow(
+      LockedError,
+    );
+    expect(await removeAllLocks(backend)).toBe(1);
+  });
+
+  it("counts an unreadable lock as a conflicting lock", async () => {
+    const backend = createMemoryBackend();
+    await backend.put("locks/garbage", new Uint8Array([1, 2, 3]));
+    await expect(acquireLock(backend, keys, { exclusive: false })).rejects.toThrow(LockedError);
+  });
+
+  it("is taken by openRepository and released by close", async () => {
+    const backend = createMemoryBackend();
+    (await init(backend, "pw")).close();
+    const shared = await open(backend, "pw");
+    const shared2 = await open(backend, "pw", { lock: "shared" });
+    await expect(open(backend, "pw", { lock: "exclusive" })).rejects.toThrow(LockedError);
+    await shared.close();
+    await shared2.close();
+    const excl = await open(backend, "pw", { lock: "exclusive" });
+    await expect(open(backend, "pw")).rejects.toThrow(LockedError);
+    const nolock = await open(backend, "pw", { lock: "none" });
+    await nolock.close();
+    await excl.close();
+    expect(await listLocks(backend, excl.masterKeys)).toHaveLength(0);
+  });
+});
