@@ -1,0 +1,137 @@
+/**
+ * What every repository command shares: the `--repo`, `--password-file`, `--s3-endpoint` and
+ * `--s3-region` flags (with their environment fallbacks), reading the passphrase, and opening the
+ * backend and the repository. Flags beat the environment; the environment comes from io.env via
+ * src/config (never process.env here).
+ *
+ * The passphrase comes from `--password-file FILE` or BACKAPP_PASSWORD, never from a flag value
+ * (it would show in `ps` and shell history). There is no interactive prompt: a command without a
+ * passphrase fails at once with a message saying where to put it, so scripts and the web app never
+ * hang on a hidden prompt.
+ */
+import { readFileSync } from "node:fs";
+import { readRepositoryEnv } from "../../config/index.ts";
+import { type OpenOptions, openRepository, type RepositoryImpl } from "../../engine/repository/index.ts";
+import type { Backend } from "../../storage/backend.ts";
+import { openBackend, type S3Settings } from "../../storage/open.ts";
+import { ValidationError, WrongPasswordError } from "../../util/errors.ts";
+import { Secret } from "../../util/secret.ts";
+import { type FlagSpecs, type ParsedFlags, UsageError } from "../args.ts";
+import type { CliIo } from "../io.ts";
+
+/** Flags every repository command accepts. */
+export const REPO_FLAGS = {
+  repo: { type: "string" },
+  "password-file": { type: "string" },
+  "s3-endpoint": { type: "string" },
+  "s3-region": { type: "string" },
+} as const satisfies FlagSpecs;
+
+export type RepoFlags = ParsedFlags<typeof REPO_FLAGS>;
+
+/** Usage lines for the shared flags, appended to each command's usage text. */
+export const REPO_FLAGS_USAGE = `Repository flags:
+  --repo REPO             s3://BUCKET/PREFIX or a folder path (env BACKAPP_REPO)
+  --password-file FILE    read the passphrase from FILE (else env BACKAPP_PASSWORD)
+  --s3-endpoint URL       S3-compatible endpoint, path-style (env AWS_ENDPOINT_URL)
+  --s3-region REGION      S3 region (env AWS_REGION, default us-east-1)
+  S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the SDK's usual chain).
+`;
+
+export interface RepoTarget {
+  /** The repository address as given (flag or BACKAPP_REPO). */
+  address: string;
+  s3: S3Settings;
+  /** The passphrase, or null when none was given. */
+  password: Secret | null;
+}
+
+/** Resolves address, S3 settings and passphrase. UsageError when no repository is named. */
+export function resolveTarget(flags: RepoFlags, io: CliIo): RepoTarget {
+  const env = readRepositoryEnv(io.env);
+  const address = flags.repo ?? env.repo;
+  if (address === undefined || address.trim() === "") {
+    throw new UsageError("no repository given: use --repo REPO or set BACKAPP_REPO");
+  }
+  const s3: S3Settings = {
+    endpoint: flags["s3-endpoint"] ?? env.s3.endpoint,
+    region: flags["s3-region"] ?? env.s3.region,
+    accessKeyId: env.s3.accessKeyId,
+    secretAccessKey: env.s3.secretAccessKey,
+    sessionToken: env.s3.sessionToken,
+  };
+  return { address, s3, password: readPassword(flags["password-file"], env.password) };
+}
+
+/** Reads the passphrase file (one trailing newline stripped) or takes the environment value. */
+function readPassword(file: string | undefined, fromEnv: string | undefined): Secret | null {
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      throw new ValidationError(`cannot read password file ${file}: ${code}`);
+    }
+    return new Secret(text.replace(/\r?\n$/, ""));
+  }
+  return fromEnv === undefined ? null : new Secret(fromEnv);
+}
+
+/** The passphrase, or a clear error (exit 1) when none was given or it is empty. */
+export function requirePassword(target: RepoTarget): Secret {
+  if (target.password === null) {
+    throw new ValidationError("no passphrase given: set BACKAPP_PASSWORD or use --password-file FILE");
+  }
+  if (target.password.reveal() === "") throw new ValidationError("the passphrase is empty");
+  return target.password;
+}
+
+/** Opens the storage backend for the target (retrying, optionally rate-limited uploads). */
+export function targetBackend(target: RepoTarget, limitUploadKbps?: number): Backend {
+  return openBackend(target.address, target.s3, { limitUploadKbps });
+}
+
+/**
+ * Opens the repository. Without a passphrase only an unencrypted repository opens; an encrypted
+ * one then fails with "no passphrase given" rather than "wrong password".
+ */
+export async function openTargetRepository(
+  target: RepoTarget,
+  options: OpenOptions & { limitUploadKbps?: number } = {},
+): Promise<RepositoryImpl> {
+  const { limitUploadKbps, ...open } = options;
+  const backend = targetBackend(target, limitUploadKbps);
+  try {
+    return await openRepository(backend, target.password?.reveal() ?? "", open);
+  } catch (e) {
+    await backend.close().catch(() => {});
+    if (e instanceof WrongPasswordError && target.password === null) requirePassword(target);
+    throw e;
+  }
+}
+
+/** Opens the repository, runs `fn`, and always closes it (releasing lock and workers). */
+export async function withRepository<T>(
+  target: RepoTarget,
+  options: OpenOptions & { limitUploadKbps?: number },
+  fn: (repo: RepositoryImpl) => Promise<T>,
+): Promise<T> {
+  const repo = await openTargetRepository(target, options);
+  try {
+    return await fn(repo);
+  } finally {
+    await repo.close();
+  }
+}
+
+/** Exactly `count` positionals, named in the message when missing or extra. */
+export function takePositionals(positionals: string[], names: string[], optional: string[] = []): string[] {
+  if (positionals.length < names.length) {
+    throw new UsageError(`missing ${names.slice(positionals.length).join(" and ")}`);
+  }
+  if (positionals.length > names.length + optional.length) {
+    throw new UsageError(`unexpected argument "${positionals[names.length + optional.length]}"`);
+  }
+  return positionals;
+}
