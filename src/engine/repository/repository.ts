@@ -97,12 +97,17 @@ export class RepositoryImpl implements Repository {
       encKey: this.keys.encrypt,
       packSize: this.tuning.packSize,
       workers: this.tuning.workers,
-      maxQueuedBytes: Math.max(this.tuning.packSize, 8 * 1024 * 1024) * 2,
+      maxQueuedBytes: Math.max(this.tuning.packSize, 4 * 1024 * 1024),
       maxPendingPacks: 3,
       maxUploads: 3,
       onPack: (pack) => this.storePack(pack),
     });
     return this.pool;
+  }
+
+  /** Bytes held for saving: queued plaintext and finished packs awaiting upload. */
+  bufferedBytes(): number {
+    return this.pool?.bufferedBytes() ?? 0;
   }
 
   async saveBlob(type: BlobType, id: BlobId, plaintext: Uint8Array, signal?: AbortSignal) {
@@ -153,6 +158,7 @@ export class RepositoryImpl implements Repository {
   }
 
   async flush(signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal);
     if (this.pool) await this.pool.flush(signal);
     await this.writeIndex(signal);
   }

@@ -37,6 +37,7 @@ export class SealPool {
   private readonly uploadQueue: FinishedPack[] = [];
   private readonly uploadDone = new Set<() => void>();
   private uploading = 0;
+  private packBytes = 0;
   private seq = 0;
   private failure: Error | null = null;
 
@@ -73,6 +74,11 @@ export class SealPool {
     });
   }
 
+  /** Plaintext queued to cores plus finished packs not yet uploaded (open packs not counted). */
+  bufferedBytes(): number {
+    return this.queuedBytes() + this.packBytes;
+  }
+
   private queuedBytes(): number {
     return this.lanes.reduce((sum, l) => sum + l.queued, 0);
   }
@@ -101,6 +107,7 @@ export class SealPool {
 
   private onReply(lane: Lane, reply: CoreReply): void {
     if (reply.kind === "pack") {
+      this.packBytes += reply.pack.bytes.byteLength;
       this.uploadQueue.push(reply.pack);
       this.pumpUploads();
     } else if (reply.kind === "flushed") {
@@ -126,6 +133,7 @@ export class SealPool {
         .catch((e: unknown) => this.fail(wrapError(`upload pack ${pack.id.slice(0, 12)}`, e)))
         .finally(() => {
           this.uploading--;
+          this.packBytes -= pack.bytes.byteLength;
           this.pumpUploads();
           this.wake();
           if (this.idle()) for (const done of this.uploadDone) done();

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { withFaults } from "../../../src/storage/faulty.ts";
+import { createMemoryBackend } from "../../../src/storage/memory.ts";
+import { CancelledError, PermanentStorageError } from "../../../src/util/errors.ts";
+import { init, mixed, open } from "./fixtures.ts";
+
+describe("repository under storage faults", () => {
+  it("fails flush (and later saves) when a pack upload fails, and writes no index for it", async () => {
+    const memory = createMemoryBackend();
+    (await init(memory, "pw")).close();
+    const faulty = withFaults(memory, [{ method: "put", match: /^data\//, fault: { kind: "permanent" } }]);
+    const repo = await open(faulty, "pw", { workers: 2, packSize: 20_000 });
+    const a = mixed(30_000, 1);
+    await repo.saveBlob("data", repo.blobId(a), a).catch(() => {});
+    const err = await repo.flush().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentStorageError);
+    expect((err as Error).message).toMatch(/upload pack [0-9a-f]{12}/);
+    const b = mixed(10, 2);
+    await expect(repo.saveBlob("data", repo.blobId(b), b)).rejects.toThrow(PermanentStorageError);
+    expect([...memory.objects.keys()].some((n) => n.startsWith("index/"))).toBe(false);
+    await repo.close();
+  });
+
+  it("honours an aborted signal", async () => {
+    const repo = await init(createMemoryBackend(), "pw");
+    const ac = new AbortController();
+    ac.abort();
+    const b = mixed(100);
+    await expect(repo.saveBlob("data", repo.blobId(b), b, ac.signal)).rejects.toThrow(CancelledError);
+    await expect(repo.loadBlob("data", repo.blobId(b), ac.signal)).rejects.toThrow(CancelledError);
+    await expect(repo.flush(ac.signal)).rejects.toThrow(CancelledError);
+    await repo.close();
+  });
+
+  it("keeps memory bounded: saves wait while packs are uploading", async () => {
+    const memory = createMemoryBackend();
+    (await init(memory, "pw")).close();
+    const slow = withFaults(memory, [
+      { method: "put", match: /^data\//, times: Number.POSITIVE_INFINITY, fault: { kind: "delay", ms: 15 } },
+    ]);
+    const packSize = 200_000;
+    const repo = await open(slow, "pw", { workers: 2, packSize, compression: "off" });
+    const blob = mixed(100_000, 0);
+    let peak = 0;
+    for (let i = 0; i < 200; i++) {
+      blob[0] = i;
+      blob[1] = i >> 8;
+      await repo.saveBlob("data", repo.blobId(blob), blob);
+      peak = Math.max(peak, repo.bufferedBytes());
+    }
+    await repo.flush();
+    expect(repo.bufferedBytes()).toBe(0);
+    expect(repo.index.size).toBe(200);
+    // 20 MB went through; what was held stayed within two queues of 4 MiB plus a few packs.
+    expect(peak).toBeLessThanOrEqual(2 * 4 * 1024 * 1024 + 5 * packSize + 100_000);
+    await repo.close();
+  });
+});
