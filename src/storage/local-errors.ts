@@ -6,7 +6,8 @@ import {
   wrapError,
 } from "../util/errors.ts";
 
-const NOT_FOUND = new Set(["ENOENT", "ENOTDIR"]);
+/** On reads a folder where an object is named counts as no object. */
+const NOT_FOUND = new Set(["ENOENT", "ENOTDIR", "EISDIR"]);
 const DENIED = new Set(["EACCES", "EPERM"]);
 const READ_ONLY = new Set(["EROFS"]);
 const FULL = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
@@ -19,7 +20,7 @@ function codeOf(err: unknown): string | undefined {
 }
 
 /**
- * Maps a node:fs error to our kinds. `notFoundOk` is false for writes, where a missing directory
+ * Maps a node:fs error to our kinds. `reading` is false for writes, where a missing directory
  * below the root means the root itself is gone or unusable (permanent), not a missing object.
  */
 export function mapFsError(context: string, err: unknown, opts: { reading: boolean }): BackappError {

@@ -96,9 +96,10 @@ export class S3Backend implements Backend {
     const abortController = new AbortController();
     const onAbort = () => abortController.abort();
     options?.signal?.addEventListener("abort", onAbort, { once: true });
+    const source = recordingErrors(data);
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key, Body: data },
+      params: { Bucket: this.bucket, Key, Body: source.stream },
       partSize: this.partSize,
       queueSize: this.queueSize,
       leavePartsOnError: false,
@@ -113,8 +114,9 @@ export class S3Backend implements Backend {
     try {
       await upload.done();
     } catch (err) {
-      await data.cancel(err).catch(() => {});
-      throw this.fail(`upload ${name}`, err, options?.signal);
+      await source.stream.cancel(err).catch(() => {});
+      // A failing source is the real cause; lib-storage may report its clean-up failing instead.
+      throw this.fail(`upload ${name}`, source.error() ?? err, options?.signal);
     } finally {
       options?.signal?.removeEventListener("abort", onAbort);
     }
@@ -306,4 +308,30 @@ function mapStreamErrors(
     },
     { highWaterMark: 0 },
   );
+}
+
+/** Passes `source` through and remembers the error reading it failed with, if any. */
+function recordingErrors(source: ReadableStream<Uint8Array>): {
+  stream: ReadableStream<Uint8Array>;
+  error(): unknown;
+} {
+  const reader = source.getReader();
+  let failure: unknown;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (err) {
+          failure = err;
+          controller.error(err);
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, error: () => failure };
 }
