@@ -1,0 +1,145 @@
+/**
+ * A deterministic ~1 GiB mixed source tree for benchmarks: many small text files in nested
+ * folders, medium files (text, binary-ish, random), and a few large files — partly compressible and
+ * fully random. Same bytes every run (AES-CTR keystream from a fixed key as the random source), so
+ * results from different days compare.
+ */
+import { createCipheriv } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const LAYOUT_VERSION = "tree-v1";
+
+export interface TreeSpec {
+  smallFiles: number;
+  mediumFiles: number;
+  /** Large files of MiB each: half random, half text (partly compressible). */
+  largeMixedMiB: number[];
+  /** Large fully random files, MiB each. */
+  largeRandomMiB: number[];
+}
+
+export const DEFAULT_SPEC: TreeSpec = {
+  smallFiles: 20_000,
+  mediumFiles: 160,
+  largeMixedMiB: [192, 128],
+  largeRandomMiB: [256, 128],
+};
+
+/** A deterministic byte source: AES-128-CTR over zeros, seeded by a label. */
+class Stream {
+  private readonly cipher;
+  constructor(label: string) {
+    const key = Buffer.alloc(16);
+    key.write(label.slice(0, 16));
+    this.cipher = createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
+  }
+  bytes(n: number): Buffer {
+    return this.cipher.update(Buffer.alloc(n));
+  }
+  int(max: number): number {
+    return this.bytes(4).readUInt32LE(0) % max;
+  }
+}
+
+const WORDS = (
+  "backup restore snapshot chunk pack index tree blob repository encrypt compress deduplicate " +
+  "storage bucket object stream verify check prune schedule retention host path file folder " +
+  "the a of and to in is that for it as with was on be by this are from at or an have not"
+).split(" ");
+
+function text(rng: Stream, size: number): Buffer {
+  const parts: string[] = [];
+  let len = 0;
+  while (len < size) {
+    const line: string[] = [];
+    const n = 4 + rng.int(12);
+    for (let i = 0; i < n; i++) line.push(WORDS[rng.int(WORDS.length)] ?? "x");
+    const s = `${line.join(" ")} ${rng.int(100000)}\n`;
+    parts.push(s);
+    len += s.length;
+  }
+  return Buffer.from(parts.join("")).subarray(0, size);
+}
+
+function writeSmall(root: string, spec: TreeSpec): number {
+  const rng = new Stream("small-files");
+  let total = 0;
+  for (let i = 0; i < spec.smallFiles; i++) {
+    const dir = join(root, "src", `d${i % 40}`, `sub${(i >> 6) % 25}`);
+    mkdirSync(dir, { recursive: true });
+    const size = 200 + rng.int(9800);
+    const data = text(rng, size);
+    writeFileSync(join(dir, `file-${i}.txt`), data);
+    total += size;
+  }
+  return total;
+}
+
+function writeMedium(root: string, spec: TreeSpec): number {
+  const rng = new Stream("medium-files");
+  const dir = join(root, "medium");
+  mkdirSync(dir, { recursive: true });
+  let total = 0;
+  for (let i = 0; i < spec.mediumFiles; i++) {
+    const size = 256 * 1024 + rng.int(1536 * 1024);
+    const kind = i % 3;
+    const data = kind === 0 ? text(rng, size) : kind === 1 ? sparseBinary(rng, size) : rng.bytes(size);
+    writeFileSync(join(dir, `medium-${i}.${["log", "db", "bin"][kind]}`), data);
+    total += size;
+  }
+  return total;
+}
+
+/** Binary with long zero runs, like a database file. */
+function sparseBinary(rng: Stream, size: number): Buffer {
+  const out = Buffer.alloc(size);
+  for (let off = 0; off < size; off += 4096) {
+    if (rng.int(3) === 0) rng.bytes(Math.min(4096, size - off)).copy(out, off);
+  }
+  return out;
+}
+
+function writeLarge(root: string, spec: TreeSpec): number {
+  const dir = join(root, "large");
+  mkdirSync(dir, { recursive: true });
+  let total = 0;
+  const MiB = 1024 * 1024;
+  spec.largeMixedMiB.forEach((mib, i) => {
+    const rng = new Stream(`large-mixed-${i}`);
+    const chunks: Buffer[] = [];
+    for (let m = 0; m < mib; m++) chunks.push(m % 2 === 0 ? rng.bytes(MiB) : text(rng, MiB));
+    writeFileSync(join(dir, `mixed-${i}.img`), Buffer.concat(chunks));
+    total += mib * MiB;
+  });
+  spec.largeRandomMiB.forEach((mib, i) => {
+    const rng = new Stream(`large-random-${i}`);
+    const chunks: Buffer[] = [];
+    for (let m = 0; m < mib; m++) chunks.push(rng.bytes(MiB));
+    writeFileSync(join(dir, `random-${i}.bin`), Buffer.concat(chunks));
+    total += mib * MiB;
+  });
+  return total;
+}
+
+export interface TreeInfo {
+  path: string;
+  bytes: number;
+  files: number;
+}
+
+/** Generates the tree at `path` unless an identical one is already there (marker file). */
+export function ensureTree(path: string, spec: TreeSpec = DEFAULT_SPEC): TreeInfo {
+  const marker = `${path}.json`;
+  const key = JSON.stringify({ LAYOUT_VERSION, spec });
+  if (existsSync(marker) && existsSync(path)) {
+    const info = JSON.parse(readFileSync(marker, "utf8")) as TreeInfo & { key: string };
+    if (info.key === key) return { path, bytes: info.bytes, files: info.files };
+  }
+  rmSync(path, { recursive: true, force: true });
+  mkdirSync(path, { recursive: true });
+  const bytes = writeSmall(path, spec) + writeMedium(path, spec) + writeLarge(path, spec);
+  const files = spec.smallFiles + spec.mediumFiles + spec.largeMixedMiB.length + spec.largeRandomMiB.length;
+  writeFileSync(marker, JSON.stringify({ key, bytes, files }));
+  return { path, bytes, files };
+}

@@ -1,0 +1,231 @@
+/**
+ * backapp beside restic on the same ~1 GiB mixed tree and the same kind of target (a local
+ * folder): initial backup MB/s, unchanged re-backup seconds, restore MB/s, repository size and peak
+ * RSS. Writes bench/results/restic-compare-<date>.md and prints the table.
+ *
+ *   node_modules/.bin/bun bench/restic-compare.ts [--dir /tmp/backapp-bench] [--small]
+ *
+ * backapp runs as dist/backapp-linux-x64 when that binary knows the engine commands (build it
+ * with `bun build.ts --target linux-x64`), else as `bun src/main.ts`. restic comes from Debian
+ * (`apt-get install -y restic`); the script installs it when missing and apt-get is usable.
+ * Peak RSS is GNU time's "Maximum resident set size" of the whole process (workers included).
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_SPEC, ensureTree, type TreeSpec } from "./lib/tree.ts";
+
+const root = join(import.meta.dir, "..");
+const argv = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const workDir = flag("--dir") ?? "/tmp/backapp-bench";
+const SMALL: TreeSpec = { smallFiles: 2000, mediumFiles: 16, largeMixedMiB: [16], largeRandomMiB: [16] };
+const spec = argv.includes("--small") ? SMALL : DEFAULT_SPEC;
+const PASSWORD = "bench-passphrase-not-secret";
+
+interface Run {
+  seconds: number;
+  maxRssKiB: number;
+  stdout: string;
+}
+
+/** Runs a command under GNU time; throws with its stderr when it fails. */
+function timed(cmd: string[], env: Record<string, string> = {}): Run {
+  dropCaches();
+  const started = performance.now();
+  const r = Bun.spawnSync(["/usr/bin/time", "-v", ...cmd], {
+    env: { ...process.env, ...env } as Record<string, string>,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const stderr = r.stderr.toString();
+  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")} exited ${r.exitCode}:\n${stderr.slice(-3000)}`);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  return { seconds, maxRssKiB: rss ? Number(rss[1]) : Number.NaN, stdout: r.stdout.toString() };
+}
+
+let cachesDropped: boolean | null = null;
+/** Cold page cache for every measured step when the kernel lets us (root, not read-only /proc). */
+function dropCaches(): void {
+  if (cachesDropped === false) return;
+  Bun.spawnSync(["sync"]);
+  try {
+    writeFileSync("/proc/sys/vm/drop_caches", "3\n");
+    cachesDropped = true;
+  } catch {
+    cachesDropped = false;
+  }
+}
+
+function duBytes(path: string): number {
+  const r = Bun.spawnSync(["du", "-sb", path]);
+  return Number(r.stdout.toString().split("\t")[0]);
+}
+
+function treeStats(path: string): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        files++;
+        bytes += Bun.file(p).size;
+      }
+    }
+  };
+  walk(path);
+  return { files, bytes };
+}
+
+function backappCommand(): string[] {
+  const binary = join(root, "dist", "backapp-linux-x64");
+  if (existsSync(binary) && Bun.spawnSync([binary, "backup", "--help"]).exitCode === 0) return [binary];
+  return [join(root, "node_modules", ".bin", "bun"), join(root, "src", "main.ts")];
+}
+
+function ensureRestic(): string {
+  const which = () => Bun.spawnSync(["sh", "-c", "command -v restic"]).stdout.toString().trim();
+  if (which() === "") Bun.spawnSync(["apt-get", "install", "-y", "restic"], { stdout: "inherit" });
+  const path = which();
+  if (path === "") throw new Error("restic is missing: apt-get install -y restic");
+  return path;
+}
+
+interface ToolResult {
+  name: string;
+  version: string;
+  backup: Run;
+  rebackup: Run;
+  restore: Run;
+  repoBytes: number;
+  restoredBytes: number;
+  restoredFiles: number;
+  added?: number;
+}
+
+function lastJsonLine(text: string): Record<string, unknown> {
+  const lines = text
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"));
+  return JSON.parse(lines.at(-1) ?? "{}") as Record<string, unknown>;
+}
+
+function benchBackapp(tree: string, dir: string): ToolResult {
+  const cmd = backappCommand();
+  const repo = join(dir, "repo-backapp");
+  const target = join(dir, "restore-backapp");
+  rmSync(repo, { recursive: true, force: true });
+  rmSync(target, { recursive: true, force: true });
+  const env = { BACKAPP_PASSWORD: PASSWORD, BACKAPP_REPO: repo };
+  timed([...cmd, "init"], env);
+  const backup = timed([...cmd, "backup", "--json", tree], env);
+  const rebackup = timed([...cmd, "backup", "--json", tree], env);
+  const restore = timed([...cmd, "restore", "latest", "--target", target], env);
+  const stats = treeStats(target);
+  const version = Bun.spawnSync([...cmd, "--version"])
+    .stdout.toString()
+    .trim();
+  const summary = lastJsonLine(backup.stdout);
+  const repoBytes = duBytes(repo);
+  rmSync(target, { recursive: true, force: true });
+  return {
+    name: cmd.length === 1 ? "backapp (binary)" : "backapp (bun src/main.ts)",
+    version,
+    backup,
+    rebackup,
+    restore,
+    repoBytes,
+    restoredBytes: stats.bytes,
+    restoredFiles: stats.files,
+    added: Number(summary.bytes_added),
+  };
+}
+
+function benchRestic(tree: string, dir: string): ToolResult {
+  const restic = ensureRestic();
+  const repo = join(dir, "repo-restic");
+  const target = join(dir, "restore-restic");
+  const cache = join(dir, "restic-cache");
+  for (const p of [repo, target, cache]) rmSync(p, { recursive: true, force: true });
+  const env = { RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: repo, RESTIC_CACHE_DIR: cache };
+  timed([restic, "init", "--repository-version", "2"], env);
+  const backup = timed([restic, "backup", "--json", tree], env);
+  const rebackup = timed([restic, "backup", "--json", tree], env);
+  const restore = timed([restic, "restore", "latest", "--target", target], env);
+  const stats = treeStats(target);
+  const version = Bun.spawnSync([restic, "version"]).stdout.toString().trim();
+  const summary = lastJsonLine(backup.stdout);
+  const repoBytes = duBytes(repo);
+  for (const p of [target, cache]) rmSync(p, { recursive: true, force: true });
+  return {
+    name: "restic",
+    version,
+    backup,
+    rebackup,
+    restore,
+    repoBytes,
+    restoredBytes: stats.bytes,
+    restoredFiles: stats.files,
+    added: Number(summary.data_added),
+  };
+}
+
+const mb = (bytes: number, seconds: number) => (bytes / 1e6 / seconds).toFixed(1);
+const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+
+function report(treeBytes: number, treeFiles: number, results: ToolResult[]): string {
+  const rows: [string, (r: ToolResult) => string][] = [
+    ["initial backup, MB/s", (r) => mb(treeBytes, r.backup.seconds)],
+    ["initial backup, s", (r) => r.backup.seconds.toFixed(1)],
+    ["unchanged re-backup, s", (r) => r.rebackup.seconds.toFixed(2)],
+    ["restore, MB/s", (r) => mb(treeBytes, r.restore.seconds)],
+    ["restore, s", (r) => r.restore.seconds.toFixed(1)],
+    ["repository size, MiB", (r) => mib(r.repoBytes)],
+    ["peak RSS backup, MiB", (r) => mib(r.backup.maxRssKiB * 1024)],
+    ["peak RSS re-backup, MiB", (r) => mib(r.rebackup.maxRssKiB * 1024)],
+    ["peak RSS restore, MiB", (r) => mib(r.restore.maxRssKiB * 1024)],
+    ["restored files / MiB", (r) => `${r.restoredFiles} / ${mib(r.restoredBytes)}`],
+  ];
+  const head = `| metric | ${results.map((r) => r.name).join(" | ")} |`;
+  const sep = `|---|${results.map(() => "---:").join("|")}|`;
+  const body = rows.map(([label, f]) => `| ${label} | ${results.map(f).join(" | ")} |`);
+  return [
+    `# backapp vs restic — ${new Date().toISOString()}`,
+    "",
+    `Tree: ${treeFiles} files, ${mib(treeBytes)} MiB (bench/lib/tree.ts, deterministic). Target: local folder.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${mib(totalmem())} MiB RAM.`,
+    `Page cache: ${cachesDropped ? "dropped before every step (cold reads)" : "not droppable here (warm reads for both tools)"}.`,
+    `Versions: ${results.map((r) => `${r.name} ${r.version}`).join("; ")}.`,
+    "MB = 10^6 bytes; rates are tree bytes / wall seconds of the whole command (start-up included).",
+    "",
+    head,
+    sep,
+    ...body,
+    "",
+  ].join("\n");
+}
+
+function main(): void {
+  mkdirSync(workDir, { recursive: true });
+  console.log(`generating the tree in ${workDir}/tree (once; reused when unchanged)…`);
+  const tree = ensureTree(join(workDir, "tree"), spec);
+  console.log(`tree: ${tree.files} files, ${mib(tree.bytes)} MiB`);
+  console.log("backapp…");
+  const ours = benchBackapp(tree.path, workDir);
+  console.log("restic…");
+  const theirs = benchRestic(tree.path, workDir);
+  const md = report(tree.bytes, tree.files, [ours, theirs]);
+  const out = join(root, "bench", "results", `restic-compare-${new Date().toISOString().slice(0, 10)}.md`);
+  mkdirSync(join(root, "bench", "results"), { recursive: true });
+  writeFileSync(out, md);
+  console.log(`\n${md}\nwritten to ${out}`);
+}
+
+main();

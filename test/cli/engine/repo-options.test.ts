@@ -1,0 +1,188 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterEach, describe, expect, it } from "vitest";
+import { UsageError } from "../../../src/cli/args.ts";
+import { parsePercent } from "../../../src/cli/check.ts";
+import type { CliIo } from "../../../src/cli/io.ts";
+import { displayTime, table } from "../../../src/cli/repo/format.ts";
+import { requirePassword, resolveTarget, takePositionals } from "../../../src/cli/repo/options.ts";
+import { createProgressRenderer, fitWidth, statusLine } from "../../../src/cli/repo/progress.ts";
+import type { ProgressEvent } from "../../../src/engine/types.ts";
+import { ValidationError } from "../../../src/util/errors.ts";
+import { tempDir } from "../../helpers/temp.ts";
+
+function io(env: Record<string, string | undefined> = {}, isTTY = false) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const value: CliIo = {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    stdoutStream: new PassThrough(),
+    env,
+    isTTY,
+  };
+  return { io: value, out, err };
+}
+
+const dirs: { cleanup(): void }[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) d.cleanup();
+});
+
+describe("resolveTarget", () => {
+  it("takes the repository from BACKAPP_REPO and S3 settings from AWS variables", () => {
+    const t = resolveTarget(
+      {},
+      io({
+        BACKAPP_REPO: "s3://bucket-a/p",
+        BACKAPP_PASSWORD: "pw",
+        AWS_ENDPOINT_URL: "http://e:1",
+        AWS_REGION: "eu-west-1",
+        AWS_ACCESS_KEY_ID: "AK",
+        AWS_SECRET_ACCESS_KEY: "SK",
+      }).io,
+    );
+    expect(t.address).toBe("s3://bucket-a/p");
+    expect(t.s3).toMatchObject({ endpoint: "http://e:1", region: "eu-west-1", accessKeyId: "AK" });
+    expect(t.password?.reveal()).toBe("pw");
+    expect(String(t.password)).toBe("[secret]");
+  });
+
+  it("lets flags beat the environment", () => {
+    const t = resolveTarget(
+      { repo: "/r", "s3-endpoint": "http://flag:2", "s3-region": "us-west-2" },
+      io({ BACKAPP_REPO: "/env", AWS_ENDPOINT_URL: "http://env:1", AWS_REGION: "eu-west-1" }).io,
+    );
+    expect(t.address).toBe("/r");
+    expect(t.s3.endpoint).toBe("http://flag:2");
+    expect(t.s3.region).toBe("us-west-2");
+    expect(t.password).toBeNull();
+  });
+
+  it("needs a repository (usage error)", () => {
+    expect(() => resolveTarget({}, io({}).io)).toThrow(UsageError);
+    expect(() => resolveTarget({ repo: " " }, io({}).io)).toThrow(/--repo REPO or set BACKAPP_REPO/);
+  });
+
+  it("reads the passphrase file without its trailing newline, before the environment", () => {
+    const d = tempDir();
+    dirs.push(d);
+    const file = join(d.path, "pw");
+    writeFileSync(file, "from file\n");
+    const t = resolveTarget({ repo: "/r", "password-file": file }, io({ BACKAPP_PASSWORD: "env" }).io);
+    expect(t.password?.reveal()).toBe("from file");
+    expect(() => resolveTarget({ repo: "/r", "password-file": join(d.path, "nope") }, io().io)).toThrow(
+      /cannot read password file .*nope: ENOENT/,
+    );
+  });
+
+  it("requirePassword explains where a passphrase goes, and refuses an empty one", () => {
+    expect(() => requirePassword({ address: "/r", s3: {}, password: null })).toThrow(ValidationError);
+    expect(() => requirePassword({ address: "/r", s3: {}, password: null })).toThrow(/BACKAPP_PASSWORD/);
+    const empty = resolveTarget({ repo: "/r" }, io({ BACKAPP_PASSWORD: "" }).io);
+    expect(() => requirePassword(empty)).toThrow(/empty/);
+  });
+});
+
+describe("small parsers", () => {
+  it("takePositionals names what is missing or extra", () => {
+    expect(takePositionals(["a"], ["SNAPSHOT"], ["PATH"])).toEqual(["a"]);
+    expect(() => takePositionals([], ["SNAPSHOT", "FILE"])).toThrow(/missing SNAPSHOT and FILE/);
+    expect(() => takePositionals(["a", "b", "c"], ["S"], ["P"])).toThrow(/unexpected argument "c"/);
+  });
+
+  it("parsePercent accepts 10, 2.5 and 10%, nothing outside (0, 100]", () => {
+    expect(parsePercent("10")).toBe(10);
+    expect(parsePercent("2.5")).toBe(2.5);
+    expect(parsePercent("100%")).toBe(100);
+    for (const bad of ["0", "101", "-1", "abc", ""]) expect(() => parsePercent(bad)).toThrow(UsageError);
+  });
+
+  it("table aligns columns and displayTime drops the T and fraction", () => {
+    expect(table(["A", "Bee"], [["xx", "y"]])).toBe("A   Bee\nxx  y\n");
+    expect(displayTime("2026-11-25T21:30:05.123Z")).toBe("2026-11-25 21:30:05");
+  });
+});
+
+const progress = (over: Partial<Extract<ProgressEvent, { type: "progress" }>> = {}): ProgressEvent => ({
+  type: "progress",
+  files_done: 3,
+  files_total: 10,
+  bytes_done: 1024 * 1024,
+  bytes_total: 4 * 1024 * 1024,
+  current: ["/data/file.txt"],
+  rate: 2 * 1024 * 1024,
+  eta: 65,
+  errors: 1,
+  elapsed_ms: 42_000,
+  ...over,
+});
+
+describe("progress renderers", () => {
+  it("statusLine shows elapsed, percent, files, bytes, rate, ETA, errors and the current path", () => {
+    const line = statusLine(progress() as Extract<ProgressEvent, { type: "progress" }>);
+    expect(line).toBe(
+      "[42s]  25% 3/10 files  1.00 MiB/4.00 MiB  2.00 MiB/s  ETA 1m05s  1 error  /data/file.txt",
+    );
+    const unknown = statusLine(
+      progress({ eta: null, errors: 0, bytes_total: 0, current: [] }) as Extract<
+        ProgressEvent,
+        { type: "progress" }
+      >,
+    );
+    expect(unknown).not.toContain("ETA");
+    expect(unknown).not.toContain("error");
+  });
+
+  it("fitWidth keeps the end of a long line", () => {
+    const long = `start ${"x".repeat(200)} /the/end/of/the/path`;
+    const cut = fitWidth(long, 80);
+    expect([...cut].length).toBe(80);
+    expect(cut.endsWith("/the/end/of/the/path")).toBe(true);
+    expect(fitWidth("short", 80)).toBe("short");
+  });
+
+  it("JSON renderer prints every event as one line, progress at most once per interval", () => {
+    let now = 0;
+    const { io: out, out: lines } = io();
+    const r = createProgressRenderer(out, { json: true, intervalMs: 1000, now: () => now });
+    r.onEvent({ type: "start", operation: "backup", time: "t" });
+    r.onEvent(progress());
+    r.onEvent(progress());
+    now = 1500;
+    r.onEvent(progress());
+    r.onEvent({ type: "error", path: "/x", message: "boom" });
+    r.finish();
+    const parsed = lines.map((l) => JSON.parse(l) as { type: string });
+    expect(parsed.map((p) => p.type)).toEqual(["start", "progress", "progress", "error"]);
+    expect(lines.every((l) => l.endsWith("\n") && !l.slice(0, -1).includes("\n"))).toBe(true);
+  });
+
+  it("TTY renderer redraws one line, prints errors on stderr and clears at the end", () => {
+    let now = 0;
+    const { io: tty, out, err } = io({ COLUMNS: "60" }, true);
+    const r = createProgressRenderer(tty, { json: false, intervalMs: 100, now: () => now });
+    r.onEvent({ type: "scan", files_total: 5, bytes_total: 100, done: false });
+    now = 200;
+    r.onEvent(progress());
+    r.onEvent(progress()); // throttled
+    r.onEvent({ type: "error", path: "/bad", message: "unreadable" });
+    r.finish();
+    expect(out[0]).toContain("scanning… 5 files");
+    expect(out.filter((t) => t.includes("[42s]")).length).toBe(1);
+    expect(out.at(-1)).toBe("\r\x1b[K");
+    expect(err).toEqual(["error: /bad: unreadable\n"]);
+    expect(out.every((t) => [...t.replace("\r\x1b[K", "")].length <= 59)).toBe(true);
+  });
+
+  it("plain renderer prints only errors", () => {
+    const { io: plain, out, err } = io();
+    const r = createProgressRenderer(plain, { json: false });
+    r.onEvent(progress());
+    r.onEvent({ type: "error", path: "/p", message: "m" });
+    r.finish();
+    expect(out).toEqual([]);
+    expect(err).toEqual(["error: /p: m\n"]);
+  });
+});
