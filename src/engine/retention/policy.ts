@@ -1,0 +1,259 @@
+/**
+ * Retention policies (restic semantics). Snapshots of one group are walked newest first:
+ * - keep-last N keeps the N newest snapshots;
+ * - keep-hourly/daily/weekly/monthly/yearly N keeps the newest snapshot of each of the last N
+ *   periods (wall-clock buckets in the policy's time zone, see calendar.ts) that have snapshots;
+ *   periods without snapshots do not count;
+ * - keep-within D keeps every snapshot strictly newer than (newest snapshot − D), D applied as
+ *   calendar arithmetic on the newest snapshot's wall clock (month ends clamp: Mar 31 − 1m = Feb 28
+ *   or 29), then exact hours;
+ * - keep-tag T keeps snapshots carrying every tag of T ("a,b" = both a and b); several keep-tag
+ *   values are alternatives.
+ * A snapshot kept by any rule stays and lists every rule that keeps it. Equal times are ordered by
+ * id (the larger id counts as newer), so results never depend on input order.
+ */
+import { ValidationError } from "../../util/errors.ts";
+import {
+  type BucketUnit,
+  bucketOf,
+  checkTimeZone,
+  daysInMonth,
+  fromWallClock,
+  localTimeZone,
+  wallClock,
+} from "./calendar.ts";
+import { type Duration, formatDuration, isZeroDuration, parseDuration } from "./duration.ts";
+
+/** Counts may be Infinity ("unlimited"); 0 or absent means the rule is off. */
+export interface RetentionPolicy {
+  keepLast?: number;
+  keepHourly?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  keepYearly?: number;
+  /** "1y2m3d4h" or a parsed Duration. */
+  keepWithin?: string | Duration;
+  /** Each entry is a tag list "a,b": a snapshot with all of them is kept. */
+  keepTags?: string[];
+}
+
+/** What applyRetention needs of a snapshot (a Snapshot fits). */
+export interface RetentionSnapshot {
+  id: string;
+  time: string;
+  hostname: string;
+  paths: string[];
+  tags: string[];
+}
+
+export type GroupField = "host" | "paths" | "tags";
+
+export interface RetentionOptions {
+  /** IANA zone for bucket boundaries; default: this process's local zone. */
+  timeZone?: string;
+  /** Fields that split snapshots into independent groups; default ["host", "paths"]; [] = one group. */
+  groupBy?: GroupField[];
+  /** Only snapshots of these hosts take part (others are neither kept nor removed). */
+  hosts?: string[];
+  /** Only snapshots matching one of these tag lists ("a,b" = both) take part. */
+  tags?: string[];
+  /**
+   * Reference time for keep-within when withinFrom is "now" (ms or Date; default Date.now()).
+   * The default anchor is the newest snapshot of the group, so stopped backups never age out.
+   */
+  now?: number | Date;
+  withinFrom?: "newest" | "now";
+}
+
+export interface KeptSnapshot<T> {
+  snapshot: T;
+  /** e.g. "last", "daily 2024-02-29", "within 30d", "tag important". */
+  reasons: string[];
+}
+
+export interface RetentionGroup<T> {
+  /** The grouping values, e.g. {host: "a", paths: ["/etc"]}. */
+  key: { host?: string; paths?: string[]; tags?: string[] };
+  keep: KeptSnapshot<T>[];
+  remove: T[];
+}
+
+export interface RetentionResult<T> {
+  groups: RetentionGroup<T>[];
+  /** Newest first, across groups. */
+  keep: KeptSnapshot<T>[];
+  remove: T[];
+}
+
+interface Normalized {
+  last: number;
+  buckets: [BucketUnit, number][];
+  within: Duration | null;
+  tags: string[][];
+}
+
+function count(name: string, n: number | undefined): number {
+  if (n === undefined || n === null) return 0;
+  if (n !== Number.POSITIVE_INFINITY && (!Number.isInteger(n) || n < 0)) {
+    throw new ValidationError(`${name} must be a whole number ≥ 0 or unlimited, got ${n}`);
+  }
+  return n;
+}
+
+function normalize(p: RetentionPolicy): Normalized {
+  const within = typeof p.keepWithin === "string" ? parseDuration(p.keepWithin) : (p.keepWithin ?? null);
+  const n: Normalized = {
+    last: count("keepLast", p.keepLast),
+    buckets: (
+      [
+        ["hourly", count("keepHourly", p.keepHourly)],
+        ["daily", count("keepDaily", p.keepDaily)],
+        ["weekly", count("keepWeekly", p.keepWeekly)],
+        ["monthly", count("keepMonthly", p.keepMonthly)],
+        ["yearly", count("keepYearly", p.keepYearly)],
+      ] as [BucketUnit, number][]
+    ).filter(([, c]) => c > 0),
+    within: within && !isZeroDuration(within) ? within : null,
+    tags: (p.keepTags ?? []).map(splitTags).filter((t) => t.length > 0),
+  };
+  if (n.last === 0 && n.buckets.length === 0 && !n.within && n.tags.length === 0) {
+    throw new ValidationError("no keep rule given: refusing to remove every snapshot");
+  }
+  return n;
+}
+
+function splitTags(list: string): string[] {
+  return list
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+}
+
+/** True when the policy has at least one active rule. */
+export function hasKeepRule(p: RetentionPolicy): boolean {
+  try {
+    normalize(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function hasAll(tags: string[], wanted: string[]): boolean {
+  return wanted.every((t) => tags.includes(t));
+}
+
+function newestFirst<T extends RetentionSnapshot>(a: T, b: T): number {
+  const d = Date.parse(b.time) - Date.parse(a.time);
+  return d !== 0 ? d : b.id < a.id ? -1 : b.id > a.id ? 1 : 0;
+}
+
+/** The keep-within cutoff: (anchor − calendar part) − hours. */
+export function withinCutoff(anchorMs: number, d: Duration, timeZone: string): number {
+  const w = wallClock(anchorMs, timeZone);
+  const months = w.year * 12 + (w.month - 1) - d.years * 12 - d.months;
+  const year = Math.floor(months / 12);
+  const month = (months % 12) + 1;
+  const day = Math.min(w.day, daysInMonth(year, month));
+  const shifted = new Date(Date.UTC(year, month - 1, day - d.days));
+  const calendar = fromWallClock(
+    {
+      ...w,
+      year: shifted.getUTCFullYear(),
+      month: shifted.getUTCMonth() + 1,
+      day: shifted.getUTCDate(),
+    },
+    timeZone,
+  );
+  return calendar - d.hours * 3_600_000;
+}
+
+function applyGroup<T extends RetentionSnapshot>(
+  sorted: T[],
+  rules: Normalized,
+  timeZone: string,
+  anchor: number | null,
+): { keep: KeptSnapshot<T>[]; remove: T[] } {
+  const left = rules.buckets.map(([unit, n]) => ({ unit, n, last: "" }));
+  let lastLeft = rules.last;
+  const from = anchor ?? (sorted[0] ? Date.parse(sorted[0].time) : 0);
+  const cutoff = rules.within ? withinCutoff(from, rules.within, timeZone) : 0;
+  const keep: KeptSnapshot<T>[] = [];
+  const remove: T[] = [];
+  for (const s of sorted) {
+    const ms = Date.parse(s.time);
+    const reasons: string[] = [];
+    if (lastLeft > 0) {
+      lastLeft--;
+      reasons.push("last");
+    }
+    const w = wallClock(ms, timeZone);
+    for (const b of left) {
+      const label = bucketOf(b.unit, w);
+      if (b.n > 0 && label !== b.last) {
+        b.n--;
+        b.last = label;
+        reasons.push(`${b.unit} ${label}`);
+      }
+    }
+    if (rules.within && ms > cutoff) reasons.push(`within ${formatDuration(rules.within)}`);
+    for (const t of rules.tags) if (hasAll(s.tags, t)) reasons.push(`tag ${t.join(",")}`);
+    if (reasons.length > 0) keep.push({ snapshot: s, reasons });
+    else remove.push(s);
+  }
+  return { keep, remove };
+}
+
+function matchesFilter(s: RetentionSnapshot, o: RetentionOptions): boolean {
+  if (o.hosts && o.hosts.length > 0 && !o.hosts.includes(s.hostname)) return false;
+  if (o.tags && o.tags.length > 0 && !o.tags.map(splitTags).some((t) => hasAll(s.tags, t))) return false;
+  return true;
+}
+
+function groupKey(s: RetentionSnapshot, by: GroupField[]): RetentionGroup<unknown>["key"] {
+  const key: RetentionGroup<unknown>["key"] = {};
+  if (by.includes("host")) key.host = s.hostname;
+  if (by.includes("paths")) key.paths = [...s.paths].sort();
+  if (by.includes("tags")) key.tags = [...s.tags].sort();
+  return key;
+}
+
+/**
+ * Splits `snapshots` (any order) into kept and removed ones per group. Snapshots outside the
+ * host/tag filter appear in neither list. ValidationError when the policy has no keep rule, a
+ * count is negative or fractional, a duration or time zone is malformed.
+ */
+export function applyRetention<T extends RetentionSnapshot>(
+  snapshots: readonly T[],
+  policy: RetentionPolicy,
+  options: RetentionOptions = {},
+): RetentionResult<T> {
+  const rules = normalize(policy);
+  const timeZone = options.timeZone ?? localTimeZone();
+  checkTimeZone(timeZone);
+  const by = options.groupBy ?? ["host", "paths"];
+  const now = options.now instanceof Date ? options.now.getTime() : (options.now ?? Date.now());
+  const anchor = options.withinFrom === "now" ? now : null;
+  const groups = new Map<string, { key: RetentionGroup<T>["key"]; members: T[] }>();
+  for (const s of snapshots) {
+    if (Number.isNaN(Date.parse(s.time))) throw new ValidationError(`snapshot ${s.id} has a bad time`);
+    if (!matchesFilter(s, options)) continue;
+    const key = groupKey(s, by);
+    const k = JSON.stringify(key);
+    const g = groups.get(k) ?? { key, members: [] };
+    g.members.push(s);
+    groups.set(k, g);
+  }
+  const out: RetentionResult<T> = { groups: [], keep: [], remove: [] };
+  for (const k of [...groups.keys()].sort()) {
+    const g = groups.get(k)!;
+    const res = applyGroup([...g.members].sort(newestFirst), rules, timeZone, anchor);
+    out.groups.push({ key: g.key, ...res });
+    out.keep.push(...res.keep);
+    out.remove.push(...res.remove);
+  }
+  out.keep.sort((a, b) => newestFirst(a.snapshot, b.snapshot));
+  out.remove.sort(newestFirst);
+  return out;
+}

@@ -1,0 +1,403 @@
+import { describe, expect, it } from "vitest";
+import {
+  applyRetention,
+  formatDuration,
+  isoWeek,
+  parseDuration,
+  type RetentionPolicy,
+  type RetentionSnapshot,
+  retentionFromConfig,
+  withinCutoff,
+} from "../../src/engine/retention.ts";
+import { ValidationError } from "../../src/util/errors.ts";
+
+let seq = 0;
+function snap(time: string, extra: Partial<RetentionSnapshot> = {}): RetentionSnapshot {
+  seq++;
+  return {
+    id: extra.id ?? seq.toString(16).padStart(64, "0"),
+    time: new Date(time).toISOString(),
+    hostname: extra.hostname ?? "h",
+    paths: extra.paths ?? ["/data"],
+    tags: extra.tags ?? [],
+  };
+}
+
+function keptTimes(snaps: RetentionSnapshot[], policy: RetentionPolicy, timeZone = "UTC"): string[] {
+  return applyRetention(snaps, policy, { timeZone }).keep.map((k) => k.snapshot.time);
+}
+
+const iso = (t: string) => new Date(t).toISOString();
+
+describe("applyRetention basics", () => {
+  it("returns nothing for no snapshots", () => {
+    const r = applyRetention([], { keepLast: 3 }, { timeZone: "UTC" });
+    expect(r).toEqual({ groups: [], keep: [], remove: [] });
+  });
+
+  it("refuses a policy without any keep rule", () => {
+    for (const p of [{}, { keepLast: 0, keepDaily: 0 }, { keepWithin: "0d" }, { keepTags: [""] }]) {
+      expect(() => applyRetention([snap("2024-01-01")], p, { timeZone: "UTC" })).toThrow(ValidationError);
+    }
+  });
+
+  it("rejects negative or fractional counts, bad zones and bad durations", () => {
+    const s = [snap("2024-01-01")];
+    expect(() => applyRetention(s, { keepLast: -1 })).toThrow(ValidationError);
+    expect(() => applyRetention(s, { keepDaily: 1.5 })).toThrow(ValidationError);
+    expect(() => applyRetention(s, { keepLast: 1 }, { timeZone: "Mars/Olympus" })).toThrow(ValidationError);
+    expect(() => applyRetention(s, { keepWithin: "3w" })).toThrow(ValidationError);
+    expect(() => applyRetention([{ ...s[0]!, time: "yesterday" }], { keepLast: 1 })).toThrow(ValidationError);
+  });
+
+  it("keeps the N newest for keep-last, all when N exceeds the count", () => {
+    const s = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"].map((t) => snap(t));
+    expect(keptTimes(s, { keepLast: 3 })).toEqual(["2024-01-05", "2024-01-04", "2024-01-03"].map(iso));
+    const all = applyRetention(s, { keepLast: 50 }, { timeZone: "UTC" });
+    expect(all.keep).toHaveLength(5);
+    expect(all.remove).toHaveLength(0);
+    expect(all.keep.every((k) => k.reasons.join() === "last")).toBe(true);
+  });
+
+  it("supports unlimited counts", () => {
+    const s = ["2024-01-01T01:00Z", "2024-01-01T02:00Z", "2024-01-02T01:00Z"].map((t) => snap(t));
+    expect(keptTimes(s, { keepDaily: Number.POSITIVE_INFINITY })).toEqual(
+      ["2024-01-02T01:00Z", "2024-01-01T02:00Z"].map(iso),
+    );
+  });
+
+  it("counts only periods that have snapshots", () => {
+    const s = ["2024-01-01", "2024-01-05", "2024-01-09", "2024-01-10"].map((t) => snap(`${t}T12:00Z`));
+    expect(keptTimes(s, { keepDaily: 3 })).toEqual(
+      ["2024-01-10T12:00Z", "2024-01-09T12:00Z", "2024-01-05T12:00Z"].map(iso),
+    );
+  });
+
+  it("keeps a snapshot once with every reason that keeps it", () => {
+    const s = [snap("2024-01-01T10:00Z", { tags: ["gold"] }), snap("2024-01-02T10:00Z")];
+    const r = applyRetention(s, { keepLast: 1, keepDaily: 5, keepTags: ["gold"] }, { timeZone: "UTC" });
+    expect(r.keep.map((k) => k.reasons)).toEqual([
+      ["last", "daily 2024-01-02"],
+      ["daily 2024-01-01", "tag gold"],
+    ]);
+  });
+
+  it("orders equal times by id, independent of input order", () => {
+    const a = snap("2024-05-05T05:05Z", { id: "a".repeat(64) });
+    const b = snap("2024-05-05T05:05Z", { id: "b".repeat(64) });
+    const c = snap("2024-05-05T05:05Z", { id: "c".repeat(64) });
+    for (const input of [
+      [a, b, c],
+      [c, a, b],
+      [b, c, a],
+    ]) {
+      const r = applyRetention(input, { keepLast: 1 }, { timeZone: "UTC" });
+      expect(r.keep.map((k) => k.snapshot.id)).toEqual([c.id]);
+      expect(r.remove.map((s) => s.id)).toEqual([b.id, a.id]);
+      const d = applyRetention(input, { keepDaily: 3 }, { timeZone: "UTC" });
+      expect(d.keep.map((k) => k.snapshot.id)).toEqual([c.id]);
+    }
+  });
+
+  it("partitions the input: every snapshot is kept or removed exactly once", () => {
+    const s = Array.from({ length: 300 }, (_, i) =>
+      snap(new Date(Date.UTC(2023, 0, 1) + i * 7_919_000).toISOString()),
+    );
+    const r = applyRetention(
+      s,
+      { keepHourly: 10, keepDaily: 7, keepWeekly: 4, keepMonthly: 2 },
+      { timeZone: "Asia/Kolkata" },
+    );
+    const ids = [...r.keep.map((k) => k.snapshot.id), ...r.remove.map((x) => x.id)].sort();
+    expect(ids).toEqual(s.map((x) => x.id).sort());
+  });
+});
+
+describe("calendar buckets", () => {
+  it.each([
+    // [dates, zone, policy, expected kept]
+    [
+      "a day boundary depends on the zone (UTC)",
+      ["2024-03-09T03:30Z", "2024-03-09T05:30Z"],
+      "UTC",
+      { keepDaily: 5 },
+      ["2024-03-09T05:30Z"],
+    ],
+    [
+      "a day boundary depends on the zone (New York: two days)",
+      ["2024-03-09T03:30Z", "2024-03-09T05:30Z"],
+      "America/New_York",
+      { keepDaily: 5 },
+      ["2024-03-09T05:30Z", "2024-03-09T03:30Z"],
+    ],
+    [
+      "DST fall-back: the repeated 01:00 hour is one hourly bucket",
+      ["2024-11-03T05:30Z", "2024-11-03T06:30Z"],
+      "America/New_York",
+      { keepHourly: 5 },
+      ["2024-11-03T06:30Z"],
+    ],
+    [
+      "the same instants are two hourly buckets in UTC",
+      ["2024-11-03T05:30Z", "2024-11-03T06:30Z"],
+      "UTC",
+      { keepHourly: 5 },
+      ["2024-11-03T06:30Z", "2024-11-03T05:30Z"],
+    ],
+    [
+      "DST fall-back: the 25-hour day is one daily bucket",
+      ["2024-11-03T04:01Z", "2024-11-04T04:59Z"],
+      "America/New_York",
+      { keepDaily: 5 },
+      ["2024-11-04T04:59Z"],
+    ],
+    [
+      "DST spring-forward: the 23-hour day is one daily bucket, midnight splits days",
+      ["2024-03-10T04:59Z", "2024-03-10T05:00Z", "2024-03-11T03:59Z"],
+      "America/New_York",
+      { keepDaily: 5 },
+      ["2024-03-11T03:59Z", "2024-03-10T04:59Z"],
+    ],
+    [
+      "Europe: 31 Jan 23:30 UTC is already February in Berlin",
+      ["2024-01-31T22:30Z", "2024-01-31T23:30Z", "2024-02-15T12:00Z"],
+      "Europe/Berlin",
+      { keepMonthly: 5 },
+      ["2024-02-15T12:00Z", "2024-01-31T22:30Z"],
+    ],
+    [
+      "month ends: 31st and 1st are different months",
+      ["2024-01-31T12:00Z", "2024-02-01T12:00Z", "2024-02-29T12:00Z", "2024-03-01T00:00Z"],
+      "UTC",
+      { keepMonthly: 10 },
+      ["2024-03-01T00:00Z", "2024-02-29T12:00Z", "2024-01-31T12:00Z"],
+    ],
+    [
+      "leap day is its own daily bucket",
+      ["2024-02-28T23:00Z", "2024-02-29T00:00Z", "2024-02-29T23:59Z", "2024-03-01T00:00Z"],
+      "UTC",
+      { keepDaily: 10 },
+      ["2024-03-01T00:00Z", "2024-02-29T23:59Z", "2024-02-28T23:00Z"],
+    ],
+    [
+      "ISO week 53: 31 Dec 2020 and 3 Jan 2021 share week 2020-W53",
+      ["2020-12-27T12:00Z", "2020-12-31T12:00Z", "2021-01-03T12:00Z", "2021-01-04T12:00Z"],
+      "UTC",
+      { keepWeekly: 10 },
+      ["2021-01-04T12:00Z", "2021-01-03T12:00Z", "2020-12-27T12:00Z"],
+    ],
+    [
+      "ISO week 1 of 2025 starts on 30 Dec 2024",
+      ["2024-12-29T12:00Z", "2024-12-30T12:00Z", "2025-01-05T12:00Z"],
+      "UTC",
+      { keepWeekly: 10 },
+      ["2025-01-05T12:00Z", "2024-12-29T12:00Z"],
+    ],
+    [
+      "yearly keeps the newest of each year, New Year in Tokyo comes early",
+      ["2023-06-01T00:00Z", "2023-12-31T14:00Z", "2023-12-31T16:00Z", "2024-03-01T00:00Z"],
+      "Asia/Tokyo",
+      { keepYearly: 3 },
+      ["2024-03-01T00:00Z", "2023-12-31T14:00Z"],
+    ],
+    [
+      "half-hour zones: hourly buckets follow the local wall clock",
+      ["2024-01-01T00:10Z", "2024-01-01T00:40Z"],
+      "Asia/Kolkata",
+      { keepHourly: 5 },
+      ["2024-01-01T00:40Z", "2024-01-01T00:10Z"],
+    ],
+  ] as [string, string[], string, RetentionPolicy, string[]][])(
+    "%s",
+    (_name, times, zone, policy, expected) => {
+      expect(
+        keptTimes(
+          times.map((t) => snap(t)),
+          policy,
+          zone,
+        ),
+      ).toEqual(expected.map(iso));
+    },
+  );
+
+  it.each([
+    [2020, 12, 31, 2020, 53],
+    [2021, 1, 3, 2020, 53],
+    [2021, 1, 4, 2021, 1],
+    [2024, 12, 30, 2025, 1],
+    [2026, 12, 31, 2026, 53],
+    [2027, 1, 1, 2026, 53],
+    [2015, 12, 31, 2015, 53],
+    [2024, 2, 29, 2024, 9],
+    [2023, 1, 1, 2022, 52],
+  ])("isoWeek(%i-%i-%i) = %i-W%i", (y, m, d, wy, w) => {
+    expect(isoWeek(y, m, d)).toEqual({ year: wy, week: w });
+  });
+
+  it("agrees with a brute-force oracle for keep-daily in several zones", () => {
+    let x = 12345;
+    const rnd = () => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return x / 2 ** 31;
+    };
+    for (const zone of [
+      "UTC",
+      "America/New_York",
+      "Europe/London",
+      "Australia/Lord_Howe",
+      "Asia/Kathmandu",
+    ]) {
+      const s = Array.from({ length: 200 }, () =>
+        snap(new Date(Date.UTC(2023, 9, 1) + Math.floor(rnd() * 200 * 86_400_000)).toISOString()),
+      );
+      const day = (t: string) => new Date(t).toLocaleDateString("en-CA", { timeZone: zone });
+      const newestPerDay = new Map<string, RetentionSnapshot>();
+      for (const v of [...s].sort((a, b) => b.time.localeCompare(a.time) || b.id.localeCompare(a.id))) {
+        if (!newestPerDay.has(day(v.time))) newestPerDay.set(day(v.time), v);
+      }
+      const expected = [...newestPerDay.values()].slice(0, 30).map((v) => v.id);
+      const got = applyRetention(s, { keepDaily: 30 }, { timeZone: zone }).keep.map((k) => k.snapshot.id);
+      expect(got).toEqual(expected);
+    }
+  });
+});
+
+describe("keep-within", () => {
+  it.each([
+    ["2024-03-31T12:00Z", "1m", "UTC", "2024-02-29T12:00Z"],
+    ["2023-03-31T12:00Z", "1m", "UTC", "2023-02-28T12:00Z"],
+    ["2024-02-29T12:00Z", "1y", "UTC", "2023-02-28T12:00Z"],
+    ["2025-01-15T00:00Z", "1y2m3d4h", "UTC", "2023-11-11T20:00Z"],
+    ["2024-01-01T00:00Z", "1d", "UTC", "2023-12-31T00:00Z"],
+    ["2024-03-03T00:00Z", "3d", "UTC", "2024-02-29T00:00Z"],
+    // A calendar day across spring-forward is 23 hours long: the wall clock is kept.
+    ["2024-03-10T12:00Z", "1d", "America/New_York", "2024-03-09T13:00Z"],
+    ["2024-03-10T12:00Z", "24h", "America/New_York", "2024-03-09T12:00Z"],
+  ])("cutoff of %s minus %s in %s is %s", (anchor, d, zone, expected) => {
+    expect(new Date(withinCutoff(Date.parse(anchor), parseDuration(d), zone)).toISOString()).toBe(
+      iso(expected),
+    );
+  });
+
+  it("keeps snapshots strictly newer than the cutoff, relative to the newest snapshot", () => {
+    const s = ["2024-01-10T00:00Z", "2024-01-07T00:00Z", "2024-01-06T23:59Z", "2024-01-01T00:00Z"].map((t) =>
+      snap(t),
+    );
+    const r = applyRetention(s, { keepWithin: "3d" }, { timeZone: "UTC", now: Date.parse("2030-01-01") });
+    expect(r.keep.map((k) => k.snapshot.time)).toEqual([iso("2024-01-10T00:00Z")].concat([]));
+    expect(r.keep[0]?.reasons).toEqual(["within 3d"]);
+    const r2 = applyRetention(s, { keepWithin: "4d" }, { timeZone: "UTC" });
+    expect(r2.keep.map((k) => k.snapshot.time)).toEqual(
+      ["2024-01-10T00:00Z", "2024-01-07T00:00Z", "2024-01-06T23:59Z"].map(iso),
+    );
+  });
+
+  it("can be anchored at now instead", () => {
+    const s = ["2024-01-10T00:00Z", "2024-01-05T00:00Z"].map((t) => snap(t));
+    const r = applyRetention(
+      s,
+      { keepWithin: "2d", keepLast: 1 },
+      {
+        timeZone: "UTC",
+        now: new Date("2024-01-06T00:00Z"),
+        withinFrom: "now",
+      },
+    );
+    expect(r.keep.map((k) => k.reasons)).toEqual([["last", "within 2d"], ["within 2d"]]);
+  });
+
+  it.each([
+    ["1y2m3d4h", { years: 1, months: 2, days: 3, hours: 4 }],
+    ["30d", { years: 0, months: 0, days: 30, hours: 0 }],
+    ["4h1y", { years: 1, months: 0, days: 0, hours: 4 }],
+  ])("parses %s", (text, d) => {
+    expect(parseDuration(text)).toEqual(d);
+  });
+
+  it.each(["", "1", "d", "1w", "1d1d", "-1d", "1.5d", "1 d"])("rejects %j", (text) => {
+    expect(() => parseDuration(text)).toThrow(ValidationError);
+  });
+
+  it("formats durations", () => {
+    expect(formatDuration(parseDuration("4h1y"))).toBe("1y4h");
+    expect(formatDuration({ years: 0, months: 0, days: 0, hours: 0 })).toBe("0h");
+  });
+});
+
+describe("tags, groups and filters", () => {
+  it("keep-tag needs every tag of a list; lists are alternatives", () => {
+    const s = [
+      snap("2024-01-01", { tags: ["a"] }),
+      snap("2024-01-02", { tags: ["a", "b"] }),
+      snap("2024-01-03", { tags: ["c"] }),
+      snap("2024-01-04", { tags: [] }),
+    ];
+    expect(keptTimes(s, { keepTags: ["a,b", "c"] })).toEqual(["2024-01-03", "2024-01-02"].map(iso));
+  });
+
+  it("applies the policy per host and paths by default", () => {
+    const s = [
+      snap("2024-01-01", { hostname: "a" }),
+      snap("2024-01-02", { hostname: "a" }),
+      snap("2024-01-01", { hostname: "b" }),
+      snap("2024-01-03", { hostname: "a", paths: ["/other"] }),
+      snap("2024-01-04", { hostname: "a", paths: ["/data"], tags: ["x"] }),
+    ];
+    const r = applyRetention(s, { keepLast: 1 }, { timeZone: "UTC" });
+    expect(r.groups.map((g) => g.key)).toEqual([
+      { host: "a", paths: ["/data"] },
+      { host: "a", paths: ["/other"] },
+      { host: "b", paths: ["/data"] },
+    ]);
+    expect(r.keep.map((k) => `${k.snapshot.hostname}${k.snapshot.time.slice(8, 10)}`)).toEqual([
+      "a04",
+      "a03",
+      "b01",
+    ]);
+    const one = applyRetention(s, { keepLast: 1 }, { timeZone: "UTC", groupBy: [] });
+    expect(one.keep).toHaveLength(1);
+    const tagged = applyRetention(s, { keepLast: 1 }, { timeZone: "UTC", groupBy: ["tags"] });
+    expect(tagged.groups.map((g) => g.key)).toEqual([{ tags: ["x"] }, { tags: [] }]);
+  });
+
+  it("leaves snapshots outside the host/tag filter untouched", () => {
+    const s = [
+      snap("2024-01-01", { hostname: "a", tags: ["t"] }),
+      snap("2024-01-02", { hostname: "a", tags: ["t"] }),
+      snap("2024-01-03", { hostname: "a" }),
+      snap("2024-01-01", { hostname: "b", tags: ["t"] }),
+    ];
+    const r = applyRetention(s, { keepLast: 1 }, { timeZone: "UTC", hosts: ["a"], tags: ["t"] });
+    expect(r.keep.map((k) => k.snapshot.time)).toEqual([iso("2024-01-02")]);
+    expect(r.remove.map((k) => k.time)).toEqual([iso("2024-01-01")]);
+    expect(r.remove[0]?.hostname).toBe("a");
+  });
+});
+
+describe("retentionFromConfig", () => {
+  it.each([
+    [{}, null],
+    [{ keepLast: null, keepDaily: 0, retentionDays: null }, null],
+    [{ keepLast: 3 }, { keepLast: 3 }],
+    [
+      { keepLast: 2, keepDaily: 7, keepWeekly: 4, keepMonthly: 12, retentionDays: 30 },
+      { keepLast: 2, keepDaily: 7, keepWeekly: 4, keepMonthly: 12, keepWithin: "30d" },
+    ],
+    [
+      { keepHourly: 24, keepYearly: 5 },
+      { keepHourly: 24, keepYearly: 5 },
+    ],
+  ])("%j → %j", (cfg, policy) => {
+    expect(retentionFromConfig(cfg)).toEqual(policy);
+  });
+
+  it("rejects negative values", () => {
+    expect(() => retentionFromConfig({ keepDaily: -2 })).toThrow(ValidationError);
+  });
+
+  it("retentionDays keeps the last N days before the newest snapshot", () => {
+    const s = ["2024-06-30T08:00Z", "2024-06-01T09:00Z", "2024-05-31T07:00Z"].map((t) => snap(t));
+    const policy = retentionFromConfig({ retentionDays: 30 })!;
+    expect(keptTimes(s, policy)).toEqual(["2024-06-30T08:00Z", "2024-06-01T09:00Z"].map(iso));
+  });
+});
