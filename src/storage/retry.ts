@@ -51,7 +51,7 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
  * transient error itself is thrown, with the attempt count in its message.
  *
  * What is retried:
- * - put of bytes, get, stat, delete: the whole call.
+ * - put of bytes, get, stat, delete: the whole call (a retried put reports onProgress from 0 again).
  * - put of a ReadableStream: NOT retried — a stream can be read once. Its transient error
  *   propagates; the caller, who can reopen the source, decides. (Packs are put as bytes.)
  * - getStream: opening is retried; a transient error mid-stream resumes from the byte reached

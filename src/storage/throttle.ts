@@ -62,8 +62,13 @@ export interface RateLimitOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-/** Pieces are throttled at most this big, so the flow is smooth even for big chunks. */
-const MAX_SLICE = 64 * 1024;
+/**
+ * Data is paid for in slices of about 1/20 s worth of bandwidth (1–64 KiB), so the flow stays
+ * smooth: no single wait is long, and no slice so small that per-slice overhead matters.
+ */
+function sliceSize(bytesPerSecond: number): number {
+  return Math.max(1024, Math.min(64 * 1024, Math.floor(bytesPerSecond / 20)));
+}
 
 /**
  * Limits upload bandwidth (put) of a backend to `bytesPerSecond`, shared by all concurrent puts:
@@ -77,7 +82,7 @@ export function withRateLimit(backend: Backend, options: RateLimitOptions): Back
     clock: options.clock,
     sleep: options.sleep,
   });
-  const slice = Math.max(1, Math.min(MAX_SLICE, Math.floor(bucket.capacity)));
+  const slice = sliceSize(options.bytesPerSecond);
   return {
     location: backend.location,
     put(name: string, data: Uint8Array | ReadableStream<Uint8Array>, putOptions?: PutOptions) {
