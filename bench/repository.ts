@@ -1,7 +1,7 @@
 /**
  * Repository layer numbers (not a test): saveBlob throughput on 256 MiB of mixed data with 0 and 2
  * seal workers, and the memory of the in-memory index per million blobs.
- * Usage: bun bench/repository.ts [MiB]
+ * Usage: bun bench/repository.ts [MiB] [WORKERSxWINDOW | index]
  */
 import { randomBytes } from "node:crypto";
 import { BlobIndex } from "../src/engine/repository/blob-index.ts";
@@ -15,19 +15,23 @@ const total = Number(process.argv[2] ?? 256) * MiB;
 function block(i: number): Uint8Array {
   const b = new Uint8Array(MiB);
   if (i % 3 === 0) return new Uint8Array(randomBytes(MiB));
-  const text = new TextEncoder().encode(`${i} the quick brown fox jumps over the lazy dog; lorem ipsum ${i * 7}\n`);
+  const text = new TextEncoder().encode(
+    `${i} the quick brown fox jumps over the lazy dog; lorem ipsum ${i * 7}\n`,
+  );
   for (let k = 0; k < MiB; k++) b[k] = text[k % text.length]!;
   if (i % 3 === 2) b.set(randomBytes(MiB / 2), MiB / 2);
   return b;
 }
 
-async function throughput(workers: number): Promise<void> {
+/** `window` saveBlob calls kept in flight, as an archiver pipelining chunks does. */
+async function throughput(workers: number, window: number): Promise<void> {
   const backend = createMemoryBackend();
   const repo = await initRepository(backend, "bench", { workers, scrypt: { N: 1024, r: 8, p: 1 } });
   const blocks = Array.from({ length: 24 }, (_, i) => block(i));
   const started = performance.now();
   let stored = 0;
   let hashMs = 0;
+  const inflight = new Set<Promise<unknown>>();
   for (let done = 0, i = 0; done < total; done += MiB, i++) {
     const b = blocks[i % blocks.length]!;
     b[0] = i & 255; // distinct blobs, no dedup
@@ -35,12 +39,20 @@ async function throughput(workers: number): Promise<void> {
     const h = performance.now();
     const id = repo.blobId(b);
     hashMs += performance.now() - h;
-    stored += (await repo.saveBlob("data", id, b)).storedBytes;
+    const p: Promise<unknown> = repo
+      .saveBlob("data", id, b.slice())
+      .then((r) => {
+        stored += r.storedBytes;
+      })
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+    if (inflight.size >= window) await Promise.race(inflight);
   }
+  await Promise.all(inflight);
   await repo.flush();
   const s = (performance.now() - started) / 1000;
   console.log(
-    `saveBlob, ${workers} worker(s): ${(total / MiB / s).toFixed(0)} MiB/s over ${total / MiB} MiB ` +
+    `saveBlob, ${workers} worker(s), ${window} in flight: ${(total / MiB / s).toFixed(0)} MiB/s over ${total / MiB} MiB ` +
       `(stored ${(stored / MiB).toFixed(0)} MiB, ${repo.index.packs().length} packs, blobId ${hashMs.toFixed(0)} ms, ` +
       `rss ${(process.memoryUsage().rss / MiB).toFixed(0)} MiB)`,
   );
@@ -61,7 +73,14 @@ function indexMemory(n: number): void {
   for (let i = 0; i < n; i++) {
     const id = ids[i % 1000]!;
     id.writeUInt32LE(i, 0);
-    index.add(pack, { type: "data", id: id.toString("hex"), offset: i, length: 1, rawLength: 1, compression: 1 });
+    index.add(pack, {
+      type: "data",
+      id: id.toString("hex"),
+      offset: i,
+      length: 1,
+      rawLength: 1,
+      compression: 1,
+    });
   }
   const addMs = performance.now() - started;
   const after = heapMiB();
@@ -84,10 +103,21 @@ function naiveMapMemory(n: number): void {
   const m = new Map<string, [number, number, number, number, number]>();
   for (let i = 0; i < n; i++) m.set(randomBytes(32).toString("hex"), [0, i, 1, 1, 1]);
   const after = heapMiB();
-  console.log(`for comparison, Map<hex string, tuple>: ${(after - before).toFixed(0)} MiB per ${m.size} entries`);
+  console.log(
+    `for comparison, Map<hex string, tuple>: ${(after - before).toFixed(0)} MiB per ${m.size} entries`,
+  );
 }
 
-await throughput(2);
-await throughput(0);
-indexMemory(1_000_000);
-naiveMapMemory(1_000_000);
+// Each configuration in a fresh process, so JIT and heap state do not leak between them.
+const mode = process.argv[3];
+if (mode === "index") {
+  indexMemory(1_000_000);
+  naiveMapMemory(1_000_000);
+} else if (mode) {
+  const [workers, window] = mode.split("x").map(Number);
+  await throughput(workers!, window!);
+} else {
+  for (const m of ["2x8", "2x1", "0x8", "0x1", "index"]) {
+    Bun.spawnSync([process.execPath, import.meta.path, String(total / MiB), m], { stdout: "inherit" });
+  }
+}
