@@ -57,7 +57,7 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
  * - getStream: opening is retried; a transient error mid-stream resumes from the byte reached
  *   with a ranged read, so a long restore survives a dropped connection.
  * - list: restarted from the beginning, skipping names already yielded (memory grows with the
- *   number of names yielded before a failure).
+ *   number of names yielded before a failure). Attempts count since the last new name.
  */
 export function withRetry(backend: Backend, options: RetryOptions = {}): Backend {
   return new RetryingBackend(backend, options);
@@ -154,16 +154,20 @@ class RetryingBackend implements Backend {
 
   async *list(prefix: string, options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo> {
     const seen = new Set<string>();
-    for (let attempt = 1; ; attempt++) {
+    // Failures count since the last new name, so a long listing with rare hiccups completes.
+    let failures = 0;
+    for (;;) {
       try {
         for await (const info of this.inner.list(prefix, options)) {
           if (seen.has(info.name)) continue;
           seen.add(info.name);
+          failures = 0;
           yield info;
         }
         return;
       } catch (err) {
-        await this.backoff("list", prefix, attempt, err, options?.signal);
+        failures += 1;
+        await this.backoff("list", prefix, failures, err, options?.signal);
       }
     }
   }

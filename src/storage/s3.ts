@@ -2,6 +2,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
@@ -10,7 +11,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { throwIfAborted, ValidationError } from "../util/errors.ts";
+import { NotFoundError, PermanentStorageError, throwIfAborted, ValidationError } from "../util/errors.ts";
 import type { Backend, GetOptions, ObjectInfo, PutOptions } from "./backend.ts";
 import { validateName, validatePrefix, validateRange } from "./names.ts";
 import { addContentMd5 } from "./s3-content-md5.ts";
@@ -45,6 +46,8 @@ export class S3Backend implements Backend {
   private readonly prefix: string;
   private readonly partSize: number;
   private readonly queueSize: number;
+  /** Set once the bucket is known to exist (see checkBucket). */
+  private bucketSeen = false;
 
   constructor(opts: S3BackendOptions) {
     if (opts.bucket === "") throw new ValidationError("S3 bucket name is empty");
@@ -170,7 +173,29 @@ export class S3Backend implements Backend {
       });
       return { name, size: res.ContentLength ?? 0 };
     } catch (err) {
-      throw this.fail(`stat ${name}`, err, options?.signal);
+      const mapped = this.fail(`stat ${name}`, err, options?.signal);
+      if (mapped instanceof NotFoundError) await this.checkBucket(options?.signal);
+      throw mapped;
+    }
+  }
+
+  /**
+   * A HEAD answer has no body, so a missing bucket looks like a missing object. On the first
+   * such 404 ask about the bucket once, so the user hears "bucket does not exist" instead.
+   */
+  private async checkBucket(signal?: AbortSignal): Promise<void> {
+    if (this.bucketSeen) return;
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: signal });
+      this.bucketSeen = true;
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) {
+        throw new PermanentStorageError(`stat in ${this.location}: bucket "${this.bucket}" does not exist`, {
+          cause: err,
+        });
+      }
+      // Any other answer (403 on HeadBucket is common with narrow policies): keep the NotFound.
     }
   }
 

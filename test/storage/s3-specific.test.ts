@@ -41,6 +41,7 @@ describe("S3 backend specifics (s3rver)", () => {
     for (const call of [
       () => b.put("a", enc("x")),
       () => b.get("a"),
+      () => b.stat("a"),
       async () => {
         for await (const _ of b.list("")) {
           // consume
@@ -131,6 +132,8 @@ describe("S3 backend against scripted HTTP answers", () => {
       port: 0,
       async fetch(req) {
         seen.push({ method: req.method, url: req.url, headers: req.headers, body: await req.text() });
+        if (req.method === "HEAD" && /^\/scripted\/?$/.test(new URL(req.url).pathname))
+          return new Response(null); // bucket exists
         return new Response(answer.body, {
           status: answer.status,
           headers: { "content-type": "application/xml", ...answer.headers },
