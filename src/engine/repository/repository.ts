@@ -95,6 +95,7 @@ export class RepositoryImpl implements Repository {
   private sealPool(): SealPool {
     this.pool ??= new SealPool({
       encKey: this.keys.encrypt,
+      macKey: this.keys.mac,
       packSize: this.tuning.packSize,
       workers: this.tuning.workers,
       maxQueuedBytes: Math.max(this.tuning.packSize, 4 * 1024 * 1024),

@@ -4,7 +4,7 @@
  * type, each with its own random salt and subkey), so workers never share GCM keys or nonces.
  */
 
-import { gcmSeal, random, SALT_BYTES, sha256Hex } from "../crypto/aead.ts";
+import { gcmSeal, hmacSha256Hex, random, SALT_BYTES, sha256Hex } from "../crypto/aead.ts";
 import type { BlobType } from "../types.ts";
 import { compress } from "./compression.ts";
 import { encodeHeaderAndTrailer, type PackEntry, packSubkey } from "./pack-format.ts";
@@ -18,7 +18,7 @@ export interface FinishedPack {
 }
 
 export type CoreRequest =
-  | { kind: "init"; encKey: Uint8Array | null; packSize: number }
+  | { kind: "init"; encKey: Uint8Array | null; macKey: Uint8Array | null; packSize: number }
   | { kind: "blob"; seq: number; type: BlobType; id: string; plaintext: Uint8Array; level: number }
   | { kind: "flush"; seq: number };
 
@@ -46,6 +46,8 @@ class OpenPack {
   add(id: string, plaintext: Uint8Array, level: number): number {
     const { data, compression } = compress(plaintext, level);
     const stored = this.subkey ? gcmSeal(this.subkey, data) : data.slice();
+    // The index and pack header store 32-bit offsets and lengths.
+    if (this.size + stored.byteLength > 0xffffffff) throw new Error("blob too large for a pack");
     this.entries.push({
       type: this.type,
       id,
@@ -76,6 +78,7 @@ class OpenPack {
 /** Processes requests in order; `emit` receives replies in order. */
 export class SealCore {
   private encKey: Uint8Array | null = null;
+  private macKey: Uint8Array | null = null;
   private packSize = 16 * 1024 * 1024;
   private readonly open = new Map<BlobType, OpenPack>();
 
@@ -84,6 +87,7 @@ export class SealCore {
   handle(req: CoreRequest): void {
     if (req.kind === "init") {
       this.encKey = req.encKey;
+      this.macKey = req.macKey;
       this.packSize = req.packSize;
     } else if (req.kind === "blob") {
       this.addBlob(req);
@@ -101,6 +105,10 @@ export class SealCore {
     }
     let storedBytes: number;
     try {
+      // A wrong id would make the blob unreadable later; catch the caller's bug now.
+      if (this.macKey && hmacSha256Hex(this.macKey, req.plaintext) !== req.id) {
+        throw new Error(`blob id ${req.id} does not match its content`);
+      }
       storedBytes = pack.add(req.id, req.plaintext, req.level);
     } catch (e) {
       this.emit({ kind: "failed", seq: req.seq, message: e instanceof Error ? e.message : String(e) });

@@ -10,6 +10,8 @@ import { type CoreReply, type CoreRequest, type FinishedPack, SealCore } from ".
 
 export interface SealPoolOptions {
   encKey: Uint8Array | null;
+  /** When set, every blob's id is checked against HMAC(macKey, plaintext). */
+  macKey: Uint8Array | null;
   packSize: number;
   /** Worker threads; 0 seals inline on the calling thread. */
   workers: number;
@@ -45,7 +47,8 @@ export class SealPool {
     const count = Math.max(opts.workers, 0);
     if (count === 0) this.lanes.push(this.inlineLane());
     for (let i = 0; i < count; i++) this.lanes.push(this.workerLane());
-    for (const lane of this.lanes) lane.send({ kind: "init", encKey: opts.encKey, packSize: opts.packSize });
+    for (const lane of this.lanes)
+      lane.send({ kind: "init", encKey: opts.encKey, macKey: opts.macKey, packSize: opts.packSize });
   }
 
   private inlineLane(): Lane {

@@ -56,3 +56,18 @@ describe("repository under storage faults", () => {
     await repo.close();
   });
 });
+
+describe("saveBlob input checks", () => {
+  it("rejects a blob whose id does not match its content, in workers and inline", async () => {
+    for (const workers of [0, 1]) {
+      const repo = await init(createMemoryBackend(), "pw", { workers });
+      const b = mixed(1000);
+      await expect(repo.saveBlob("data", "ab".repeat(32), b)).rejects.toThrow(/does not match its content/);
+      expect(repo.hasBlob("data", "ab".repeat(32))).toBe(false);
+      expect((await repo.saveBlob("data", repo.blobId(b), b)).added).toBe(true);
+      await repo.flush();
+      expect(await repo.loadBlob("data", repo.blobId(b))).toEqual(b);
+      await repo.close();
+    }
+  });
+});

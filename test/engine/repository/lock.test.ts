@@ -40,12 +40,12 @@ describe("locks", () => {
 
   it("stores locks encrypted with the fields of the format", async () => {
     const backend = createMemoryBackend();
-    const held = await acquireLock(backend, keys, { exclusive: true, hostname: "h1", username: "u1" });
+    const held = await acquireLock(backend, keys, { exclusive: true, hostname: "marker-host-1", username: "u1" });
     const raw = Buffer.from(backend.objects.get(held.name)!);
-    expect(raw.includes("h1")).toBe(false);
+    expect(raw.includes("marker-host")).toBe(false);
     const [info] = await listLocks(backend, keys);
     expect(info).toMatchObject({
-      hostname: "h1",
+      hostname: "marker-host-1",
       username: "u1",
       pid: process.pid,
       exclusive: true,

@@ -47,7 +47,7 @@ describe("pack headers", () => {
   function onePack(encKey: Uint8Array | null): FinishedPack {
     const out: CoreReply[] = [];
     const core = new SealCore((r) => out.push(r));
-    core.handle({ kind: "init", encKey, packSize: 1 << 20 });
+    core.handle({ kind: "init", encKey, macKey: null, packSize: 1 << 20 });
     core.handle({
       kind: "blob",
       seq: 1,
