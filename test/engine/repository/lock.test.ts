@@ -40,7 +40,11 @@ describe("locks", () => {
 
   it("stores locks encrypted with the fields of the format", async () => {
     const backend = createMemoryBackend();
-    const held = await acquireLock(backend, keys, { exclusive: true, hostname: "marker-host-1", username: "u1" });
+    const held = await acquireLock(backend, keys, {
+      exclusive: true,
+      hostname: "marker-host-1",
+      username: "u1",
+    });
     const raw = Buffer.from(backend.objects.get(held.name)!);
     expect(raw.includes("marker-host")).toBe(false);
     const [info] = await listLocks(backend, keys);
