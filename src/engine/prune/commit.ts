@@ -1,0 +1,70 @@
+/**
+ * The irreversible half of prune, in the only safe order:
+ *   1. new index files covering every pack that stays (kept + repacked-into), each confirmed;
+ *      the last one written lists the old index files it supersedes;
+ *   2. then the old index files are deleted;
+ *   3. then the packs nothing indexes any more (removed, repacked, leftovers).
+ * A crash before 2 leaves old and new index files side by side (both only name stored packs); a
+ * crash during 2 or 3 leaves fewer index files or unindexed packs. Every state is a valid
+ * repository, and the next prune finishes the job.
+ */
+import type { Backend } from "../../storage/backend.ts";
+import { throwIfAborted } from "../../util/errors.ts";
+import { sha256Hex } from "../crypto/aead.ts";
+import type { MasterKeys } from "../crypto/keys.ts";
+import { encodeIndex, type IndexPack } from "../repository/index-file.ts";
+import { type PackRecord, packEntries } from "./load.ts";
+import { storeConfirmed } from "./repack.ts";
+
+/** Entries per new index file: about 4.6 MB of plaintext each. */
+export const ENTRIES_PER_INDEX = 100_000;
+
+export function recordToIndexPack(p: PackRecord): IndexPack {
+  return { id: p.id, size: p.size, salt: p.salt, entries: [...packEntries(p)] };
+}
+
+/** Writes the new index files; returns their ids (the last supersedes `old`). */
+export async function writeNewIndex(
+  backend: Backend,
+  keys: MasterKeys,
+  kept: PackRecord[],
+  fresh: IndexPack[],
+  old: string[],
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let batch: IndexPack[] = [];
+  let entries = 0;
+  const write = async (supersedes: string[]) => {
+    const bytes = encodeIndex({ supersedes, packs: batch }, keys);
+    const id = sha256Hex(bytes);
+    await storeConfirmed(backend, `index/${id}`, bytes, signal);
+    ids.push(id);
+    batch = [];
+    entries = 0;
+  };
+  const all: (PackRecord | IndexPack)[] = [...kept, ...fresh];
+  for (const p of all) {
+    throwIfAborted(signal);
+    const ip = "raw" in p ? recordToIndexPack(p) : p;
+    if (entries > 0 && entries + ip.entries.length > ENTRIES_PER_INDEX) await write([]);
+    batch.push(ip);
+    entries += ip.entries.length;
+  }
+  await write(old);
+  return ids;
+}
+
+/** Deletes objects one by one (idempotent); reports each through onDelete. */
+export async function deleteAll(
+  backend: Backend,
+  names: string[],
+  signal?: AbortSignal,
+  onDelete?: (name: string) => void,
+): Promise<void> {
+  for (const name of names) {
+    throwIfAborted(signal);
+    await backend.delete(name, { signal });
+    onDelete?.(name);
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * What prune reads before deciding anything: every index file with every entry of every pack
+ * (duplicates included, which the repository's in-memory index drops), the packs actually
+ * stored, and the blobs reachable from snapshots. Entries are kept as their 46-byte encoding, so
+ * memory stays near 50 bytes per blob plus the used-blob set.
+ */
+import type { Backend } from "../../storage/backend.ts";
+import { IntegrityError, throwIfAborted, wrapError } from "../../util/errors.ts";
+import { sha256Hex } from "../crypto/aead.ts";
+import type { MasterKeys } from "../crypto/keys.ts";
+import { BlobIndex } from "../repository/blob-index.ts";
+import { decodeIndex } from "../repository/index-file.ts";
+import { ENTRY_BYTES, type PackEntry, readEntry, writeEntry } from "../repository/pack-format.ts";
+import type { RepositoryImpl } from "../repository/repository.ts";
+import type { BlobId, BlobType, Snapshot } from "../types.ts";
+
+/** One indexed pack with all its entries, encoded. */
+export interface PackRecord {
+  id: string;
+  size: number;
+  salt: Uint8Array;
+  count: number;
+  raw: Uint8Array;
+}
+
+export function* packEntries(p: PackRecord): IterableIterator<PackEntry> {
+  const view = new DataView(p.raw.buffer, p.raw.byteOffset, p.raw.byteLength);
+  for (let i = 0; i < p.count; i++) yield readEntry(view, p.raw, i * ENTRY_BYTES);
+}
+
+function encodeEntries(entries: PackEntry[]): Uint8Array {
+  const raw = new Uint8Array(entries.length * ENTRY_BYTES);
+  const view = new DataView(raw.buffer);
+  for (const [i, e] of entries.entries()) writeEntry(view, raw, i * ENTRY_BYTES, e);
+  return raw;
+}
+
+export interface LoadedIndex {
+  /** Index file ids ("index/<id>"). */
+  files: string[];
+  /** Packs by id; a pack named by several index files appears once. */
+  packs: Map<string, PackRecord>;
+}
+
+/** Reads every index file. IntegrityError when one is damaged: prune must not guess. */
+export async function loadAllIndexFiles(
+  backend: Backend,
+  keys: MasterKeys,
+  signal?: AbortSignal,
+): Promise<LoadedIndex> {
+  const out: LoadedIndex = { files: [], packs: new Map() };
+  const names: string[] = [];
+  for await (const o of backend.list("index/", { signal })) names.push(o.name);
+  for (const name of names.sort()) {
+    throwIfAborted(signal);
+    const id = name.slice("index/".length);
+    try {
+      const bytes = await backend.get(name, { signal });
+      if (sha256Hex(bytes) !== id) throw new IntegrityError("content does not match its name");
+      for (const p of decodeIndex(bytes, keys).packs) {
+        if (out.packs.has(p.id)) continue;
+        const raw = encodeEntries(p.entries);
+        out.packs.set(p.id, { id: p.id, size: p.size, salt: p.salt, count: p.entries.length, raw });
+      }
+    } catch (e) {
+      throw wrapError(`prune: index file ${id.slice(0, 12)} cannot be read (run check)`, e);
+    }
+    out.files.push(id);
+  }
+  return out;
+}
+
+/** Stored packs: object name → size. */
+export async function listStoredPacks(backend: Backend, signal?: AbortSignal): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for await (const o of backend.list("data/", { signal })) out.set(o.name, o.size);
+  return out;
+}
+
+/** A compact set of (type, id) pairs, backed by the repository's compact index structure. */
+export class BlobSet {
+  private readonly index = new BlobIndex();
+  private readonly packs = new Map<string, number>();
+
+  constructor() {
+    this.index.addPack({ id: "", size: 0, salt: new Uint8Array(0) });
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  has(type: BlobType, id: BlobId): boolean {
+    return this.index.has(type, id);
+  }
+
+  /** Adds the pair, remembering `pack` as where it lives; false when already present. */
+  add(type: BlobType, id: BlobId, pack = ""): boolean {
+    let n = this.packs.get(pack);
+    if (n === undefined) {
+      n = this.index.addPack({ id: pack, size: 0, salt: new Uint8Array(0) });
+      this.packs.set(pack, n);
+    }
+    return this.index.add(n, { type, id, offset: 0, length: 0, rawLength: 0, compression: 0 });
+  }
+
+  /** The pack recorded by add, or undefined when absent. */
+  packOf(type: BlobType, id: BlobId): string | undefined {
+    return this.index.get(type, id)?.pack;
+  }
+
+  *entries(): IterableIterator<{ type: BlobType; id: BlobId }> {
+    for (const e of this.index.entries()) yield { type: e.type, id: e.id };
+  }
+}
+
+/**
+ * Every blob reachable from `snapshots`: their trees (walked) and the data blobs files list.
+ * A tree that cannot be loaded aborts (its blobs would otherwise look unused).
+ */
+export async function markUsed(
+  repo: RepositoryImpl,
+  snapshots: readonly Snapshot[],
+  signal?: AbortSignal,
+): Promise<BlobSet> {
+  const used = new BlobSet();
+  for (const s of snapshots) {
+    const stack: BlobId[] = [s.tree];
+    while (stack.length > 0) {
+      throwIfAborted(signal);
+      const id = stack.pop()!;
+      if (!used.add("tree", id)) continue;
+      let tree: Awaited<ReturnType<RepositoryImpl["loadTree"]>>;
+      try {
+        tree = await repo.loadTree(id, signal);
+      } catch (e) {
+        throw wrapError(`prune: tree ${id.slice(0, 12)} of snapshot ${s.id.slice(0, 12)} (run check)`, e);
+      }
+      for (const node of tree.nodes) {
+        if (node.subtree) stack.push(node.subtree);
+        for (const blob of node.content ?? []) used.add("data", blob);
+      }
+    }
+  }
+  return used;
+}
