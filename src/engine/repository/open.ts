@@ -138,6 +138,16 @@ async function unlockKeys(backend: Backend, password: string, signal?: AbortSign
   throw new WrongPasswordError("wrong password or no key found");
 }
 
+/**
+ * Key objects exist only in encrypted repositories. A config claiming "no encryption" beside them
+ * is what someone with write access to the storage would plant to make us write plaintext.
+ */
+async function refuseDowngrade(backend: Backend, signal?: AbortSignal): Promise<void> {
+  for await (const _ of backend.list("keys/", { signal })) {
+    throw new IntegrityError("config says unencrypted but key objects exist: refusing a possible downgrade");
+  }
+}
+
 async function readConfig(backend: Backend, signal?: AbortSignal) {
   try {
     return parseEnvelope(await backend.get("config", { signal }));
@@ -154,6 +164,7 @@ export async function openRepository(
   options: OpenOptions = {},
 ): Promise<RepositoryImpl> {
   const env = await readConfig(backend, options.signal);
+  if (!env.encrypted) await refuseDowngrade(backend, options.signal);
   const { keys, keyId } = env.encrypted
     ? await unlockKeys(backend, password, options.signal)
     : { keys: plainKeys(env), keyId: null };

@@ -48,3 +48,14 @@ describe("key management", () => {
     await plain.close();
   });
 });
+
+describe("downgrade protection", () => {
+  it("refuses an unencrypted config planted beside key objects", async () => {
+    const backend = createMemoryBackend();
+    (await init(backend, "pw")).close();
+    const plain = createMemoryBackend();
+    (await init(plain, "", { encryption: false })).close();
+    await backend.put("config", plain.objects.get("config")!);
+    await expect(open(backend, "pw")).rejects.toThrow(/downgrade/);
+  });
+});
