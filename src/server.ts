@@ -2,9 +2,13 @@
  * Composition root of the server: config → data dir lock → database → services → HTTP server.
  * Returns a handle whose stop() drains in-flight requests and closes everything in order.
  */
+
+import { ensureSetupToken } from "./auth/accounts.ts";
+import { createRateLimiter } from "./auth/rate-limit.ts";
 import type { ServerConfig } from "./config/index.ts";
 import { ensureDataDir, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
+import { createSmtpMailer } from "./notify/email.ts";
 import { systemClock } from "./util/clock.ts";
 import { createLogger, type Logger } from "./util/logger.ts";
 import { version } from "./util/version.ts";
@@ -30,10 +34,18 @@ export async function startServer(config: ServerConfig, logger = createLogger(co
     lock.release();
     throw error;
   }
+  const security = {
+    limiter: createRateLimiter(systemClock),
+    trustedProxies: config.trustedProxies ?? [],
+    // Links in emails: the configured public URL, else the listen URL (known once listening).
+    publicUrl: config.publicUrl ?? "",
+    mailer: config.smtp ? createSmtpMailer(config.smtp) : undefined,
+  };
   const services: AppServices = {
     db: database.db,
     logger,
     clock: systemClock,
+    security,
     renderer: createRenderer({ version }),
     version,
     dataDir: config.dataDir,
@@ -49,6 +61,15 @@ export async function startServer(config: ServerConfig, logger = createLogger(co
     throw error;
   }
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
+  if (!config.publicUrl) security.publicUrl = url;
+  const setupToken = ensureSetupToken({ db: database.db, clock: systemClock });
+  if (setupToken) {
+    logger.warn(
+      { setupToken, setupUrl: `${security.publicUrl}/setup` },
+      "no account exists yet: open /setup and enter this setup token (also printed by `backapp setup-token`)",
+    );
+  }
+  // Last: callers treat this line as "ready".
   logger.info({ url, dataDir: config.dataDir, version }, "backapp listening");
   let stopping: Promise<void> | null = null;
   return {

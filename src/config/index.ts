@@ -5,6 +5,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ValidationError } from "../util/errors.ts";
+import { Secret } from "../util/secret.ts";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -14,6 +15,22 @@ export interface ServerConfig {
   readonly port: number;
   readonly dataDir: string;
   readonly logLevel: LogLevel;
+  /** Outgoing mail (password reset); absent when SMTP_HOST is not set. */
+  readonly smtp?: SmtpConfig;
+  /** Proxy addresses whose X-Forwarded-For / X-Forwarded-Proto are believed (env BACKAPP_TRUSTED_PROXIES). */
+  readonly trustedProxies?: readonly string[];
+  /** The URL users reach the server at, for links in emails (env BACKAPP_PUBLIC_URL). */
+  readonly publicUrl?: string;
+}
+
+export interface SmtpConfig {
+  readonly host: string;
+  readonly port: number;
+  /** "tls": TLS from the first byte (port 465); "starttls": upgrade when offered (default). */
+  readonly security: "tls" | "starttls" | "none";
+  readonly user?: string;
+  readonly pass?: Secret;
+  readonly from: string;
 }
 
 export interface ServerFlags {
@@ -56,7 +73,62 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
   const { host, port } = parseListen(flags.listen ?? env.BACKAPP_LISTEN ?? "127.0.0.1:8080");
   const dataDir = flags.dataDir ?? env.BACKAPP_DATA_DIR ?? defaultDataDir(env);
   const logLevel = parseLogLevel(flags.logLevel ?? env.BACKAPP_LOG_LEVEL ?? "info");
-  return Object.freeze({ host, port, dataDir, logLevel });
+  const smtp = readSmtpConfig(env);
+  const trustedProxies = Object.freeze(
+    (env.BACKAPP_TRUSTED_PROXIES ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  const publicUrl = parsePublicUrl(env.BACKAPP_PUBLIC_URL);
+  return Object.freeze({
+    host,
+    port,
+    dataDir,
+    logLevel,
+    trustedProxies,
+    ...(smtp ? { smtp } : {}),
+    ...(publicUrl ? { publicUrl } : {}),
+  });
+}
+
+function parsePublicUrl(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ValidationError(
+      `invalid BACKAPP_PUBLIC_URL "${value}": expected e.g. https://backup.example.com`,
+    );
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ValidationError(`invalid BACKAPP_PUBLIC_URL "${value}": use http or https`);
+  }
+  return url.origin + url.pathname.replace(/\/+$/, "");
+}
+
+/** SMTP_HOST, SMTP_PORT (587), SMTP_SECURE (tls|starttls|none), SMTP_USER, SMTP_PASS, SMTP_FROM. */
+export function readSmtpConfig(env: Env = process.env): SmtpConfig | undefined {
+  const host = env.SMTP_HOST?.trim();
+  if (!host) return undefined;
+  const port = Number(env.SMTP_PORT ?? "587");
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ValidationError(`invalid SMTP_PORT "${env.SMTP_PORT}": expected a port number`);
+  }
+  const secure = env.SMTP_SECURE?.trim().toLowerCase() || (port === 465 ? "tls" : "starttls");
+  if (secure !== "tls" && secure !== "starttls" && secure !== "none") {
+    throw new ValidationError(`invalid SMTP_SECURE "${env.SMTP_SECURE}": expected tls, starttls or none`);
+  }
+  const from = env.SMTP_FROM?.trim() || (env.SMTP_USER?.includes("@") ? env.SMTP_USER : `backapp@${host}`);
+  return Object.freeze({
+    host,
+    port,
+    security: secure,
+    from,
+    ...(env.SMTP_USER ? { user: env.SMTP_USER } : {}),
+    ...(env.SMTP_PASS ? { pass: new Secret(env.SMTP_PASS) } : {}),
+  });
 }
 
 /** Settings the repository commands take from the environment. */

@@ -1,14 +1,25 @@
 /**
  * The web application: middleware in one ordered list, then one sub-app per area. Nothing here
- * opens databases or sockets; main.ts builds the services and serves the returned app.
+ * opens databases or sockets; server.ts builds the services and serves the returned app.
+ * Access is decided per area: public (health, static, sign-in pages), signed in, or admin.
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import type { AppEnv, AppServices } from "./context.ts";
 import { notFound, onError } from "./errors.ts";
+import { authenticate } from "./middleware/auth.ts";
+import { clientInfo } from "./middleware/client.ts";
+import { csrfProtection } from "./middleware/csrf.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
+import { accountApiRoutes } from "./routes/account-api.ts";
+import { adminApiRoutes } from "./routes/admin-api.ts";
+import { adminPageRoutes } from "./routes/admin-pages.ts";
+import { authApiRoutes } from "./routes/auth-api.ts";
+import { authPageRoutes } from "./routes/auth-pages.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { homeRoutes } from "./routes/home.ts";
+import { profilePageRoutes } from "./routes/profile-pages.ts";
+import { recoveryPageRoutes } from "./routes/recovery-pages.ts";
 import { staticRoutes } from "./routes/static.ts";
 
 export function createApp(services: AppServices) {
@@ -21,10 +32,24 @@ export function createApp(services: AppServices) {
     },
     requestLog(),
     securityHeaders(),
+    clientInfo(),
+    authenticate(),
+    csrfProtection(),
   ];
   for (const m of middleware) app.use("*", m);
 
-  const areas = [healthRoutes(), staticRoutes(), homeRoutes()];
+  const areas = [
+    healthRoutes(),
+    staticRoutes(),
+    authPageRoutes(),
+    recoveryPageRoutes(),
+    authApiRoutes(),
+    homeRoutes(),
+    profilePageRoutes(),
+    accountApiRoutes(),
+    adminPageRoutes(),
+    adminApiRoutes(),
+  ];
   for (const area of areas) app.route("/", area);
 
   app.notFound(notFound);

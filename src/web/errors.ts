@@ -5,6 +5,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { AuthFailedError, FieldError, ForbiddenError, RateLimitedError } from "../auth/errors.ts";
+import { EmailTakenError } from "../db/users.ts";
 import { NotFoundError, ValidationError } from "../util/errors.ts";
 import type { AppEnv } from "./context.ts";
 
@@ -24,10 +26,25 @@ export function isApiPath(path: string): boolean {
   return path === "/api" || path.startsWith("/api/");
 }
 
-export function errorResponse(c: Context<AppEnv>, status: ContentfulStatusCode, message: string) {
+export function errorResponse(
+  c: Context<AppEnv>,
+  status: ContentfulStatusCode,
+  message: string,
+  fields?: Record<string, string>,
+) {
   const heading = HEADINGS[status] ?? "Error";
-  if (isApiPath(c.req.path)) return c.json({ error: { status, message } }, status);
-  const html = c.get("services").renderer.page("error", { title: heading, status, heading, message });
+  if (isApiPath(c.req.path))
+    return c.json({ error: { status, message, ...(fields ? { fields } : {}) } }, status);
+  const user = c.get("user");
+  const session = c.get("session");
+  const html = c.get("services").renderer.page("error", {
+    title: heading,
+    status,
+    heading,
+    message,
+    user,
+    csrf: session?.csrfToken ?? null,
+  });
   return c.html(html, status);
 }
 
@@ -45,6 +62,14 @@ export function onError(error: Error, c: Context<AppEnv>) {
     );
   }
   if (error instanceof NotFoundError) return notFound(c);
+  if (error instanceof RateLimitedError) {
+    c.header("Retry-After", String(error.retryAfter));
+    return errorResponse(c, 429, error.message);
+  }
+  if (error instanceof AuthFailedError) return errorResponse(c, 401, error.message);
+  if (error instanceof ForbiddenError) return errorResponse(c, 403, error.message);
+  if (error instanceof EmailTakenError) return errorResponse(c, 409, error.message, { email: error.message });
+  if (error instanceof FieldError) return errorResponse(c, 400, error.message, error.fields);
   if (error instanceof ValidationError) return errorResponse(c, 400, error.message);
   c.get("services").logger.error(
     { reqId: c.get("requestId"), err: { name: error.name, message: error.message, stack: error.stack } },

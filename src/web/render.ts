@@ -21,6 +21,8 @@ export interface PageData {
   title?: string;
   user?: { name: string; role: string } | null;
   flash?: Flash[];
+  /** The session's CSRF token, put into every form (and the layout's sign-out form). */
+  csrf?: string | null;
   [key: string]: unknown;
 }
 
@@ -29,8 +31,14 @@ export function createRenderer(options: { version: string }) {
   for (const [name, text] of Object.entries(views)) eta.loadTemplate(`@${name}`, text);
 
   const nav = (path: string, user: PageData["user"]): NavItem[] => {
-    const items: NavItem[] = [{ href: "/", label: "Dashboard" }];
-    if (!user) return items.map((i) => ({ ...i, current: i.href === path }));
+    if (!user) return [];
+    const items: NavItem[] = [
+      { href: "/", label: "Dashboard" },
+      { href: "/settings/profile", label: "Profile" },
+    ];
+    if (user.role === "admin") {
+      items.push({ href: "/admin/users", label: "Users" }, { href: "/admin/audit", label: "Audit log" });
+    }
     return items.map((i) => ({ ...i, current: i.href === path }));
   };
 
@@ -42,6 +50,7 @@ export function createRenderer(options: { version: string }) {
         nav: nav(path, data.user ?? null),
         version: options.version,
         asset: assetUrl,
+        date: formatDate,
       });
     },
     /** Renders a partial alone (for htmx swaps). */
@@ -58,4 +67,10 @@ export function assetUrl(name: string): string {
   const asset = assets[name];
   if (!asset) throw new Error(`unknown asset ${name}`);
   return `/static/${asset.hash}/${name}`;
+}
+
+/** "2026-01-02 13:45 UTC" for tables; "—" for null. */
+export function formatDate(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "—";
+  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }

@@ -1,13 +1,13 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../context.ts";
+import { renderPage } from "../forms.ts";
+import { requireUser } from "../middleware/guards.ts";
 
 export function homeRoutes() {
   const app = new Hono<AppEnv>();
-  app.get("/", (c) => {
-    const { renderer, dataDir, startedAt } = c.get("services");
-    return c.html(
-      renderer.page("home", { title: "Dashboard", dataDir, startedAt: startedAt.toISOString() }, "/"),
-    );
+  app.get("/", requireUser(), (c) => {
+    const { dataDir, startedAt } = c.get("services");
+    return renderPage(c, "home", { title: "Dashboard", dataDir, startedAt: startedAt.toISOString() });
   });
   return app;
 }

@@ -1,0 +1,26 @@
+/** Error kinds of the auth layer; src/web/errors.ts maps each to its HTTP status. */
+import { BackappError, ValidationError } from "../util/errors.ts";
+
+/** Wrong credentials, or no valid session/token (401). The message never says which part was wrong. */
+export class AuthFailedError extends BackappError {
+  constructor(message = "Email or password is incorrect.") {
+    super(message);
+  }
+}
+
+/** Authenticated, but not allowed (403): closed registration, bad setup token, last admin. */
+export class ForbiddenError extends BackappError {}
+
+/** Too many attempts (429); `retryAfter` in seconds. */
+export class RateLimitedError extends BackappError {
+  constructor(readonly retryAfter: number) {
+    super(`Too many attempts. Try again in ${retryAfter} seconds.`);
+  }
+}
+
+/** Input rejected per field (400); `fields` maps a field name to its first problem. */
+export class FieldError extends ValidationError {
+  constructor(readonly fields: Record<string, string>) {
+    super(Object.values(fields)[0] ?? "Check the form.");
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Role checks other areas use on every id and path. Admins see everything; a user sees only rows
+ * they own, and anything else reads as "not found" (404), never "forbidden", so ids of other
+ * users' resources are not confirmed to exist.
+ */
+import { isAbsolute, normalize, sep } from "node:path";
+import { NotFoundError } from "../util/errors.ts";
+
+export interface Principal {
+  id: string;
+  role: "admin" | "user";
+  /** Absolute paths this principal may back up and restore; ignored for admins. */
+  allowedRoots: readonly string[];
+}
+
+export function isAdmin(p: Principal): boolean {
+  return p.role === "admin";
+}
+
+/** True when `p` may see a row owned by `ownerId`. */
+export function canSee(p: Principal, ownerId: string): boolean {
+  return isAdmin(p) || p.id === ownerId;
+}
+
+/** Returns the row when `p` may see it; throws NotFoundError (404) when missing or not theirs. */
+export function ownedOrNotFound<T extends { userId: string }>(
+  p: Principal,
+  row: T | undefined,
+  what = "item",
+): T {
+  if (!row || !canSee(p, row.userId)) throw new NotFoundError(`${what} not found`);
+  return row;
+}
+
+/**
+ * True when `path` lies inside one of the principal's allowed roots (admins: any absolute path).
+ * Paths are normalised first, so "/home/a/../b" is judged as "/home/b"; relative paths never pass.
+ */
+export function isPathAllowed(p: Principal, path: string): boolean {
+  if (!isAbsolute(path)) return false;
+  if (isAdmin(p)) return true;
+  const target = normalize(path);
+  return p.allowedRoots.some((root) => {
+    if (!isAbsolute(root)) return false;
+    const r = normalize(root).replace(/\/+$/, "") || sep;
+    return r === sep || target === r || target.startsWith(r + sep);
+  });
+}
+
+/** Shell hooks run as the server's user: only admins may define them. */
+export function canDefineHooks(p: Principal): boolean {
+  return isAdmin(p);
+}

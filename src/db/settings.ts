@@ -1,0 +1,35 @@
+/** Key/value settings with JSON values; each caller validates its own value. */
+import { eq } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { settings } from "./schema.ts";
+
+export function getSetting(db: Db, key: string): unknown {
+  const row = db.select().from(settings).where(eq(settings.key, key)).get();
+  if (!row) return undefined;
+  try {
+    return JSON.parse(row.value) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+export function setSetting(db: Db, key: string, value: unknown, now: number): void {
+  const text = JSON.stringify(value);
+  db.insert(settings)
+    .values({ key, value: text, updatedAt: now })
+    .onConflictDoUpdate({ target: settings.key, set: { value: text, updatedAt: now } })
+    .run();
+}
+
+/** Inserts only when the key is absent; returns the stored value either way. */
+export function getOrInitSetting(db: Db, key: string, init: () => unknown, now: number): unknown {
+  db.insert(settings)
+    .values({ key, value: JSON.stringify(init()), updatedAt: now })
+    .onConflictDoNothing()
+    .run();
+  return getSetting(db, key);
+}
+
+export function deleteSetting(db: Db, key: string): void {
+  db.delete(settings).where(eq(settings.key, key)).run();
+}

@@ -1,0 +1,74 @@
+/**
+ * Authentication: an `Authorization: Bearer bk_…` API token, or the session cookie. Sets `user`,
+ * `session` and `authVia`; refuses nothing itself (the guards in guards.ts do). A session whose
+ * expiry slid forward gets its cookie re-sent with the new lifetime.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { validateApiToken } from "../../auth/api-tokens.ts";
+import { createSession, validateSession } from "../../auth/sessions.ts";
+import type { AppEnv } from "../context.ts";
+import { isSecureRequest } from "./client.ts";
+
+export const SESSION_COOKIE = "backapp_session";
+export const SECURE_SESSION_COOKIE = "__Host-backapp_session";
+
+export function authenticate(): MiddlewareHandler<AppEnv> {
+  return async function authenticateHandler(c, next) {
+    c.set("user", null);
+    c.set("session", null);
+    c.set("authVia", null);
+    const { db, clock } = c.get("services");
+    const authorization = c.req.header("authorization");
+    if (authorization?.toLowerCase().startsWith("bearer ")) {
+      const found = validateApiToken({ db, clock }, authorization.slice(7).trim());
+      if (found) {
+        c.set("user", found.user);
+        c.set("authVia", "token");
+      }
+      return next();
+    }
+    const token = readSessionCookie(c);
+    if (token) {
+      const found = validateSession({ db, clock }, token);
+      if (found) {
+        const before = found.session.expiresAt;
+        c.set("user", found.user);
+        c.set("session", found.session);
+        c.set("authVia", "session");
+        await next();
+        if (found.session.expiresAt !== before) setSessionCookie(c, token, found.session.expiresAt);
+        return;
+      }
+    }
+    await next();
+  };
+}
+
+export function readSessionCookie(c: Context<AppEnv>): string | undefined {
+  return getCookie(c, SESSION_COOKIE, "host") ?? getCookie(c, SESSION_COOKIE);
+}
+
+/** HttpOnly, SameSite=Lax, Path=/; Secure with the __Host- prefix over HTTPS. */
+export function setSessionCookie(c: Context<AppEnv>, token: string, expiresAt: number): void {
+  const maxAge = Math.max(0, Math.floor((expiresAt - c.get("services").clock.now()) / 1000));
+  const base = { path: "/", httpOnly: true, sameSite: "Lax" as const, maxAge };
+  if (isSecureRequest(c)) setCookie(c, SESSION_COOKIE, token, { ...base, secure: true, prefix: "host" });
+  else setCookie(c, SESSION_COOKIE, token, base);
+}
+
+export function clearSessionCookie(c: Context<AppEnv>): void {
+  if (isSecureRequest(c)) deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, prefix: "host" });
+  deleteCookie(c, SESSION_COOKIE, { path: "/" });
+}
+
+/** Starts a fresh session for `userId` (a new token at every sign-in) and sets its cookie. */
+export function signIn(c: Context<AppEnv>, userId: string) {
+  const { db, clock } = c.get("services");
+  const created = createSession({ db, clock }, userId, {
+    ip: c.get("clientIp"),
+    userAgent: c.req.header("user-agent") ?? null,
+  });
+  setSessionCookie(c, created.token, created.session.expiresAt);
+  return created;
+}
