@@ -21,6 +21,22 @@ describe("repository under storage faults", () => {
     await repo.close();
   });
 
+  it("keeps packs for the next index write when writing an index file fails", async () => {
+    const memory = createMemoryBackend();
+    (await init(memory, "pw")).close();
+    const faulty = withFaults(memory, [{ method: "put", match: /^index\//, fault: { kind: "transient" } }]);
+    const repo = await open(faulty, "pw");
+    const b = mixed(5000);
+    await repo.saveBlob("data", repo.blobId(b), b);
+    await expect(repo.flush()).rejects.toThrow(/write index/);
+    await repo.flush();
+    await repo.close();
+    const again = await open(memory, "pw");
+    expect(await again.loadBlob("data", again.blobId(b))).toEqual(b);
+    expect(again.indexFiles).toHaveLength(1);
+    await again.close();
+  });
+
   it("honours an aborted signal", async () => {
     const repo = await init(createMemoryBackend(), "pw");
     const ac = new AbortController();
