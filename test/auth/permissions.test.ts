@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import {
+  canDefineHooks,
+  canSee,
+  isPathAllowed,
+  ownedOrNotFound,
+  type Principal,
+} from "../../src/auth/permissions.ts";
+import { NotFoundError } from "../../src/util/errors.ts";
+
+const admin: Principal = { id: "a", role: "admin", allowedRoots: [] };
+const user: Principal = { id: "u", role: "user", allowedRoots: ["/srv/data", "/home/u/"] };
+const none: Principal = { id: "n", role: "user", allowedRoots: [] };
+
+describe("permissions", () => {
+  it("admins see every row; users only their own", () => {
+    expect(canSee(admin, "u")).toBe(true);
+    expect(canSee(user, "u")).toBe(true);
+    expect(canSee(user, "a")).toBe(false);
+  });
+
+  it("ownedOrNotFound answers not found for other users' rows and missing rows", () => {
+    const row = { id: "r", userId: "a" };
+    expect(ownedOrNotFound(admin, row)).toBe(row);
+    expect(() => ownedOrNotFound(user, row, "destination")).toThrow(NotFoundError);
+    expect(() => ownedOrNotFound(user, undefined)).toThrow(/not found/);
+  });
+
+  it("paths must lie under an allowed root, after normalisation", () => {
+    expect(isPathAllowed(user, "/srv/data")).toBe(true);
+    expect(isPathAllowed(user, "/srv/data/x/y")).toBe(true);
+    expect(isPathAllowed(user, "/home/u/docs")).toBe(true);
+    expect(isPathAllowed(user, "/srv/database")).toBe(false);
+    expect(isPathAllowed(user, "/srv/data/../../etc/shadow")).toBe(false);
+    expect(isPathAllowed(user, "srv/data")).toBe(false);
+    expect(isPathAllowed(none, "/srv/data")).toBe(false);
+    expect(isPathAllowed(admin, "/etc")).toBe(true);
+    expect(isPathAllowed(admin, "etc")).toBe(false);
+    expect(isPathAllowed({ ...none, allowedRoots: ["/"] }, "/anything")).toBe(true);
+    expect(isPathAllowed({ ...none, allowedRoots: ["relative"] }, "/relative")).toBe(false);
+  });
+
+  it("only admins may define shell hooks", () => {
+    expect(canDefineHooks(admin)).toBe(true);
+    expect(canDefineHooks(user)).toBe(false);
+  });
+});
