@@ -112,6 +112,7 @@ export async function initRepository(
   password: string,
   options: InitOptions & OpenOptions = {},
 ): Promise<RepositoryImpl> {
+  tuning(options); // reject bad options before anything is written
   if (await repositoryExists(backend)) throw new ValidationError("repository already initialized");
   const encryption = options.encryption ?? true;
   const keys: MasterKeys = encryption ? newMasterKeys() : { encrypt: null, mac: random(32) };
@@ -163,6 +164,7 @@ export async function openRepository(
   password: string,
   options: OpenOptions = {},
 ): Promise<RepositoryImpl> {
+  tuning(options);
   const env = await readConfig(backend, options.signal);
   if (!env.encrypted) await refuseDowngrade(backend, options.signal);
   const { keys, keyId } = env.encrypted

@@ -62,6 +62,27 @@ for (const kind of BACKENDS) {
 }
 
 describe("repository (memory backend)", () => {
+  it("refuses missing, foreign-format and damaged configs", async () => {
+    const backend = createMemoryBackend();
+    await expect(open(backend, "pw")).rejects.toThrow(NotFoundError);
+    await expect(open(backend, "pw")).rejects.toThrow("no repository at memory:");
+    (await init(backend, "pw")).close();
+    const good = backend.objects.get("config")!;
+    const env = JSON.parse(new TextDecoder().decode(good));
+    backend.objects.set("config", new TextEncoder().encode(JSON.stringify({ ...env, format: 2 })));
+    await expect(open(backend, "pw")).rejects.toThrow(/format 2 is not supported/);
+    backend.objects.set("config", new TextEncoder().encode("not json"));
+    await expect(open(backend, "pw")).rejects.toThrow(IntegrityError);
+    backend.objects.set("config", new TextEncoder().encode(JSON.stringify({ ...env, data: "AAAA" })));
+    await expect(open(backend, "pw")).rejects.toThrow(IntegrityError);
+    await expect(init(createMemoryBackend(), "pw", { chunker: { avg: 1000 } })).rejects.toThrow(
+      ValidationError,
+    );
+    const untouched = createMemoryBackend();
+    await expect(init(untouched, "pw", { compression: 99 })).rejects.toThrow(ValidationError);
+    expect(untouched.objects.size).toBe(0);
+  });
+
   it("opens with either of two keys wrapping the same master keys", async () => {
     const backend = createMemoryBackend();
     const repo = await init(backend, "first");
