@@ -1,0 +1,109 @@
+/**
+ * backup(): scan the given paths, store changed file content and the trees, then write a snapshot.
+ * Write order is packs → index (repo.flush) → snapshot, so a crash or cancellation never leaves a
+ * snapshot that points at missing data. Per-file errors are collected and the snapshot is still
+ * written; the caller decides the exit status from summary.errors.
+ */
+import { hostname as osHostname, userInfo } from "node:os";
+import { CancelledError } from "../util/errors.ts";
+import { version } from "../util/version.ts";
+import { Archiver } from "./backup/archiver.ts";
+import type { BackupOptions, BackupResult } from "./backup/types.ts";
+import { createProgress, type Progress } from "./progress.ts";
+import { createPathFilter, type PathFilter } from "./scan/patterns.ts";
+import { normalizePaths } from "./scan/roots.ts";
+import { countTotals, walk } from "./scan/walk.ts";
+import type { FileError, Repository, SnapshotSummary } from "./types.ts";
+
+export type { BackupOptions, BackupResult } from "./backup/types.ts";
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "";
+  }
+}
+
+/** Runs the counting walk beside the backup; it only feeds progress totals. */
+function startScan(paths: string[], filter: PathFilter, progress: Progress, signal: AbortSignal) {
+  const stop = new AbortController();
+  const both = AbortSignal.any([signal, stop.signal]);
+  const done = countTotals(paths, filter, both, (f, b) => progress.scan(f, b, false))
+    .then((t) => progress.scan(t.files, t.bytes, true))
+    .catch(() => {});
+  return async () => {
+    stop.abort();
+    await done;
+  };
+}
+
+/**
+ * Backs up `paths` (absolute or relative to options.cwd) into `repo`. Returns the new snapshot and
+ * its summary. Throws CancelledError when options.signal fires (no snapshot is written),
+ * ValidationError for bad patterns, and repository errors as they come.
+ */
+export async function backup(
+  repo: Repository,
+  paths: string[],
+  options: BackupOptions = {},
+): Promise<BackupResult> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const signal = options.signal ?? new AbortController().signal;
+  const filter = createPathFilter({ excludes: options.excludes, includes: options.includes });
+  const roots = normalizePaths(paths, options.cwd);
+  const errors: FileError[] = [];
+  const notices: FileError[] = [];
+  const progress = createProgress({
+    operation: "backup",
+    listener: options.onProgress,
+    intervalMs: options.progressIntervalMs,
+    now,
+  });
+  const stopScan = startScan(roots, filter, progress, signal);
+  const archiver = new Archiver(
+    {
+      repo,
+      signal,
+      full: options.full ?? false,
+      readConcurrency: options.readConcurrency ?? 4,
+      progress,
+      onError: (e) => {
+        errors.push(e);
+        options.onError?.(e);
+      },
+      onNotice: (n) => {
+        notices.push(n);
+        options.onNotice?.(n);
+      },
+    },
+    options.parent?.tree,
+  );
+  try {
+    for await (const entry of walk(roots, filter, signal)) await archiver.consume(entry);
+    await repo.flush(signal);
+  } catch (e) {
+    await archiver.drain();
+    throw signal.aborted ? new CancelledError("backup cancelled", { cause: e }) : e;
+  } finally {
+    await stopScan();
+    progress.finish();
+  }
+  const summary: SnapshotSummary = { ...archiver.counters, duration_ms: now() - started, errors };
+  const snapshot = await repo.saveSnapshot(
+    {
+      time: new Date(started).toISOString(),
+      hostname: options.hostname ?? osHostname(),
+      username: options.username ?? currentUser(),
+      paths: roots,
+      tags: options.tags ?? [],
+      parent: options.parent?.id ?? null,
+      tree: archiver.root,
+      program_version: `backapp ${version}`,
+      summary,
+    },
+    signal,
+  );
+  return { snapshot, summary, notices };
+}

@@ -1,0 +1,207 @@
+/**
+ * Consumes the scanner's walk and builds trees bottom-up: each directory's tree is saved when the
+ * directory is left, once its files are stored, so memory holds the open directories' listings,
+ * not the whole snapshot. Files are read a few at a time (a shared limiter); per-file problems
+ * become FileErrors, anything else (repository failure, cancellation) stops the run.
+ */
+import { CancelledError, ValidationError } from "../../util/errors.ts";
+import type { Progress } from "../progress.ts";
+import type { WalkEntry } from "../scan/walk.ts";
+import { compareNames, encodeTree } from "../tree.ts";
+import type { BlobId, FileError, Repository, SnapshotSummary, TreeNode } from "../types.ts";
+import { FileReadError, saveFile } from "./file.ts";
+import { Limiter } from "./limiter.ts";
+import { nodeFromStat, unchangedSince } from "./node.ts";
+import { loadParentDir, type ParentDir, parentSubtree } from "./parent.ts";
+
+interface Frame {
+  entry: Extract<WalkEntry, { kind: "enter" }>;
+  nodes: TreeNode[];
+  pending: Promise<void>[];
+  parent: ParentDir;
+}
+
+export interface ArchiverOptions {
+  repo: Repository;
+  signal: AbortSignal;
+  full: boolean;
+  readConcurrency: number;
+  progress: Progress;
+  onError(e: FileError): void;
+  onNotice(e: FileError): void;
+}
+
+type Counters = Omit<SnapshotSummary, "duration_ms" | "errors">;
+
+export class Archiver {
+  readonly counters: Counters = {
+    files_new: 0,
+    files_changed: 0,
+    files_unmodified: 0,
+    dirs: 0,
+    bytes_processed: 0,
+    bytes_added: 0,
+    bytes_stored: 0,
+  };
+  private readonly stack: Frame[] = [];
+  private readonly limiter: Limiter;
+  private fatal: unknown = null;
+  private rootTree: BlobId | null = null;
+
+  constructor(
+    private readonly o: ArchiverOptions,
+    private readonly rootParent: BlobId | undefined,
+  ) {
+    this.limiter = new Limiter(Math.max(1, o.readConcurrency));
+  }
+
+  /** The root tree id, once the walk is consumed. */
+  get root(): BlobId {
+    if (this.rootTree === null) throw new ValidationError("the walk ended without a root");
+    return this.rootTree;
+  }
+
+  async consume(entry: WalkEntry): Promise<void> {
+    this.check();
+    switch (entry.kind) {
+      case "enter":
+        return this.enter(entry);
+      case "leave":
+        return this.leave();
+      case "file":
+        return this.file(entry);
+      case "symlink":
+        this.top().nodes.push({
+          ...nodeFromStat(entry.name ?? "", "symlink", entry.stat),
+          target: entry.target,
+        });
+        return;
+      case "error":
+        this.o.progress.error(entry.display, entry.message);
+        this.o.onError({ path: entry.display, message: entry.message });
+        return;
+      case "skip":
+        this.o.onNotice({ path: entry.display, message: entry.message });
+    }
+  }
+
+  private check(): void {
+    if (this.fatal) throw this.fatal;
+    if (this.o.signal.aborted) throw new CancelledError("backup cancelled", { cause: this.o.signal.reason });
+  }
+
+  private top(): Frame {
+    const f = this.stack.at(-1);
+    if (!f) throw new ValidationError("walk entry outside a directory");
+    return f;
+  }
+
+  private async enter(entry: Extract<WalkEntry, { kind: "enter" }>): Promise<void> {
+    const up = this.stack.at(-1);
+    const id = up ? parentSubtree(up.parent, entry.name ?? "") : this.rootParent;
+    const parent = await loadParentDir(this.o.repo, id, this.o.signal);
+    this.stack.push({ entry, nodes: [], pending: [], parent });
+  }
+
+  private async leave(): Promise<void> {
+    const frame = this.stack.pop();
+    if (!frame) throw new ValidationError("unbalanced walk");
+    await Promise.all(frame.pending);
+    this.check();
+    const { entry } = frame;
+    if (!entry.keep && frame.nodes.length === 0) return;
+    const id = await this.saveTree(this.uniqueNodes(frame.nodes));
+    if (entry.name === null) {
+      this.rootTree = id;
+      return;
+    }
+    this.counters.dirs++;
+    if (!entry.stat) throw new ValidationError("directory without stat");
+    this.top().nodes.push({ ...nodeFromStat(entry.name, "dir", entry.stat), subtree: id });
+  }
+
+  /** Names that differ only in invalid UTF-8 bytes compare equal as UTF-8; keep the first. */
+  private uniqueNodes(nodes: TreeNode[]): TreeNode[] {
+    const sorted = [...nodes].sort((a, b) => compareNames(a.name, b.name));
+    return sorted.filter((n, i) => {
+      const dup = i > 0 && compareNames(sorted[i - 1]!.name, n.name) === 0;
+      if (dup)
+        this.fileError(
+          `${this.top().entry.display}/${n.name}`,
+          "name collides with another after UTF-8 encoding",
+        );
+      return !dup;
+    });
+  }
+
+  private async saveTree(nodes: TreeNode[]): Promise<BlobId> {
+    const bytes = encodeTree({ nodes });
+    const id = this.o.repo.blobId(bytes);
+    const r = await this.o.repo.saveBlob("tree", id, bytes, this.o.signal);
+    if (r.added) {
+      this.counters.bytes_added += bytes.length;
+      this.counters.bytes_stored += r.storedBytes;
+    }
+    return id;
+  }
+
+  private fileError(path: string, message: string): void {
+    this.o.progress.error(path, message);
+    this.o.onError({ path, message });
+  }
+
+  private async file(entry: Extract<WalkEntry, { kind: "file" }>): Promise<void> {
+    const frame = this.top();
+    const name = entry.name ?? "";
+    const prev = frame.parent?.get(name);
+    const size = Number(entry.stat.size);
+    if (
+      !this.o.full &&
+      unchangedSince(prev, entry.stat) &&
+      prev.content!.every((id) => this.o.repo.hasBlob("data", id))
+    ) {
+      frame.nodes.push({ ...nodeFromStat(name, "file", entry.stat), size, content: prev.content! });
+      this.counters.files_unmodified++;
+      this.counters.bytes_processed += size;
+      this.o.progress.addBytes(size);
+      this.o.progress.fileDone(entry.display);
+      return;
+    }
+    const release = await this.limiter.acquire();
+    this.check();
+    const task = this.readFile(entry, frame, prev?.type === "file").finally(release);
+    frame.pending.push(task);
+  }
+
+  /** Never rejects: file problems are recorded, anything else becomes the run's fatal error. */
+  private async readFile(
+    entry: Extract<WalkEntry, { kind: "file" }>,
+    frame: Frame,
+    existed: boolean,
+  ): Promise<void> {
+    const p = this.o.progress;
+    p.fileStarted(entry.display);
+    try {
+      const ctx = { repo: this.o.repo, signal: this.o.signal, onBytes: (n: number) => p.addBytes(n) };
+      const saved = await saveFile(ctx, entry.path, entry.name ?? "");
+      frame.nodes.push(saved.node);
+      if (existed) this.counters.files_changed++;
+      else this.counters.files_new++;
+      this.counters.bytes_processed += saved.node.size;
+      this.counters.bytes_added += saved.bytesAdded;
+      this.counters.bytes_stored += saved.bytesStored;
+      if (saved.changedWhileReading)
+        this.o.onNotice({ path: entry.display, message: "changed while being read" });
+    } catch (e) {
+      if (e instanceof FileReadError) this.fileError(entry.display, e.message);
+      else this.fatal ??= e;
+    } finally {
+      p.fileDone(entry.display);
+    }
+  }
+
+  /** Waits for every file in flight (after a failure, so nothing runs on after the call returns). */
+  async drain(): Promise<void> {
+    await Promise.allSettled(this.stack.flatMap((f) => f.pending));
+  }
+}

@@ -1,0 +1,41 @@
+/** Tree nodes from lstat results, and the "unchanged since the parent snapshot" test. */
+import type { BigIntStats } from "node:fs";
+import type { NodeType, TreeNode } from "../types.ts";
+
+/** Inode and device numbers can exceed 2^53; they only identify, so fold them into range. */
+function safe(n: bigint): number {
+  return Number(n % BigInt(Number.MAX_SAFE_INTEGER));
+}
+
+/** A node with the metadata of `st` (size 0; callers add content, subtree or target). */
+export function nodeFromStat(name: string, type: NodeType, st: BigIntStats): TreeNode {
+  return {
+    name,
+    type,
+    mode: Number(st.mode) & 0o7777,
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    mtime: st.mtimeNs.toString(),
+    ctime: st.ctimeNs.toString(),
+    inode: safe(st.ino),
+    device: safe(st.dev),
+    size: 0,
+  };
+}
+
+/**
+ * True when a file's stat matches its node in the parent snapshot (size, mtime, ctime, inode and
+ * device), so its content list can be reused without reading it.
+ */
+export function unchangedSince(prev: TreeNode | undefined, st: BigIntStats): prev is TreeNode {
+  return (
+    prev !== undefined &&
+    prev.type === "file" &&
+    Array.isArray(prev.content) &&
+    prev.size === Number(st.size) &&
+    prev.mtime === st.mtimeNs.toString() &&
+    prev.ctime === st.ctimeNs.toString() &&
+    prev.inode === safe(st.ino) &&
+    prev.device === safe(st.dev)
+  );
+}

@@ -1,0 +1,39 @@
+/** Options and result of backup(). */
+import type { FileError, ProgressListener, Snapshot, SnapshotSummary } from "../types.ts";
+
+export interface BackupOptions {
+  /** Exclude patterns (docs/patterns.md). */
+  excludes?: string[];
+  /** Include patterns: when given, only matching entries (and directories leading to them) are saved. */
+  includes?: string[];
+  /** Re-read every file, ignoring the parent snapshot's metadata. */
+  full?: boolean;
+  tags?: string[];
+  /** Default: os.hostname(). */
+  hostname?: string;
+  /** Default: the current user's name. */
+  username?: string;
+  /** Snapshot to compare against for unchanged files (the CLI picks the latest with same host and paths). */
+  parent?: Snapshot | null;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Each per-file error, as it happens (also in summary.errors). */
+  onError?: (error: FileError) => void;
+  /** Skipped special files and files that changed while read: informative, not errors. */
+  onNotice?: (notice: FileError) => void;
+  /** Files read at once (default 4). */
+  readConcurrency?: number;
+  /** Interval between progress events in ms (default 250). */
+  progressIntervalMs?: number;
+  /** Base for relative paths (default process.cwd()). */
+  cwd?: string;
+  /** Clock for the snapshot time and duration (default Date.now). */
+  now?: () => number;
+}
+
+export interface BackupResult {
+  snapshot: Snapshot;
+  summary: SnapshotSummary;
+  /** Skipped special files and files that changed while being read. */
+  notices: FileError[];
+}

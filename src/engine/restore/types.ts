@@ -1,0 +1,34 @@
+/** Options and result of restore(). */
+import type { FileError, ProgressListener } from "../types.ts";
+
+export interface RestoreOptions {
+  /** Directory to restore into (created if missing). Snapshot path /a/b lands at <target>/a/b. */
+  target: string;
+  /**
+   * Sub-paths of the snapshot to restore ("/home/me/docs"); default everything. Their ancestor
+   * directories are created too.
+   */
+  includes?: string[];
+  /** Re-read each restored (or skipped) file and check it against its blob ids. */
+  verify?: boolean;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  onError?: (error: FileError) => void;
+  /** Files written at once (default 4). */
+  concurrency?: number;
+  progressIntervalMs?: number;
+}
+
+export interface RestoreSummary {
+  files_restored: number;
+  /** Files already correct in the target (size and mtime match; content too with verify). */
+  files_skipped: number;
+  dirs: number;
+  symlinks: number;
+  bytes_written: number;
+  bytes_skipped: number;
+  /** Files whose content was checked against their blob ids (verify). */
+  files_verified: number;
+  duration_ms: number;
+  errors: FileError[];
+}

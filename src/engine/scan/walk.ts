@@ -1,0 +1,195 @@
+/**
+ * The scanner: a depth-first walk of the backup roots that yields entries in a stable order (names
+ * sorted by their bytes), lstat-based (symlinks are recorded, never followed). Directories come as
+ * "enter" … "leave" pairs so a consumer can build trees bottom-up. Unreadable or vanished entries
+ * become "error" entries and the walk continues; sockets, FIFOs and devices become "skip" notices.
+ */
+import type { BigIntStats } from "node:fs";
+import { lstat, readdir, readlink, stat } from "node:fs/promises";
+import { throwIfAborted } from "../../util/errors.ts";
+import { displayPath, joinBytes, nameFromBytes } from "./names.ts";
+import type { PathFilter } from "./patterns.ts";
+import { buildRoots, type RootNode } from "./roots.ts";
+
+interface Base {
+  /** Byte path for filesystem calls. */
+  path: Buffer;
+  /** Printable path for messages. */
+  display: string;
+  /** Tree name (see names.ts); null for the root "/". */
+  name: string | null;
+}
+
+/** A directory: its stat (null for the virtual root "/") and whether to keep it when empty. */
+type DirInfo = Base & { stat: BigIntStats | null; keep: boolean };
+
+export type WalkEntry =
+  | (DirInfo & { kind: "enter" })
+  | (DirInfo & { kind: "leave" })
+  | (Base & { kind: "file"; stat: BigIntStats })
+  | (Base & { kind: "symlink"; stat: BigIntStats; target: string })
+  | { kind: "error" | "skip"; display: string; message: string };
+
+export type FileKind = "file" | "dir" | "symlink" | "other";
+
+export function kindOf(st: BigIntStats): FileKind {
+  if (st.isFile()) return "file";
+  if (st.isDirectory()) return "dir";
+  if (st.isSymbolicLink()) return "symlink";
+  return "other";
+}
+
+function specialKind(st: BigIntStats): string {
+  if (st.isFIFO()) return "FIFO";
+  if (st.isSocket()) return "socket";
+  if (st.isCharacterDevice()) return "character device";
+  if (st.isBlockDevice()) return "block device";
+  return "special file";
+}
+
+function message(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code === "ENOENT") return "vanished during the backup";
+  return err?.message ?? String(e);
+}
+
+interface Ctx {
+  filter: PathFilter;
+  signal?: AbortSignal;
+}
+
+/**
+ * Walks the roots built from normalized absolute paths. For entries below a given path, `keep` on a
+ * directory says whether it matched an include itself or through an ancestor (always true without
+ * includes); files and symlinks are yielded only when kept. Excluded entries are not yielded.
+ */
+export async function* walk(
+  paths: string[],
+  filter: PathFilter,
+  signal?: AbortSignal,
+): AsyncGenerator<WalkEntry> {
+  const ctx: Ctx = { filter, signal };
+  const root = buildRoots(paths);
+  const path = Buffer.from("/");
+  if (root.given) {
+    yield* walkDir(
+      ctx,
+      { path, display: "/", name: null },
+      await lstat(path, { bigint: true }),
+      "",
+      !filter.hasIncludes,
+    );
+    return;
+  }
+  yield { kind: "enter", path, display: "/", name: null, stat: null, keep: true };
+  yield* walkChildren(ctx, root);
+  yield { kind: "leave", path, display: "/", name: null, stat: null, keep: true };
+}
+
+/** Intermediate directories on the way to given paths: followed (stat), only listed children. */
+async function* walkChildren(ctx: Ctx, node: RootNode): AsyncGenerator<WalkEntry> {
+  for (const child of node.children) {
+    throwIfAborted(ctx.signal);
+    const base: Base = { path: Buffer.from(child.path), display: child.path, name: child.name };
+    let st: BigIntStats;
+    try {
+      st = child.given ? await lstat(base.path, { bigint: true }) : await stat(base.path, { bigint: true });
+    } catch (e) {
+      yield { kind: "error", display: child.path, message: message(e) };
+      continue;
+    }
+    if (child.given) {
+      yield* walkEntry(ctx, base, st, "", false);
+    } else if (st.isDirectory()) {
+      yield { kind: "enter", ...base, stat: st, keep: true };
+      yield* walkChildren(ctx, child);
+      yield { kind: "leave", ...base, stat: st, keep: true };
+    } else {
+      yield { kind: "error", display: child.path, message: "not a directory" };
+    }
+  }
+}
+
+/** One entry below (or at) a given path; `rel` is "" for the given path itself. */
+async function* walkEntry(
+  ctx: Ctx,
+  base: Base,
+  st: BigIntStats,
+  rel: string,
+  kept: boolean,
+): AsyncGenerator<WalkEntry> {
+  const keep = kept || !ctx.filter.hasIncludes || rel === "";
+  switch (kindOf(st)) {
+    case "dir":
+      yield* walkDir(ctx, base, st, rel, kept || !ctx.filter.hasIncludes);
+      return;
+    case "file":
+      if (keep) yield { kind: "file", ...base, stat: st };
+      return;
+    case "symlink":
+      if (!keep) return;
+      try {
+        const target = nameFromBytes(await readlink(base.path, { encoding: "buffer" }));
+        yield { kind: "symlink", ...base, stat: st, target };
+      } catch (e) {
+        yield { kind: "error", display: base.display, message: message(e) };
+      }
+      return;
+    default:
+      yield { kind: "skip", display: base.display, message: `${specialKind(st)} skipped` };
+  }
+}
+
+async function* walkDir(
+  ctx: Ctx,
+  base: Base,
+  st: BigIntStats,
+  rel: string,
+  keep: boolean,
+): AsyncGenerator<WalkEntry> {
+  // A given directory is kept even when no include matches inside it.
+  yield { kind: "enter", ...base, stat: st, keep: keep || rel === "" };
+  let names: Buffer[] = [];
+  try {
+    names = (await readdir(base.path, { encoding: "buffer" })).sort(Buffer.compare);
+  } catch (e) {
+    yield { kind: "error", display: base.display, message: message(e) };
+  }
+  for (const raw of names) {
+    throwIfAborted(ctx.signal);
+    const name = nameFromBytes(raw);
+    const path = joinBytes(base.path, raw);
+    const display = displayPath(path);
+    let child: BigIntStats;
+    try {
+      child = await lstat(path, { bigint: true });
+    } catch (e) {
+      yield { kind: "error", display, message: message(e) };
+      continue;
+    }
+    const childRel = rel === "" ? name : `${rel}/${name}`;
+    const isDir = child.isDirectory();
+    if (ctx.filter.excluded(childRel, display, isDir)) continue;
+    const matched = keep || ctx.filter.included(childRel, display, isDir);
+    yield* walkEntry(ctx, { path, display, name }, child, childRel, matched);
+  }
+  yield { kind: "leave", ...base, stat: st, keep: keep || rel === "" };
+}
+
+/** Totals for progress: files and bytes the walk will see. Abortable; errors are ignored. */
+export async function countTotals(
+  paths: string[],
+  filter: PathFilter,
+  signal: AbortSignal | undefined,
+  onUpdate: (files: number, bytes: number) => void,
+): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  for await (const e of walk(paths, filter, signal)) {
+    if (e.kind !== "file") continue;
+    files++;
+    bytes += Number(e.stat.size);
+    if (files % 1000 === 0) onUpdate(files, bytes);
+  }
+  return { files, bytes };
+}

@@ -1,0 +1,138 @@
+import { randomBytes } from "node:crypto";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { backup } from "../../src/engine/backup.ts";
+import type { RepositoryImpl } from "../../src/engine/repository/repository.ts";
+import { restore } from "../../src/engine/restore.ts";
+import { memoryRepo, spyRepo } from "../helpers/engine-repo.ts";
+import { build, dir, file, link, listTree, treeDifferences } from "../helpers/fs-tree.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+const T = 1_600_000_000.123456; // a fixed mtime with sub-second precision
+
+let tmp: { path: string; cleanup(): void };
+let repo: RepositoryImpl;
+beforeEach(async () => {
+  tmp = tempDir();
+  repo = await memoryRepo();
+});
+afterEach(async () => {
+  await repo.close();
+  tmp.cleanup();
+});
+
+function sampleTree() {
+  return {
+    "plain.txt": file("hello\n", { mtime: T }),
+    "empty file": file("", { mtime: T + 1 }),
+    "big.bin": file(new Uint8Array(randomBytes(700 * 1024)), { mtime: T + 2 }),
+    "run.sh": file("#!/bin/sh\necho hi\n", { mode: 0o755, mtime: T + 3 }),
+    "read-only": file("ro", { mode: 0o444, mtime: T + 4 }),
+    "ünïcödé ✓ name": file("unicode", { mtime: T + 5 }),
+    "line\nbreak": file("newline in name", { mtime: T + 6 }),
+    "  spaces  ": file("spaces", { mtime: T + 7 }),
+    "link-rel": link("plain.txt"),
+    "link-dangling": link("../nowhere/at all"),
+    "link-abs": link("/etc/hostname"),
+    "empty dir": dir({}, { mtime: T + 8 }),
+    nested: dir(
+      {
+        deeper: dir({ "leaf.txt": file("leaf", { mtime: T + 9 }) }, { mode: 0o750, mtime: T + 10 }),
+        "dup-a": file("same content", { mtime: T + 11 }),
+        "dup-b": file("same content", { mtime: T + 12 }),
+      },
+      { mtime: T + 13 },
+    ),
+    "locked dir": dir({ "inside.txt": file("x", { mtime: T }) }, { mode: 0o555, mtime: T + 14 }),
+  };
+}
+
+describe("backup and restore round trip", () => {
+  it("restores files, dirs, symlinks, modes and mtimes byte for byte", async () => {
+    const src = join(tmp.path, "src");
+    build(src, sampleTree());
+    const { snapshot, summary } = await backup(repo, [src], { hostname: "h" });
+    expect(summary.errors).toEqual([]);
+    expect(summary.files_new).toBe(12);
+    expect(snapshot.paths).toEqual([src]);
+    const target = join(tmp.path, "out");
+    const r = await restore(repo, snapshot, { target });
+    expect(r.errors).toEqual([]);
+    expect(r.files_restored).toBe(12);
+    expect(r.symlinks).toBe(3);
+    expect(treeDifferences(listTree(src), listTree(join(target, src)))).toEqual([]);
+    expect(readlinkSync(join(target, src, "link-dangling"))).toBe("../nowhere/at all");
+  });
+
+  it("round-trips names that are not valid UTF-8", async () => {
+    const src = join(tmp.path, "src");
+    mkdirSync(src);
+    const bad = Buffer.concat([Buffer.from(`${src}/`), Buffer.from([0x61, 0xff, 0xfe, 0x62])]);
+    writeFileSync(bad, "latin-1 name");
+    symlinkSync(
+      Buffer.from([0x74, 0xe9]),
+      Buffer.concat([Buffer.from(`${src}/`), Buffer.from([0x6c, 0xe9])]),
+    );
+    const { snapshot, summary } = await backup(repo, [src]);
+    expect(summary.errors).toEqual([]);
+    const target = join(tmp.path, "out");
+    await restore(repo, snapshot, { target });
+    expect(treeDifferences(listTree(src), listTree(join(target, src)))).toEqual([]);
+  });
+
+  it("verifies restored files and resumes by skipping correct ones", async () => {
+    const src = join(tmp.path, "src");
+    build(src, sampleTree());
+    const { snapshot } = await backup(repo, [src]);
+    const target = join(tmp.path, "out");
+    const first = await restore(repo, snapshot, { target, verify: true });
+    expect(first.files_verified).toBe(12);
+    writeFileSync(join(target, src, "plain.txt"), "damaged"); // different size and mtime
+    const spy = spyRepo(repo);
+    const second = await restore(spy, snapshot, { target, verify: true });
+    expect(second.errors).toEqual([]);
+    expect(second.files_restored).toBe(1);
+    expect(second.files_skipped).toBe(11);
+    expect(spy.loadedBlobs).toBe(1);
+    expect(readFileSync(join(target, src, "plain.txt"), "utf8")).toBe("hello\n");
+    expect(treeDifferences(listTree(src), listTree(join(target, src)))).toEqual([]);
+  });
+
+  it("never writes through a symlink planted at a file path", async () => {
+    const src = join(tmp.path, "src");
+    build(src, { "victim.txt": file("restored content") });
+    const { snapshot } = await backup(repo, [src]);
+    const target = join(tmp.path, "out");
+    const outside = join(tmp.path, "outside.txt");
+    writeFileSync(outside, "untouched");
+    mkdirSync(join(target, src), { recursive: true });
+    symlinkSync(outside, join(target, src, "victim.txt"));
+    const r = await restore(repo, snapshot, { target });
+    expect(r.errors).toEqual([]);
+    expect(readFileSync(outside, "utf8")).toBe("untouched");
+    expect(lstatSync(join(target, src, "victim.txt")).isFile()).toBe(true);
+    expect(readFileSync(join(target, src, "victim.txt"), "utf8")).toBe("restored content");
+  });
+
+  it("restores only the included sub-paths and their ancestors", async () => {
+    const src = join(tmp.path, "src");
+    build(src, sampleTree());
+    const { snapshot } = await backup(repo, [src]);
+    const target = join(tmp.path, "out");
+    const r = await restore(repo, snapshot, { target, includes: [`${src}/nested/deeper`, `${src}/missing`] });
+    expect(existsSync(join(target, src, "nested/deeper/leaf.txt"))).toBe(true);
+    expect(existsSync(join(target, src, "nested/dup-a"))).toBe(false);
+    expect(existsSync(join(target, src, "plain.txt"))).toBe(false);
+    expect(r.files_restored).toBe(1);
+    expect(r.errors).toEqual([{ path: `${src}/missing`, message: "not found in the snapshot" }]);
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * A real repository (src/engine/repository) over the in-memory or a local-folder backend, with cheap
+ * scrypt and inline sealing so tests stay fast, for archiver and restorer tests.
+ */
+import { initRepository } from "../../src/engine/repository/open.ts";
+import type { RepositoryImpl } from "../../src/engine/repository/repository.ts";
+import type { ChunkerParams, Repository } from "../../src/engine/types.ts";
+import type { Backend } from "../../src/storage/backend.ts";
+import { createMemoryBackend } from "../../src/storage/memory.ts";
+
+export const SMALL_CHUNKS: Partial<ChunkerParams> = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };
+
+export async function memoryRepo(
+  chunker: Partial<ChunkerParams> = SMALL_CHUNKS,
+  backend: Backend = createMemoryBackend(),
+): Promise<RepositoryImpl> {
+  return initRepository(backend, "pw", {
+    scrypt: { N: 1024, r: 8, p: 1 },
+    workers: 0,
+    chunker,
+    packSize: 1024 * 1024,
+  });
+}
+
+/** Counts what the archiver asks of the repository, delegating everything to `repo`. */
+export function spyRepo<R extends Repository>(repo: R): R & { addedData: number; loadedBlobs: number } {
+  const stats = { addedData: 0, loadedBlobs: 0 };
+  return new Proxy(repo, {
+    get(target, prop, receiver) {
+      if (prop === "addedData" || prop === "loadedBlobs") return stats[prop];
+      if (prop === "saveBlob") {
+        return async (...args: Parameters<Repository["saveBlob"]>) => {
+          const r = await target.saveBlob(...args);
+          if (r.added && args[0] === "data") stats.addedData++;
+          return r;
+        };
+      }
+      if (prop === "loadBlob") {
+        return (...args: Parameters<Repository["loadBlob"]>) => {
+          stats.loadedBlobs++;
+          return target.loadBlob(...args);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  }) as R & { addedData: number; loadedBlobs: number };
+}
