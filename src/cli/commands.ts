@@ -1,10 +1,15 @@
 /** Every CLI command, in the order `backapp --help` lists them. Add new commands here. */
 import { checkCommand } from "./check.ts";
+import { forgetCommand } from "./forget.ts";
 import { initCommand } from "./init.ts";
 import type { Command } from "./io.ts";
+import { keyCommand } from "./key.ts";
+import { pruneCommand } from "./prune.ts";
 import { serveCommand } from "./serve.ts";
 import { setupTokenCommand } from "./setup-token.ts";
 import { snapshotsCommand } from "./snapshots.ts";
+import { statsCommand } from "./stats.ts";
+import { unlockCommand } from "./unlock.ts";
 import { userCommand } from "./user.ts";
 
 export const commands: Command[] = [
@@ -12,6 +17,11 @@ export const commands: Command[] = [
   initCommand,
   snapshotsCommand,
   checkCommand,
+  forgetCommand,
+  pruneCommand,
+  statsCommand,
+  keyCommand,
+  unlockCommand,
   setupTokenCommand,
   userCommand,
 ];

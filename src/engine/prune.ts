@@ -41,6 +41,8 @@ export interface PruneOptions {
   packSize?: number;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
+  /** Snapshot ids to treat as already forgotten (`forget --dry-run --prune` previews). */
+  excludeSnapshots?: string[];
   /** Called as each step starts (CLI verbosity, tests). */
   onStep?: (step: PruneStep) => void;
 }
@@ -117,7 +119,8 @@ export async function pruneRepository(
   onStep?.("load");
   const index = await loadAllIndexFiles(repo.backend, repo.masterKeys, signal);
   const stored = await listStoredPacks(repo.backend, signal);
-  const snapshots = await repo.listSnapshots(signal);
+  const excluded = new Set(options.excludeSnapshots ?? []);
+  const snapshots = (await repo.listSnapshots(signal)).filter((s) => !excluded.has(s.id));
   onStep?.("mark");
   const used = await markUsed(repo, snapshots, signal);
   onStep?.("plan");

@@ -1,0 +1,110 @@
+import { readFileSync } from "node:fs";
+import { readRepositoryEnv } from "../config/index.ts";
+import { addKey, changePassword, listKeys, removeKey } from "../engine/repository/index.ts";
+import { ValidationError } from "../util/errors.ts";
+import { parseFlags, UsageError } from "./args.ts";
+import type { CliIo, Command } from "./io.ts";
+import { displayTime, table } from "./repo/format.ts";
+import {
+  REPO_FLAGS,
+  REPO_FLAGS_USAGE,
+  resolveTarget,
+  takePositionals,
+  withRepository,
+} from "./repo/options.ts";
+
+const usage = `Usage: backapp key list   --repo REPO [--json]
+       backapp key add    --repo REPO [--new-password-file FILE]
+       backapp key remove --repo REPO KEYID
+       backapp key passwd --repo REPO [--new-password-file FILE]
+
+Manages the passphrases (key objects) that open the repository; all wrap the same master key, so
+adding or removing one never rewrites data. "list" marks the key in use with *. "remove" takes a
+key id or a unique prefix of 8+ characters; it never removes the key in use (use passwd) and so
+never the last one. "passwd" adds a key for the new passphrase, then removes the one in use.
+
+The current passphrase comes from BACKAPP_PASSWORD or --password-file; the new one from
+BACKAPP_NEW_PASSWORD or --new-password-file FILE (never from a flag value).
+
+Flags:
+  --new-password-file FILE   read the new passphrase from FILE (one trailing newline stripped)
+  --json                     list: print [{id, created, hostname, username, current}]
+
+${REPO_FLAGS_USAGE}`;
+
+function newPassword(file: string | undefined, io: CliIo): string {
+  let value: string | undefined;
+  if (file !== undefined) {
+    try {
+      value = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (e) {
+      throw new ValidationError(
+        `cannot read new password file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      );
+    }
+  } else {
+    value = readRepositoryEnv(io.env).newPassword;
+  }
+  if (value === undefined) {
+    throw new ValidationError(
+      "no new passphrase given: set BACKAPP_NEW_PASSWORD or use --new-password-file FILE",
+    );
+  }
+  if (value === "") throw new ValidationError("the new passphrase is empty");
+  return value;
+}
+
+const ACTIONS = ["list", "add", "remove", "passwd"] as const;
+
+export const keyCommand: Command = {
+  name: "key",
+  summary: "list, add, remove or change repository passphrases",
+  usage,
+  async run(argv, io) {
+    const { flags, positionals } = parseFlags(argv, {
+      ...REPO_FLAGS,
+      "new-password-file": { type: "string" },
+      json: { type: "boolean" },
+    });
+    const [action, ...rest] = positionals;
+    if (!ACTIONS.includes(action as (typeof ACTIONS)[number])) {
+      throw new UsageError(
+        action ? `unknown action "${action}"` : "missing action (list, add, remove or passwd)",
+      );
+    }
+    const [keyId] = takePositionals(rest, action === "remove" ? ["KEYID"] : []);
+    if (flags["new-password-file"] !== undefined && action !== "add" && action !== "passwd") {
+      throw new UsageError("--new-password-file only applies to add and passwd");
+    }
+    const target = resolveTarget(flags, io);
+    const fresh = action === "add" || action === "passwd" ? newPassword(flags["new-password-file"], io) : "";
+    return withRepository(target, { lock: "none" }, async (repo) => {
+      if (action === "list") {
+        const keys = await listKeys(repo);
+        if (flags.json) {
+          io.stdout(`${JSON.stringify(keys)}\n`);
+          return 0;
+        }
+        const rows = keys.map((k) => [
+          `${k.current ? "*" : " "}${k.id.slice(0, 8)}`,
+          k.created ? displayTime(k.created) : "?",
+          k.hostname,
+          k.username,
+        ]);
+        io.stdout(table([" ID", "Created (UTC)", "Host", "User"], rows));
+        return 0;
+      }
+      if (action === "add") {
+        const id = await addKey(repo, fresh);
+        io.stdout(`added key ${id.slice(0, 8)}\n`);
+      } else if (action === "remove") {
+        await removeKey(repo, keyId!);
+        io.stdout(`removed key ${keyId}\n`);
+      } else {
+        const id = await changePassword(repo, fresh);
+        io.stdout(`changed the passphrase: key ${id.slice(0, 8)} replaces the old one\n`);
+      }
+      return 0;
+    });
+  },
+};
