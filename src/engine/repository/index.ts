@@ -22,5 +22,6 @@ export {
   repositoryExists,
 } from "./open.ts";
 export { type PackEntry, packName, readPackHeader } from "./pack-format.ts";
+export { type AdoptResult, adoptUnindexedPacks } from "./rebuild-index.ts";
 export { RepositoryImpl } from "./repository.ts";
 export type { SnapshotFilter } from "./snapshots.ts";
