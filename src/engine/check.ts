@@ -156,24 +156,32 @@ async function readPacks(ctx: Ctx, packs: PackInfo[], onProgress?: ProgressListe
   const total = packs.reduce((s, p) => s + p.size, 0);
   const started = Date.now();
   let done = 0;
-  for (const [i, pack] of packs.entries()) {
-    throwIfAborted(ctx.signal);
-    await readPack(ctx, pack, indexed.get(pack.id) ?? []);
-    done += pack.size;
-    const elapsed = Date.now() - started;
-    onProgress?.({
-      type: "progress",
-      files_done: i + 1,
-      files_total: packs.length,
-      bytes_done: done,
-      bytes_total: total,
-      current: [packName(pack.id)],
-      rate: elapsed > 0 ? (done * 1000) / elapsed : 0,
-      eta: done > 0 ? ((total - done) * elapsed) / done / 1000 : null,
-      errors: ctx.errors.length,
-      elapsed_ms: elapsed,
-    });
-  }
+  let count = 0;
+  let next = 0;
+  // Two packs in flight: hides storage latency, keeps at most two packs in memory.
+  const lane = async () => {
+    while (next < packs.length) {
+      throwIfAborted(ctx.signal);
+      const pack = packs[next++]!;
+      await readPack(ctx, pack, indexed.get(pack.id) ?? []);
+      done += pack.size;
+      count++;
+      const elapsed = Date.now() - started;
+      onProgress?.({
+        type: "progress",
+        files_done: count,
+        files_total: packs.length,
+        bytes_done: done,
+        bytes_total: total,
+        current: [packName(pack.id)],
+        rate: elapsed > 0 ? (done * 1000) / elapsed : 0,
+        eta: done > 0 ? ((total - done) * elapsed) / done / 1000 : null,
+        errors: ctx.errors.length,
+        elapsed_ms: elapsed,
+      });
+    }
+  };
+  await Promise.all([lane(), lane()]);
 }
 
 /** Downloads one pack and verifies its name, header, index agreement and every blob. */
