@@ -40,6 +40,11 @@ export interface HeldLock {
   readonly name: string;
   /** Rewrites the lock with the current time (done automatically every refreshMs). */
   refresh(): Promise<void>;
+  /**
+   * Confirms the lock object still exists (another process may have removed it as stale, after
+   * which prune may delete unindexed packs) and refreshes it. LockedError when it is gone.
+   */
+  verify(signal?: AbortSignal): Promise<void>;
   /** Stops refreshing and deletes the lock. Idempotent. */
   release(): Promise<void>;
 }
@@ -143,6 +148,15 @@ export async function acquireLock(
   return {
     name,
     refresh: () => (released ? Promise.resolve() : write()),
+    async verify(signal?: AbortSignal) {
+      try {
+        await backend.stat(name, { signal });
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+        throw new LockedError(`our lock ${name} was removed by another process; refusing to write`);
+      }
+      await write();
+    },
     async release() {
       if (released) return;
       released = true;

@@ -135,7 +135,10 @@ export class RepositoryImpl implements Repository {
       this.pending.delete(`${e.type}:${e.id}`);
     }
     this.unindexed.push({ ...info, entries: pack.entries });
-    if (this.unindexed.length >= this.tuning.indexEveryPacks) await this.writeIndex();
+    if (this.unindexed.length >= this.tuning.indexEveryPacks) {
+      await this.lock?.verify();
+      await this.writeIndex();
+    }
   }
 
   /** Writes one index file for every pack uploaded since the last one (serialised). */
@@ -161,6 +164,9 @@ export class RepositoryImpl implements Repository {
   async flush(signal?: AbortSignal): Promise<void> {
     throwIfAborted(signal);
     if (this.pool) await this.pool.flush(signal);
+    // An index naming packs that a prune removed (after judging our lock stale) would poison
+    // every later backup's dedup: confirm the lock before indexing.
+    if (this.unindexed.length > 0) await this.lock?.verify(signal);
     await this.writeIndex(signal);
   }
 
@@ -191,6 +197,7 @@ export class RepositoryImpl implements Repository {
   async saveSnapshot(snapshot: SnapshotInput, signal?: AbortSignal): Promise<Snapshot> {
     throwIfAborted(signal);
     const { id, bytes } = encodeSnapshot(snapshot, this.keys);
+    await this.lock?.verify(signal);
     await this.backend.put(`snapshots/${id}`, bytes, { signal });
     return { ...snapshot, id };
   }

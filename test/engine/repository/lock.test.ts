@@ -11,7 +11,7 @@ import {
 import { createMemoryBackend } from "../../../src/storage/memory.ts";
 import { createManualClock } from "../../../src/util/clock.ts";
 import { LockedError } from "../../../src/util/errors.ts";
-import { init, open } from "./fixtures.ts";
+import { init, open, snapshotInput } from "./fixtures.ts";
 
 const keys = newMasterKeys();
 
@@ -114,5 +114,22 @@ describe("locks", () => {
     await nolock.close();
     await excl.close();
     expect(await listLocks(backend, excl.masterKeys)).toHaveLength(0);
+  });
+});
+
+describe("lock loss", () => {
+  it("refuses to write an index or snapshot once another process removed our lock", async () => {
+    const backend = createMemoryBackend();
+    (await init(backend, "pw")).close();
+    const repo = await open(backend, "pw");
+    const b = new TextEncoder().encode("some data");
+    await repo.saveBlob("data", repo.blobId(b), b);
+    expect(await removeAllLocks(backend)).toBe(1);
+    await expect(repo.flush()).rejects.toThrow(LockedError);
+    await expect(repo.flush()).rejects.toThrow(/was removed/);
+    expect([...backend.objects.keys()].some((n) => n.startsWith("index/"))).toBe(false);
+    await expect(repo.saveSnapshot(snapshotInput("a".repeat(64)))).rejects.toThrow(LockedError);
+    expect([...backend.objects.keys()].some((n) => n.startsWith("snapshots/"))).toBe(false);
+    await repo.close();
   });
 });
