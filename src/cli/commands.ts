@@ -1,10 +1,12 @@
 /** Every CLI command, in the order `backapp --help` lists them. Add new commands here. */
+import { backupCommand } from "./backup.ts";
 import { checkCommand } from "./check.ts";
 import { forgetCommand } from "./forget.ts";
 import { initCommand } from "./init.ts";
 import type { Command } from "./io.ts";
 import { keyCommand } from "./key.ts";
 import { pruneCommand } from "./prune.ts";
+import { restoreCommand } from "./restore.ts";
 import { serveCommand } from "./serve.ts";
 import { setupTokenCommand } from "./setup-token.ts";
 import { snapshotsCommand } from "./snapshots.ts";
@@ -15,7 +17,9 @@ import { userCommand } from "./user.ts";
 export const commands: Command[] = [
   serveCommand,
   initCommand,
+  backupCommand,
   snapshotsCommand,
+  restoreCommand,
   checkCommand,
   forgetCommand,
   pruneCommand,

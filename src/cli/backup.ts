@@ -1,0 +1,135 @@
+import { hostname as osHostname } from "node:os";
+import { type BackupResult, backup } from "../engine/backup.ts";
+import type { RepositoryImpl } from "../engine/repository/index.ts";
+import { normalizePaths } from "../engine/scan/roots.ts";
+import type { CompressionMode, Snapshot } from "../engine/types.ts";
+import { formatBytes, formatDuration } from "../util/bytes.ts";
+import { NotFoundError } from "../util/errors.ts";
+import { intFlag, parseFlags, UsageError } from "./args.ts";
+import type { CliIo, Command } from "./io.ts";
+import { withCancellation } from "./repo/cancel.ts";
+import { REPO_FLAGS, REPO_FLAGS_USAGE, resolveTarget, withRepository } from "./repo/options.ts";
+import { createProgressRenderer, type ProgressRenderer } from "./repo/progress.ts";
+
+const usage = `Usage: backapp backup --repo REPO [flags] PATH...
+
+Backs up files and folders. Files whose size, mtime, ctime and inode match the parent snapshot
+(the latest one with the same host and the same set of paths) are not read again.
+
+Flags:
+  --exclude GLOB         leave out matching entries (repeatable; see docs/patterns.md)
+  --include GLOB         save only matching entries and the folders leading to them (repeatable)
+  --full                 re-read every file (the parent is still recorded; dedup still applies)
+  --tag TAG              tag the snapshot (repeatable)
+  --host NAME            hostname to record and to pick the parent by (default: this machine's)
+  --compression MODE     off, auto (zstd 3, default), max (zstd 19) or a zstd level 1-22
+  --limit-upload KBPS    cap upload bandwidth at KBPS KiB/s
+  --json                 JSON lines: progress events, then a final {"type":"summary",...}
+
+Exit codes: 0 done, 1 failed (no snapshot), 3 snapshot written but some files could not be read.
+
+${REPO_FLAGS_USAGE}`;
+
+/** off | auto | max | 1..22. */
+export function parseCompression(value: string | undefined): CompressionMode | undefined {
+  if (value === undefined) return undefined;
+  if (value === "off" || value === "auto" || value === "max") return value;
+  const level = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (level >= 1 && level <= 22) return level;
+  throw new UsageError(`flag --compression needs off, auto, max or a level from 1 to 22, got "${value}"`);
+}
+
+const FLAGS = {
+  ...REPO_FLAGS,
+  exclude: { type: "string", multiple: true },
+  include: { type: "string", multiple: true },
+  full: { type: "boolean" },
+  tag: { type: "string", multiple: true },
+  host: { type: "string" },
+  compression: { type: "string" },
+  "limit-upload": { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+/** The latest snapshot with the same host and the same set of paths, or null. */
+async function findParent(repo: RepositoryImpl, hostname: string, paths: string[], signal: AbortSignal) {
+  try {
+    return await repo.findSnapshot("latest", signal, { hostname, paths });
+  } catch (e) {
+    if (e instanceof NotFoundError) return null;
+    throw e;
+  }
+}
+
+/** The summary line of `backup --json`: exactly the contract's fields, in its order. */
+export function summaryJson(result: BackupResult) {
+  const s = result.summary;
+  return {
+    type: "summary",
+    snapshot_id: result.snapshot.id,
+    files_new: s.files_new,
+    files_changed: s.files_changed,
+    files_unmodified: s.files_unmodified,
+    dirs: s.dirs,
+    bytes_processed: s.bytes_processed,
+    bytes_added: s.bytes_added,
+    bytes_stored: s.bytes_stored,
+    duration_ms: s.duration_ms,
+    errors: s.errors,
+  };
+}
+
+function printHuman(io: CliIo, result: BackupResult, parent: Snapshot | null): void {
+  const s = result.summary;
+  const lines = [
+    parent ? `parent snapshot ${parent.id.slice(0, 8)}` : "no parent snapshot: every file is read",
+    `files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified; ${s.dirs} folders`,
+    `processed ${formatBytes(s.bytes_processed)} in ${formatDuration(s.duration_ms)}; added ${formatBytes(s.bytes_added)} (${formatBytes(s.bytes_stored)} stored)`,
+  ];
+  for (const n of result.notices) lines.push(`note: ${n.path}: ${n.message}`);
+  io.stdout(`${lines.join("\n")}\n`);
+  if (s.errors.length > 0) {
+    // Each error was printed as it happened (by the progress renderer); this is the tally.
+    io.stderr(`warning: ${s.errors.length} file${s.errors.length === 1 ? "" : "s"} could not be read\n`);
+  }
+  io.stdout(`snapshot ${result.snapshot.id.slice(0, 8)} saved\n${result.snapshot.id}\n`);
+}
+
+export const backupCommand: Command = {
+  name: "backup",
+  summary: "back up files and folders into a new snapshot",
+  usage,
+  async run(argv, io) {
+    const { flags, positionals } = parseFlags(argv, FLAGS);
+    if (positionals.length === 0) throw new UsageError("missing PATH (what to back up)");
+    const compression = parseCompression(flags.compression);
+    const limitUploadKbps = intFlag("limit-upload", flags["limit-upload"], 1);
+    if (flags.host === "") throw new UsageError("flag --host needs a non-empty name");
+    const target = resolveTarget(flags, io);
+    const hostname = flags.host ?? osHostname();
+    const json = flags.json === true;
+    const progress: ProgressRenderer = createProgressRenderer(io, { json, intervalMs: json ? 500 : 200 });
+    let parent: Snapshot | null = null;
+    const result = await withCancellation((signal) =>
+      withRepository(target, { lock: "shared", compression, limitUploadKbps, signal }, async (repo) => {
+        parent = await findParent(repo, hostname, normalizePaths(positionals), signal);
+        return backup(repo, positionals, {
+          excludes: flags.exclude,
+          includes: flags.include,
+          full: flags.full === true,
+          tags: flags.tag,
+          hostname,
+          parent,
+          signal,
+          onProgress: (e) => progress.onEvent(e),
+          onNotice: (n) => {
+            if (json) io.stdout(`${JSON.stringify({ type: "notice", ...n })}\n`);
+          },
+        });
+      }),
+    ).finally(() => progress.finish());
+    if (json) io.stdout(`${JSON.stringify(summaryJson(result))}\n`);
+    else printHuman(io, result, parent);
+    return result.summary.errors.length > 0 ? 3 : 0;
+  },
+};
