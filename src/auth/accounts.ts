@@ -141,6 +141,8 @@ export async function login(
     audit(deps, "login.failed", { ip: ctx.ip, target: email, details: { reason: "disabled" } });
     throw new AuthFailedError("This account is disabled.");
   }
+  // Counted before verifying (bounds parallel guessing); a success is taken back.
+  deps.limiter.undo(`login:ip:${ctx.ip ?? "?"}`);
   deps.limiter.reset(accountKey);
   audit(deps, "login.ok", { ip: ctx.ip, actor: user });
   return user;

@@ -29,6 +29,8 @@ export interface RateLimiter {
   hit(key: string): number;
   /** Forgets a key's attempts (e.g. after a successful login for the account key). */
   reset(key: string): void;
+  /** Takes back the latest counted attempt (a login that succeeded); no effect once blocked. */
+  undo(key: string): void;
 }
 
 export function createRateLimiter(clock: Clock, options: RateLimiterOptions = {}): RateLimiter {
@@ -75,6 +77,9 @@ export function createRateLimiter(clock: Clock, options: RateLimiterOptions = {}
     },
     reset(key) {
       entries.delete(key);
+    },
+    undo(key) {
+      entries.get(key)?.hits.pop();
     },
   };
 }

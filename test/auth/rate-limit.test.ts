@@ -72,3 +72,17 @@ describe("rate limiter", () => {
     expect(rl.retryAfter("blocked")).toBe(0);
   });
 });
+
+describe("rate limiter undo", () => {
+  it("takes back the latest attempt so successes don't use up the budget", () => {
+    const rl = createRateLimiter(createManualClock(0), { limit: 2 });
+    for (let i = 0; i < 5; i++) {
+      expect(rl.hit("k")).toBe(0);
+      rl.undo("k");
+    }
+    rl.undo("never-seen");
+    rl.hit("k");
+    rl.hit("k");
+    expect(rl.hit("k")).toBeGreaterThan(0);
+  });
+});
