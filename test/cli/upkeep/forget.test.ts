@@ -1,0 +1,156 @@
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { tempDir } from "../../helpers/temp.ts";
+import { backapp, localRepo, type TestRepo, takeSnapshots } from "./fixtures.ts";
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  while (cleanups.length > 0) cleanups.pop()!();
+});
+
+async function withSnapshots(n: number): Promise<TestRepo> {
+  const dir = tempDir();
+  cleanups.push(dir.cleanup);
+  const repo = localRepo(dir.path);
+  expect((await backapp(repo, ["init"])).code).toBe(0);
+  await takeSnapshots(repo, join(dir.path, "src"), n, { size: 20_000 });
+  return repo;
+}
+
+describe("backapp forget", () => {
+  it.each([
+    [[], "no keep rule given"],
+    [["--keep-last", "0"], "no keep rule given"],
+    [["--keep-within", "0d"], "no keep rule given"],
+    [["--keep-last=-1"], "needs a whole number"],
+    [["--keep-daily", "three"], 'needs a whole number or "unlimited"'],
+    [["--keep-within", "2w"], "flag --keep-within"],
+    [["--keep-last", "1", "--group-by", "host,user"], 'takes host, paths and tags, got "user"'],
+    [["--keep-last", "1", "--time-zone", "Mars/Base"], 'unknown time zone "Mars/Base"'],
+    [["--keep-last", "1", "--max-unused", "5"], "--max-unused needs --prune"],
+    [["--keep-last", "1", "--prune", "--max-unused", "150"], "percentage from 0 to 100"],
+    [["--keep-last", "1", "snap"], 'unexpected argument "snap"'],
+  ])("%j is a usage error (exit 2)", async (args, message) => {
+    const r = await backapp({ kind: "local", address: "/nonexistent", env: {} }, ["forget", ...args], {
+      env: { BACKAPP_REPO: "/nonexistent/repo", BACKAPP_PASSWORD: "x" },
+    });
+    expect(r.stderr).toContain(message);
+    expect(r.code).toBe(2);
+  });
+
+  it("shows what a dry run would remove and why each snapshot stays", async () => {
+    const repo = await withSnapshots(4);
+    const r = await backapp(repo, [
+      "forget",
+      "--keep-last",
+      "1",
+      "--keep-weekly",
+      "2",
+      "--dry-run",
+      "--time-zone",
+      "UTC",
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("snapshots of host testhost, paths");
+    expect(r.stdout).toContain("keep 1:");
+    // 2026-01-01..04: Thu-Sun of ISO week 2026-W01; the newest is kept for both rules.
+    expect(r.stdout).toContain("last, weekly 2026-W01");
+    expect(r.stdout).toContain("would remove 3:");
+    expect(r.stdout).toContain("dry run: would remove 3 snapshots");
+    const list = await backapp(repo, ["snapshots", "--json"]);
+    expect(JSON.parse(list.stdout)).toHaveLength(4);
+  });
+
+  it("removes snapshots outside the policy and honours host and tag filters", async () => {
+    const repo = await withSnapshots(3);
+    const other = await backapp(repo, ["forget", "--keep-last", "1", "--host", "elsewhere"]);
+    expect(other.code).toBe(0);
+    expect(other.stdout).toBe("removed 0 snapshots\n");
+    const tagged = await backapp(repo, ["forget", "--keep-last", "1", "--tag", "nothing-has-this"]);
+    expect(tagged.stdout).toBe("removed 0 snapshots\n");
+    const r = await backapp(repo, [
+      "forget",
+      "--keep-last",
+      "unlimited",
+      "--keep-within",
+      "1d",
+      "--group-by",
+      "",
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("snapshots of all groups:");
+    expect(r.stdout).toContain("removed 0 snapshots");
+    const real = await backapp(repo, ["forget", "--keep-within", "1d", "--prune"]);
+    expect(real.code).toBe(0);
+    expect(real.stdout).toContain("within 1d");
+    expect(real.stdout).toContain("removed 2 snapshots");
+    expect(real.stdout).toMatch(/repository: .* before, free /);
+    expect(JSON.parse((await backapp(repo, ["snapshots", "--json"])).stdout)).toHaveLength(1);
+  });
+
+  it("previews prune after a dry-run forget without changing anything", async () => {
+    const repo = await withSnapshots(3);
+    const r = await backapp(repo, ["forget", "--keep-last", "1", "--dry-run", "--prune", "--json"]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      removed: string[];
+      prune: { dry_run: boolean; bytes: { freed: number } };
+    };
+    expect(out.removed).toEqual([]);
+    expect(out.prune.dry_run).toBe(true);
+    expect(out.prune.bytes.freed).toBeGreaterThan(0);
+    expect(JSON.parse((await backapp(repo, ["snapshots", "--json"])).stdout)).toHaveLength(3);
+  });
+});
+
+describe("backapp prune, stats, unlock", () => {
+  it("prune --dry-run reports and prune --json prints the report", async () => {
+    const repo = await withSnapshots(2);
+    await backapp(repo, ["forget", "--keep-last", "1"]);
+    const dry = await backapp(repo, ["prune", "--dry-run"]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain("dry run: nothing was changed");
+    const real = await backapp(repo, ["prune", "--max-unused", "0%", "--json"]);
+    const json = JSON.parse(real.stdout) as {
+      dry_run: boolean;
+      snapshots: number;
+      index_files: { written: number };
+    };
+    expect(json.dry_run).toBe(false);
+    expect(json.snapshots).toBe(1);
+    expect(json.index_files.written).toBe(1);
+    const bad = await backapp(repo, ["prune", "--max-unused", "lots"]);
+    expect(bad.code).toBe(2);
+  });
+
+  it("stats prints sizes and ratios", async () => {
+    const repo = await withSnapshots(3);
+    const r = await backapp(repo, ["stats"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/snapshots: +3\n/);
+    expect(r.stdout).toMatch(/dedup ratio: +\d+\.\d\dx/);
+    const json = JSON.parse((await backapp(repo, ["stats", "--json"])).stdout) as Record<string, number>;
+    expect(json.latest_files).toBe(5);
+    expect(json.total_files).toBe(14);
+    expect(json.compression_ratio).toBeGreaterThan(1);
+    expect(json.unique_size).toBeGreaterThan(json.unique_data_size!);
+    expect(json.referenced_blobs).toBeLessThanOrEqual(json.blobs!);
+  });
+
+  it("stats on an empty repository", async () => {
+    const dir = tempDir();
+    cleanups.push(dir.cleanup);
+    const repo = localRepo(dir.path);
+    await backapp(repo, ["init"]);
+    const json = JSON.parse((await backapp(repo, ["stats", "--json"])).stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ snapshots: 0, latest_snapshot: null, dedup_ratio: 0, packs: 0 });
+  });
+
+  it("unlock with nothing to remove, and --remove-all", async () => {
+    const repo = await withSnapshots(1);
+    const r = await backapp(repo, ["unlock"]);
+    expect(r.stdout).toBe("removed 0 stale locks\n");
+    const all = await backapp(repo, ["unlock", "--remove-all"]);
+    expect(all.stdout).toBe("removed 0 locks\n");
+  });
+});
