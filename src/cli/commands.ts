@@ -1,10 +1,13 @@
 /** Every CLI command, in the order `backapp --help` lists them. Add new commands here. */
 import { backupCommand } from "./backup.ts";
 import { checkCommand } from "./check.ts";
+import { diffCommand } from "./diff.ts";
+import { dumpCommand } from "./dump.ts";
 import { forgetCommand } from "./forget.ts";
 import { initCommand } from "./init.ts";
 import type { Command } from "./io.ts";
 import { keyCommand } from "./key.ts";
+import { lsCommand } from "./ls.ts";
 import { pruneCommand } from "./prune.ts";
 import { restoreCommand } from "./restore.ts";
 import { serveCommand } from "./serve.ts";
@@ -20,6 +23,9 @@ export const commands: Command[] = [
   backupCommand,
   snapshotsCommand,
   restoreCommand,
+  lsCommand,
+  dumpCommand,
+  diffCommand,
   checkCommand,
   forgetCommand,
   pruneCommand,
