@@ -4,7 +4,7 @@
  * connection unless the admin chose SMTP_SECURE=none. Errors carry the server's reply line.
  */
 import { randomUUID } from "node:crypto";
-import { connect as netConnect, type Socket } from "node:net";
+import { isIP, connect as netConnect, type Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import type { SmtpConfig } from "../config/index.ts";
 import { BackappError } from "../util/errors.ts";
@@ -68,6 +68,11 @@ async function deliver(conn: SmtpConnection, config: SmtpConfig, options: SmtpOp
   await conn.expect("QUIT", 221).catch(() => undefined);
 }
 
+/** SNI only for host names (TLS forbids IP addresses there). */
+function serverName(host: string): { servername?: string } {
+  return isIP(host) ? {} : { servername: host };
+}
+
 function clean(header: string): string {
   return header.replace(/[\r\n<>]/g, "").trim();
 }
@@ -120,7 +125,7 @@ class SmtpConnection {
       const onError = (e: Error) => reject(new SmtpError(`smtp ${config.host}:${config.port}: ${e.message}`));
       const socket =
         config.security === "tls"
-          ? tlsConnect({ host: config.host, port: config.port, servername: config.host, ...options.tls })
+          ? tlsConnect({ host: config.host, port: config.port, ...serverName(config.host), ...options.tls })
           : netConnect({ host: config.host, port: config.port });
       socket.setTimeout(timeout, () => socket.destroy(new Error(`no answer within ${timeout} ms`)));
       socket.once("error", onError);
@@ -179,7 +184,7 @@ class SmtpConnection {
     return new Promise((resolve, reject) => {
       const plain = this.#socket;
       plain.removeAllListeners("data");
-      const secure = tlsConnect({ socket: plain, servername: this.config.host, ...this.options.tls });
+      const secure = tlsConnect({ socket: plain, ...serverName(this.config.host), ...this.options.tls });
       secure.once("error", (e) => reject(new SmtpError(`smtp ${this.config.host}: STARTTLS: ${e.message}`)));
       secure.once("secureConnect", () => {
         this.#socket = secure;

@@ -3,7 +3,16 @@
  * disabled users, rate limiting, escaping of hostile names.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, ALICE, addUser, BOB, Browser, setupAdmin, startAuthServer, type AuthTestServer } from "../helpers/auth-server.ts";
+import {
+  ADMIN,
+  ALICE,
+  type AuthTestServer,
+  addUser,
+  BOB,
+  Browser,
+  setupAdmin,
+  startAuthServer,
+} from "../helpers/auth-server.ts";
 
 let server: AuthTestServer;
 let admin: Browser;
@@ -32,7 +41,11 @@ describe("CSRF", () => {
   it("refuses cross-site Sec-Fetch-Site without Origin, and a missing or wrong token", async () => {
     await alice.get("/settings/profile");
     const noOrigin = await alice.request("POST", "/settings/tokens", {
-      headers: { origin: "", "content-type": "application/x-www-form-urlencoded", "sec-fetch-site": "cross-site" },
+      headers: {
+        origin: "",
+        "content-type": "application/x-www-form-urlencoded",
+        "sec-fetch-site": "cross-site",
+      },
       body: new URLSearchParams({ _csrf: alice.csrf!, name: "x" }),
     });
     expect(noOrigin.status).toBe(403);
@@ -47,14 +60,28 @@ describe("CSRF", () => {
   });
 
   it("accepts the token in the X-CSRF-Token header (htmx) and same-site navigation", async () => {
-    const r = await alice.api("POST", "/api/tokens", { name: "via-header" }, { "sec-fetch-site": "same-origin" });
+    const r = await alice.api(
+      "POST",
+      "/api/tokens",
+      { name: "via-header" },
+      { "sec-fetch-site": "same-origin" },
+    );
     expect(r.status).toBe(201);
   });
 
   it("refuses sign-in forms posted from another site (login CSRF)", async () => {
-    const r = await new Browser(server.url).form("/login", { email: ADMIN.email, password: ADMIN.password }, { origin: "https://evil.example" });
+    const r = await new Browser(server.url).form(
+      "/login",
+      { email: ADMIN.email, password: ADMIN.password },
+      { origin: "https://evil.example" },
+    );
     expect(r.status).toBe(403);
-    const api = await new Browser(server.url).api("POST", "/api/auth/login", { email: ADMIN.email, password: ADMIN.password }, { origin: "null" });
+    const api = await new Browser(server.url).api(
+      "POST",
+      "/api/auth/login",
+      { email: ADMIN.email, password: ADMIN.password },
+      { origin: "null" },
+    );
     expect(api.status).toBe(403);
   });
 });
@@ -88,7 +115,9 @@ describe("session cookie", () => {
 
 describe("another user's ids answer 404", () => {
   it("tokens and sessions of another user, in the API and in pages", async () => {
-    const { id: tokenId } = (await alice.api("POST", "/api/tokens", { name: "alice-only" })).json<{ id: string }>();
+    const { id: tokenId } = (await alice.api("POST", "/api/tokens", { name: "alice-only" })).json<{
+      id: string;
+    }>();
     const aliceSessions = (await alice.get("/api/sessions")).json<{ sessions: { id: string }[] }>().sessions;
     const sessionId = aliceSessions[0]!.id;
 
@@ -103,7 +132,9 @@ describe("another user's ids answer 404", () => {
     expect(bobPage.text).not.toContain(tokenId);
     expect(bobPage.text).not.toContain("alice-only");
     // Alice's token and session still work.
-    expect((await alice.get("/api/tokens")).json<{ tokens: { id: string }[] }>().tokens.map((t) => t.id)).toContain(tokenId);
+    expect(
+      (await alice.get("/api/tokens")).json<{ tokens: { id: string }[] }>().tokens.map((t) => t.id),
+    ).toContain(tokenId);
   });
 
   it("admin pages and admin API answer 404 to users, with the same body as an unknown page", async () => {
@@ -133,8 +164,14 @@ describe("disabling a user", () => {
     expect((await admin.api("PATCH", `/api/users/${id}`, { disabled: true })).status).toBe(200);
     expect((await c.get("/")).status).toBe(303);
     expect((await c.get("/api/auth/session")).status).toBe(401);
-    expect((await fetch(`${server.url}/api/auth/session`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
-    const again = await new Browser(server.url).api("POST", "/api/auth/login", { email: carol.email, password: carol.password });
+    expect(
+      (await fetch(`${server.url}/api/auth/session`, { headers: { authorization: `Bearer ${token}` } }))
+        .status,
+    ).toBe(401);
+    const again = await new Browser(server.url).api("POST", "/api/auth/login", {
+      email: carol.email,
+      password: carol.password,
+    });
     expect(again.status).toBe(401);
     expect(again.json<{ error: { message: string } }>().error.message).toMatch(/disabled/);
     await admin.api("PATCH", `/api/users/${id}`, { disabled: false });
@@ -145,7 +182,11 @@ describe("disabling a user", () => {
 describe("escaping", () => {
   it("renders hostile names as text in every page that shows them", async () => {
     const payload = `<script>alert(1)</script>"><img src=x onerror=alert(2)>`;
-    const x = await addUser(server, admin, { email: "xss@example.com", name: payload, password: "xss long secret!" });
+    const x = await addUser(server, admin, {
+      email: "xss@example.com",
+      name: payload,
+      password: "xss long secret!",
+    });
     const pages = [await x.get("/"), await x.get("/settings/profile"), await admin.get("/admin/users")];
     await x.api("POST", "/api/tokens", { name: payload });
     pages.push(await x.get("/settings/profile"));
@@ -170,7 +211,10 @@ describe("rate limiting", () => {
       const statuses: number[] = [];
       let last: Awaited<ReturnType<Browser["api"]>> | null = null;
       for (let i = 0; i < 11; i++) {
-        last = await b.api("POST", "/api/auth/login", { email: i % 2 ? "ghost@example.com" : ADMIN.email, password: `wrong ${i}` });
+        last = await b.api("POST", "/api/auth/login", {
+          email: i % 2 ? "ghost@example.com" : ADMIN.email,
+          password: `wrong ${i}`,
+        });
         statuses.push(last.status);
       }
       expect(statuses).toEqual([...Array(10).fill(401), 429]);
