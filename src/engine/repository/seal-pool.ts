@@ -29,6 +29,16 @@ interface Lane {
   close(): void;
 }
 
+/**
+ * Where seal-worker.ts is. From source (bun, vitest) it sits next to this module. Inside the
+ * compiled binary every bundled module shares the entry's URL (file:///$bunfs/root/<name>) and
+ * extra entrypoints keep their path relative to the common root of build.ts's entrypoints, src/.
+ */
+export function sealWorkerUrl(base: string = import.meta.url): string {
+  const compiled = base.includes("/$bunfs/") || base.includes("/~BUN/");
+  return new URL(compiled ? "./engine/repository/seal-worker.ts" : "./seal-worker.ts", base).href;
+}
+
 type Waiter = { resolve: (v: number) => void; reject: (e: Error) => void; bytes: number; lane: Lane };
 
 export class SealPool {
@@ -58,7 +68,7 @@ export class SealPool {
   }
 
   private workerLane(): Lane {
-    const worker = new Worker(new URL("./seal-worker.ts", import.meta.url).href);
+    const worker = new Worker(sealWorkerUrl());
     const lane: Lane = { queued: 0, send: (req) => worker.postMessage(req), close: () => worker.terminate() };
     worker.onmessage = (event: MessageEvent<CoreReply>) => this.onReply(lane, event.data);
     worker.onerror = (event) => this.fail(new BackappError(`seal worker failed: ${event.message}`));
