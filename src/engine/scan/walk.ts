@@ -95,7 +95,8 @@ async function* walkChildren(ctx: Ctx, node: RootNode): AsyncGenerator<WalkEntry
     try {
       st = child.given ? await lstat(base.path, { bigint: true }) : await stat(base.path, { bigint: true });
     } catch (e) {
-      yield { kind: "error", display: child.path, message: message(e) };
+      const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
+      yield { kind: "error", display: child.path, message: missing ? "does not exist" : message(e) };
       continue;
     }
     if (child.given) {

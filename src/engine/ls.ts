@@ -1,0 +1,74 @@
+/** Listing a snapshot's contents and finding one path in it. */
+import { NotFoundError, throwIfAborted } from "../util/errors.ts";
+import { splitSnapshotPath } from "./restore/select.ts";
+import type { BlobId, Repository, Snapshot, TreeNode } from "./types.ts";
+
+export interface LsEntry {
+  /** Absolute path in the snapshot ("/home/me/a.txt"). */
+  path: string;
+  node: TreeNode;
+}
+
+export interface LsOptions {
+  /** List everything below (default true); false lists only the direct children of a directory. */
+  recursive?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Finds `path` ("/" or "" for the root) in the snapshot. Returns the node (null for the root) and
+ * the tree id of the directory it denotes (undefined for files and symlinks). NotFoundError.
+ */
+export async function findPath(
+  repo: Repository,
+  snapshot: Snapshot,
+  path: string,
+  signal?: AbortSignal,
+): Promise<{ node: TreeNode | null; tree: BlobId | undefined }> {
+  let node: TreeNode | null = null;
+  let tree: BlobId | undefined = snapshot.tree;
+  for (const part of splitSnapshotPath(path)) {
+    if (tree === undefined)
+      throw new NotFoundError(`${path}: not found in snapshot ${snapshot.id.slice(0, 8)}`);
+    const found: TreeNode | undefined = (await repo.loadTree(tree, signal)).nodes.find(
+      (n) => n.name === part,
+    );
+    if (!found) throw new NotFoundError(`${path}: not found in snapshot ${snapshot.id.slice(0, 8)}`);
+    node = found;
+    tree = found.type === "dir" ? found.subtree : undefined;
+  }
+  return { node, tree };
+}
+
+/**
+ * Yields the entry at `path` (unless it is the root) and then, for a directory, its contents in
+ * tree order, depth first. NotFoundError when the path is not in the snapshot.
+ */
+export async function* ls(
+  repo: Repository,
+  snapshot: Snapshot,
+  path = "/",
+  options: LsOptions = {},
+): AsyncGenerator<LsEntry> {
+  const parts = splitSnapshotPath(path);
+  const { node, tree } = await findPath(repo, snapshot, path, options.signal);
+  const base = parts.length === 0 ? "" : `/${parts.join("/")}`;
+  if (node) yield { path: base, node };
+  if (tree !== undefined) yield* walkTree(repo, tree, base, options.recursive ?? true, options.signal);
+}
+
+async function* walkTree(
+  repo: Repository,
+  id: BlobId,
+  base: string,
+  recursive: boolean,
+  signal?: AbortSignal,
+): AsyncGenerator<LsEntry> {
+  for (const node of (await repo.loadTree(id, signal)).nodes) {
+    throwIfAborted(signal);
+    const path = `${base}/${node.name}`;
+    yield { path, node };
+    if (recursive && node.type === "dir" && node.subtree)
+      yield* walkTree(repo, node.subtree, path, true, signal);
+  }
+}
