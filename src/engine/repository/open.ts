@@ -32,6 +32,7 @@ import {
 } from "./config.ts";
 import { decodeIndex } from "./index-file.ts";
 import { acquireLock, type HeldLock, type LockOptions } from "./lock.ts";
+import { mapLimit } from "./map-limit.ts";
 import { RepositoryImpl, type RepositoryTuning } from "./repository.ts";
 
 export interface InitOptions {
@@ -212,15 +213,17 @@ function tuning(options: OpenOptions): RepositoryTuning {
   };
 }
 
-/** Loads every index file; damaged ones are recorded in loadErrors, not thrown. */
+/** Loads every index file (8 at a time); damaged ones are recorded in loadErrors, not thrown. */
 export async function loadIndex(backend: Backend, keys: MasterKeys, signal?: AbortSignal) {
   const index = new BlobIndex();
   const indexFiles: string[] = [];
   const loadErrors: { object: string; message: string }[] = [];
-  for await (const o of backend.list("index/", { signal })) {
-    const id = o.name.slice("index/".length);
+  const names: string[] = [];
+  for await (const o of backend.list("index/", { signal })) names.push(o.name);
+  await mapLimit(names, 8, async (name) => {
+    const id = name.slice("index/".length);
     try {
-      const bytes = await backend.get(o.name, { signal });
+      const bytes = await backend.get(name, { signal });
       if (sha256Hex(bytes) !== id) throw new IntegrityError("content does not match its name");
       for (const p of decodeIndex(bytes, keys).packs) {
         const n = index.addPack({ id: p.id, size: p.size, salt: p.salt });
@@ -229,8 +232,8 @@ export async function loadIndex(backend: Backend, keys: MasterKeys, signal?: Abo
       indexFiles.push(id);
     } catch (e) {
       if (!(e instanceof IntegrityError)) throw e;
-      loadErrors.push({ object: o.name, message: e.message });
+      loadErrors.push({ object: name, message: e.message });
     }
-  }
+  });
   return { index, indexFiles, loadErrors };
 }

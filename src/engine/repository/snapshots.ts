@@ -13,6 +13,7 @@ import {
 import { isHexId, sha256Hex, utf8 } from "../crypto/aead.ts";
 import { type MasterKeys, openWith, sealWith } from "../crypto/keys.ts";
 import type { Snapshot, SnapshotInput } from "../types.ts";
+import { mapLimit } from "./map-limit.ts";
 
 export function encodeSnapshot(s: SnapshotInput, keys: MasterKeys): { id: string; bytes: Uint8Array } {
   const input: SnapshotInput = {
@@ -73,11 +74,11 @@ export async function loadAllSnapshots(
   keys: MasterKeys,
   signal?: AbortSignal,
 ): Promise<Snapshot[]> {
-  const out: Snapshot[] = [];
-  for (const id of await listSnapshotIds(backend, signal)) {
+  const ids = await listSnapshotIds(backend, signal);
+  const out = await mapLimit(ids, 8, (id) => {
     throwIfAborted(signal);
-    out.push(await loadSnapshot(backend, keys, id, signal));
-  }
+    return loadSnapshot(backend, keys, id, signal);
+  });
   return out.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
 }
 
