@@ -24,6 +24,8 @@ export interface SessionDeps {
 export interface ValidSession {
   session: SessionRow;
   user: UserRow;
+  /** True when this validation slid the expiry forward (the cookie should be re-sent). */
+  renewed: boolean;
 }
 
 export function createSession(
@@ -68,5 +70,5 @@ export function validateSession(deps: SessionDeps, token: string | undefined): V
     session.lastSeenAt = now;
     session.expiresAt = expiresAt;
   }
-  return { session, user };
+  return { session, user, renewed: renew };
 }

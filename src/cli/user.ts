@@ -4,7 +4,7 @@ import { passwordProblem } from "../auth/policy.ts";
 import { fieldErrors, userCreateSchema } from "../auth/schemas.ts";
 import { readRepositoryEnv } from "../config/index.ts";
 import { openDatabase } from "../db/client.ts";
-import { findUserByEmail } from "../db/users.ts";
+import { countUsers, findUserByEmail } from "../db/users.ts";
 import { systemClock } from "../util/clock.ts";
 import { NotFoundError, ValidationError } from "../util/errors.ts";
 import { parseFlags, UsageError } from "./args.ts";
@@ -47,6 +47,8 @@ export const userCommand: Command = {
   usage,
   async run(argv, io) {
     const [sub, ...rest] = argv;
+    if (sub === undefined || sub.startsWith("-"))
+      throw new UsageError("missing subcommand: add or reset-password");
     const { flags, positionals } = parseFlags(rest, {
       email: { type: "string" },
       name: { type: "string" },
@@ -55,7 +57,7 @@ export const userCommand: Command = {
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     if (sub !== "add" && sub !== "reset-password") {
-      throw new UsageError(sub ? `unknown subcommand "${sub}"` : "missing subcommand: add or reset-password");
+      throw new UsageError(`unknown subcommand "${sub}"`);
     }
     if (!flags.email) throw new UsageError("--email is required");
     if (sub === "add" && !flags.name) throw new UsageError("--name is required");
@@ -68,7 +70,7 @@ export const userCommand: Command = {
           email: flags.email,
           name: flags.name,
           password,
-          role: flags.admin ? "admin" : "user",
+          role: flags.admin || countUsers(database.db) === 0 ? "admin" : "user",
         });
         if (!parsed.success) {
           const problems = Object.entries(fieldErrors(parsed.error)).map(([k, v]) => `${k}: ${v}`);

@@ -32,12 +32,13 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     if (token) {
       const found = validateSession({ db, clock }, token);
       if (found) {
-        const before = found.session.expiresAt;
         c.set("user", found.user);
         c.set("session", found.session);
         c.set("authVia", "session");
         await next();
-        if (found.session.expiresAt !== before) setSessionCookie(c, token, found.session.expiresAt);
+        // Not after sign-out or sign-in, which set the cookie themselves.
+        const replaced = c.res.headers.getSetCookie().some((h) => h.includes("backapp_session="));
+        if (found.renewed && !replaced) setSessionCookie(c, token, found.session.expiresAt);
         return;
       }
     }
