@@ -1,0 +1,126 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PassThrough, Writable } from "node:stream";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { backup } from "../../src/engine/backup.ts";
+import { diff } from "../../src/engine/diff.ts";
+import { dump } from "../../src/engine/dump.ts";
+import { findPath, ls } from "../../src/engine/ls.ts";
+import type { RepositoryImpl } from "../../src/engine/repository/repository.ts";
+import { NotFoundError, ValidationError } from "../../src/util/errors.ts";
+import { memoryRepo } from "../helpers/engine-repo.ts";
+import { build, dir, file, link } from "../helpers/fs-tree.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+let tmp: { path: string; cleanup(): void };
+let repo: RepositoryImpl;
+beforeEach(async () => {
+  tmp = tempDir();
+  repo = await memoryRepo();
+});
+afterEach(async () => {
+  await repo.close();
+  tmp.cleanup();
+});
+
+const T = 1_600_000_000;
+
+describe("ls", () => {
+  it("lists a snapshot recursively, or one level, from any path", async () => {
+    build(tmp.path, { a: dir({ b: file("bb", { mtime: T }), c: dir({ d: file("") }) }), z: link("a") });
+    const { snapshot } = await backup(repo, [tmp.path]);
+    const all: string[] = [];
+    for await (const e of ls(repo, snapshot, tmp.path)) all.push(`${e.path} ${e.node.type}`);
+    expect(all).toEqual([
+      `${tmp.path} dir`,
+      `${tmp.path}/a dir`,
+      `${tmp.path}/a/b file`,
+      `${tmp.path}/a/c dir`,
+      `${tmp.path}/a/c/d file`,
+      `${tmp.path}/z symlink`,
+    ]);
+    const shallow: string[] = [];
+    for await (const e of ls(repo, snapshot, `${tmp.path}/a/`, { recursive: false })) shallow.push(e.path);
+    expect(shallow).toEqual([`${tmp.path}/a`, `${tmp.path}/a/b`, `${tmp.path}/a/c`]);
+    const root: string[] = [];
+    for await (const e of ls(repo, snapshot, "/", { recursive: false })) root.push(e.path);
+    expect(root).toEqual([`/${tmp.path.split("/")[1]}`]);
+    const one = await findPath(repo, snapshot, `${tmp.path}/a/b`);
+    expect(one.node).toMatchObject({ name: "b", size: 2, mtime: `${T}000000000` });
+    await expect(findPath(repo, snapshot, `${tmp.path}/nope`)).rejects.toThrow(NotFoundError);
+    await expect(findPath(repo, snapshot, `${tmp.path}/a/b/deeper`)).rejects.toThrow(NotFoundError);
+    await expect(findPath(repo, snapshot, `${tmp.path}/../etc`)).rejects.toThrow(ValidationError);
+  });
+});
+
+describe("dump", () => {
+  it("streams one file's content with back-pressure", async () => {
+    const data = randomBytes(1_500_000);
+    build(tmp.path, { big: file(data), d: dir({}), l: link("big") });
+    const { snapshot } = await backup(repo, [tmp.path]);
+    const parts: Buffer[] = [];
+    // A sink with a tiny buffer, so write() returns false and dump must wait for "drain".
+    const sink = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _enc, cb) {
+        parts.push(chunk);
+        setImmediate(cb);
+      },
+    });
+    const n = await dump(repo, snapshot, `${tmp.path}/big`, sink);
+    expect(n).toBe(data.length);
+    expect(Buffer.concat(parts).equals(data)).toBe(true);
+    await expect(dump(repo, snapshot, `${tmp.path}/d`, new PassThrough())).rejects.toThrow(ValidationError);
+    await expect(dump(repo, snapshot, `${tmp.path}/l`, new PassThrough())).rejects.toThrow(
+      /symlink, not a file/,
+    );
+    await expect(dump(repo, snapshot, "/", new PassThrough())).rejects.toThrow(/root directory/);
+    await expect(dump(repo, snapshot, `${tmp.path}/none`, new PassThrough())).rejects.toThrow(NotFoundError);
+  });
+});
+
+describe("diff", () => {
+  it("reports added, removed and changed entries with what changed", async () => {
+    build(tmp.path, {
+      same: dir({ s: file("s", { mtime: T }) }, { mtime: T }),
+      edit: file("v1", { mtime: T }),
+      touch: file("t", { mtime: T }),
+      perm: file("p", { mtime: T }),
+      gone: dir({ inner: file("i") }),
+      swap: file("was a file", { mtime: T }),
+      ln: link("one"),
+    });
+    const a = (await backup(repo, [tmp.path])).snapshot;
+    writeFileSync(join(tmp.path, "edit"), "version 2");
+    utimesSync(join(tmp.path, "edit"), T, T);
+    utimesSync(join(tmp.path, "touch"), T + 5, T + 5);
+    chmodSync(join(tmp.path, "perm"), 0o600);
+    utimesSync(join(tmp.path, "perm"), T, T);
+    rmSync(join(tmp.path, "gone"), { recursive: true });
+    unlinkSync(join(tmp.path, "swap"));
+    build(tmp.path, { swap: dir({ x: file("x") }), fresh: file("new") });
+    unlinkSync(join(tmp.path, "ln"));
+    symlinkSync("two", join(tmp.path, "ln"));
+    const b = (await backup(repo, [tmp.path])).snapshot;
+    const out: string[] = [];
+    for await (const e of diff(repo, a, b)) {
+      const rel = e.path.slice(tmp.path.length);
+      if (e.path.startsWith(`${tmp.path}/`)) out.push(`${e.kind} ${rel} ${e.changes.join(",")}`.trim());
+    }
+    expect(out).toEqual([
+      "changed /edit content",
+      "added /fresh",
+      "removed /gone",
+      "removed /gone/inner",
+      "changed /ln target,mtime",
+      "changed /perm mode",
+      "changed /swap type",
+      "added /swap/x",
+      "changed /touch mtime",
+    ]);
+    const none: unknown[] = [];
+    for await (const e of diff(repo, b, b)) none.push(e);
+    expect(none).toEqual([]);
+  });
+});
