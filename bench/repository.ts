@@ -1,7 +1,7 @@
 /**
  * Repository layer numbers (not a test): saveBlob throughput on 256 MiB of mixed data with 0 and 2
  * seal workers, and the memory of the in-memory index per million blobs.
- * Usage: bun bench/repository.ts [MiB] [WORKERSxWINDOW | index]
+ * Usage: bun bench/repository.ts [MiB] [WORKERSxWINDOW[r] | index]   (r: random, incompressible data)
  */
 import { randomBytes } from "node:crypto";
 import { BlobIndex } from "../src/engine/repository/blob-index.ts";
@@ -12,9 +12,9 @@ const MiB = 1024 * 1024;
 const total = Number(process.argv[2] ?? 256) * MiB;
 
 /** 1 MiB blocks: one third random, one third text, one third mixed halves. */
-function block(i: number): Uint8Array {
+function block(i: number, random: boolean): Uint8Array {
   const b = new Uint8Array(MiB);
-  if (i % 3 === 0) return new Uint8Array(randomBytes(MiB));
+  if (random || i % 3 === 0) return new Uint8Array(randomBytes(MiB));
   const text = new TextEncoder().encode(
     `${i} the quick brown fox jumps over the lazy dog; lorem ipsum ${i * 7}\n`,
   );
@@ -24,10 +24,10 @@ function block(i: number): Uint8Array {
 }
 
 /** `window` saveBlob calls kept in flight, as an archiver pipelining chunks does. */
-async function throughput(workers: number, window: number): Promise<void> {
+async function throughput(workers: number, window: number, random: boolean): Promise<void> {
   const backend = createMemoryBackend();
   const repo = await initRepository(backend, "bench", { workers, scrypt: { N: 1024, r: 8, p: 1 } });
-  const blocks = Array.from({ length: 24 }, (_, i) => block(i));
+  const blocks = Array.from({ length: 24 }, (_, i) => block(i, random));
   const started = performance.now();
   let stored = 0;
   let hashMs = 0;
@@ -52,7 +52,7 @@ async function throughput(workers: number, window: number): Promise<void> {
   await repo.flush();
   const s = (performance.now() - started) / 1000;
   console.log(
-    `saveBlob, ${workers} worker(s), ${window} in flight: ${(total / MiB / s).toFixed(0)} MiB/s over ${total / MiB} MiB ` +
+    `saveBlob ${random ? "random" : "mixed"}, ${workers} worker(s), ${window} in flight: ${(total / MiB / s).toFixed(0)} MiB/s over ${total / MiB} MiB ` +
       `(stored ${(stored / MiB).toFixed(0)} MiB, ${repo.index.packs().length} packs, blobId ${hashMs.toFixed(0)} ms, ` +
       `rss ${(process.memoryUsage().rss / MiB).toFixed(0)} MiB)`,
   );
@@ -114,10 +114,10 @@ if (mode === "index") {
   indexMemory(1_000_000);
   naiveMapMemory(1_000_000);
 } else if (mode) {
-  const [workers, window] = mode.split("x").map(Number);
-  await throughput(workers!, window!);
+  const [workers, window] = mode.replace("r", "").split("x").map(Number);
+  await throughput(workers!, window!, mode.endsWith("r"));
 } else {
-  for (const m of ["2x8", "2x1", "0x8", "0x1", "index"]) {
+  for (const m of ["2x8", "2x1", "0x1", "2x8r", "2x1r", "0x1r", "index"]) {
     Bun.spawnSync([process.execPath, import.meta.path, String(total / MiB), m], { stdout: "inherit" });
   }
 }
