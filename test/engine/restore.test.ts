@@ -1,18 +1,25 @@
 import { randomBytes } from "node:crypto";
 import {
+  chownSync,
   existsSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
+  statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { backup } from "../../src/engine/backup.ts";
+import { initRepository, openRepository } from "../../src/engine/repository/open.ts";
 import type { RepositoryImpl } from "../../src/engine/repository/repository.ts";
 import { restore } from "../../src/engine/restore.ts";
+import { createLocalBackend } from "../../src/storage/local.ts";
+import { CancelledError } from "../../src/util/errors.ts";
 import { memoryRepo, spyRepo } from "../helpers/engine-repo.ts";
 import { build, dir, file, link, listTree, treeDifferences } from "../helpers/fs-tree.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -134,5 +141,90 @@ describe("backup and restore round trip", () => {
     expect(existsSync(join(target, src, "plain.txt"))).toBe(false);
     expect(r.files_restored).toBe(1);
     expect(r.errors).toEqual([{ path: `${src}/missing`, message: "not found in the snapshot" }]);
+  });
+});
+
+describe("restore details", () => {
+  it("replaces entries of the wrong kind and restores owners as root", async () => {
+    const src = join(tmp.path, "src");
+    build(src, { f: file("file"), d: dir({ inner: file("i") }), l: link("f") });
+    if (process.getuid?.() === 0) chownSync(join(src, "f"), 1234, 5678);
+    const { snapshot } = await backup(repo, [src]);
+    const out = join(tmp.path, "out", src);
+    mkdirSync(join(out, "f"), { recursive: true }); // a directory where a file belongs
+    writeFileSync(join(out, "d"), "a file where a directory belongs");
+    mkdirSync(join(out, "l")); // a directory where a symlink belongs
+    const r = await restore(repo, snapshot, { target: join(tmp.path, "out") });
+    expect(r.errors).toEqual([]);
+    expect(readFileSync(join(out, "f"), "utf8")).toBe("file");
+    expect(readFileSync(join(out, "d", "inner"), "utf8")).toBe("i");
+    expect(readlinkSync(join(out, "l"))).toBe("f");
+    if (process.getuid?.() === 0) expect(statSync(join(out, "f"))).toMatchObject({ uid: 1234, gid: 5678 });
+    // a second run finds everything in place
+    const again = await restore(repo, snapshot, { target: join(tmp.path, "out") });
+    expect(again).toMatchObject({ files_restored: 0, files_skipped: 2, errors: [] });
+  });
+
+  it("rewrites a same-size, same-mtime file with different content only when verifying", async () => {
+    const src = join(tmp.path, "src");
+    build(src, { f: file("original", { mtime: T }) });
+    const { snapshot } = await backup(repo, [src]);
+    const target = join(tmp.path, "out");
+    await restore(repo, snapshot, { target });
+    writeFileSync(join(target, src, "f"), "ORIGINAL");
+    utimesSync(join(target, src, "f"), T, T);
+    const plain = await restore(repo, snapshot, { target });
+    expect(plain.files_skipped).toBe(1);
+    const checked = await restore(repo, snapshot, { target, verify: true });
+    expect(checked).toMatchObject({ files_restored: 1, files_verified: 1 });
+    expect(readFileSync(join(target, src, "f"), "utf8")).toBe("original");
+  });
+
+  it("stops with CancelledError and resumes on the next run", async () => {
+    const src = join(tmp.path, "src");
+    const files: Record<string, ReturnType<typeof file>> = {};
+    for (let i = 0; i < 20; i++) files[`f${i}`] = file(new Uint8Array(randomBytes(100_000)));
+    build(src, files);
+    const { snapshot } = await backup(repo, [src]);
+    const target = join(tmp.path, "out");
+    const ac = new AbortController();
+    const run = restore(repo, snapshot, {
+      target,
+      signal: ac.signal,
+      concurrency: 1,
+      progressIntervalMs: 1,
+      onProgress: (e) => {
+        if (e.type === "progress" && e.files_done >= 3) ac.abort();
+      },
+    });
+    await expect(run).rejects.toThrow(CancelledError);
+    const second = await restore(repo, snapshot, { target });
+    expect(second.errors).toEqual([]);
+    expect(second.files_restored + second.files_skipped).toBe(20);
+    expect(second.files_skipped).toBeGreaterThanOrEqual(3);
+    expect(treeDifferences(listTree(src), listTree(join(target, src)))).toEqual([]);
+    expect(readdirSync(join(target, src)).filter((n) => n.startsWith(".backapp-part"))).toEqual([]);
+  });
+
+  it("round-trips through a local-folder repository with seal workers", async () => {
+    const src = join(tmp.path, "src");
+    build(src, sampleTree());
+    const local = await initRepository(createLocalBackend(join(tmp.path, "repo")), "pw", {
+      scrypt: { N: 1024, r: 8, p: 1 },
+      workers: 2,
+    });
+    const { snapshot } = await backup(local, [src]);
+    await local.close();
+    const reopened = await openRepository(createLocalBackend(join(tmp.path, "repo")), "pw", { workers: 2 });
+    try {
+      const found = await reopened.findSnapshot("latest");
+      expect(found.id).toBe(snapshot.id);
+      const target = join(tmp.path, "out");
+      const r = await restore(reopened, found, { target, verify: true });
+      expect(r.errors).toEqual([]);
+      expect(treeDifferences(listTree(src), listTree(join(target, src)))).toEqual([]);
+    } finally {
+      await reopened.close();
+    }
   });
 });
