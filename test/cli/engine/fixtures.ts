@@ -17,6 +17,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
+import { expect } from "vitest";
 import { openBackend } from "../../../src/storage/open.ts";
 import { type CliResult, type RunOptions, runBackapp } from "../../helpers/cli.ts";
 import type { TestS3 } from "../../helpers/s3rver.ts";
@@ -130,8 +131,8 @@ export function makeTree(root: string, entries: Record<string, Entry>): void {
 export interface Observed {
   type: "file" | "dir" | "symlink";
   mode: number;
-  /** Modification time in microseconds (what utimes reliably restores). */
-  mtimeUs: bigint;
+  /** Modification time in nanoseconds. */
+  mtimeNs: bigint;
   size: number;
   sha256?: string;
   target?: string;
@@ -143,7 +144,7 @@ export function observeTree(root: string): Map<string, Observed> {
   const visit = (rel: string) => {
     const path = rel === "" ? root : join(root, rel);
     const st = lstatSync(path, { bigint: true });
-    const base = { mode: Number(st.mode & 0o7777n), mtimeUs: st.mtimeNs / 1000n, size: Number(st.size) };
+    const base = { mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs, size: Number(st.size) };
     if (st.isSymbolicLink()) out.set(rel, { ...base, type: "symlink", mode: 0, target: readlinkSync(path) });
     else if (st.isFile()) {
       const sha256 = createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -157,11 +158,23 @@ export function observeTree(root: string): Map<string, Observed> {
   return out;
 }
 
-/** Symlink mtimes are platform-dependent to restore; everything else must match exactly. */
-export function comparable(tree: Map<string, Observed>): Record<string, Observed> {
-  const out: Record<string, Observed> = {};
-  for (const [k, v] of tree) out[k] = v.type === "symlink" ? { ...v, mtimeUs: 0n } : v;
-  return out;
+/**
+ * Asserts that `restored` holds exactly what `source` holds: the same names, types, modes, sizes,
+ * contents (SHA-256) and symlink targets, and mtimes of files and folders within a microsecond
+ * (utimes takes float seconds, which keep about 0.25 µs at today's epoch; symlink mtimes are not
+ * compared, their restoration is best effort across platforms).
+ */
+export function expectSameTree(restored: string, source: string): void {
+  const got = observeTree(restored);
+  const want = observeTree(source);
+  const strip = (t: Map<string, Observed>) =>
+    Object.fromEntries([...t].map(([k, v]) => [k, { ...v, mtimeNs: 0n }]));
+  expect(strip(got)).toEqual(strip(want));
+  for (const [k, w] of want) {
+    if (w.type === "symlink") continue;
+    const d = (got.get(k)?.mtimeNs ?? 0n) - w.mtimeNs;
+    expect(d < 1000n && d > -1000n, `mtime of ${k || "."} differs by ${d} ns`).toBe(true);
+  }
 }
 
 /** Every stored object of the repository: name → bytes. */
