@@ -26,9 +26,36 @@ const KEYS = new Set([
   "target",
 ]);
 
-/** Compares names by their UTF-8 bytes (not UTF-16 code units). */
+/**
+ * The bytes names are ordered by: UTF-8, generalised to lone surrogates (WTF-8: a lone surrogate is
+ * encoded like any other code point below U+10000, in three bytes). Names of non-UTF-8 files carry
+ * their stray bytes as lone surrogates U+DC80–U+DCFF (see scan/names.ts); plain UTF-8 would map all
+ * of them to U+FFFD and make distinct names compare equal.
+ */
+export function nameSortKey(name: string): Buffer {
+  const out: number[] = [];
+  for (const ch of name) {
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 63));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 63), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));
+  }
+  return Buffer.from(out);
+}
+
+/** Compares names by their (generalised) UTF-8 bytes, not UTF-16 code units. */
 export function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  return Buffer.compare(nameSortKey(a), nameSortKey(b));
+}
+
+/** Lone surrogates other than escaped bytes (U+DC80–U+DCFF) never come from a file name. */
+function badSurrogate(name: string): boolean {
+  for (const ch of name) {
+    const cp = ch.codePointAt(0)!;
+    if (cp >= 0xd800 && cp <= 0xdfff && !(cp >= 0xdc80 && cp <= 0xdcff)) return true;
+  }
+  return false;
 }
 
 /** Why `name` is not a safe single path component, or null when it is. */
@@ -37,6 +64,7 @@ export function badName(name: unknown): string | null {
   if (name === "" || name === "." || name === "..") return `name ${JSON.stringify(name)} is not allowed`;
   if (name.includes("/") || name.includes("\0")) return `name ${JSON.stringify(name)} contains "/" or NUL`;
   if (name.length > 4096) return "name is longer than 4096 characters";
+  if (badSurrogate(name)) return `name ${JSON.stringify(name)} has a lone surrogate outside U+DC80–U+DCFF`;
   return null;
 }
 
@@ -78,14 +106,15 @@ function typeProblem(n: TreeNode): string | null {
 export function treeProblem(tree: Tree): string | null {
   if (typeof tree !== "object" || tree === null || !Array.isArray(tree.nodes)) return "tree has no node list";
   if (Object.keys(tree).some((k) => k !== "nodes")) return "tree has unknown fields";
-  let prev: string | null = null;
+  let prev: Buffer | null = null;
   for (const node of tree.nodes) {
     const p = nodeProblem(node);
     if (p) return `${typeof node?.name === "string" ? JSON.stringify(node.name) : "node"}: ${p}`;
-    if (prev !== null && compareNames(prev, node.name) >= 0) {
+    const key = nameSortKey(node.name);
+    if (prev !== null && Buffer.compare(prev, key) >= 0) {
       return `${JSON.stringify(node.name)}: nodes not sorted or duplicated`;
     }
-    prev = node.name;
+    prev = key;
   }
   return null;
 }
@@ -111,7 +140,8 @@ function canonicalNode(n: TreeNode): TreeNode {
 
 /** Canonical bytes of a tree (sorting its nodes). ValidationError when a node is invalid. */
 export function encodeTree(tree: Tree): Uint8Array {
-  const nodes = [...tree.nodes].sort((a, b) => compareNames(a.name, b.name)).map(canonicalNode);
+  const keyed = tree.nodes.map((n) => ({ n, key: nameSortKey(typeof n.name === "string" ? n.name : "") }));
+  const nodes = keyed.sort((a, b) => Buffer.compare(a.key, b.key)).map((k) => canonicalNode(k.n));
   const sorted = { nodes };
   const problem = treeProblem(sorted);
   if (problem) throw new ValidationError(`invalid tree: ${problem}`);

@@ -43,6 +43,17 @@ describe("trees", () => {
     expect(new TextDecoder().decode(enc)).toMatch(/^\{"nodes":\[\{"name":"A","type":"file","mode":420,/);
   });
 
+  it("keeps names of non-UTF-8 files (escaped bytes) distinct, ordered and intact", () => {
+    // Bytes 0x80 and 0x81 as surrogate escapes, next to real characters sorting around them.
+    const names = ["a\udc81", "a\udc80", "a\u00ff", "a\u{1f600}", "a\uffff"];
+    const enc = encodeTree({ nodes: names.map((n) => file(n)) });
+    expect(new TextDecoder("utf-8", { fatal: true }).decode(enc)).toContain("\\udc80");
+    const back = decodeTree(enc).nodes.map((n) => n.name);
+    expect(back).toEqual(["a\u00ff", "a\udc80", "a\udc81", "a\uffff", "a\u{1f600}"]);
+    expect(() => encodeTree({ nodes: [file("x\ud800")] })).toThrow(/lone surrogate/);
+    expect(() => encodeTree({ nodes: [file("x\udc10")] })).toThrow(/lone surrogate/);
+  });
+
   it("round-trips through the repository", async () => {
     const repo = await init(createMemoryBackend(), "pw");
     const tree: Tree = {
