@@ -1,4 +1,9 @@
-import { DEFAULT_MAX_UNUSED_PCT, type PruneReport, pruneRepository } from "../engine/prune.ts";
+import {
+  DEFAULT_MAX_UNUSED_PCT,
+  type PruneReport,
+  type PruneStep,
+  pruneRepository,
+} from "../engine/prune.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
@@ -11,7 +16,7 @@ import {
   withRepository,
 } from "./repo/options.ts";
 
-const usage = `Usage: backapp prune --repo REPO [--max-unused PCT] [--dry-run] [--json]
+const usage = `Usage: backapp prune --repo REPO [--max-unused PCT] [--dry-run] [--json] [--verbose]
 
 Deletes data no snapshot references (run forget first). Takes the exclusive lock: it refuses to
 start while a backup, restore or check holds a lock. Writes new packs and a new index and confirms
@@ -23,6 +28,7 @@ Flags:
                      every partly used pack, 100 never repacks)
   --dry-run          report what would be done; change nothing
   --json             print the report as JSON
+  --verbose          name each step on stderr as it starts
 
 ${REPO_FLAGS_USAGE}`;
 
@@ -73,6 +79,25 @@ export function printPruneReport(io: CliIo, r: PruneReport): void {
   );
 }
 
+const STEP_TEXT: Record<PruneStep, string> = {
+  load: "reading index files and snapshots",
+  mark: "marking blobs used by snapshots",
+  plan: "planning",
+  repack: "repacking partly used packs",
+  "write-index": "writing the new index",
+  "delete-index": "deleting superseded index files",
+  "delete-packs": "deleting unused packs",
+  done: "done",
+};
+
+/** Step reporter for --verbose: one stderr line per step. */
+export function stepPrinter(
+  io: CliIo,
+  verbose: boolean | undefined,
+): ((step: PruneStep) => void) | undefined {
+  return verbose ? (step) => io.stderr(`prune: ${STEP_TEXT[step]}\n`) : undefined;
+}
+
 export const pruneCommand: Command = {
   name: "prune",
   summary: "delete data no snapshot references (after forget)",
@@ -83,6 +108,7 @@ export const pruneCommand: Command = {
       "max-unused": { type: "string" },
       "dry-run": { type: "boolean" },
       json: { type: "boolean" },
+      verbose: { type: "boolean", short: "v" },
     });
     takePositionals(positionals, []);
     const maxUnusedPct = parseMaxUnused(flags["max-unused"]);
@@ -90,7 +116,7 @@ export const pruneCommand: Command = {
     const dryRun = flags["dry-run"] === true;
     const report = await withCancellation((signal) =>
       withRepository(target, { lock: dryRun ? "shared" : "exclusive", signal }, (repo) =>
-        pruneRepository(repo, { maxUnusedPct, dryRun, signal }),
+        pruneRepository(repo, { maxUnusedPct, dryRun, signal, onStep: stepPrinter(io, flags.verbose) }),
       ),
     );
     if (flags.json) io.stdout(`${JSON.stringify(pruneJson(report))}\n`);

@@ -31,7 +31,7 @@ describe("backapp forget", () => {
     [["--keep-last", "1", "--prune", "--max-unused", "150"], "percentage from 0 to 100"],
     [["--keep-last", "1", "snap"], 'unexpected argument "snap"'],
   ])("%j is a usage error (exit 2)", async (args, message) => {
-    const r = await backapp({ kind: "local", address: "/nonexistent", env: {} }, ["forget", ...args], {
+    const r = await backapp({ address: "/nonexistent", env: {} }, ["forget", ...args], {
       env: { BACKAPP_REPO: "/nonexistent/repo", BACKAPP_PASSWORD: "x" },
     });
     expect(r.stderr).toContain(message);
