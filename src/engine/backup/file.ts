@@ -5,6 +5,7 @@
  */
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
+import { throwIfAborted } from "../../util/errors.ts";
 import { Chunker } from "../chunk/chunker.ts";
 import type { BlobId, Repository, TreeNode } from "../types.ts";
 import { nodeFromStat } from "./node.ts";
@@ -48,7 +49,7 @@ export async function saveFile(ctx: SaveFileContext, path: Buffer, name: string)
   try {
     const st = await fh.stat({ bigint: true }).catch((e: unknown) => Promise.reject(fsError(e)));
     if (!st.isFile()) throw new FileReadError("no longer a regular file");
-    const out = await readChunks(ctx, fh);
+    const out = await readChunks(ctx, fh, Number(st.size));
     const after = await fh.stat({ bigint: true }).catch(() => st);
     const node = { ...nodeFromStat(name, "file", st), size: out.size, content: out.content };
     const changed = out.size !== Number(st.size) || after.mtimeNs !== st.mtimeNs;
@@ -58,9 +59,10 @@ export async function saveFile(ctx: SaveFileContext, path: Buffer, name: string)
   }
 }
 
-async function readChunks(ctx: SaveFileContext, fh: Awaited<ReturnType<typeof open>>) {
+async function readChunks(ctx: SaveFileContext, fh: Awaited<ReturnType<typeof open>>, sizeHint: number) {
   const chunker = new Chunker(ctx.repo.chunker);
-  const buf = new Uint8Array(READ_SIZE);
+  // Small files get a small buffer: allocating (and zeroing) 1 MiB per file dominates otherwise.
+  const buf = new Uint8Array(Math.min(READ_SIZE, Math.max(64 * 1024, sizeHint + 1)));
   const content: BlobId[] = [];
   let size = 0;
   let added = 0;
@@ -77,6 +79,7 @@ async function readChunks(ctx: SaveFileContext, fh: Awaited<ReturnType<typeof op
     }
   };
   for (;;) {
+    throwIfAborted(ctx.signal);
     let n: number;
     try {
       n = (await fh.read(buf, 0, buf.length, null)).bytesRead;

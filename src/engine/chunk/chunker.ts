@@ -25,6 +25,7 @@ export class Chunker {
   private readonly maskS: number;
   private readonly maskL: number;
   private buf: Uint8Array;
+  private readonly capacity: number;
   /** Start of the current (unfinished) chunk in buf. */
   private start = 0;
   /** End of valid data in buf. */
@@ -41,7 +42,9 @@ export class Chunker {
     const bits = Math.round(Math.log2(params.avg));
     this.maskS = topMask(bits + 2);
     this.maskL = topMask(bits - 2);
-    this.buf = new Uint8Array(Math.max(2 * params.max, 64 * 1024));
+    // Starts small and grows (up to twice the maximum chunk) so small files stay cheap.
+    this.capacity = Math.max(2 * params.max, 64 * 1024);
+    this.buf = new Uint8Array(Math.min(this.capacity, 256 * 1024));
     this.scanned = params.min;
   }
 
@@ -76,12 +79,19 @@ export class Chunker {
     this.state[0] = 0;
   }
 
-  /** Moves the unfinished chunk to the front once the buffer's tail is full. */
+  /** Moves the unfinished chunk to the front once the buffer's tail is full, growing if needed. */
   private makeRoom(): void {
     if (this.end < this.buf.length) return;
-    this.buf.copyWithin(0, this.start, this.end);
-    this.end -= this.start;
-    this.start = 0;
+    if (this.start > 0) {
+      this.buf.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    if (this.end === this.buf.length) {
+      const bigger = new Uint8Array(Math.min(this.capacity, this.buf.length * 2));
+      bigger.set(this.buf.subarray(0, this.end));
+      this.buf = bigger;
+    }
   }
 
   private cutAll(out: Uint8Array[], final: boolean): void {

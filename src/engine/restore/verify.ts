@@ -25,7 +25,7 @@ export async function fileMatches(
   }
   try {
     const chunker = new Chunker(repo.chunker);
-    const buf = new Uint8Array(1024 * 1024);
+    const buf = new Uint8Array(Math.min(1024 * 1024, Math.max(64 * 1024, node.size + 1)));
     let i = 0;
     let size = 0;
     const compare = (chunks: Uint8Array[]) => chunks.every((c) => repo.blobId(c) === content[i++]);
