@@ -27,7 +27,8 @@ interface Run {
   select: (path: string[]) => Selection;
   progress: Progress;
   limiter: Limiter;
-  pending: Promise<void>[];
+  /** File writes in flight (removed as they finish, so memory does not grow with the file count). */
+  pending: Set<Promise<void>>;
   /** Directories to finish (metadata), in creation order; applied in reverse. */
   dirs: Array<{ path: Buffer; node: TreeNode; display: string }>;
   summary: RestoreSummary;
@@ -154,7 +155,8 @@ async function startFile(run: Run, node: TreeNode, dir: Buffer, name: Buffer, fu
       run.progress.fileDone(display);
       release();
     });
-  run.pending.push(task);
+  run.pending.add(task);
+  void task.then(() => run.pending.delete(task));
 }
 
 function emptySummary(): RestoreSummary {
@@ -196,7 +198,7 @@ export async function restore(
     select,
     progress,
     limiter: new Limiter(Math.max(1, options.concurrency ?? 4)),
-    pending: [],
+    pending: new Set(),
     dirs: [],
     summary: emptySummary(),
     fatal: null,
@@ -209,12 +211,12 @@ export async function restore(
   try {
     await mkdir(target, { recursive: true });
     await restoreTree(run, snapshot.tree, target, []);
-    await Promise.all(run.pending);
+    while (run.pending.size > 0) await Promise.all([...run.pending]);
     if (run.fatal) throw run.fatal;
     await finishDirs(run);
     reportMissingIncludes(run);
   } catch (e) {
-    await Promise.allSettled(run.pending);
+    await Promise.allSettled([...run.pending]);
     throw signal.aborted ? new CancelledError("restore cancelled", { cause: e }) : e;
   } finally {
     await stopCount();
