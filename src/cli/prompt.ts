@@ -1,20 +1,36 @@
 /** Reads a password from the terminal without echoing it. Only used when stdin is a TTY. */
-export function stdinIsTTY(): boolean {
-  return Boolean(process.stdin.isTTY);
+
+/** The part of a TTY read stream the prompt uses (process.stdin in production). */
+export interface RawInput {
+  isTTY?: boolean;
+  setRawMode(mode: boolean): unknown;
+  setEncoding(encoding: BufferEncoding): unknown;
+  resume(): unknown;
+  pause(): unknown;
+  on(event: "data", listener: (chunk: string) => void): unknown;
+  off(event: "data", listener: (chunk: string) => void): unknown;
 }
 
-export function promptHidden(question: string, write: (text: string) => void): Promise<string> {
+export function stdinIsTTY(input: Pick<RawInput, "isTTY"> = process.stdin): boolean {
+  return Boolean(input.isTTY);
+}
+
+/** Enter ends the input, Backspace deletes, Ctrl-C rejects; nothing typed is echoed. */
+export function promptHidden(
+  question: string,
+  write: (text: string) => void,
+  input: RawInput = process.stdin as unknown as RawInput,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const stdin = process.stdin;
     let value = "";
     write(question);
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.setEncoding("utf8");
+    input.setRawMode(true);
+    input.setEncoding("utf8");
+    input.resume();
     const done = (error?: Error) => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.off("data", onData);
+      input.setRawMode(false);
+      input.pause();
+      input.off("data", onData);
       write("\n");
       if (error) reject(error);
       else resolve(value);
@@ -27,6 +43,6 @@ export function promptHidden(question: string, write: (text: string) => void): P
         else value += ch;
       }
     };
-    stdin.on("data", onData);
+    input.on("data", onData);
   });
 }
