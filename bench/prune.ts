@@ -1,0 +1,151 @@
+/**
+ * Prune after forgetting half of the snapshots: `bun bench/prune.ts [--dir DIR] [--snapshots N]
+ * [--base-mib N] [--churn-mib N] [--small-files N]`. Not a test: prints numbers only.
+ *
+ * Builds a local-folder repository of N daily snapshots of a tree with a stable part (base-mib of
+ * mixed data plus small files, deduplicated across snapshots) and a churning part (churn-mib of new
+ * data each day, the previous day's removed, and a rewritten log). Then, each as its own process
+ * under GNU `time -v` (wall time, peak RSS): `forget --keep-last N/2`, `prune`, `check --read-data`.
+ * Results are printed and written to bench/results/prune-YYYY-MM-DD.md.
+ */
+import { createCipheriv } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { backup } from "../src/engine/backup.ts";
+import { initRepository } from "../src/engine/repository/open.ts";
+import { createLocalBackend } from "../src/storage/local.ts";
+
+const { values } = parseArgs({
+  options: {
+    dir: { type: "string", default: "/tmp/backapp-bench-prune" },
+    snapshots: { type: "string", default: "8" },
+    "base-mib": { type: "string", default: "256" },
+    "churn-mib": { type: "string", default: "64" },
+    "small-files": { type: "string", default: "5000" },
+  },
+});
+const root = resolve(values.dir!);
+const snapshots = Number(values.snapshots);
+const baseMiB = Number(values["base-mib"]);
+const churnMiB = Number(values["churn-mib"]);
+const smallFiles = Number(values["small-files"]);
+const MiB = 1024 * 1024;
+const repoDir = join(root, "repo");
+const src = join(root, "src");
+const password = "bench passphrase";
+const bun = resolve(import.meta.dirname, "../node_modules/.bin/bun");
+const main = resolve(import.meta.dirname, "../src/main.ts");
+
+/** Deterministic bytes: AES-128-CTR keystream seeded by a label. */
+function stream(label: string) {
+  const key = Buffer.alloc(16);
+  key.write(label.slice(0, 16));
+  const c = createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
+  return (n: number) => c.update(Buffer.alloc(n));
+}
+
+function mixed(label: string, size: number): Buffer {
+  const rnd = stream(label);
+  const text = Buffer.from(
+    `${label} lorem ipsum backup prune retention snapshot\n`.repeat(Math.ceil(size / 2 / 50)),
+  );
+  return Buffer.concat([rnd(Math.floor(size / 2)), text.subarray(0, size - Math.floor(size / 2))]);
+}
+
+function makeBase(): void {
+  rmSync(src, { recursive: true, force: true });
+  mkdirSync(join(src, "big"), { recursive: true });
+  for (let i = 0; i * 32 < baseMiB; i++)
+    writeFileSync(join(src, "big", `file-${i}.bin`), mixed(`base${i}`, 32 * MiB));
+  const rnd = stream("small");
+  for (let i = 0; i < smallFiles; i++) {
+    const d = join(src, "small", `d${Math.floor(i / 100)}`);
+    if (i % 100 === 0) mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, `f${i}.txt`), rnd(512 + (i % 16) * 256));
+  }
+}
+
+function churn(g: number): void {
+  rmSync(join(src, "churn"), { recursive: true, force: true });
+  mkdirSync(join(src, "churn"), { recursive: true });
+  for (let i = 0; i * 16 < churnMiB; i++)
+    writeFileSync(join(src, "churn", `day-${g}-${i}.bin`), mixed(`churn${g}x${i}`, 16 * MiB));
+  writeFileSync(join(src, "log.txt"), Buffer.from(`day ${g}\n`.repeat(100_000 + g * 10_000)));
+}
+
+interface Measured {
+  wallS: number;
+  maxRssMiB: number;
+  stdout: string;
+}
+
+/** Runs under GNU time -v; parses its report from stderr. */
+function run(args: string[]): Measured {
+  const r = Bun.spawnSync(["/usr/bin/time", "-v", bun, main, ...args], {
+    env: { ...process.env, BACKAPP_REPO: repoDir, BACKAPP_PASSWORD: password },
+  });
+  const err = r.stderr.toString();
+  if (r.exitCode !== 0) throw new Error(`${args.join(" ")} exited ${r.exitCode}: ${err}`);
+  const wall = /Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):(\d+(?:\.\d+)?)/.exec(err);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
+  const wallS = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : Number.NaN;
+  return { wallS, maxRssMiB: rss ? Number(rss[1]) / 1024 : Number.NaN, stdout: r.stdout.toString() };
+}
+
+async function build(): Promise<void> {
+  rmSync(repoDir, { recursive: true, force: true });
+  makeBase();
+  const repo = await initRepository(createLocalBackend(repoDir), password, { lock: "none" });
+  try {
+    for (let g = 0; g < snapshots; g++) {
+      churn(g);
+      const t = Date.UTC(2026, 0, 1 + g, 3);
+      const r = await backup(repo, [src], { now: () => t, hostname: "bench" });
+      console.log(
+        `snapshot ${g + 1}/${snapshots}: ${r.snapshot.id.slice(0, 8)}, added ${(r.summary.bytes_added / MiB).toFixed(0)} MiB`,
+      );
+    }
+  } finally {
+    await repo.close();
+  }
+}
+
+function stats(): Record<string, number> {
+  return JSON.parse(run(["stats", "--json"]).stdout) as Record<string, number>;
+}
+
+const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
+
+mkdirSync(root, { recursive: true });
+await build();
+const before = stats();
+const forget = run(["forget", "--keep-last", String(Math.ceil(snapshots / 2)), "--json"]);
+const prune = run(["prune", "--json"]);
+const report = JSON.parse(prune.stdout) as { packs: Record<string, number>; bytes: Record<string, number> };
+const check = run(["check", "--read-data"]);
+const after = stats();
+const rows = [
+  [
+    "repository before",
+    `${before.snapshots} snapshots, ${mib(before.stored_size!)} in ${before.packs} packs, ${before.blobs} blobs`,
+  ],
+  ["forget (keep half)", `${forget.wallS.toFixed(2)} s, peak RSS ${forget.maxRssMiB.toFixed(0)} MiB`],
+  [
+    "prune",
+    `${prune.wallS.toFixed(2)} s, peak RSS ${prune.maxRssMiB.toFixed(0)} MiB; packs removed ${report.packs.removed}, repacked ${report.packs.repacked}, written ${report.packs.written}; freed ${mib(report.bytes.freed!)}`,
+  ],
+  ["check --read-data after", `${check.wallS.toFixed(2)} s, peak RSS ${check.maxRssMiB.toFixed(0)} MiB`],
+  [
+    "repository after",
+    `${after.snapshots} snapshots, ${mib(after.stored_size!)} in ${after.packs} packs, ${after.blobs} blobs`,
+  ],
+];
+const table = ["| step | result |", "|---|---|", ...rows.map(([a, b]) => `| ${a} | ${b} |`)].join("\n");
+const params = `${snapshots} snapshots; stable ${baseMiB} MiB + ${smallFiles} small files; ${churnMiB} MiB new per snapshot; local folder; bun src/main.ts`;
+console.log(`\n${params}\n\n${table}`);
+const day = new Date().toISOString().slice(0, 10);
+const outFile = resolve(import.meta.dirname, "results", `prune-${day}.md`);
+mkdirSync(resolve(import.meta.dirname, "results"), { recursive: true });
+writeFileSync(outFile, `# prune benchmark ${day}\n\n${params}\n\n${table}\n`);
+console.log(`\nwritten to ${outFile}`);
