@@ -68,7 +68,7 @@ export interface RegisterInput {
  * need an invite (whose role they get) or open registration (role user).
  */
 export async function register(deps: AuthDeps, input: RegisterInput, ctx: ActionContext): Promise<UserRow> {
-  limit(deps, `register:ip:${ctx.ip ?? "?"}`);
+  limit(deps, `register:ip:${ctx.ip ?? "?"}`, `register:account:${input.email.trim().toLowerCase()}`);
   const passwordHash = await hashPassword(input.password);
   const now = deps.clock.now();
   return inTransaction(deps, () => {

@@ -4,6 +4,7 @@
  * users' resources are not confirmed to exist.
  */
 import { isAbsolute, normalize, sep } from "node:path";
+import { allowedRootsOf, type UserRow } from "../db/users.ts";
 import { NotFoundError } from "../util/errors.ts";
 
 export interface Principal {
@@ -11,6 +12,11 @@ export interface Principal {
   role: "admin" | "user";
   /** Absolute paths this principal may back up and restore; ignored for admins. */
   allowedRoots: readonly string[];
+}
+
+/** The principal of a signed-in user (`c.get("user")` in route handlers). */
+export function principalOf(user: Pick<UserRow, "id" | "role" | "allowedRoots">): Principal {
+  return { id: user.id, role: user.role, allowedRoots: allowedRootsOf(user) };
 }
 
 export function isAdmin(p: Principal): boolean {

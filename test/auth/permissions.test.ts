@@ -5,6 +5,7 @@ import {
   isPathAllowed,
   ownedOrNotFound,
   type Principal,
+  principalOf,
 } from "../../src/auth/permissions.ts";
 import { NotFoundError } from "../../src/util/errors.ts";
 
@@ -43,5 +44,18 @@ describe("permissions", () => {
   it("only admins may define shell hooks", () => {
     expect(canDefineHooks(admin)).toBe(true);
     expect(canDefineHooks(user)).toBe(false);
+  });
+});
+
+describe("principalOf", () => {
+  it("reads allowed roots from the user row and fails closed on bad JSON", () => {
+    expect(principalOf({ id: "x", role: "user", allowedRoots: '["/a"]' })).toEqual({
+      id: "x",
+      role: "user",
+      allowedRoots: ["/a"],
+    });
+    expect(principalOf({ id: "x", role: "user", allowedRoots: "not json" }).allowedRoots).toEqual([]);
+    expect(principalOf({ id: "x", role: "user", allowedRoots: '{"a":1}' }).allowedRoots).toEqual([]);
+    expect(principalOf({ id: "x", role: "user", allowedRoots: '["/a", 3]' }).allowedRoots).toEqual(["/a"]);
   });
 });

@@ -293,6 +293,14 @@ describe("admin API", () => {
     expect(older.entries).toHaveLength(1);
   });
 
+  it("account API paths answer 401 without a session or token", async () => {
+    const anon = new Browser(server.url);
+    for (const path of ["/api/profile", "/api/sessions", "/api/tokens"]) {
+      expect((await anon.get(path)).status, path).toBe(401);
+    }
+    expect((await anon.api("POST", "/api/tokens", { name: "x" })).status).toBe(401);
+  });
+
   it("non-admins get 404 from admin API paths, anonymous callers 401", async () => {
     const alice = new Browser(server.url);
     await alice.login(ALICE.email, ALICE.password);

@@ -7,6 +7,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { validateApiToken } from "../../auth/api-tokens.ts";
 import { createSession, validateSession } from "../../auth/sessions.ts";
+import { deleteExpiredSessions } from "../../db/sessions.ts";
 import type { AppEnv } from "../context.ts";
 import { isSecureRequest } from "./client.ts";
 
@@ -66,6 +67,8 @@ export function clearSessionCookie(c: Context<AppEnv>): void {
 /** Starts a fresh session for `userId` (a new token at every sign-in) and sets its cookie. */
 export function signIn(c: Context<AppEnv>, userId: string) {
   const { db, clock } = c.get("services");
+  // Sign-ins are rare enough to sweep expired sessions here instead of on a timer.
+  deleteExpiredSessions(db, clock.now());
   const created = createSession({ db, clock }, userId, {
     ip: c.get("clientIp"),
     userAgent: c.req.header("user-agent") ?? null,
