@@ -14,10 +14,25 @@ export function compressionLevel(mode: CompressionMode): number {
   return mode;
 }
 
+const PROBE_BYTES = 64 * 1024;
+
+function zstd(data: Uint8Array, level: number): Buffer {
+  return zstdCompressSync(data, { params: { [constants.ZSTD_c_compressionLevel]: level } });
+}
+
+/**
+ * Large blobs whose first 64 KiB do not shrink at level 1 are taken as incompressible (media,
+ * archives, encrypted files: most bytes of a typical backup), saving the full zstd pass.
+ */
+function looksIncompressible(plain: Uint8Array): boolean {
+  if (plain.byteLength < 4 * PROBE_BYTES) return false;
+  return zstd(plain.subarray(0, PROBE_BYTES), 1).byteLength >= PROBE_BYTES * 0.98;
+}
+
 /** zstd at `level`, kept only when it actually shrinks the data. */
 export function compress(plain: Uint8Array, level: number): { data: Uint8Array; compression: Compression } {
-  if (level > 0 && plain.byteLength > 0) {
-    const z = zstdCompressSync(plain, { params: { [constants.ZSTD_c_compressionLevel]: level } });
+  if (level > 0 && plain.byteLength > 0 && !looksIncompressible(plain)) {
+    const z = zstd(plain, level);
     if (z.byteLength < plain.byteLength) {
       return { data: new Uint8Array(z.buffer, z.byteOffset, z.byteLength), compression: 1 };
     }
