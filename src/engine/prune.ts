@@ -12,6 +12,7 @@
  */
 import { ValidationError } from "../util/errors.ts";
 import { deleteAll, writeNewIndex } from "./prune/commit.ts";
+import { requireExclusiveLock } from "./prune/guard.ts";
 import { listStoredPacks, loadAllIndexFiles, markUsed } from "./prune/load.ts";
 import { type PrunePlan, planChangesPacks, planPrune } from "./prune/plan.ts";
 import { repackPacks } from "./prune/repack.ts";
@@ -44,7 +45,7 @@ export interface PruneOptions {
   /** Snapshot ids to treat as already forgotten (`forget --dry-run --prune` previews). */
   excludeSnapshots?: string[];
   /** Called as each step starts (CLI verbosity, tests). */
-  onStep?: (step: PruneStep) => void;
+  onStep?: (step: PruneStep) => void | Promise<void>;
 }
 
 export interface PruneReport {
@@ -116,14 +117,15 @@ export async function pruneRepository(
   const { signal, onStep } = options;
   const maxUnused = checkPct(options.maxUnusedPct ?? DEFAULT_MAX_UNUSED_PCT);
   options.onProgress?.({ type: "start", operation: "prune", time: new Date().toISOString() });
-  onStep?.("load");
+  if (!options.dryRun) await requireExclusiveLock(repo, "at the start");
+  await onStep?.("load");
   const index = await loadAllIndexFiles(repo.backend, repo.masterKeys, signal);
   const stored = await listStoredPacks(repo.backend, signal);
   const excluded = new Set(options.excludeSnapshots ?? []);
   const snapshots = (await repo.listSnapshots(signal)).filter((s) => !excluded.has(s.id));
-  onStep?.("mark");
+  await onStep?.("mark");
   const used = await markUsed(repo, snapshots, signal);
-  onStep?.("plan");
+  await onStep?.("plan");
   const plan = planPrune(index, stored, used, maxUnused);
   let storedBytes = 0;
   for (const size of stored.values()) storedBytes += size;
@@ -134,10 +136,10 @@ export async function pruneRepository(
   );
   const needsIndex = planChangesPacks(plan) || index.files.length > 1;
   if (options.dryRun || !needsIndex) {
-    onStep?.("done");
+    await onStep?.("done");
     return out;
   }
-  onStep?.("repack");
+  await onStep?.("repack");
   const fresh = await repackPacks(repo, plan.repack, plan.chosen, {
     packSize: options.packSize ?? DEFAULT_PACK_SIZE,
     signal,
@@ -145,24 +147,26 @@ export async function pruneRepository(
   });
   out.packs.written = fresh.length;
   out.bytes.freed -= fresh.reduce((s, p) => s + p.size, 0) - plan.repack.reduce((s, u) => s + u.usedBytes, 0);
-  onStep?.("write-index");
+  await requireExclusiveLock(repo, "before writing the index");
+  await onStep?.("write-index");
   const kept = plan.keep.map((u) => u.pack);
   const written = await writeNewIndex(repo.backend, repo.masterKeys, kept, fresh, index.files, signal);
   out.indexFiles.written = written.length;
-  onStep?.("delete-index");
+  await requireExclusiveLock(repo, "before deleting");
+  await onStep?.("delete-index");
   await deleteAll(
     repo.backend,
     index.files.map((id) => `index/${id}`),
     signal,
   );
-  onStep?.("delete-packs");
+  await onStep?.("delete-packs");
   const doomed = [
     ...plan.remove.map((u) => packName(u.pack.id)),
     ...plan.repack.map((u) => packName(u.pack.id)),
     ...plan.unindexed.map((u) => u.name),
   ];
   await deleteAll(repo.backend, doomed, signal);
-  onStep?.("done");
+  await onStep?.("done");
   return out;
 }
 

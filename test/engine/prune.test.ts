@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { checkRepository } from "../../src/engine/check.ts";
 import { forgetSnapshots } from "../../src/engine/forget.ts";
 import { pruneRepository } from "../../src/engine/prune.ts";
-import { acquireLock } from "../../src/engine/repository/lock.ts";
+import { acquireLock, removeAllLocks } from "../../src/engine/repository/lock.ts";
 import { packName } from "../../src/engine/repository/pack-format.ts";
 import type { RepositoryImpl } from "../../src/engine/repository/repository.ts";
 import type { Snapshot } from "../../src/engine/types.ts";
@@ -221,6 +221,30 @@ describe("prune", () => {
     expect(report.snapshots).toBe(1);
     await repo.close();
     await held.release();
+  });
+
+  it("runs only while this process holds the exclusive lock", async () => {
+    const backend = createMemoryBackend();
+    const contents = await build(backend, 3);
+    await withExclusive(backend, (repo) => forgetSnapshots(repo, { keepLast: 1 }, { timeZone: "UTC" }));
+    const unlocked = await open(backend, "pw", { lock: "none" });
+    await expect(pruneRepository(unlocked)).rejects.toThrow(/exclusive lock .* at the start/);
+    expect((await pruneRepository(unlocked, { dryRun: true })).dryRun).toBe(true);
+    await unlocked.close();
+    // The lock vanishes mid-run (another host judged it stale): prune stops before deleting anything.
+    const repo = await open(backend, "pw", { lock: "exclusive" });
+    const before = await listing(backend, "index/");
+    await expect(
+      pruneRepository(repo, {
+        maxUnusedPct: 0,
+        onStep: async (step) => {
+          if (step === "repack") await removeAllLocks(backend);
+        },
+      }),
+    ).rejects.toThrow(LockedError);
+    await repo.close().catch(() => {});
+    expect(await listing(backend, "index/")).toEqual(before);
+    await expectHealthy(backend, contents);
   });
 
   it("is crash-safe: a failure after any number of writes leaves a valid repository that a rerun finishes", async () => {

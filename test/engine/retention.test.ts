@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   applyRetention,
   formatDuration,
+  hasKeepRule,
   isoWeek,
   parseDuration,
   type RetentionPolicy,
@@ -39,6 +40,11 @@ describe("applyRetention basics", () => {
     for (const p of [{}, { keepLast: 0, keepDaily: 0 }, { keepWithin: "0d" }, { keepTags: [""] }]) {
       expect(() => applyRetention([snap("2024-01-01")], p, { timeZone: "UTC" })).toThrow(ValidationError);
     }
+  });
+
+  it("tells whether a policy has a rule", () => {
+    expect(hasKeepRule({ keepDaily: 1 })).toBe(true);
+    expect(hasKeepRule({ keepDaily: 0, keepTags: [" , "] })).toBe(false);
   });
 
   it("rejects negative or fractional counts, bad zones and bad durations", () => {
