@@ -102,5 +102,14 @@ test("setup → sign in → sign out → forgot and reset the password", async (
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator(".account-name")).toHaveText(admin.name);
 
+  // An API token is shown once on the profile page.
+  await page.goto("/settings/profile");
+  await page.getByLabel("Token name").fill("laptop");
+  await page.getByRole("button", { name: "Create token" }).click();
+  await expect(page.locator("#new-token")).toHaveText(/^bk_[a-z2-7]{32}_[a-z2-7]{32}$/);
+  await page.goto("/settings/profile");
+  await expect(page.locator("#new-token")).toHaveCount(0);
+  await expect(page.locator("#tokens td").first()).toHaveText("laptop");
+
   expect(violations).toEqual([]);
 });

@@ -279,6 +279,19 @@ describe("admin pages", () => {
     expect(dup.status).toBe(409);
   });
 
+  it("pages never repeat an element id (labels must point at their own input)", async () => {
+    for (const path of ["/settings/profile", "/admin/users", "/admin/audit", "/"]) {
+      const html = (await admin.get(path)).text;
+      const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+      expect(ids.length, path).toBe(new Set(ids).size);
+    }
+    for (const path of ["/login", "/forgot-password", "/register?invite=x"]) {
+      const html = (await new Browser(server.url).get(path)).text;
+      const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+      expect(ids.length, path).toBe(new Set(ids).size);
+    }
+  });
+
   it("show the audit log with who, what and where", async () => {
     const page = await admin.get("/admin/audit");
     expect(page.status).toBe(200);
