@@ -43,6 +43,10 @@ function makeData(): number {
   return bytes;
 }
 
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 50);
 const rate = (bytes: number, ms: number) => `${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`;
 
 try {
@@ -84,6 +88,8 @@ try {
     `restore rerun with verify (all skipped): ${(ms / 1000).toFixed(1)} s, ${rate(v.bytes_skipped, ms)}, ${v.files_skipped} skipped`,
   );
   await repo.close();
+  console.log(`peak RSS: ${(peakRss / 1e6).toFixed(0)} MB`);
 } finally {
+  clearInterval(sampler);
   rmSync(root, { recursive: true, force: true });
 }

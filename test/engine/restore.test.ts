@@ -17,6 +17,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { backup } from "../../src/engine/backup.ts";
 import { initRepository, openRepository } from "../../src/engine/repository/open.ts";
 import type { RepositoryImpl } from "../../src/engine/repository/repository.ts";
+import { tempName } from "../../src/engine/restore/fs-ops.ts";
 import { restore } from "../../src/engine/restore.ts";
 import { createLocalBackend } from "../../src/storage/local.ts";
 import { CancelledError } from "../../src/util/errors.ts";
@@ -128,6 +129,28 @@ describe("backup and restore round trip", () => {
     expect(readFileSync(outside, "utf8")).toBe("untouched");
     expect(lstatSync(join(target, src, "victim.txt")).isFile()).toBe(true);
     expect(readFileSync(join(target, src, "victim.txt"), "utf8")).toBe("restored content");
+  });
+
+  it("replaces a symlink planted at a directory path or at the temporary name", async () => {
+    const src = join(tmp.path, "src");
+    build(src, { sub: dir({ "f.txt": file("inside") }), g: file("gee") });
+    const { snapshot } = await backup(repo, [src]);
+    const target = join(tmp.path, "out");
+    const outside = join(tmp.path, "outside");
+    mkdirSync(outside);
+    writeFileSync(join(outside, "bait"), "untouched");
+    mkdirSync(join(target, src), { recursive: true });
+    symlinkSync(outside, join(target, src, "sub"));
+    const temp = tempName(Buffer.from(join(target, src)), Buffer.from("g")).toString();
+    symlinkSync(join(outside, "bait"), temp);
+    const r = await restore(repo, snapshot, { target });
+    expect(r.errors).toEqual([]);
+    expect(readdirSync(outside)).toEqual(["bait"]);
+    expect(readFileSync(join(outside, "bait"), "utf8")).toBe("untouched");
+    expect(lstatSync(join(target, src, "sub")).isDirectory()).toBe(true);
+    expect(readFileSync(join(target, src, "sub", "f.txt"), "utf8")).toBe("inside");
+    expect(readFileSync(join(target, src, "g"), "utf8")).toBe("gee");
+    expect(existsSync(temp)).toBe(false);
   });
 
   it("restores only the included sub-paths and their ancestors", async () => {
