@@ -125,9 +125,12 @@ export function adminPageRoutes() {
     const before = Number(c.req.query("before"));
     const entries = listAudit(c.get("services").db, { limit: 100, ...(before > 0 ? { before } : {}) });
     const last = entries.at(-1);
+    // Show "user:<id>" targets by email; deleted or unknown ids stay as they are.
+    const emails = new Map(listUsers(c.get("services").db).map((u) => [`user:${u.id}`, u.email]));
+    const rows = entries.map((e) => ({ ...e, target: (e.target && emails.get(e.target)) ?? e.target }));
     return renderPage(c, "admin-audit", {
       title: "Audit log",
-      entries,
+      entries: rows,
       nextBefore: entries.length === 100 ? last?.at : null,
     });
   });
