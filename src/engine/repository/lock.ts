@@ -7,7 +7,7 @@
 import { hostname as osHostname, userInfo } from "node:os";
 import type { Backend } from "../../storage/backend.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
-import { LockedError, NotFoundError } from "../../util/errors.ts";
+import { CancelledError, LockedError, NotFoundError, throwIfAborted } from "../../util/errors.ts";
 import { random, toHex, utf8 } from "../crypto/aead.ts";
 import { type MasterKeys, openWith, sealWith } from "../crypto/keys.ts";
 
@@ -34,6 +34,11 @@ export interface LockOptions {
   refreshMs?: number;
   /** Default 30 minutes. */
   staleMs?: number;
+  /** Keep retrying a conflicting lock this long before LockedError (default 0: fail at once). */
+  waitMs?: number;
+  /** Between retries (default 5 s). */
+  pollMs?: number;
+  signal?: AbortSignal;
 }
 
 export interface HeldLock {
@@ -115,8 +120,43 @@ function describeLock(l: LockInfo): string {
   return `repository is locked: ${kind} lock by ${l.username}@${l.hostname} pid ${l.pid} since ${l.time} (${l.name})`;
 }
 
-/** Takes a lock, or throws LockedError naming the conflicting holder. */
+/**
+ * Takes a lock, retrying for up to options.waitMs while another holds a conflicting one; then
+ * LockedError naming the holder. CancelledError when options.signal fires while waiting.
+ */
 export async function acquireLock(
+  backend: Backend,
+  keys: MasterKeys,
+  options: { exclusive: boolean } & LockOptions,
+): Promise<HeldLock> {
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  for (;;) {
+    try {
+      return await tryAcquire(backend, keys, options);
+    } catch (e) {
+      if (!(e instanceof LockedError) || Date.now() >= deadline) throw e;
+    }
+    const pause = Math.min(options.pollMs ?? 5000, Math.max(deadline - Date.now(), 0));
+    await sleep(pause, options.signal);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new CancelledError("cancelled while waiting for the lock"));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+async function tryAcquire(
   backend: Backend,
   keys: MasterKeys,
   options: { exclusive: boolean } & LockOptions,

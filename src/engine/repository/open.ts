@@ -53,7 +53,7 @@ export interface OpenOptions {
   workers?: number;
   /** Target pack size in bytes (default 16 MiB). */
   packSize?: number;
-  /** Lock clock/host/pid overrides, for tests. */
+  /** Lock options: waitMs/pollMs to wait for a conflicting lock; clock/host/pid overrides for tests. */
   lockOptions?: LockOptions;
   clock?: Clock;
   /** Default true: close() also closes the backend. */
@@ -191,6 +191,7 @@ async function build(
     lock = await acquireLock(backend, base.keys, {
       exclusive: mode === "exclusive",
       clock: options.clock,
+      signal: options.signal,
       ...options.lockOptions,
     });
   }

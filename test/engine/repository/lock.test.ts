@@ -10,7 +10,7 @@ import {
 } from "../../../src/engine/repository/lock.ts";
 import { createMemoryBackend } from "../../../src/storage/memory.ts";
 import { createManualClock } from "../../../src/util/clock.ts";
-import { LockedError } from "../../../src/util/errors.ts";
+import { CancelledError, LockedError } from "../../../src/util/errors.ts";
 import { init, open, snapshotInput } from "./fixtures.ts";
 
 const keys = newMasterKeys();
@@ -131,5 +131,23 @@ describe("lock loss", () => {
     await expect(repo.saveSnapshot(snapshotInput("a".repeat(64)))).rejects.toThrow(LockedError);
     expect([...backend.objects.keys()].some((n) => n.startsWith("snapshots/"))).toBe(false);
     await repo.close();
+  });
+});
+
+describe("waiting for a lock", () => {
+  it("retries until the conflicting lock is released, or gives up after waitMs", async () => {
+    const backend = createMemoryBackend();
+    const shared = await acquireLock(backend, keys, { exclusive: false });
+    await expect(acquireLock(backend, keys, { exclusive: true, waitMs: 60, pollMs: 20 })).rejects.toThrow(
+      LockedError,
+    );
+    setTimeout(() => void shared.release(), 50);
+    const excl = await acquireLock(backend, keys, { exclusive: true, waitMs: 5000, pollMs: 10 });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 30);
+    await expect(
+      acquireLock(backend, keys, { exclusive: false, waitMs: 5000, pollMs: 10, signal: ac.signal }),
+    ).rejects.toThrow(CancelledError);
+    await excl.release();
   });
 });
