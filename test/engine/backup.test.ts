@@ -87,11 +87,14 @@ describe("backup", () => {
     expect(second.snapshot.parent).toBe(first.snapshot.id);
   });
 
-  it("re-reads everything with full, still adding nothing", async () => {
+  it("re-reads everything with full, counting same content as unmodified", async () => {
     build(tmp.path, { one: file("one"), two: file("two") });
     const first = await backup(repo, [tmp.path]);
     const again = await backup(repo, [tmp.path], { parent: first.snapshot, full: true });
-    expect(again.summary).toMatchObject({ files_changed: 2, files_unmodified: 0, bytes_added: 0 });
+    expect(again.summary).toMatchObject({ files_changed: 0, files_unmodified: 2, bytes_added: 0 });
+    writeFileSync(join(tmp.path, "two"), "2");
+    const third = await backup(repo, [tmp.path], { parent: again.snapshot });
+    expect(third.summary).toMatchObject({ files_new: 0, files_changed: 1, files_unmodified: 1 });
   });
 
   it("uploads only the chunks near a change in a big file", async () => {

@@ -14,6 +14,10 @@ import { Limiter } from "./limiter.ts";
 import { nodeFromStat, unchangedSince } from "./node.ts";
 import { loadParentDir, type ParentDir, parentSubtree } from "./parent.ts";
 
+function sameContent(a: TreeNode, b: TreeNode): boolean {
+  return a.size === b.size && (a.content ?? []).join() === (b.content ?? []).join();
+}
+
 interface Frame {
   entry: Extract<WalkEntry, { kind: "enter" }>;
   nodes: TreeNode[];
@@ -169,7 +173,7 @@ export class Archiver {
     }
     const release = await this.limiter.acquire();
     this.check();
-    const task = this.readFile(entry, frame, prev?.type === "file").finally(release);
+    const task = this.readFile(entry, frame, prev?.type === "file" ? prev : undefined).finally(release);
     frame.pending.push(task);
   }
 
@@ -177,7 +181,7 @@ export class Archiver {
   private async readFile(
     entry: Extract<WalkEntry, { kind: "file" }>,
     frame: Frame,
-    existed: boolean,
+    prev?: TreeNode,
   ): Promise<void> {
     const p = this.o.progress;
     p.fileStarted(entry.display);
@@ -185,8 +189,10 @@ export class Archiver {
       const ctx = { repo: this.o.repo, signal: this.o.signal, onBytes: (n: number) => p.addBytes(n) };
       const saved = await saveFile(ctx, entry.path, entry.name ?? "");
       frame.nodes.push(saved.node);
-      if (existed) this.counters.files_changed++;
-      else this.counters.files_new++;
+      // Re-read (metadata changed, or full) but the same content: unmodified, as restic counts it.
+      if (!prev) this.counters.files_new++;
+      else if (sameContent(prev, saved.node)) this.counters.files_unmodified++;
+      else this.counters.files_changed++;
       this.counters.bytes_processed += saved.node.size;
       this.counters.bytes_added += saved.bytesAdded;
       this.counters.bytes_stored += saved.bytesStored;
