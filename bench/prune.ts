@@ -3,8 +3,9 @@
  * [--base-mib N] [--churn-mib N] [--small-files N]`. Not a test: prints numbers only.
  *
  * Builds a local-folder repository of N daily snapshots of a tree with a stable part (base-mib of
- * mixed data plus small files, deduplicated across snapshots) and a churning part (churn-mib of new
- * data each day, the previous day's removed, and a rewritten log). Then, each as its own process
+ * mixed data plus small files, deduplicated across snapshots — or, with --tree, the ~1 GiB
+ * benchmark tree of bench/lib/tree.ts shared with restic-compare.ts) and a churning part
+ * (churn-mib of new data each day, the previous day's removed, and a rewritten log). Then, each as its own process
  * under GNU `time -v` (wall time, peak RSS): `forget --keep-last N/2`, `prune`, `check --read-data`.
  * Results are printed and written to bench/results/prune-YYYY-MM-DD.md.
  */
@@ -15,6 +16,7 @@ import { parseArgs } from "node:util";
 import { backup } from "../src/engine/backup.ts";
 import { initRepository } from "../src/engine/repository/open.ts";
 import { createLocalBackend } from "../src/storage/local.ts";
+import { ensureTree } from "./lib/tree.ts";
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     "base-mib": { type: "string", default: "256" },
     "churn-mib": { type: "string", default: "64" },
     "small-files": { type: "string", default: "5000" },
+    tree: { type: "string" },
   },
 });
 const root = resolve(values.dir!);
@@ -33,6 +36,9 @@ const smallFiles = Number(values["small-files"]);
 const MiB = 1024 * 1024;
 const repoDir = join(root, "repo");
 const src = join(root, "src");
+const churnDir = join(root, "churn");
+/** --tree DIR: the stable part is bench/lib/tree.ts's tree at DIR (generated when missing). */
+const treeDir = values.tree ? resolve(values.tree) : null;
 const password = "bench passphrase";
 const bun = resolve(import.meta.dirname, "../node_modules/.bin/bun");
 const main = resolve(import.meta.dirname, "../src/main.ts");
@@ -95,13 +101,14 @@ function run(args: string[]): Measured {
 
 async function build(): Promise<void> {
   rmSync(repoDir, { recursive: true, force: true });
-  makeBase();
+  const stable = treeDir ? ensureTree(treeDir).path : src;
+  if (!treeDir) makeBase();
   const repo = await initRepository(createLocalBackend(repoDir), password, { lock: "none" });
   try {
     for (let g = 0; g < snapshots; g++) {
       churn(g);
       const t = Date.UTC(2026, 0, 1 + g, 3);
-      const r = await backup(repo, [src], { now: () => t, hostname: "bench" });
+      const r = await backup(repo, [stable, churnDir], { now: () => t, hostname: "bench" });
       console.log(
         `snapshot ${g + 1}/${snapshots}: ${r.snapshot.id.slice(0, 8)}, added ${(r.summary.bytes_added / MiB).toFixed(0)} MiB`,
       );
@@ -142,10 +149,13 @@ const rows = [
   ],
 ];
 const table = ["| step | result |", "|---|---|", ...rows.map(([a, b]) => `| ${a} | ${b} |`)].join("\n");
-const params = `${snapshots} snapshots; stable ${baseMiB} MiB + ${smallFiles} small files; ${churnMiB} MiB new per snapshot; local folder; bun src/main.ts`;
+const stableText = treeDir
+  ? "the ~1 GiB benchmark tree (bench/lib/tree.ts)"
+  : `${baseMiB} MiB + ${smallFiles} small files`;
+const params = `${snapshots} snapshots; stable: ${stableText}; ${churnMiB} MiB new per snapshot; local folder; bun src/main.ts; forget --keep-last ${Math.ceil(snapshots / 2)}, then prune (default --max-unused 5)`;
 console.log(`\n${params}\n\n${table}`);
 const day = new Date().toISOString().slice(0, 10);
-const outFile = resolve(import.meta.dirname, "results", `prune-${day}.md`);
+const outFile = resolve(import.meta.dirname, "results", `prune-${day}${treeDir ? "-tree" : ""}.md`);
 mkdirSync(resolve(import.meta.dirname, "results"), { recursive: true });
 writeFileSync(outFile, `# prune benchmark ${day}\n\n${params}\n\n${table}\n`);
 console.log(`\nwritten to ${outFile}`);
