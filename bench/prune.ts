@@ -73,11 +73,12 @@ function makeBase(): void {
 }
 
 function churn(g: number): void {
-  rmSync(join(src, "churn"), { recursive: true, force: true });
-  mkdirSync(join(src, "churn"), { recursive: true });
-  for (let i = 0; i * 16 < churnMiB; i++)
-    writeFileSync(join(src, "churn", `day-${g}-${i}.bin`), mixed(`churn${g}x${i}`, 16 * MiB));
-  writeFileSync(join(src, "log.txt"), Buffer.from(`day ${g}\n`.repeat(100_000 + g * 10_000)));
+  rmSync(churnDir, { recursive: true, force: true });
+  mkdirSync(churnDir, { recursive: true });
+  for (let i = 0; i * 16 < churnMiB; i++) {
+    writeFileSync(join(churnDir, `day-${g}-${i}.bin`), mixed(`churn${g}x${i}`, 16 * MiB));
+  }
+  writeFileSync(join(churnDir, "log.txt"), Buffer.from(`day ${g}\n`.repeat(100_000 + g * 10_000)));
 }
 
 interface Measured {
@@ -109,6 +110,7 @@ async function build(): Promise<void> {
       churn(g);
       const t = Date.UTC(2026, 0, 1 + g, 3);
       const r = await backup(repo, [stable, churnDir], { now: () => t, hostname: "bench" });
+      if (r.summary.errors.length > 0) throw new Error(`backup errors: ${JSON.stringify(r.summary.errors)}`);
       console.log(
         `snapshot ${g + 1}/${snapshots}: ${r.snapshot.id.slice(0, 8)}, added ${(r.summary.bytes_added / MiB).toFixed(0)} MiB`,
       );

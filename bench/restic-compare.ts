@@ -3,7 +3,7 @@
  * folder): initial backup MB/s, unchanged re-backup seconds, restore MB/s, repository size and peak
  * RSS. Writes bench/results/restic-compare-<date>.md and prints the table.
  *
- *   node_modules/.bin/bun bench/restic-compare.ts [--dir /tmp/backapp-bench] [--small]
+ *   node_modules/.bin/bun bench/restic-compare.ts [--dir /tmp/backapp-bench] [--small] [--out FILE]
  *
  * backapp runs as dist/backapp-linux-x64 when that binary knows the engine commands (build it
  * with `bun build.ts --target linux-x64`), else as `bun src/main.ts`. restic comes from Debian
@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DEFAULT_SPEC, ensureTree, type TreeSpec } from "./lib/tree.ts";
 
 const root = join(import.meta.dir, "..");
@@ -180,6 +180,15 @@ function benchRestic(tree: string, dir: string): ToolResult {
 const mb = (bytes: number, seconds: number) => (bytes / 1e6 / seconds).toFixed(1);
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
+/** A Markdown table padded the way the formatter wants it: first column left, the rest right. */
+function alignedTable(cells: string[][]): string[] {
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) =>
+    `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
+  const sep = `| ${widths.map((w, i) => (i === 0 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`;
+  return [line(cells[0]!), sep, ...cells.slice(1).map(line)];
+}
+
 function report(treeBytes: number, treeFiles: number, results: ToolResult[]): string {
   const rows: [string, (r: ToolResult) => string][] = [
     ["initial backup, MB/s", (r) => mb(treeBytes, r.backup.seconds)],
@@ -193,9 +202,9 @@ function report(treeBytes: number, treeFiles: number, results: ToolResult[]): st
     ["peak RSS restore, MiB", (r) => mib(r.restore.maxRssKiB * 1024)],
     ["restored files / MiB", (r) => `${r.restoredFiles} / ${mib(r.restoredBytes)}`],
   ];
-  const head = `| metric | ${results.map((r) => r.name).join(" | ")} |`;
-  const sep = `|---|${results.map(() => "---:").join("|")}|`;
-  const body = rows.map(([label, f]) => `| ${label} | ${results.map(f).join(" | ")} |`);
+  const cells = [["metric", ...results.map((r) => r.name)], ...rows.map(([l, f]) => [l, ...results.map(f)])];
+  const [head, ...body] = alignedTable(cells);
+  const sep = body.shift()!;
   return [
     `# backapp vs restic — ${new Date().toISOString()}`,
     "",
@@ -222,8 +231,10 @@ function main(): void {
   console.log("restic…");
   const theirs = benchRestic(tree.path, workDir);
   const md = report(tree.bytes, tree.files, [ours, theirs]);
-  const out = join(root, "bench", "results", `restic-compare-${new Date().toISOString().slice(0, 10)}.md`);
-  mkdirSync(join(root, "bench", "results"), { recursive: true });
+  const out =
+    flag("--out") ??
+    join(root, "bench", "results", `restic-compare-${new Date().toISOString().slice(0, 10)}.md`);
+  mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, md);
   console.log(`\n${md}\nwritten to ${out}`);
 }
