@@ -1,6 +1,6 @@
 /**
  * Prune after forgetting half of the snapshots: `bun bench/prune.ts [--dir DIR] [--snapshots N]
- * [--base-mib N] [--churn-mib N] [--small-files N]`. Not a test: prints numbers only.
+ * [--base-mib N] [--churn-mib N] [--small-files N] [--tree DIR] [--out FILE]`. Not a test: prints numbers only.
  *
  * Builds a local-folder repository of N daily snapshots of a tree with a stable part (base-mib of
  * mixed data plus small files, deduplicated across snapshots — or, with --tree, the ~1 GiB
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     "churn-mib": { type: "string", default: "64" },
     "small-files": { type: "string", default: "5000" },
     tree: { type: "string" },
+    out: { type: "string" },
   },
 });
 const root = resolve(values.dir!);
@@ -157,7 +158,8 @@ const stableText = treeDir
 const params = `${snapshots} snapshots; stable: ${stableText}; ${churnMiB} MiB new per snapshot; local folder; bun src/main.ts; forget --keep-last ${Math.ceil(snapshots / 2)}, then prune (default --max-unused 5)`;
 console.log(`\n${params}\n\n${table}`);
 const day = new Date().toISOString().slice(0, 10);
-const outFile = resolve(import.meta.dirname, "results", `prune-${day}${treeDir ? "-tree" : ""}.md`);
+const outName = values.out ?? `prune-${day}${treeDir ? "-tree" : ""}.md`;
+const outFile = resolve(import.meta.dirname, "results", outName);
 mkdirSync(resolve(import.meta.dirname, "results"), { recursive: true });
 writeFileSync(outFile, `# prune benchmark ${day}\n\n${params}\n\n${table}\n`);
 console.log(`\nwritten to ${outFile}`);
