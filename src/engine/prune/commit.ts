@@ -55,16 +55,34 @@ export async function writeNewIndex(
   return ids;
 }
 
-/** Deletes objects one by one (idempotent); reports each through onDelete. */
+/**
+ * Deletes objects (idempotent), `concurrency` at a time: order only matters between the phases
+ * (index files, then packs), never within one. Resolves when all are gone; the first failure
+ * stops new deletions and is thrown.
+ */
 export async function deleteAll(
   backend: Backend,
   names: string[],
   signal?: AbortSignal,
-  onDelete?: (name: string) => void,
+  concurrency = 8,
 ): Promise<void> {
-  for (const name of names) {
-    throwIfAborted(signal);
-    await backend.delete(name, { signal });
-    onDelete?.(name);
-  }
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < names.length) {
+      const name = names[next++]!;
+      try {
+        throwIfAborted(signal);
+        await backend.delete(name, { signal });
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.min(concurrency, names.length) }, worker),
+  );
+  const rejected = results.find((r) => r.status === "rejected");
+  if (rejected) throw (rejected as PromiseRejectedResult).reason;
 }
