@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -126,6 +126,26 @@ describe("walk", () => {
     const entries = await collect([join(tmp.path, "one"), join(tmp.path, "l")]);
     const kinds = entries.filter((e) => e.kind === "file" || e.kind === "symlink").map((e) => e.kind);
     expect(kinds).toEqual(["symlink", "file"]);
+  });
+
+  it("reports a directory that cannot be listed and keeps it, empty", async () => {
+    // Root can read almost anything; /proc/1/map_files refuses listing without CAP_SYS_ADMIN.
+    const path = "/proc/1/map_files";
+    let listable = true;
+    try {
+      readdirSync(path);
+    } catch {
+      listable = false;
+    }
+    const entries = await collect([path]);
+    const errors = entries.filter((e) => e.kind === "error");
+    expect(errors.length > 0).toBe(!listable);
+    if (!listable)
+      expect(errors[0]).toMatchObject({
+        display: path,
+        message: expect.stringMatching(/EPERM|not permitted|denied/i),
+      });
+    expect(entries.filter((e) => e.kind === "enter" && e.display === path)).toHaveLength(1);
   });
 
   it("counts totals and stops when aborted", async () => {
