@@ -87,7 +87,8 @@ describe("incremental runs and parents", () => {
     makeTree(src, { "a.txt": "a", "b/c.bin": randomBytesSeeded(300_000, 3) });
     const first = await backupJson(repo, [src]);
     const full = await backupJson(repo, ["--full", src]);
-    expect(full.summary).toMatchObject({ files_new: 0, files_changed: 2, files_unmodified: 0 });
+    // Re-read files whose content is the same count as unmodified (as restic counts them).
+    expect(full.summary).toMatchObject({ files_new: 0, files_changed: 0, files_unmodified: 2 });
     expect(full.summary.bytes_processed).toBe(300_001);
     expect(full.summary.bytes_added).toBeLessThan(4096);
     const snaps = JSON.parse((await backapp(repo, ["snapshots", "--json"])).stdout) as { parent: string }[];
