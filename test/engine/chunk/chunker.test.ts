@@ -36,8 +36,51 @@ describe("gear table", () => {
   });
 });
 
+/** The algorithm written plainly over a whole buffer, to check the streaming implementation. */
+function reference(p: ChunkerParams, data: Uint8Array): number[] {
+  const gear = gearTable(p.seed);
+  const bits = Math.log2(p.avg);
+  const [maskS, maskL] = [topMask(bits + 2), topMask(bits - 2)];
+  const out: number[] = [];
+  let start = 0;
+  while (start < data.length) {
+    const n = data.length - start;
+    if (n <= p.min) {
+      out.push(n);
+      break;
+    }
+    const limit = Math.min(n, p.max);
+    let cut = limit;
+    let h = 0;
+    for (let i = p.min; i < limit; i++) {
+      h = ((h << 1) + gear[data[start + i]!]!) | 0;
+      if ((h & (i < p.avg ? maskS : maskL)) === 0) {
+        cut = i + 1;
+        break;
+      }
+    }
+    out.push(cut);
+    start += cut;
+  }
+  return out;
+}
+
 describe("chunker", () => {
   const data = prng(3 * 1024 * 1024);
+
+  it("matches a plain reference implementation, whatever the read sizes", () => {
+    const expected = reference(P, data);
+    expect(sizes(chunkBuffer(P, data))).toEqual(expected);
+    for (const step of [1000, 65_536, 300_001]) {
+      const c = new Chunker(P);
+      const got: Uint8Array[] = [];
+      for (let off = 0; off < data.length; off += step) got.push(...c.push(data.subarray(off, off + step)));
+      got.push(...c.finish());
+      expect(sizes(got)).toEqual(expected);
+    }
+    const zeros = new Uint8Array(P.max * 2 + P.min + 3);
+    expect(sizes(chunkBuffer(P, zeros))).toEqual(reference(P, zeros));
+  });
 
   it("cuts the same boundaries for the same data, however it is fed", () => {
     const whole = chunkBuffer(P, data);
