@@ -111,5 +111,22 @@ test("setup → sign in → sign out → forgot and reset the password", async (
   await expect(page.locator("#new-token")).toHaveCount(0);
   await expect(page.locator("#tokens td").first()).toHaveText("laptop");
 
+  // htmx requests carry the session's CSRF token from the layout (hx-headers:inherited on body).
+  const csrf = await page.locator('input[name="_csrf"]').first().getAttribute("value");
+  const [request, response] = await Promise.all([
+    page.waitForRequest((r) => r.url().endsWith("/settings/tokens") && r.method() === "POST"),
+    page.waitForResponse((r) => r.url().endsWith("/settings/tokens")),
+    page.evaluate(() =>
+      (window as unknown as { htmx: { ajax(v: string, p: string, o: object): Promise<void> } }).htmx.ajax(
+        "POST",
+        "/settings/tokens",
+        { target: "#flash", swap: "none" },
+      ),
+    ),
+  ]);
+  expect(request.headers()["x-csrf-token"]).toBe(csrf);
+  // Past the CSRF check (403) to the form's own validation (400: no token name).
+  expect(response.status()).toBe(400);
+
   expect(violations).toEqual([]);
 });
