@@ -59,50 +59,59 @@ function ttyRenderer(io: CliIo, options: RendererOptions): ProgressRenderer {
   const due = throttle(options.intervalMs ?? 200, options.now ?? Date.now);
   const width = Math.max(40, Number(io.env.COLUMNS) || 100) - 1;
   let drawn = false;
+  let totalsKnown = false;
   const clear = () => {
     if (drawn) io.stdout("\r\x1b[K");
     drawn = false;
+  };
+  const draw = (line: string) => {
+    clear();
+    io.stdout(line);
+    drawn = true;
   };
   return {
     onEvent(event) {
       if (event.type === "error") {
         clear();
         io.stderr(`error: ${event.path}: ${event.message}\n`);
-        return;
-      }
-      if (event.type === "scan" && !event.done && due()) {
-        clear();
-        io.stdout(fitWidth(`scanning… ${event.files_total} files, ${formatBytes(event.bytes_total)}`, width));
-        drawn = true;
-      }
-      if (event.type === "progress" && due()) {
-        clear();
-        io.stdout(fitWidth(statusLine(event), width));
-        drawn = true;
+      } else if (event.type === "scan") {
+        totalsKnown = event.done;
+      } else if (event.type === "progress" && due()) {
+        draw(statusLine(event, width, totalsKnown));
       }
     },
     finish: clear,
   };
 }
 
-/** "[0:42] 1204/5000 files 1.2 GiB/3.4 GiB 45.1 MiB/s ETA 1m05s 2 errors /current/path". */
-export function statusLine(e: Extract<ProgressEvent, { type: "progress" }>): string {
-  const pct = e.bytes_total > 0 ? `${Math.floor((e.bytes_done * 100) / e.bytes_total)}% ` : "";
+type ProgressLine = Extract<ProgressEvent, { type: "progress" }>;
+
+/**
+ * "[42s]  25% 3/10 files  1.00 MiB/4.00 MiB  2.00 MiB/s  ETA 1m05s  1 error  /current/path", cut
+ * to `width` by shortening the path from the left (its end is the informative part). While the scan
+ * is still counting (totalsKnown false) the totals and percentage are left out.
+ */
+export function statusLine(e: ProgressLine, width = 1000, totalsKnown = true): string {
+  const pct = totalsKnown && e.bytes_total > 0 ? `${Math.floor((e.bytes_done * 100) / e.bytes_total)}% ` : "";
   const parts = [
     `[${formatDuration(e.elapsed_ms)}]`,
-    `${pct}${e.files_done}/${e.files_total} files`,
-    `${formatBytes(e.bytes_done)}/${formatBytes(e.bytes_total)}`,
+    totalsKnown ? `${pct}${e.files_done}/${e.files_total} files` : `${e.files_done} files`,
+    totalsKnown ? `${formatBytes(e.bytes_done)}/${formatBytes(e.bytes_total)}` : formatBytes(e.bytes_done),
     `${formatBytes(Math.round(e.rate))}/s`,
-    e.eta === null ? "" : `ETA ${formatDuration(e.eta * 1000)}`,
+    e.eta === null || !totalsKnown ? "" : `ETA ${formatDuration(e.eta * 1000)}`,
     e.errors > 0 ? `${e.errors} error${e.errors === 1 ? "" : "s"}` : "",
-    e.current[0] ?? "",
   ];
-  return parts.filter((p) => p !== "").join("  ");
+  const stats = parts.filter((p) => p !== "").join("  ");
+  const path = e.current[0];
+  const room = width - [...stats].length - 2;
+  if (path !== undefined && room >= 12) return `${stats}  ${fitWidth(path, room)}`;
+  const chars = [...stats];
+  return chars.length <= width ? stats : `${chars.slice(0, width - 1).join("")}…`;
 }
 
-/** Cuts a line to the terminal width, keeping the end of a long path (the informative part). */
-export function fitWidth(line: string, width: number): string {
-  const chars = [...line];
-  if (chars.length <= width) return line;
-  return `${chars.slice(0, Math.max(0, width - 40)).join("")}…${chars.slice(-39).join("")}`;
+/** Cuts text to `width` characters, keeping its end behind a leading "…". */
+export function fitWidth(text: string, width: number): string {
+  const chars = [...text];
+  if (chars.length <= width) return text;
+  return `…${chars.slice(chars.length - width + 1).join("")}`;
 }

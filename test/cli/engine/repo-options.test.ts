@@ -105,6 +105,8 @@ describe("small parsers", () => {
   });
 });
 
+type ProgressLine = Extract<ProgressEvent, { type: "progress" }>;
+
 const progress = (over: Partial<Extract<ProgressEvent, { type: "progress" }>> = {}): ProgressEvent => ({
   type: "progress",
   files_done: 3,
@@ -121,25 +123,39 @@ const progress = (over: Partial<Extract<ProgressEvent, { type: "progress" }>> = 
 
 describe("progress renderers", () => {
   it("statusLine shows elapsed, percent, files, bytes, rate, ETA, errors and the current path", () => {
-    const line = statusLine(progress() as Extract<ProgressEvent, { type: "progress" }>);
+    const line = statusLine(progress() as ProgressLine);
     expect(line).toBe(
       "[42s]  25% 3/10 files  1.00 MiB/4.00 MiB  2.00 MiB/s  ETA 1m05s  1 error  /data/file.txt",
     );
     const unknown = statusLine(
-      progress({ eta: null, errors: 0, bytes_total: 0, current: [] }) as Extract<
-        ProgressEvent,
-        { type: "progress" }
-      >,
+      progress({ eta: null, errors: 0, bytes_total: 0, current: [] }) as ProgressLine,
     );
-    expect(unknown).not.toContain("ETA");
-    expect(unknown).not.toContain("error");
+    expect(unknown).toBe("[42s]  3/10 files  1.00 MiB/0 B  2.00 MiB/s");
+  });
+
+  it("statusLine leaves out totals while the scan is still counting", () => {
+    expect(statusLine(progress({ current: [] }) as ProgressLine, 200, false)).toBe(
+      "[42s]  3 files  1.00 MiB  2.00 MiB/s  1 error",
+    );
+  });
+
+  it("statusLine shortens the path from the left to fit, keeping the numbers", () => {
+    const path = `/very/long/${"directory/".repeat(20)}final-name.txt`;
+    const line = statusLine(progress({ current: [path] }) as ProgressLine, 100);
+    expect([...line].length).toBe(100);
+    expect(line).toContain("ETA 1m05s  1 error  …");
+    expect(line.endsWith("/final-name.txt")).toBe(true);
+    const narrow = statusLine(progress({ current: [path] }) as ProgressLine, 60);
+    expect([...narrow].length).toBe(60);
+    expect(narrow).not.toContain("final-name");
+    expect(narrow.startsWith("[42s]  25%")).toBe(true);
   });
 
   it("fitWidth keeps the end of a long line", () => {
-    const long = `start ${"x".repeat(200)} /the/end/of/the/path`;
-    const cut = fitWidth(long, 80);
+    const cut = fitWidth(`start ${"x".repeat(200)} /the/end`, 80);
     expect([...cut].length).toBe(80);
-    expect(cut.endsWith("/the/end/of/the/path")).toBe(true);
+    expect(cut.startsWith("…")).toBe(true);
+    expect(cut.endsWith("/the/end")).toBe(true);
     expect(fitWidth("short", 80)).toBe("short");
   });
 
@@ -164,16 +180,20 @@ describe("progress renderers", () => {
     const { io: tty, out, err } = io({ COLUMNS: "60" }, true);
     const r = createProgressRenderer(tty, { json: false, intervalMs: 100, now: () => now });
     r.onEvent({ type: "scan", files_total: 5, bytes_total: 100, done: false });
+    r.onEvent(progress());
+    r.onEvent({ type: "scan", files_total: 10, bytes_total: 4 * 1024 * 1024, done: true });
+    r.onEvent(progress()); // throttled
     now = 200;
     r.onEvent(progress());
-    r.onEvent(progress()); // throttled
     r.onEvent({ type: "error", path: "/bad", message: "unreadable" });
     r.finish();
-    expect(out[0]).toContain("scanning… 5 files");
-    expect(out.filter((t) => t.includes("[42s]")).length).toBe(1);
+    const lines = out.filter((t) => t.startsWith("[42s]"));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^\[42s\] {2}3 files {2}1.00 MiB/);
+    expect(lines[1]).toMatch(/^\[42s\] {2}25% 3\/10 files/);
     expect(out.at(-1)).toBe("\r\x1b[K");
     expect(err).toEqual(["error: /bad: unreadable\n"]);
-    expect(out.every((t) => [...t.replace("\r\x1b[K", "")].length <= 59)).toBe(true);
+    expect(lines.every((t) => [...t].length <= 59)).toBe(true);
   });
 
   it("plain renderer prints only errors", () => {
