@@ -5,7 +5,7 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import type { AppEnv, AppServices } from "./context.ts";
-import { notFound, onError } from "./errors.ts";
+import { isApiPath, notFound, onError } from "./errors.ts";
 import { authenticate } from "./middleware/auth.ts";
 import { clientInfo } from "./middleware/client.ts";
 import { csrfProtection } from "./middleware/csrf.ts";
@@ -32,6 +32,11 @@ export function createApp(services: AppServices) {
     },
     requestLog(),
     securityHeaders(),
+    async function noStoreApi(c, next) {
+      await next();
+      // API answers carry sessions, tokens and private data: never cache them.
+      if (isApiPath(c.req.path) && !c.res.headers.has("cache-control")) c.header("Cache-Control", "no-store");
+    },
     clientInfo(),
     authenticate(),
     csrfProtection(),

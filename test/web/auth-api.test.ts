@@ -176,6 +176,7 @@ describe("profile, sessions and tokens", () => {
     expect(created.status).toBe(201);
     const { id, token } = created.json<{ id: string; token: string }>();
     expect(token).toMatch(/^bk_[a-z2-7]{32}_[a-z2-7]{32}$/);
+    expect(created.headers.get("cache-control")).toBe("no-store");
     const bearer = { authorization: `Bearer ${token}` };
     const who = await fetch(`${server.url}/api/auth/session`, { headers: bearer });
     expect(who.status).toBe(200);
