@@ -3,16 +3,19 @@
  * folder): initial backup MB/s, unchanged re-backup seconds, restore MB/s, repository size and peak
  * RSS. Writes bench/results/restic-compare-<date>.md and prints the table.
  *
- *   node_modules/.bin/bun bench/restic-compare.ts [--dir /tmp/backapp-bench] [--small] [--out FILE]
+ *   node_modules/.bin/bun bench/restic-compare.ts [--dir /tmp/backapp-bench] [--small] [--s3] [--out FILE]
+ *
+ * --s3 adds a second target: s3rver over HTTPS in its own process (bench/lib/s3rver-https.ts).
  *
  * backapp runs as dist/backapp-linux-x64 when that binary knows the engine commands (build it
  * with `bun build.ts --target linux-x64`), else as `bun src/main.ts`. restic comes from Debian
  * (`apt-get install -y restic`); the script installs it when missing and apt-get is usable.
  * Peak RSS is GNU time's "Maximum resident set size" of the whole process (workers included).
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
+import { localTarget, s3Target, type Target } from "./lib/targets.ts";
 import { DEFAULT_SPEC, ensureTree, type TreeSpec } from "./lib/tree.ts";
 
 const root = join(import.meta.dir, "..");
@@ -32,19 +35,21 @@ interface Run {
   stdout: string;
 }
 
-/** Runs a command under GNU time; throws with its stderr when it fails. */
+/** Runs a command under GNU time (report to a file); throws with its stderr when it fails. */
 function timed(cmd: string[], env: Record<string, string> = {}): Run {
   dropCaches();
+  const report = join(workDir, "time-report.txt");
   const started = performance.now();
-  const r = Bun.spawnSync(["/usr/bin/time", "-v", ...cmd], {
+  const r = Bun.spawnSync(["/usr/bin/time", "-v", "-o", report, ...cmd], {
     env: { ...process.env, ...env } as Record<string, string>,
     stdout: "pipe",
     stderr: "pipe",
   });
   const seconds = (performance.now() - started) / 1000;
-  const stderr = r.stderr.toString();
-  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")} exited ${r.exitCode}:\n${stderr.slice(-3000)}`);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  if (r.exitCode !== 0) {
+    throw new Error(`${cmd.join(" ")} exited ${r.exitCode}:\n${r.stderr.toString().slice(-3000)}`);
+  }
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(report, "utf8"));
   return { seconds, maxRssKiB: rss ? Number(rss[1]) : Number.NaN, stdout: r.stdout.toString() };
 }
 
@@ -59,11 +64,6 @@ function dropCaches(): void {
   } catch {
     cachesDropped = false;
   }
-}
-
-function duBytes(path: string): number {
-  const r = Bun.spawnSync(["du", "-sb", path]);
-  return Number(r.stdout.toString().split("\t")[0]);
 }
 
 function treeStats(path: string): { files: number; bytes: number } {
@@ -117,60 +117,57 @@ function lastJsonLine(text: string): Record<string, unknown> {
   return JSON.parse(lines.at(-1) ?? "{}") as Record<string, unknown>;
 }
 
-function benchBackapp(tree: string, dir: string): ToolResult {
+function benchBackapp(tree: string, dir: string, target: Target): ToolResult {
   const cmd = backappCommand();
-  const repo = join(dir, "repo-backapp");
-  const target = join(dir, "restore-backapp");
-  rmSync(repo, { recursive: true, force: true });
-  rmSync(target, { recursive: true, force: true });
-  const env = { BACKAPP_PASSWORD: PASSWORD, BACKAPP_REPO: repo };
+  const restoreDir = join(dir, "restore-backapp");
+  target.reset("backapp");
+  rmSync(restoreDir, { recursive: true, force: true });
+  const env = { BACKAPP_PASSWORD: PASSWORD, ...target.backappEnv("backapp") };
   timed([...cmd, "init"], env);
   const backup = timed([...cmd, "backup", "--json", tree], env);
   const rebackup = timed([...cmd, "backup", "--json", tree], env);
-  const restore = timed([...cmd, "restore", "latest", "--target", target], env);
-  const stats = treeStats(target);
+  const restore = timed([...cmd, "restore", "latest", "--target", restoreDir], env);
+  const stats = treeStats(restoreDir);
   const version = Bun.spawnSync([...cmd, "--version"])
     .stdout.toString()
     .trim();
   const summary = lastJsonLine(backup.stdout);
-  const repoBytes = duBytes(repo);
-  rmSync(target, { recursive: true, force: true });
+  rmSync(restoreDir, { recursive: true, force: true });
   return {
     name: cmd.length === 1 ? "backapp (binary)" : "backapp (bun src/main.ts)",
     version,
     backup,
     rebackup,
     restore,
-    repoBytes,
+    repoBytes: target.repoBytes("backapp"),
     restoredBytes: stats.bytes,
     restoredFiles: stats.files,
     added: Number(summary.bytes_added),
   };
 }
 
-function benchRestic(tree: string, dir: string): ToolResult {
-  const restic = ensureRestic();
-  const repo = join(dir, "repo-restic");
-  const target = join(dir, "restore-restic");
+function benchRestic(tree: string, dir: string, target: Target): ToolResult {
+  const restic = [ensureRestic(), ...target.resticArgs];
+  const restoreDir = join(dir, "restore-restic");
   const cache = join(dir, "restic-cache");
-  for (const p of [repo, target, cache]) rmSync(p, { recursive: true, force: true });
-  const env = { RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: repo, RESTIC_CACHE_DIR: cache };
-  timed([restic, "init", "--repository-version", "2"], env);
-  const backup = timed([restic, "backup", "--json", tree], env);
-  const rebackup = timed([restic, "backup", "--json", tree], env);
-  const restore = timed([restic, "restore", "latest", "--target", target], env);
-  const stats = treeStats(target);
-  const version = Bun.spawnSync([restic, "version"]).stdout.toString().trim();
+  target.reset("restic");
+  for (const p of [restoreDir, cache]) rmSync(p, { recursive: true, force: true });
+  const env = { RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: cache, ...target.resticEnv("restic") };
+  timed([...restic, "init", "--repository-version", "2"], env);
+  const backup = timed([...restic, "backup", "--json", tree], env);
+  const rebackup = timed([...restic, "backup", "--json", tree], env);
+  const restore = timed([...restic, "restore", "latest", "--target", restoreDir], env);
+  const stats = treeStats(restoreDir);
+  const version = Bun.spawnSync([restic[0]!, "version"]).stdout.toString().trim();
   const summary = lastJsonLine(backup.stdout);
-  const repoBytes = duBytes(repo);
-  for (const p of [target, cache]) rmSync(p, { recursive: true, force: true });
+  for (const p of [restoreDir, cache]) rmSync(p, { recursive: true, force: true });
   return {
     name: "restic",
     version,
     backup,
     rebackup,
     restore,
-    repoBytes,
+    repoBytes: target.repoBytes("restic"),
     restoredBytes: stats.bytes,
     restoredFiles: stats.files,
     added: Number(summary.data_added),
@@ -189,7 +186,7 @@ function alignedTable(cells: string[][]): string[] {
   return [line(cells[0]!), sep, ...cells.slice(1).map(line)];
 }
 
-function report(treeBytes: number, treeFiles: number, results: ToolResult[]): string {
+function table(treeBytes: number, results: ToolResult[]): string[] {
   const rows: [string, (r: ToolResult) => string][] = [
     ["initial backup, MB/s", (r) => mb(treeBytes, r.backup.seconds)],
     ["initial backup, s", (r) => r.backup.seconds.toFixed(1)],
@@ -202,35 +199,54 @@ function report(treeBytes: number, treeFiles: number, results: ToolResult[]): st
     ["peak RSS restore, MiB", (r) => mib(r.restore.maxRssKiB * 1024)],
     ["restored files / MiB", (r) => `${r.restoredFiles} / ${mib(r.restoredBytes)}`],
   ];
-  const cells = [["metric", ...results.map((r) => r.name)], ...rows.map(([l, f]) => [l, ...results.map(f)])];
-  const [head, ...body] = alignedTable(cells);
-  const sep = body.shift()!;
+  return alignedTable([
+    ["metric", ...results.map((r) => r.name)],
+    ...rows.map(([label, f]) => [label, ...results.map(f)]),
+  ]);
+}
+
+interface Section {
+  target: string;
+  results: ToolResult[];
+}
+
+function report(treeBytes: number, treeFiles: number, sections: Section[]): string {
+  const versions = sections[0]?.results.map((r) => `${r.name} ${r.version}`).join("; ") ?? "";
   return [
     `# backapp vs restic — ${new Date().toISOString()}`,
     "",
-    `Tree: ${treeFiles} files, ${mib(treeBytes)} MiB (bench/lib/tree.ts, deterministic). Target: local folder.`,
+    `Tree: ${treeFiles} files, ${mib(treeBytes)} MiB (bench/lib/tree.ts, deterministic).`,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${mib(totalmem())} MiB RAM.`,
     `Page cache: ${cachesDropped ? "dropped before every step (cold reads)" : "not droppable here (warm reads for both tools)"}.`,
-    `Versions: ${results.map((r) => `${r.name} ${r.version}`).join("; ")}.`,
+    `Versions: ${versions}.`,
     "MB = 10^6 bytes; rates are tree bytes / wall seconds of the whole command (start-up included).",
-    "",
-    head,
-    sep,
-    ...body,
+    ...sections.flatMap((s) => ["", `## Target: ${s.target}`, "", ...table(treeBytes, s.results)]),
     "",
   ].join("\n");
 }
 
-function main(): void {
+async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
   console.log(`generating the tree in ${workDir}/tree (once; reused when unchanged)…`);
   const tree = ensureTree(join(workDir, "tree"), spec);
   console.log(`tree: ${tree.files} files, ${mib(tree.bytes)} MiB`);
-  console.log("backapp…");
-  const ours = benchBackapp(tree.path, workDir);
-  console.log("restic…");
-  const theirs = benchRestic(tree.path, workDir);
-  const md = report(tree.bytes, tree.files, [ours, theirs]);
+  const targets: Target[] = [localTarget(workDir)];
+  if (argv.includes("--s3")) targets.push(await s3Target(workDir));
+  const sections: Section[] = [];
+  try {
+    for (const target of targets) {
+      console.log(`${target.label}: backapp…`);
+      const ours = benchBackapp(tree.path, workDir, target);
+      target.reset("backapp");
+      console.log(`${target.label}: restic…`);
+      const theirs = benchRestic(tree.path, workDir, target);
+      target.reset("restic");
+      sections.push({ target: target.label.replace(/ \(.*\)$/, ""), results: [ours, theirs] });
+    }
+  } finally {
+    for (const t of targets) t.stop();
+  }
+  const md = report(tree.bytes, tree.files, sections);
   const out =
     flag("--out") ??
     join(root, "bench", "results", `restic-compare-${new Date().toISOString().slice(0, 10)}.md`);
@@ -239,4 +255,4 @@ function main(): void {
   console.log(`\n${md}\nwritten to ${out}`);
 }
 
-main();
+await main();
