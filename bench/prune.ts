@@ -133,6 +133,8 @@ const before = stats();
 const forget = run(["forget", "--keep-last", String(Math.ceil(snapshots / 2)), "--json"]);
 const prune = run(["prune", "--json"]);
 const report = JSON.parse(prune.stdout) as { packs: Record<string, number>; bytes: Record<string, number> };
+const tight = run(["prune", "--max-unused", "0", "--json"]);
+const tightReport = JSON.parse(tight.stdout) as typeof report;
 const check = run(["check", "--read-data"]);
 const after = stats();
 const rows = [
@@ -144,6 +146,10 @@ const rows = [
   [
     "prune",
     `${prune.wallS.toFixed(2)} s, peak RSS ${prune.maxRssMiB.toFixed(0)} MiB; packs removed ${report.packs.removed}, repacked ${report.packs.repacked}, written ${report.packs.written}; freed ${mib(report.bytes.freed!)}`,
+  ],
+  [
+    "then prune --max-unused 0",
+    `${tight.wallS.toFixed(2)} s, peak RSS ${tight.maxRssMiB.toFixed(0)} MiB; packs repacked ${tightReport.packs.repacked}, written ${tightReport.packs.written}; freed ${mib(tightReport.bytes.freed!)}`,
   ],
   ["check --read-data after", `${check.wallS.toFixed(2)} s, peak RSS ${check.maxRssMiB.toFixed(0)} MiB`],
   [
