@@ -33,15 +33,15 @@ export const serveCommand: Command = {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    const server = await startServer(config);
-    await new Promise<void>((resolve) => {
-      const shutdown = (signal: string) => {
-        server.logger.info({ signal }, "shutting down");
-        server.stop().then(resolve, resolve);
-      };
-      process.once("SIGTERM", () => shutdown("SIGTERM"));
-      process.once("SIGINT", () => shutdown("SIGINT"));
+    // Listen for signals before starting, so one that arrives during start-up still stops cleanly.
+    const signalled = new Promise<string>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
     });
+    const server = await startServer(config);
+    const signal = await signalled;
+    server.logger.info({ signal }, "shutting down");
+    await server.stop();
     return 0;
   },
 };
