@@ -85,7 +85,8 @@ async function waitFor(what: string, test: () => Promise<boolean> | boolean, ms 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe.each(["local", "s3"] as const)("as processes on %s", (kind) => {
+// Real processes on two shared cores: generous per-test limits (no timing is asserted).
+describe.each(["local", "s3"] as const)("as processes on %s", { timeout: 180_000 }, (kind) => {
   let repo: TestRepo;
   const src = join(dir.path, kind);
 
@@ -161,7 +162,7 @@ describe.each(["local", "s3"] as const)("as processes on %s", (kind) => {
   });
 });
 
-describe("exit codes of real processes", () => {
+describe("exit codes of real processes", { timeout: 120_000 }, () => {
   it("0 ok, 1 wrong passphrase (one line), 2 usage, 3 unreadable file", async () => {
     const repo = localRepo(join(out.path, "codes"));
     const src = join(dir.path, "codes");
