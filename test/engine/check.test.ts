@@ -4,7 +4,7 @@ import { packName } from "../../src/engine/repository/pack-format.ts";
 import type { RepositoryImpl } from "../../src/engine/repository/repository.ts";
 import type { ProgressEvent, TreeNode } from "../../src/engine/types.ts";
 import { createMemoryBackend, type MemoryBackend } from "../../src/storage/memory.ts";
-import { flipByte, init, mixed, open, snapshotInput } from "./repository/fixtures.ts";
+import { BACKENDS, flipByte, init, mixed, open, snapshotInput } from "./repository/fixtures.ts";
 
 /** A small backup: two files (three data blobs), one subdirectory, one snapshot. */
 async function backupFixture(repo: RepositoryImpl) {
@@ -184,3 +184,23 @@ describe("checkRepository", () => {
     await r.close();
   });
 });
+
+for (const kind of BACKENDS) {
+  describe(`checkRepository on ${kind.name}`, () => {
+    it("passes a healthy repository and names a deleted pack", async () => {
+      const { backend, cleanup } = await kind.make();
+      try {
+        const repo = await init(backend, "pw", { packSize: 10_000 });
+        const { ids } = await backupFixture(repo);
+        expect((await checkRepository(repo, { readData: true })).errors).toEqual([]);
+        const pack = repo.lookup("data", ids[1]!)!.pack;
+        await backend.delete(packName(pack));
+        const { errors } = await checkRepository(repo, { readData: true });
+        expect(errors.map((e) => e.object)).toContain(packName(pack));
+        await repo.close();
+      } finally {
+        await cleanup();
+      }
+    });
+  });
+}
