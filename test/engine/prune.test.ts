@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkRepository } from "../../src/engine/check.ts";
 import { forgetSnapshots } from "../../src/engine/forget.ts";
@@ -184,6 +185,47 @@ describe("prune", () => {
     const before = await listing(backend);
     await expect(withExclusive(backend, (r) => pruneRepository(r))).rejects.toThrow(IntegrityError);
     expect(await listing(backend)).toEqual(before);
+  });
+
+  it("drops an indexed pack that is missing from storage when nothing needs it", async () => {
+    const backend = createMemoryBackend();
+    const repo = await init(backend, "pw", { packSize: PACK, lock: "exclusive" });
+    const oldFiles = { "x.bin": new Uint8Array(randomBytes(50_000)) };
+    const newFiles = { "y.bin": new Uint8Array(randomBytes(50_000)) };
+    const old = await writeSnapshot(repo, oldFiles, "2026-01-01T00:00:00.000Z");
+    const kept = await writeSnapshot(repo, newFiles, "2026-01-02T00:00:00.000Z");
+    await forgetSnapshots(repo, { keepLast: 1 }, { timeZone: "UTC" });
+    const x = (await repo.loadTree(old.tree)).nodes[0]!;
+    const lonely = repo.lookup("data", x.content![0]!)!.pack;
+    await backend.delete(packName(lonely));
+    const report = await pruneRepository(repo);
+    await repo.close();
+    expect(report.missingPacks).toEqual([lonely]);
+    expect(report.packs.removed).toBeGreaterThan(0);
+    await expectHealthy(backend, new Map([[kept.id, newFiles]]));
+  });
+
+  it("prunes unencrypted repositories too", async () => {
+    const backend = createMemoryBackend();
+    const repo = await init(backend, "", { encryption: false, packSize: PACK });
+    const shared = sharedFiles();
+    const contents = new Map<string, Files>();
+    for (let g = 0; g < 3; g++) {
+      const files = generation(g, shared);
+      contents.set((await writeSnapshot(repo, files, `2026-01-0${g + 1}T00:00:00.000Z`)).id, files);
+    }
+    await repo.close();
+    const r = await open(backend, "", { lock: "exclusive" });
+    const forgotten = await forgetSnapshots(r, { keepLast: 1 }, { timeZone: "UTC" });
+    const report = await pruneRepository(r, { maxUnusedPct: 0, packSize: PACK });
+    await r.close();
+    expect(report.packs.repacked + report.packs.removed).toBeGreaterThan(0);
+    for (const id of forgotten.removed) contents.delete(id);
+    const check = await open(backend, "", { lock: "none" });
+    expect((await checkRepository(check, { readData: true })).errors).toEqual([]);
+    for (const s of await check.listSnapshots())
+      expect(await readSnapshot(check, s)).toEqual(contents.get(s.id));
+    await check.close();
   });
 
   it("refuses when an index file is damaged", async () => {
