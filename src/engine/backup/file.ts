@@ -11,6 +11,7 @@ import type { BlobId, Repository, TreeNode } from "../types.ts";
 import { nodeFromStat } from "./node.ts";
 
 const READ_SIZE = 1024 * 1024;
+const SAVES_IN_FLIGHT = 6;
 const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** A problem with this one file (unreadable, vanished, replaced): the backup goes on. */
@@ -67,15 +68,22 @@ async function readChunks(ctx: SaveFileContext, fh: Awaited<ReturnType<typeof op
   let size = 0;
   let added = 0;
   let stored = 0;
+  // Several saves in flight per file, so both seal workers stay busy on one big file; saveBlob
+  // itself applies back-pressure, and chunks are fresh copies, so holding them is safe.
+  const pending: Promise<void>[] = [];
   const store = async (chunks: Uint8Array[]) => {
     for (const chunk of chunks) {
       const id = ctx.repo.blobId(chunk);
       content.push(id);
-      const r = await ctx.repo.saveBlob("data", id, chunk, ctx.signal);
-      if (r.added) {
-        added += chunk.length;
-        stored += r.storedBytes;
-      }
+      const saved = ctx.repo.saveBlob("data", id, chunk, ctx.signal).then((r) => {
+        if (r.added) {
+          added += chunk.length;
+          stored += r.storedBytes;
+        }
+      });
+      saved.catch(() => {}); // observed when awaited below; never an unhandled rejection meanwhile
+      pending.push(saved);
+      if (pending.length >= SAVES_IN_FLIGHT) await pending.shift();
     }
   };
   for (;;) {
@@ -92,5 +100,6 @@ async function readChunks(ctx: SaveFileContext, fh: Awaited<ReturnType<typeof op
     await store(chunker.push(buf.subarray(0, n)));
   }
   await store(chunker.finish());
+  await Promise.all(pending);
   return { content, size, added, stored };
 }
