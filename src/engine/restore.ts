@@ -7,28 +7,33 @@
  */
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { CancelledError, throwIfAborted } from "../util/errors.ts";
-import { Limiter } from "./backup/limiter.ts";
+import { CancelledError, throwIfAborted, ValidationError } from "../util/errors.ts";
 import { createProgress, type Progress } from "./progress.ts";
-import { restoreFile } from "./restore/file.ts";
+import { isPackSource, type PackSource } from "./repository/pack-reader.ts";
 import { applyDirMeta, ensureDir, restoreSymlink } from "./restore/fs-ops.ts";
+import { type BatchOptions, restoreBatch } from "./restore/plan.ts";
 import { createSelector, type Selection, splitSnapshotPath } from "./restore/select.ts";
+import { type FileJob, HandleBudget } from "./restore/sink.ts";
 import type { RestoreOptions, RestoreSummary } from "./restore/types.ts";
 import { joinBytes, nameToBytes } from "./scan/names.ts";
 import { badName } from "./tree.ts";
-import type { BlobId, FileError, Repository, Snapshot, TreeNode } from "./types.ts";
+import type { BlobId, FileError, Repository, Snapshot, Tree, TreeNode } from "./types.ts";
 
 export type { RestoreOptions, RestoreSummary } from "./restore/types.ts";
 
 interface Run {
   repo: Repository;
+  source: Repository & PackSource;
   options: RestoreOptions;
   signal: AbortSignal;
   select: (path: string[]) => Selection;
   progress: Progress;
-  limiter: Limiter;
-  /** File writes in flight (removed as they finish, so memory does not grow with the file count). */
-  pending: Set<Promise<void>>;
+  /** Files gathered for the next batch. */
+  batch: FileJob[];
+  batchBlobs: number;
+  /** The batch being restored. */
+  running: Promise<void>;
+  handles: HandleBudget;
   /** Directories to finish (metadata), in creation order; applied in reverse. */
   dirs: Array<{ path: Buffer; node: TreeNode; display: string }>;
   summary: RestoreSummary;
@@ -46,7 +51,7 @@ function fail(run: Run, path: string, e: unknown): void {
 }
 
 function isFatal(run: Run, e: unknown): boolean {
-  return e instanceof CancelledError || run.signal.aborted;
+  return e instanceof CancelledError || run.signal.aborted || run.fatal !== null;
 }
 
 /** Counts the selected files and bytes, for progress totals. */
@@ -78,23 +83,58 @@ function startCount(run: Run, root: BlobId): () => Promise<void> {
   };
 }
 
-async function restoreTree(run: Run, id: BlobId, dir: Buffer, comps: string[]): Promise<void> {
+/** Subtrees of a directory's children loaded a few ahead of the walk (trees are small GETs). */
+function prefetcher(run: Run, nodes: TreeNode[], comps: string[]) {
+  const ids: Array<BlobId | undefined> = nodes.map((n) =>
+    n.type === "dir" && n.subtree && !badName(n.name) && run.select([...comps, n.name]) !== "none"
+      ? n.subtree
+      : undefined,
+  );
+  const loads = new Map<number, Promise<Tree>>();
+  let next = 0;
+  const fill = (upTo: number) => {
+    for (; next < ids.length && next <= upTo; next++) {
+      const id = ids[next];
+      if (!id) continue;
+      const p = run.repo.loadTree(id, run.signal);
+      p.catch(() => {});
+      loads.set(next, p);
+    }
+  };
+  return (i: number): Promise<Tree> | undefined => {
+    fill(i + TREE_PREFETCH);
+    const p = loads.get(i);
+    loads.delete(i);
+    return p;
+  };
+}
+
+const TREE_PREFETCH = 8;
+
+async function restoreTree(run: Run, load: Promise<Tree>, dir: Buffer, comps: string[]): Promise<void> {
   let nodes: TreeNode[];
   try {
-    nodes = (await run.repo.loadTree(id, run.signal)).nodes;
+    nodes = (await load).nodes;
   } catch (e) {
     if (isFatal(run, e)) throw e;
     fail(run, `/${comps.join("/")}`, e);
     return;
   }
-  for (const node of nodes) {
+  const subtree = prefetcher(run, nodes, comps);
+  for (const [i, node] of nodes.entries()) {
     throwIfAborted(run.signal);
     if (run.fatal) throw run.fatal;
-    await restoreNode(run, node, dir, comps);
+    await restoreNode(run, node, dir, comps, subtree(i));
   }
 }
 
-async function restoreNode(run: Run, node: TreeNode, dir: Buffer, comps: string[]): Promise<void> {
+async function restoreNode(
+  run: Run,
+  node: TreeNode,
+  dir: Buffer,
+  comps: string[],
+  subtree: Promise<Tree> | undefined,
+): Promise<void> {
   const display = `/${[...comps, String(node.name)].join("/")}`;
   const bad = badName(node.name);
   if (bad) return fail(run, display, new Error(`refusing unsafe tree entry: ${bad}`));
@@ -109,14 +149,15 @@ async function restoreNode(run: Run, node: TreeNode, dir: Buffer, comps: string[
       await ensureDir(full);
       run.dirs.push({ path: full, node, display });
       run.summary.dirs++;
-      if (node.subtree) await restoreTree(run, node.subtree, full, path);
+      if (node.subtree)
+        await restoreTree(run, subtree ?? run.repo.loadTree(node.subtree, run.signal), full, path);
     } else if (sel !== "all") {
       return;
     } else if (node.type === "symlink") {
       await restoreSymlink(full, nameToBytes(node.target ?? ""), node);
       run.summary.symlinks++;
     } else if (node.type === "file") {
-      await startFile(run, node, dir, name, full, display);
+      await addFile(run, { node, dir, name, path: full, display });
     } else {
       fail(run, display, new Error(`unknown node type ${JSON.stringify(node.type)}`));
     }
@@ -126,37 +167,67 @@ async function restoreNode(run: Run, node: TreeNode, dir: Buffer, comps: string[
   }
 }
 
-async function startFile(run: Run, node: TreeNode, dir: Buffer, name: Buffer, full: Buffer, display: string) {
-  const release = await run.limiter.acquire();
-  const ctx = {
-    repo: run.repo,
+/** Files are restored in batches (pack-ordered inside each), one batch while the walk fills the next. */
+const BATCH_FILES = 2048;
+const BATCH_BLOBS = 4096;
+
+async function addFile(run: Run, job: FileJob): Promise<void> {
+  run.batch.push(job);
+  run.batchBlobs += job.node.content?.length ?? 0;
+  if (run.batch.length >= BATCH_FILES || run.batchBlobs >= BATCH_BLOBS) await dispatch(run);
+}
+
+/** Waits for the running batch, then starts the filled one. */
+async function dispatch(run: Run): Promise<void> {
+  const jobs = run.batch;
+  run.batch = [];
+  run.batchBlobs = 0;
+  try {
+    await run.running;
+  } catch (e) {
+    run.fatal ??= e;
+    throw e;
+  }
+  if (jobs.length === 0) return;
+  run.running = restoreBatch(jobs, batchOptions(run));
+  run.running.catch(() => {});
+}
+
+function batchOptions(run: Run): BatchOptions {
+  const progress = run.progress;
+  return {
+    repo: run.source,
     verify: run.options.verify ?? false,
     signal: run.signal,
-    onBytes: (n: number) => run.progress.addBytes(n),
-  };
-  run.progress.fileStarted(display);
-  const task = restoreFile(ctx, dir, name, full, node)
-    .then((r) => {
-      if (r.written) {
-        run.summary.files_restored++;
-        run.summary.bytes_written += r.bytes;
-      } else {
+    readers: run.options.concurrency,
+    handles: run.handles,
+    events: {
+      started: (job) => progress.fileStarted(job.display),
+      skipped(job) {
         run.summary.files_skipped++;
-        run.summary.bytes_skipped += r.bytes;
-        run.progress.addBytes(r.bytes);
-      }
-      if (r.verified) run.summary.files_verified++;
-    })
-    .catch((e: unknown) => {
-      if (isFatal(run, e)) run.fatal ??= e;
-      else fail(run, display, e);
-    })
-    .finally(() => {
-      run.progress.fileDone(display);
-      release();
-    });
-  run.pending.add(task);
-  void task.then(() => run.pending.delete(task));
+        run.summary.bytes_skipped += job.node.size;
+        if (run.options.verify) run.summary.files_verified++;
+        progress.addBytes(job.node.size);
+        progress.fileDone(job.display);
+      },
+      restored(job) {
+        run.summary.files_restored++;
+        run.summary.bytes_written += job.node.size;
+        if (run.options.verify) run.summary.files_verified++;
+        progress.fileDone(job.display);
+      },
+      failed(job, error) {
+        fail(run, job.display, error);
+        progress.fileDone(job.display);
+      },
+      bytes: (n) => progress.addBytes(n),
+    },
+  };
+}
+
+function packSource(repo: Repository): Repository & PackSource {
+  if (!isPackSource(repo)) throw new ValidationError("restore needs a repository that supports pack reads");
+  return repo;
 }
 
 function emptySummary(): RestoreSummary {
@@ -197,8 +268,11 @@ export async function restore(
     signal,
     select,
     progress,
-    limiter: new Limiter(Math.max(1, options.concurrency ?? 4)),
-    pending: new Set(),
+    source: packSource(repo),
+    batch: [],
+    batchBlobs: 0,
+    running: Promise.resolve(),
+    handles: new HandleBudget(64),
     dirs: [],
     summary: emptySummary(),
     fatal: null,
@@ -210,13 +284,13 @@ export async function restore(
   const stopCount = startCount(run, snapshot.tree);
   try {
     await mkdir(target, { recursive: true });
-    await restoreTree(run, snapshot.tree, target, []);
-    while (run.pending.size > 0) await Promise.all([...run.pending]);
-    if (run.fatal) throw run.fatal;
+    await restoreTree(run, repo.loadTree(snapshot.tree, signal), target, []);
+    await dispatch(run);
+    await run.running;
     await finishDirs(run);
     reportMissingIncludes(run);
   } catch (e) {
-    await Promise.allSettled([...run.pending]);
+    await run.running.catch(() => {});
     throw signal.aborted ? new CancelledError("restore cancelled", { cause: e }) : e;
   } finally {
     await stopCount();

@@ -22,7 +22,7 @@ export async function memoryRepo(
   });
 }
 
-/** Counts what the archiver asks of the repository, delegating everything to `repo`. */
+/** Counts what the archiver or restorer asks of the repository (blobs saved, blobs read), delegating to `repo`. */
 export function spyRepo<R extends Repository>(repo: R): R & { addedData: number; loadedBlobs: number } {
   const stats = { addedData: 0, loadedBlobs: 0 };
   return new Proxy(repo, {
@@ -33,6 +33,14 @@ export function spyRepo<R extends Repository>(repo: R): R & { addedData: number;
           const r = await target.saveBlob(...args);
           if (r.added && args[0] === "data") stats.addedData++;
           return r;
+        };
+      }
+      if (prop === "openStoredBlob" && "openStoredBlob" in target) {
+        // Batched reads (restore) open each blob they read through here.
+        const open = (target.openStoredBlob as (...a: unknown[]) => unknown).bind(target);
+        return (...args: unknown[]) => {
+          stats.loadedBlobs++;
+          return open(...args);
         };
       }
       if (prop === "loadBlob") {

@@ -14,6 +14,7 @@ import type { RepoConfig } from "./config.ts";
 import { encodeIndex, type IndexPack } from "./index-file.ts";
 import type { HeldLock } from "./lock.ts";
 import { type PackEntry, packName } from "./pack-format.ts";
+import type { PackSource } from "./pack-reader.ts";
 import type { FinishedPack } from "./seal-core.ts";
 import { SealPool } from "./seal-pool.ts";
 import { encodeSnapshot, loadAllSnapshots, pickSnapshot, type SnapshotFilter } from "./snapshots.ts";
@@ -44,7 +45,7 @@ export interface RepositoryState {
   lock: HeldLock | null;
 }
 
-export class RepositoryImpl implements Repository {
+export class RepositoryImpl implements Repository, PackSource {
   readonly id: string;
   readonly chunker: ChunkerParams;
   readonly encrypted: boolean;
@@ -186,6 +187,26 @@ export class RepositoryImpl implements Repository {
     if (!e) throw new NotFoundError(`${type} blob ${id} not found in the index`);
     const pack = this.index.pack(e.pack)!;
     const stored = await this.backend.get(packName(e.pack), { offset: e.offset, length: e.length, signal });
+    return this.openStored(pack, e, stored);
+  }
+
+  /** Where a blob is stored (PackSource), flushing first when it is only queued by this process. */
+  async locate(type: BlobType, id: BlobId, signal?: AbortSignal): Promise<IndexEntry | undefined> {
+    const e = this.index.get(type, id);
+    if (e || !this.pending.has(`${type}:${id}`)) return e;
+    await this.flush(signal);
+    return this.index.get(type, id);
+  }
+
+  /** Stored bytes of a pack range (PackSource), unchecked: open each blob with openStoredBlob. */
+  readPackRange(pack: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.backend.get(packName(pack), { offset, length, signal });
+  }
+
+  /** openStored for an index entry (PackSource). NotFoundError when its pack is unknown. */
+  openStoredBlob(e: IndexEntry, stored: Uint8Array): Uint8Array {
+    const pack = this.index.pack(e.pack);
+    if (!pack) throw new NotFoundError(`pack ${e.pack} of blob ${e.id} not in the index`);
     return this.openStored(pack, e, stored);
   }
 

@@ -1,0 +1,185 @@
+/**
+ * Restoring a batch of files pack by pack (as restic's restorer does): every needed blob is looked
+ * up, blobs are grouped by pack and merged into a few range reads, and each blob, once read and
+ * authenticated, is written to every file position that needs it (a blob shared by many files, or
+ * repeated inside one, is downloaded once per batch). Files already correct in the target are
+ * skipped first. A blob that cannot be read fails only the files that need it.
+ */
+import { NotFoundError, throwIfAborted } from "../../util/errors.ts";
+import type { IndexEntry } from "../repository/blob-index.ts";
+import { mapLimit } from "../repository/map-limit.ts";
+import {
+  type CoalesceOptions,
+  coalesce,
+  DEFAULT_COALESCE,
+  type PackRange,
+  type PackSource,
+  readRanges,
+} from "../repository/pack-reader.ts";
+import type { Repository } from "../types.ts";
+import { alreadyThere, type FileJob, FileSink, HandleBudget } from "./sink.ts";
+
+/** What a batch reports back, per file. */
+export interface BatchEvents {
+  skipped(job: FileJob): void;
+  started(job: FileJob): void;
+  restored(job: FileJob): void;
+  failed(job: FileJob, error: unknown): void;
+  /** Plaintext bytes written. */
+  bytes(n: number): void;
+}
+
+export interface BatchOptions {
+  repo: Repository & PackSource;
+  verify: boolean;
+  signal: AbortSignal;
+  events: BatchEvents;
+  /** Range reads in flight (default 6). */
+  readers?: number;
+  /** Bytes of range reads held at once (default 48 MiB). */
+  maxBytesInFlight?: number;
+  coalesce?: CoalesceOptions;
+  handles?: HandleBudget;
+}
+
+interface Target {
+  sink: FileSink;
+  offset: number;
+}
+
+interface Wanted {
+  entry: IndexEntry;
+  targets: Target[];
+}
+
+class Batch {
+  /** pack id → blob id → where it goes; insertion order follows the walk. */
+  readonly packs = new Map<string, Map<string, Wanted>>();
+  readonly sinks: FileSink[] = [];
+
+  constructor(private readonly o: BatchOptions) {}
+
+  private fail(sink: FileSink, error: unknown): Promise<void> {
+    if (sink.failed) return Promise.resolve();
+    this.o.events.failed(sink.job, error);
+    return sink.abandon();
+  }
+
+  /** Looks up the file's blobs and records where each goes; false if the file cannot be planned. */
+  async add(job: FileJob, handles: HandleBudget): Promise<void> {
+    const ids = job.node.content ?? [];
+    const entries: IndexEntry[] = [];
+    for (const id of ids) {
+      const e = await this.o.repo.locate("data", id, this.o.signal);
+      if (!e) return this.o.events.failed(job, new NotFoundError(`data blob ${id} not found in the index`));
+      entries.push(e);
+    }
+    const sink = new FileSink(job, entries.length, handles);
+    this.sinks.push(sink);
+    let offset = 0;
+    for (const e of entries) {
+      let blobs = this.packs.get(e.pack);
+      if (!blobs) {
+        blobs = new Map();
+        this.packs.set(e.pack, blobs);
+      }
+      let w = blobs.get(e.id);
+      if (!w) {
+        w = { entry: e, targets: [] };
+        blobs.set(e.id, w);
+      }
+      w.targets.push({ sink, offset });
+      offset += e.rawLength;
+    }
+  }
+
+  async complete(sink: FileSink): Promise<void> {
+    try {
+      await sink.finish(this.o.repo, this.o.verify, this.o.signal);
+      this.o.events.restored(sink.job);
+    } catch (e) {
+      if (this.o.signal.aborted) throw e;
+      await this.fail(sink, e);
+    }
+  }
+
+  async deliver(e: IndexEntry, plain: Uint8Array): Promise<void> {
+    for (const t of this.packs.get(e.pack)?.get(e.id)?.targets ?? []) {
+      if (t.sink.failed) continue;
+      if (t.sink.remaining === t.sink.job.node.content?.length) this.o.events.started(t.sink.job);
+      let last: boolean;
+      try {
+        last = await t.sink.write(plain, t.offset);
+      } catch (err) {
+        if (this.o.signal.aborted) throw err;
+        await this.fail(t.sink, err);
+        continue;
+      }
+      this.o.events.bytes(plain.length);
+      if (last) await this.complete(t.sink);
+    }
+  }
+
+  async undeliverable(e: IndexEntry, error: unknown): Promise<void> {
+    for (const t of this.packs.get(e.pack)?.get(e.id)?.targets ?? []) await this.fail(t.sink, error);
+  }
+
+  ranges(): PackRange[] {
+    const opts = this.o.coalesce ?? DEFAULT_COALESCE;
+    return [...this.packs].flatMap(([pack, blobs]) =>
+      coalesce(
+        pack,
+        [...blobs.values()].map((w) => w.entry),
+        opts,
+      ),
+    );
+  }
+}
+
+/**
+ * Restores `jobs`. Per-file problems go to events.failed; rejects only on cancellation (temporary
+ * files of unfinished files are removed) or an unexpected internal error.
+ */
+export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<void> {
+  const batch = new Batch(o);
+  const handles = o.handles ?? new HandleBudget(64);
+  const todo = await mapLimit(jobs, 16, async (job) => {
+    throwIfAborted(o.signal);
+    try {
+      if (await alreadyThere(o.repo, job, o.verify, o.signal)) {
+        o.events.skipped(job);
+        return null;
+      }
+    } catch (e) {
+      if (o.signal.aborted) throw e;
+      o.events.failed(job, e);
+      return null;
+    }
+    return job;
+  });
+  for (const job of todo) if (job) await batch.add(job, handles);
+  try {
+    for (const sink of batch.sinks) {
+      if (sink.remaining === 0) {
+        o.events.started(sink.job);
+        await batch.complete(sink);
+      }
+    }
+    await readRanges(
+      o.repo,
+      batch.ranges(),
+      { blob: (e, p) => batch.deliver(e, p), failed: (e, err) => batch.undeliverable(e, err) },
+      {
+        concurrency: o.readers ?? 6,
+        maxBytesInFlight: o.maxBytesInFlight ?? 48 * 1024 * 1024,
+        signal: o.signal,
+      },
+    );
+    for (const s of batch.sinks) {
+      if (s.remaining > 0 && !s.failed) o.events.failed(s.job, new Error("internal: blobs left unwritten"));
+    }
+  } finally {
+    // Anything unfinished (cancellation, a crash of the plan) leaves no temporary file behind.
+    await Promise.all(batch.sinks.filter((s) => s.remaining > 0 && !s.failed).map((s) => s.abandon()));
+  }
+}
