@@ -9,6 +9,7 @@ import type { Progress } from "../progress.ts";
 import type { WalkEntry } from "../scan/walk.ts";
 import { compareNames, encodeTree } from "../tree.ts";
 import type { BlobId, FileError, Repository, SnapshotSummary, TreeNode } from "../types.ts";
+import { ChunkerPool } from "./chunkers.ts";
 import { FileReadError, saveFile } from "./file.ts";
 import { Limiter } from "./limiter.ts";
 import { nodeFromStat, unchangedSince } from "./node.ts";
@@ -49,6 +50,7 @@ export class Archiver {
   };
   private readonly stack: Frame[] = [];
   private readonly limiter: Limiter;
+  private readonly chunkers: ChunkerPool;
   private fatal: unknown = null;
   private rootTree: BlobId | null = null;
 
@@ -57,6 +59,7 @@ export class Archiver {
     private readonly rootParent: BlobId | undefined,
   ) {
     this.limiter = new Limiter(Math.max(1, o.readConcurrency));
+    this.chunkers = new ChunkerPool(o.repo.chunker);
   }
 
   /** The root tree id, once the walk is consumed. */
@@ -186,7 +189,12 @@ export class Archiver {
     const p = this.o.progress;
     p.fileStarted(entry.display);
     try {
-      const ctx = { repo: this.o.repo, signal: this.o.signal, onBytes: (n: number) => p.addBytes(n) };
+      const ctx = {
+        repo: this.o.repo,
+        signal: this.o.signal,
+        onBytes: (n: number) => p.addBytes(n),
+        chunkers: this.chunkers,
+      };
       const saved = await saveFile(ctx, entry.path, entry.name ?? "");
       frame.nodes.push(saved.node);
       // Re-read (metadata changed, or full) but the same content: unmodified, as restic counts it.

@@ -1,17 +1,22 @@
 /**
- * Reads one file streaming (fixed-size reads), cuts it into content-defined chunks and saves each
- * chunk as a data blob. Memory per file: one read buffer plus the chunker's buffer. The node's
- * metadata is the fstat taken right after opening; the content is what was read.
+ * Reads one file streaming (reads of up to 1 MiB straight into a pooled chunker's buffer), cuts it
+ * into content-defined chunks and saves each new chunk as a data blob. Memory per file: the
+ * chunker's buffer (reused across files) plus the chunks in flight, each copied once into its own
+ * buffer and moved (transferred, not copied) to a seal worker. Chunks already in the repository are
+ * hashed and skipped without a copy. The node's metadata is the fstat taken right after opening;
+ * the content is what was read.
  */
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { throwIfAborted } from "../../util/errors.ts";
-import { Chunker } from "../chunk/chunker.ts";
+import type { Chunker } from "../chunk/chunker.ts";
 import type { BlobId, Repository, TreeNode } from "../types.ts";
+import { ChunkerPool } from "./chunkers.ts";
 import { nodeFromStat } from "./node.ts";
 
 const READ_SIZE = 1024 * 1024;
-const SAVES_IN_FLIGHT = 6;
+/** Enough for both seal workers to stay busy on one big file, few enough to bound memory. */
+const SAVES_IN_FLIGHT = 4;
 const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** A problem with this one file (unreadable, vanished, replaced): the backup goes on. */
@@ -30,6 +35,8 @@ export interface SaveFileContext {
   signal: AbortSignal;
   /** Called with each count of bytes read. */
   onBytes(n: number): void;
+  /** Chunkers shared across files (default: a fresh pool, i.e. a new chunker for this file). */
+  chunkers?: ChunkerPool;
 }
 
 function fsError(e: unknown): FileReadError {
@@ -50,7 +57,13 @@ export async function saveFile(ctx: SaveFileContext, path: Buffer, name: string)
   try {
     const st = await fh.stat({ bigint: true }).catch((e: unknown) => Promise.reject(fsError(e)));
     if (!st.isFile()) throw new FileReadError("no longer a regular file");
-    const out = await readChunks(ctx, fh, Number(st.size));
+    const lease = await (ctx.chunkers ?? new ChunkerPool(ctx.repo.chunker)).acquire(Number(st.size));
+    let out: Awaited<ReturnType<typeof readChunks>>;
+    try {
+      out = await readChunks(ctx, fh, Number(st.size), lease.chunker);
+    } finally {
+      lease.release();
+    }
     const after = await fh.stat({ bigint: true }).catch(() => st);
     const node = { ...nodeFromStat(name, "file", st), size: out.size, content: out.content };
     const changed = out.size !== Number(st.size) || after.mtimeNs !== st.mtimeNs;
@@ -60,24 +73,29 @@ export async function saveFile(ctx: SaveFileContext, path: Buffer, name: string)
   }
 }
 
-async function readChunks(ctx: SaveFileContext, fh: Awaited<ReturnType<typeof open>>, sizeHint: number) {
-  const chunker = new Chunker(ctx.repo.chunker);
-  // Small files get a small buffer: allocating (and zeroing) 1 MiB per file dominates otherwise.
-  const buf = new Uint8Array(Math.min(READ_SIZE, Math.max(64 * 1024, sizeHint + 1)));
+async function readChunks(
+  ctx: SaveFileContext,
+  fh: Awaited<ReturnType<typeof open>>,
+  sizeHint: number,
+  chunker: Chunker,
+) {
   const content: BlobId[] = [];
   let size = 0;
   let added = 0;
   let stored = 0;
   // Several saves in flight per file, so both seal workers stay busy on one big file; saveBlob
-  // itself applies back-pressure, and chunks are fresh copies, so holding them is safe.
+  // itself applies back-pressure. `views` point into the chunker's buffer: each is hashed, and
+  // copied (once) only when new, before the chunker is touched again.
   const pending: Promise<void>[] = [];
-  const store = async (chunks: Uint8Array[]) => {
-    for (const chunk of chunks) {
-      const id = ctx.repo.blobId(chunk);
+  const store = async (views: Uint8Array[]) => {
+    for (const view of views) {
+      const id = ctx.repo.blobId(view);
       content.push(id);
-      const saved = ctx.repo.saveBlob("data", id, chunk, ctx.signal).then((r) => {
+      if (ctx.repo.hasBlob("data", id)) continue;
+      const length = view.byteLength;
+      const saved = ctx.repo.saveBlob("data", id, view.slice(), ctx.signal, { transfer: true }).then((r) => {
         if (r.added) {
-          added += chunk.length;
+          added += length;
           stored += r.storedBytes;
         }
       });
@@ -88,18 +106,20 @@ async function readChunks(ctx: SaveFileContext, fh: Awaited<ReturnType<typeof op
   };
   for (;;) {
     throwIfAborted(ctx.signal);
+    // Small files: read what is left plus one byte (to see the end), not a whole megabyte.
+    const space = chunker.writable(Math.min(READ_SIZE, Math.max(sizeHint - size, 0) + 1));
     let n: number;
     try {
-      n = (await fh.read(buf, 0, buf.length, null)).bytesRead;
+      n = (await fh.read(space, 0, space.byteLength, null)).bytesRead;
     } catch (e) {
       throw fsError(e);
     }
     if (n === 0) break;
     size += n;
     ctx.onBytes(n);
-    await store(chunker.push(buf.subarray(0, n)));
+    await store(chunker.commit(n));
   }
-  await store(chunker.finish());
+  await store(chunker.finishViews());
   await Promise.all(pending);
   return { content, size, added, stored };
 }

@@ -1,12 +1,18 @@
 /**
  * Streaming content-defined chunker (FastCDC with normalized chunking, level 2). Feed it a file as a
  * sequence of buffers; it returns finished chunks as they are cut. Memory is bounded by its buffer
- * (twice the maximum chunk size), whatever the file size. Chunks are fresh copies, safe to keep.
+ * (the maximum chunk size plus one read), whatever the file size. push()/finish() return fresh
+ * copies, safe to keep; the zero-copy pair writable()/commit() (with finishViews()) lets a reader
+ * read straight into the buffer and get chunks as views into it, so one Chunker reused across
+ * files allocates nothing per file or per chunk.
  */
 import type { ChunkerParams } from "../types.ts";
 import { gearScan, gearTable, topMask } from "./gear.ts";
 
 const tables = new Map<string, Int32Array>();
+
+/** Room for one read beyond the largest chunk. */
+const READ_ROOM = 1024 * 1024;
 
 function tableFor(seed: string): Int32Array {
   let t = tables.get(seed);
@@ -42,9 +48,9 @@ export class Chunker {
     const bits = Math.round(Math.log2(params.avg));
     this.maskS = topMask(bits + 2);
     this.maskL = topMask(bits - 2);
-    // Starts small and grows (up to twice the maximum chunk) so small files stay cheap.
-    this.capacity = Math.max(2 * params.max, 64 * 1024);
-    this.buf = new Uint8Array(Math.min(this.capacity, 256 * 1024));
+    // Starts small and grows (up to the maximum chunk plus one read) so small files stay cheap.
+    this.capacity = Math.max(params.max + READ_ROOM, 64 * 1024);
+    this.buf = new Uint8Array(Math.min(this.capacity, 64 * 1024));
     this.scanned = params.min;
   }
 
@@ -53,7 +59,7 @@ export class Chunker {
     const out: Uint8Array[] = [];
     let off = 0;
     while (off < data.length) {
-      this.makeRoom();
+      this.makeRoom(1);
       const n = Math.min(data.length - off, this.buf.length - this.end);
       this.buf.set(data.subarray(off, off + n), this.end);
       this.end += n;
@@ -65,13 +71,44 @@ export class Chunker {
 
   /** Ends the stream: returns the last chunks (the remainder, possibly shorter than min). */
   finish(): Uint8Array[] {
+    return this.finishViews().map((v) => v.slice());
+  }
+
+  /**
+   * Free space to read up to `want` bytes into (at least one byte, at most `want`). Valid until
+   * the next call; follow with commit(bytes written). Invalidates views returned earlier.
+   */
+  writable(want: number): Uint8Array {
+    this.makeRoom(Math.max(1, want));
+    return this.buf.subarray(this.end, Math.min(this.buf.length, this.end + Math.max(1, want)));
+  }
+
+  /**
+   * Takes the `n` bytes just written into writable(); returns the chunks they complete as views
+   * into the buffer, valid until the next writable() or push() (copy what must outlive that).
+   */
+  commit(n: number): Uint8Array[] {
+    if (n < 0 || this.end + n > this.buf.length) throw new RangeError("commit beyond writable space");
+    this.end += n;
     const out: Uint8Array[] = [];
-    this.cutAll(out, true);
-    if (this.end > this.start) out.push(this.buf.slice(this.start, this.end));
+    this.cutAll(out, false, false);
+    return out;
+  }
+
+  /** finish() as views (valid until the next writable()/push()); the chunker is then reusable. */
+  finishViews(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.cutAll(out, true, false);
+    if (this.end > this.start) out.push(this.buf.subarray(this.start, this.end));
+    this.clear();
+    return out;
+  }
+
+  /** Drops any buffered data (keeping the buffer) so the chunker can start a new stream. */
+  clear(): void {
     this.start = 0;
     this.end = 0;
     this.reset();
-    return out;
   }
 
   private reset(): void {
@@ -79,26 +116,31 @@ export class Chunker {
     this.state[0] = 0;
   }
 
-  /** Moves the unfinished chunk to the front once the buffer's tail is full, growing if needed. */
-  private makeRoom(): void {
-    if (this.end < this.buf.length) return;
+  /**
+   * Makes `want` bytes free after end (fewer only at full capacity): moves the unfinished chunk to
+   * the front, then grows. The unfinished chunk is always shorter than max, so at capacity there is
+   * room for a whole read.
+   */
+  private makeRoom(want: number): void {
+    if (this.buf.length - this.end >= want) return;
     if (this.start > 0) {
       this.buf.copyWithin(0, this.start, this.end);
       this.end -= this.start;
       this.start = 0;
     }
-    if (this.end === this.buf.length) {
-      const bigger = new Uint8Array(Math.min(this.capacity, this.buf.length * 2));
+    if (this.buf.length - this.end < want && this.buf.length < this.capacity) {
+      const size = Math.min(this.capacity, Math.max(this.buf.length * 2, this.end + want));
+      const bigger = new Uint8Array(size);
       bigger.set(this.buf.subarray(0, this.end));
       this.buf = bigger;
     }
   }
 
-  private cutAll(out: Uint8Array[], final: boolean): void {
+  private cutAll(out: Uint8Array[], final: boolean, copy = true): void {
     for (;;) {
       const cut = this.findCut(final);
       if (cut < 0) return;
-      out.push(this.buf.slice(this.start, cut));
+      out.push(copy ? this.buf.slice(this.start, cut) : this.buf.subarray(this.start, cut));
       this.start = cut;
       this.reset();
     }

@@ -19,6 +19,8 @@ import type { FinishedPack } from "./seal-core.ts";
 import { SealPool } from "./seal-pool.ts";
 import { encodeSnapshot, loadAllSnapshots, pickSnapshot, type SnapshotFilter } from "./snapshots.ts";
 
+const MiB = 1024 * 1024;
+
 export interface RepositoryTuning {
   /** zstd level, 0 = off. */
   level: number;
@@ -99,9 +101,10 @@ export class RepositoryImpl implements Repository, PackSource {
       macKey: this.keys.mac,
       packSize: this.tuning.packSize,
       workers: this.tuning.workers,
-      maxQueuedBytes: Math.max(this.tuning.packSize, 4 * 1024 * 1024),
-      maxPendingPacks: 3,
-      maxUploads: 3,
+      // Enough queued for both workers to stay busy; more is only memory (see backup-engine.md).
+      maxQueuedBytes: Math.max(4 * MiB, Math.min(this.tuning.packSize / 2, 8 * MiB)),
+      maxPendingPacks: 2,
+      maxUploads: 2,
       onPack: (pack) => this.storePack(pack),
     });
     return this.pool;
@@ -112,13 +115,27 @@ export class RepositoryImpl implements Repository, PackSource {
     return this.pool?.bufferedBytes() ?? 0;
   }
 
-  async saveBlob(type: BlobType, id: BlobId, plaintext: Uint8Array, signal?: AbortSignal) {
+  async saveBlob(
+    type: BlobType,
+    id: BlobId,
+    plaintext: Uint8Array,
+    signal?: AbortSignal,
+    options?: { transfer?: boolean },
+  ) {
     throwIfAborted(signal);
     const key = `${type}:${id}`;
     if (this.index.has(type, id) || this.pending.has(key)) return { added: false, storedBytes: 0 };
     this.pending.add(key);
     try {
-      const storedBytes = await this.sealPool().submit(type, id, plaintext, this.tuning.level, signal);
+      const pool = this.sealPool();
+      const storedBytes = await pool.submit(
+        type,
+        id,
+        plaintext,
+        this.tuning.level,
+        signal,
+        options?.transfer,
+      );
       return { added: true, storedBytes };
     } catch (e) {
       this.pending.delete(key);

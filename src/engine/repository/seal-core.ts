@@ -2,25 +2,24 @@
  * The CPU-heavy half of saving blobs: compress, encrypt, append to a pack, finish the pack. Runs in
  * seal-worker.ts threads, or inline (tests, tiny jobs). Each core owns its open packs (one per blob
  * type, each with its own random salt and subkey), so workers never share GCM keys or nonces.
+ *
+ * Memory: a data pack is written into a buffer of `capacity` bytes taken from a small free list;
+ * the uploader hands finished buffers back ("recycle"), so a long backup circulates the same few
+ * buffers instead of allocating 16 MiB per pack. Tree packs start small and grow.
  */
 
-import { gcmSeal, hmacSha256Hex, random, SALT_BYTES, sha256Hex } from "../crypto/aead.ts";
+import { hmacSha256Hex } from "../crypto/aead.ts";
 import type { BlobType } from "../types.ts";
 import { compress } from "./compression.ts";
-import { encodeHeaderAndTrailer, type PackEntry, packSubkey } from "./pack-format.ts";
+import { type FinishedPack, headerBytes, PackWriter } from "./pack-writer.ts";
 
-export interface FinishedPack {
-  id: string;
-  type: BlobType;
-  bytes: Uint8Array;
-  salt: Uint8Array;
-  entries: PackEntry[];
-}
+export type { FinishedPack } from "./pack-writer.ts";
 
 export type CoreRequest =
   | { kind: "init"; encKey: Uint8Array | null; macKey: Uint8Array | null; packSize: number }
   | { kind: "blob"; seq: number; type: BlobType; id: string; plaintext: Uint8Array; level: number }
-  | { kind: "flush"; seq: number };
+  | { kind: "flush"; seq: number }
+  | { kind: "recycle"; buffer: ArrayBuffer };
 
 export type CoreReply =
   | { kind: "added"; seq: number; storedBytes: number }
@@ -28,51 +27,13 @@ export type CoreReply =
   | { kind: "pack"; pack: FinishedPack }
   | { kind: "flushed"; seq: number };
 
-class OpenPack {
-  readonly salt = random(SALT_BYTES);
-  readonly subkey: Uint8Array | null;
-  readonly parts: Uint8Array[] = [];
-  readonly entries: PackEntry[] = [];
-  size = 0;
+/** Recycled pack buffers kept per core; more would only hold memory. */
+const MAX_FREE = 1;
+const TREE_START = 64 * 1024;
 
-  constructor(
-    encKey: Uint8Array | null,
-    readonly type: BlobType,
-  ) {
-    this.subkey = encKey ? packSubkey(encKey, this.salt) : null;
-    if (!encKey) this.salt.fill(0);
-  }
-
-  add(id: string, plaintext: Uint8Array, level: number): number {
-    const { data, compression } = compress(plaintext, level);
-    const stored = this.subkey ? gcmSeal(this.subkey, data) : data.slice();
-    // The index and pack header store 32-bit offsets and lengths.
-    if (this.size + stored.byteLength > 0xffffffff) throw new Error("blob too large for a pack");
-    this.entries.push({
-      type: this.type,
-      id,
-      offset: this.size,
-      length: stored.byteLength,
-      rawLength: plaintext.byteLength,
-      compression,
-    });
-    this.parts.push(stored);
-    this.size += stored.byteLength;
-    return stored.byteLength;
-  }
-
-  finish(): FinishedPack {
-    this.parts.push(encodeHeaderAndTrailer(this.entries, this.subkey, this.salt));
-    let total = 0;
-    for (const p of this.parts) total += p.byteLength;
-    const bytes = new Uint8Array(total);
-    let at = 0;
-    for (const p of this.parts) {
-      bytes.set(p, at);
-      at += p.byteLength;
-    }
-    return { id: sha256Hex(bytes), type: this.type, bytes, salt: this.salt, entries: this.entries };
-  }
+/** Buffer size of a data pack: the target size plus room for the blob that crosses it. */
+export function packCapacity(packSize: number): number {
+  return packSize + Math.max(packSize >> 3, 64 * 1024);
 }
 
 /** Processes requests in order; `emit` receives replies in order. */
@@ -80,7 +41,8 @@ export class SealCore {
   private encKey: Uint8Array | null = null;
   private macKey: Uint8Array | null = null;
   private packSize = 16 * 1024 * 1024;
-  private readonly open = new Map<BlobType, OpenPack>();
+  private readonly open = new Map<BlobType, PackWriter>();
+  private readonly free: ArrayBuffer[] = [];
 
   constructor(private readonly emit: (reply: CoreReply) => void) {}
 
@@ -91,31 +53,53 @@ export class SealCore {
       this.packSize = req.packSize;
     } else if (req.kind === "blob") {
       this.addBlob(req);
+    } else if (req.kind === "recycle") {
+      if (req.buffer.byteLength === packCapacity(this.packSize) && this.free.length < MAX_FREE)
+        this.free.push(req.buffer);
     } else {
       for (const type of [...this.open.keys()]) this.finishPack(type);
       this.emit({ kind: "flushed", seq: req.seq });
     }
   }
 
+  private newPack(type: BlobType): PackWriter {
+    const cap = packCapacity(this.packSize);
+    const buf =
+      type === "tree"
+        ? new Uint8Array(Math.min(TREE_START, cap))
+        : new Uint8Array(this.free.pop() ?? new ArrayBuffer(cap));
+    const pack = new PackWriter(this.encKey, type, buf);
+    this.open.set(type, pack);
+    return pack;
+  }
+
   private addBlob(req: Extract<CoreRequest, { kind: "blob" }>): void {
-    let pack = this.open.get(req.type);
-    if (!pack) {
-      pack = new OpenPack(this.encKey, req.type);
-      this.open.set(req.type, pack);
-    }
     let storedBytes: number;
     try {
       // A wrong id would make the blob unreadable later; catch the caller's bug now.
       if (this.macKey && hmacSha256Hex(this.macKey, req.plaintext) !== req.id) {
         throw new Error(`blob id ${req.id} does not match its content`);
       }
-      storedBytes = pack.add(req.id, req.plaintext, req.level);
+      const { data, compression } = compress(req.plaintext, req.level);
+      let pack = this.open.get(req.type) ?? this.newPack(req.type);
+      // A blob that would overflow the pack buffer closes the pack first (packs stay ≤ capacity).
+      const stored = pack.storedLength(data.byteLength);
+      const limit = packCapacity(this.packSize);
+      if (
+        pack.entries.length > 0 &&
+        pack.size + stored + headerBytes(pack.entries.length + 1, true) > limit
+      ) {
+        this.finishPack(req.type);
+        pack = this.newPack(req.type);
+      }
+      storedBytes = pack.add(req.id, data, compression, req.plaintext.byteLength);
     } catch (e) {
       this.emit({ kind: "failed", seq: req.seq, message: e instanceof Error ? e.message : String(e) });
       return;
     }
     this.emit({ kind: "added", seq: req.seq, storedBytes });
-    if (pack.size >= this.packSize) this.finishPack(req.type);
+    const pack = this.open.get(req.type);
+    if (pack && pack.size >= this.packSize) this.finishPack(req.type);
   }
 
   private finishPack(type: BlobType): void {

@@ -24,7 +24,8 @@ export interface SealPoolOptions {
 }
 
 interface Lane {
-  send(req: CoreRequest): void;
+  /** Posts a request; buffers in `transfer` move to the core (detached here). */
+  send(req: CoreRequest, transfer?: ArrayBuffer[]): void;
   queued: number;
   close(): void;
 }
@@ -46,7 +47,7 @@ export class SealPool {
   private readonly waiting = new Map<number, Waiter>();
   private readonly flushWaits = new Map<number, () => void>();
   private readonly wakeups: (() => void)[] = [];
-  private readonly uploadQueue: FinishedPack[] = [];
+  private readonly uploadQueue: { pack: FinishedPack; lane: Lane }[] = [];
   private readonly uploadDone = new Set<() => void>();
   private uploading = 0;
   private packBytes = 0;
@@ -69,21 +70,40 @@ export class SealPool {
 
   private workerLane(): Lane {
     const worker = new Worker(sealWorkerUrl());
-    const lane: Lane = { queued: 0, send: (req) => worker.postMessage(req), close: () => worker.terminate() };
+    const lane: Lane = {
+      queued: 0,
+      send: (req, transfer) => worker.postMessage(req, transfer ?? []),
+      close: () => worker.terminate(),
+    };
     worker.onmessage = (event: MessageEvent<CoreReply>) => this.onReply(lane, event.data);
     worker.onerror = (event) => this.fail(new BackappError(`seal worker failed: ${event.message}`));
     return lane;
   }
 
-  /** Compresses, encrypts and packs a blob; resolves with its stored size once it is in a pack. */
-  async submit(type: BlobType, id: string, plaintext: Uint8Array, level: number, signal?: AbortSignal) {
-    await this.waitForRoom(plaintext.byteLength, signal);
+  /**
+   * Compresses, encrypts and packs a blob; resolves with its stored size once it is in a pack.
+   * With `transfer`, a plaintext that spans its whole ArrayBuffer is moved to the worker instead
+   * of copied: the caller gives it up (it reads as empty afterwards).
+   */
+  async submit(
+    type: BlobType,
+    id: string,
+    plaintext: Uint8Array,
+    level: number,
+    signal?: AbortSignal,
+    transfer = false,
+  ) {
+    const bytes = plaintext.byteLength;
+    await this.waitForRoom(bytes, signal);
     const lane = this.lanes.reduce((a, b) => (b.queued < a.queued ? b : a));
     const seq = ++this.seq;
-    lane.queued += plaintext.byteLength;
+    lane.queued += bytes;
+    const whole = plaintext.byteOffset === 0 && plaintext.buffer.byteLength === bytes;
+    const moved =
+      transfer && whole && plaintext.buffer instanceof ArrayBuffer ? [plaintext.buffer] : undefined;
     return new Promise<number>((resolve, reject) => {
-      this.waiting.set(seq, { resolve, reject, bytes: plaintext.byteLength, lane });
-      lane.send({ kind: "blob", seq, type, id, plaintext, level });
+      this.waiting.set(seq, { resolve, reject, bytes, lane });
+      lane.send({ kind: "blob", seq, type, id, plaintext, level }, moved);
     });
   }
 
@@ -121,7 +141,7 @@ export class SealPool {
   private onReply(lane: Lane, reply: CoreReply): void {
     if (reply.kind === "pack") {
       this.packBytes += reply.pack.bytes.byteLength;
-      this.uploadQueue.push(reply.pack);
+      this.uploadQueue.push({ pack: reply.pack, lane });
       this.pumpUploads();
     } else if (reply.kind === "flushed") {
       this.flushWaits.get(reply.seq)?.();
@@ -139,14 +159,20 @@ export class SealPool {
 
   private pumpUploads(): void {
     while (this.uploading < this.opts.maxUploads && this.uploadQueue.length > 0) {
-      const pack = this.uploadQueue.shift()!;
+      const { pack, lane } = this.uploadQueue.shift()!;
+      const size = pack.bytes.byteLength;
       this.uploading++;
       this.opts
         .onPack(pack)
+        .then(() => {
+          // Stored: the core may refill the same buffer (no 16 MiB allocation per pack).
+          const buffer = pack.bytes.buffer as ArrayBuffer;
+          if (!this.failure) lane.send({ kind: "recycle", buffer }, [buffer]);
+        })
         .catch((e: unknown) => this.fail(wrapError(`upload pack ${pack.id.slice(0, 12)}`, e)))
         .finally(() => {
           this.uploading--;
-          this.packBytes -= pack.bytes.byteLength;
+          this.packBytes -= size;
           this.pumpUploads();
           this.wake();
           if (this.idle()) for (const done of this.uploadDone) done();

@@ -2,6 +2,7 @@
  * Worker thread entry for SealCore. Started by seal-pool.ts with
  * `new Worker(new URL("./seal-worker.ts", import.meta.url).href)`; build.ts passes every
  * src/**\/*-worker.ts as an extra entrypoint so this works inside the compiled binary.
+ * Finished packs are transferred (not copied) to the main thread, which transfers them back.
  */
 import { type CoreReply, type CoreRequest, SealCore } from "./seal-core.ts";
 
