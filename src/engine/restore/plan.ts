@@ -5,7 +5,8 @@
  * repeated inside one, is downloaded once per batch). Files already correct in the target are
  * skipped first. A blob that cannot be read fails only the files that need it.
  */
-import { NotFoundError, throwIfAborted } from "../../util/errors.ts";
+import { IntegrityError, NotFoundError, throwIfAborted } from "../../util/errors.ts";
+import { Limiter } from "../backup/limiter.ts";
 import type { IndexEntry } from "../repository/blob-index.ts";
 import { mapLimit } from "../repository/map-limit.ts";
 import {
@@ -40,6 +41,8 @@ export interface BatchOptions {
   maxBytesInFlight?: number;
   coalesce?: CoalesceOptions;
   handles?: HandleBudget;
+  /** Blob writes (and file completions) in flight (default 16). */
+  writers?: number;
 }
 
 interface Target {
@@ -56,13 +59,18 @@ class Batch {
   /** pack id → blob id → where it goes; insertion order follows the walk. */
   readonly packs = new Map<string, Map<string, Wanted>>();
   readonly sinks: FileSink[] = [];
+  private readonly writers: Limiter;
+  private readonly writing = new Set<Promise<void>>();
+  private fatal: unknown = null;
 
-  constructor(private readonly o: BatchOptions) {}
+  constructor(private readonly o: BatchOptions) {
+    this.writers = new Limiter(o.writers ?? 16);
+  }
 
-  private fail(sink: FileSink, error: unknown): Promise<void> {
-    if (sink.failed) return Promise.resolve();
+  private fail(sink: FileSink, error: unknown): void {
+    if (sink.failed) return;
     this.o.events.failed(sink.job, error);
-    return sink.abandon();
+    sink.abandon();
   }
 
   /** Looks up the file's blobs and records where each goes; false if the file cannot be planned. */
@@ -73,6 +81,13 @@ class Batch {
       const e = await this.o.repo.locate("data", id, this.o.signal);
       if (!e) return this.o.events.failed(job, new NotFoundError(`data blob ${id} not found in the index`));
       entries.push(e);
+    }
+    const total = entries.reduce((n, e) => n + e.rawLength, 0);
+    if (total !== job.node.size) {
+      return this.o.events.failed(
+        job,
+        new IntegrityError(`content is ${total} bytes, the tree says ${job.node.size}`),
+      );
     }
     const sink = new FileSink(job, entries.length, handles);
     this.sinks.push(sink);
@@ -99,29 +114,54 @@ class Batch {
       this.o.events.restored(sink.job);
     } catch (e) {
       if (this.o.signal.aborted) throw e;
-      await this.fail(sink, e);
+      this.fail(sink, e);
     }
   }
 
+  /** Writes of one blob to one file position, run in the write pool. */
+  private async writeOne(t: Target, plain: Uint8Array): Promise<void> {
+    let last: boolean;
+    try {
+      last = t.sink.write(plain, t.offset);
+    } catch (err) {
+      if (this.o.signal.aborted) throw err;
+      return this.fail(t.sink, err);
+    }
+    this.o.events.bytes(plain.length);
+    if (last) await this.complete(t.sink);
+  }
+
+  /**
+   * Hands a blob's writes to the write pool, waiting only for a free slot: small files cost a
+   * handful of syscalls each, so writes must overlap each other and the reads.
+   */
   async deliver(e: IndexEntry, plain: Uint8Array): Promise<void> {
     for (const t of this.packs.get(e.pack)?.get(e.id)?.targets ?? []) {
+      if (this.fatal) throw this.fatal;
       if (t.sink.failed) continue;
-      if (t.sink.remaining === t.sink.job.node.content?.length) this.o.events.started(t.sink.job);
-      let last: boolean;
-      try {
-        last = await t.sink.write(plain, t.offset);
-      } catch (err) {
-        if (this.o.signal.aborted) throw err;
-        await this.fail(t.sink, err);
-        continue;
+      if (!t.sink.announced) {
+        t.sink.announced = true;
+        this.o.events.started(t.sink.job);
       }
-      this.o.events.bytes(plain.length);
-      if (last) await this.complete(t.sink);
+      const release = await this.writers.acquire();
+      const task = this.writeOne(t, plain)
+        .catch((err: unknown) => {
+          this.fatal ??= err;
+        })
+        .finally(release);
+      this.writing.add(task);
+      void task.then(() => this.writing.delete(task));
     }
+  }
+
+  /** Waits for every write handed out; rethrows a cancellation met by one of them. */
+  async drain(): Promise<void> {
+    while (this.writing.size > 0) await Promise.all([...this.writing]);
+    if (this.fatal) throw this.fatal;
   }
 
   async undeliverable(e: IndexEntry, error: unknown): Promise<void> {
-    for (const t of this.packs.get(e.pack)?.get(e.id)?.targets ?? []) await this.fail(t.sink, error);
+    for (const t of this.packs.get(e.pack)?.get(e.id)?.targets ?? []) this.fail(t.sink, error);
   }
 
   ranges(): PackRange[] {
@@ -161,10 +201,12 @@ export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<vo
   try {
     for (const sink of batch.sinks) {
       if (sink.remaining === 0) {
+        sink.announced = true;
         o.events.started(sink.job);
         await batch.complete(sink);
       }
     }
+    let stopped: unknown = null;
     await readRanges(
       o.repo,
       batch.ranges(),
@@ -174,12 +216,19 @@ export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<vo
         maxBytesInFlight: o.maxBytesInFlight ?? 48 * 1024 * 1024,
         signal: o.signal,
       },
-    );
+    ).catch((e: unknown) => {
+      stopped = e;
+    });
+    // Writes handed out must end before their files are judged (or cleaned up).
+    await batch.drain().catch((e: unknown) => {
+      stopped ??= e;
+    });
+    if (stopped) throw stopped;
     for (const s of batch.sinks) {
       if (s.remaining > 0 && !s.failed) o.events.failed(s.job, new Error("internal: blobs left unwritten"));
     }
   } finally {
     // Anything unfinished (cancellation, a crash of the plan) leaves no temporary file behind.
-    await Promise.all(batch.sinks.filter((s) => s.remaining > 0 && !s.failed).map((s) => s.abandon()));
+    for (const s of batch.sinks) if (s.remaining > 0 && !s.failed) s.abandon();
   }
 }
