@@ -14,19 +14,28 @@ export function compressionLevel(mode: CompressionMode): number {
   return mode;
 }
 
-const PROBE_BYTES = 64 * 1024;
+const PROBE_WINDOWS = 8;
+const WINDOW_BYTES = 8 * 1024;
+const PROBE_BYTES = PROBE_WINDOWS * WINDOW_BYTES;
+const probe = new Uint8Array(PROBE_BYTES);
 
 function zstd(data: Uint8Array, level: number): Buffer {
   return zstdCompressSync(data, { params: { [constants.ZSTD_c_compressionLevel]: level } });
 }
 
 /**
- * Large blobs whose first 64 KiB do not shrink at level 1 are taken as incompressible (media,
- * archives, encrypted files: most bytes of a typical backup), saving the full zstd pass.
+ * Large blobs whose sample does not shrink at level 1 are taken as incompressible (media,
+ * archives, encrypted files: most bytes of a typical backup), saving the full zstd pass. The
+ * sample is 8 windows of 8 KiB spread over the blob, not its first 64 KiB: a chunk that starts
+ * in random bytes and continues in text (a disk image, a database) still gets compressed.
  */
 function looksIncompressible(plain: Uint8Array): boolean {
   if (plain.byteLength < 4 * PROBE_BYTES) return false;
-  return zstd(plain.subarray(0, PROBE_BYTES), 1).byteLength >= PROBE_BYTES * 0.98;
+  const step = Math.floor((plain.byteLength - WINDOW_BYTES) / (PROBE_WINDOWS - 1));
+  for (let i = 0; i < PROBE_WINDOWS; i++) {
+    probe.set(plain.subarray(i * step, i * step + WINDOW_BYTES), i * WINDOW_BYTES);
+  }
+  return zstd(probe, 1).byteLength >= PROBE_BYTES * 0.98;
 }
 
 /** zstd at `level`, kept only when it actually shrinks the data. */

@@ -24,6 +24,9 @@ describe("compression", () => {
     ["small random", () => new Uint8Array(randomBytes(1000)), 0],
     ["large text", () => text(MiB), 1],
     ["text then random", () => Buffer.concat([text(MiB / 2), randomBytes(MiB / 2)]), 1],
+    // The incompressibility probe samples the whole blob, not just its random start.
+    ["random then text", () => Buffer.concat([randomBytes(MiB / 2), text(MiB / 2)]), 1],
+    ["mostly random, text at the end", () => Buffer.concat([randomBytes((MiB * 3) / 4), text(MiB / 4)]), 1],
   ] as const)("stores %s compressed only when it shrinks", (_label, make, expected) => {
     const plain = new Uint8Array(make());
     const { data, compression } = compress(plain, 3);
