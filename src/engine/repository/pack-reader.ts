@@ -1,11 +1,11 @@
 /**
  * Batched blob reads for restore-like work: the blobs wanted from each pack are sorted by offset
  * and merged into ranges (neighbours closer than `maxGap` share one read; a range stops growing at
- * `maxRange` bytes), ranges are read with bounded concurrency and bounded bytes in flight, and each
- * blob is opened (authenticated, decompressed, its id checked) before the caller sees it. One GET
+ * `maxRange` bytes), ranges are streamed with bounded concurrency (memory: about one blob per
+ * stream, never a whole range), and each blob is opened (authenticated, decompressed, its id checked) before the caller sees it. One GET
  * per pack region instead of one per blob is what makes restores from S3 fast.
  */
-import { CancelledError, throwIfAborted } from "../../util/errors.ts";
+import { CancelledError, IntegrityError, throwIfAborted } from "../../util/errors.ts";
 import type { BlobId, BlobType } from "../types.ts";
 import type { IndexEntry } from "./blob-index.ts";
 
@@ -13,8 +13,13 @@ import type { IndexEntry } from "./blob-index.ts";
 export interface PackSource {
   /** Where a blob is stored (flushing first if it is only queued here), or undefined. */
   locate(type: BlobType, id: BlobId, signal?: AbortSignal): Promise<IndexEntry | undefined>;
-  /** Stored bytes [offset, offset+length) of pack `pack`, unchecked. Storage errors as Backend.get. */
-  readPackRange(pack: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /** Streams stored bytes [offset, offset+length) of pack `pack`, unchecked. Errors as Backend.getStream. */
+  streamPackRange(
+    pack: string,
+    offset: number,
+    length: number,
+    signal?: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array>>;
   /** Opens one stored blob of an index entry. IntegrityError naming blob and pack when damaged. */
   openStoredBlob(e: IndexEntry, stored: Uint8Array): Uint8Array;
 }
@@ -23,7 +28,7 @@ export function isPackSource(x: object): x is PackSource {
   const s = x as Partial<PackSource>;
   return (
     typeof s.locate === "function" &&
-    typeof s.readPackRange === "function" &&
+    typeof s.streamPackRange === "function" &&
     typeof s.openStoredBlob === "function"
   );
 }
@@ -43,7 +48,8 @@ export interface CoalesceOptions {
   maxRange: number;
 }
 
-export const DEFAULT_COALESCE: CoalesceOptions = { maxGap: 512 * 1024, maxRange: 8 * 1024 * 1024 };
+/** Reads are streamed, so a range may span a whole pack: one GET when most of a pack is wanted. */
+export const DEFAULT_COALESCE: CoalesceOptions = { maxGap: 1024 * 1024, maxRange: 64 * 1024 * 1024 };
 
 /** Merges the wanted blobs of one pack into ranges. Blobs must be distinct. */
 export function coalesce(pack: string, blobs: IndexEntry[], opts: CoalesceOptions = DEFAULT_COALESCE) {
@@ -65,10 +71,8 @@ export function coalesce(pack: string, blobs: IndexEntry[], opts: CoalesceOption
 }
 
 export interface ReadOptions {
-  /** Ranges read at once. */
+  /** Ranges read at once; memory is about this many blobs plus stream buffers. */
   concurrency: number;
-  /** Bytes of ranges held at once (a larger single range still proceeds alone). */
-  maxBytesInFlight: number;
   signal: AbortSignal;
 }
 
@@ -79,58 +83,97 @@ export interface BlobHandlers {
   failed(e: IndexEntry, error: unknown): Promise<void>;
 }
 
-/** Admits holders while their byte total stays under a budget; FIFO. */
-class ByteBudget {
-  private used = 0;
-  private readonly waiters: Array<{ n: number; go: () => void }> = [];
-  constructor(private readonly max: number) {}
-
-  async take(n: number): Promise<void> {
-    if (this.waiters.length === 0 && (this.used === 0 || this.used + n <= this.max)) {
-      this.used += n;
-      return;
-    }
-    await new Promise<void>((go) => this.waiters.push({ n, go }));
-  }
-
-  give(n: number): void {
-    this.used -= n;
-    while (this.waiters.length > 0) {
-      const w = this.waiters[0]!;
-      if (this.used !== 0 && this.used + w.n > this.max) break;
-      this.waiters.shift();
-      this.used += w.n;
-      w.go();
-    }
-  }
-}
-
 function isCancel(e: unknown, signal: AbortSignal): boolean {
   return e instanceof CancelledError || signal.aborted;
 }
 
-async function readOne(source: PackSource, r: PackRange, h: BlobHandlers, signal: AbortSignal) {
-  let bytes: Uint8Array;
-  try {
-    bytes = await source.readPackRange(r.pack, r.offset, r.length, signal);
-  } catch (e) {
-    if (isCancel(e, signal)) throw e;
-    for (const b of r.blobs) await h.failed(b, e);
-    return;
+/**
+ * Cuts a range's stream into its wanted blobs, skipping the gaps. A blob inside one chunk is a
+ * view of it (no copy); one spanning chunks is gathered into its own buffer.
+ */
+class RangeCutter {
+  private next = 0;
+  private pos = 0;
+  private buf: Uint8Array | null = null;
+  private filled = 0;
+
+  constructor(
+    private readonly r: PackRange,
+    private readonly emit: (e: IndexEntry, stored: Uint8Array) => Promise<void>,
+  ) {}
+
+  get done(): boolean {
+    return this.next >= this.r.blobs.length;
   }
-  for (const b of r.blobs) {
-    throwIfAborted(signal);
-    const at = b.offset - r.offset;
+
+  get pending(): IndexEntry[] {
+    return this.r.blobs.slice(this.next);
+  }
+
+  async push(chunk: Uint8Array): Promise<void> {
+    let c = chunk;
+    while (c.length > 0 && !this.done) {
+      const b = this.r.blobs[this.next]!;
+      const start = b.offset - this.r.offset;
+      if (this.pos < start) {
+        const skip = Math.min(start - this.pos, c.length);
+        c = c.subarray(skip);
+        this.pos += skip;
+        continue;
+      }
+      if (this.filled === 0 && c.length >= b.length) {
+        await this.emitNext(b, c.subarray(0, b.length));
+        c = c.subarray(b.length);
+        continue;
+      }
+      this.buf ??= new Uint8Array(b.length);
+      const take = Math.min(b.length - this.filled, c.length);
+      this.buf.set(c.subarray(0, take), this.filled);
+      this.filled += take;
+      c = c.subarray(take);
+      if (this.filled === b.length) await this.emitNext(b, this.buf);
+    }
+  }
+
+  private async emitNext(b: IndexEntry, stored: Uint8Array): Promise<void> {
+    this.next++;
+    this.pos = b.offset - this.r.offset + b.length;
+    this.buf = null;
+    this.filled = 0;
+    await this.emit(b, stored);
+  }
+}
+
+async function readOne(source: PackSource, r: PackRange, h: BlobHandlers, signal: AbortSignal) {
+  const cutter = new RangeCutter(r, async (b, stored) => {
     let plain: Uint8Array;
     try {
-      // A short read (a truncated pack) fails the length check inside openStoredBlob.
-      plain = source.openStoredBlob(b, bytes.subarray(Math.min(at, bytes.length), at + b.length));
+      plain = source.openStoredBlob(b, stored);
     } catch (e) {
-      await h.failed(b, e);
-      continue;
+      return h.failed(b, e);
     }
     await h.blob(b, plain);
+  });
+  let problem: unknown = null;
+  try {
+    const stream = await source.streamPackRange(r.pack, r.offset, r.length, signal);
+    const reader = stream.getReader();
+    try {
+      while (!cutter.done) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        await cutter.push(value);
+      }
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+  } catch (e) {
+    if (isCancel(e, signal)) throw e;
+    problem = e;
   }
+  throwIfAborted(signal);
+  problem ??= cutter.done ? null : new IntegrityError(`pack ${r.pack} ends before blobs it should hold`);
+  for (const b of cutter.pending) await h.failed(b, problem);
 }
 
 /**
@@ -143,21 +186,17 @@ export async function readRanges(
   handlers: BlobHandlers,
   opts: ReadOptions,
 ): Promise<void> {
-  const budget = new ByteBudget(opts.maxBytesInFlight);
   let next = 0;
   let stop = false;
   const lane = async () => {
     while (!stop && next < ranges.length) {
       const r = ranges[next++]!;
-      await budget.take(r.length);
       try {
         throwIfAborted(opts.signal);
         await readOne(source, r, handlers, opts.signal);
       } catch (e) {
         stop = true;
         throw e;
-      } finally {
-        budget.give(r.length);
       }
     }
   };

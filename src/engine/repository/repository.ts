@@ -215,9 +215,9 @@ export class RepositoryImpl implements Repository, PackSource {
     return this.index.get(type, id);
   }
 
-  /** Stored bytes of a pack range (PackSource), unchecked: open each blob with openStoredBlob. */
-  readPackRange(pack: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
-    return this.backend.get(packName(pack), { offset, length, signal });
+  /** Streams stored bytes of a pack range (PackSource), unchecked: open each blob with openStoredBlob. */
+  streamPackRange(pack: string, offset: number, length: number, signal?: AbortSignal) {
+    return this.backend.getStream(packName(pack), { offset, length, signal });
   }
 
   /** openStored for an index entry (PackSource). NotFoundError when its pack is unknown. */

@@ -37,8 +37,6 @@ export interface BatchOptions {
   events: BatchEvents;
   /** Range reads in flight (default 6). */
   readers?: number;
-  /** Bytes of range reads held at once (default 48 MiB). */
-  maxBytesInFlight?: number;
   coalesce?: CoalesceOptions;
   handles?: HandleBudget;
   /** Blob writes (and file completions) in flight (default 16). */
@@ -213,7 +211,6 @@ export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<vo
       { blob: (e, p) => batch.deliver(e, p), failed: (e, err) => batch.undeliverable(e, err) },
       {
         concurrency: o.readers ?? 6,
-        maxBytesInFlight: o.maxBytesInFlight ?? 48 * 1024 * 1024,
         signal: o.signal,
       },
     ).catch((e: unknown) => {
