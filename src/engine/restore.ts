@@ -14,6 +14,7 @@ import { applyDirMeta, ensureDir, restoreSymlink } from "./restore/fs-ops.ts";
 import { type BatchOptions, restoreBatch } from "./restore/plan.ts";
 import { createSelector, type Selection, splitSnapshotPath } from "./restore/select.ts";
 import { type FileJob, HandleBudget } from "./restore/sink.ts";
+import { TreeFeed } from "./restore/trees.ts";
 import type { RestoreOptions, RestoreSummary } from "./restore/types.ts";
 import { joinBytes, nameToBytes } from "./scan/names.ts";
 import { badName } from "./tree.ts";
@@ -34,6 +35,8 @@ interface Run {
   /** The batch being restored. */
   running: Promise<void>;
   handles: HandleBudget;
+  /** Trees loaded ahead by the counting pass. */
+  trees: TreeFeed;
   /** Directories to finish (metadata), in creation order; applied in reverse. */
   dirs: Array<{ path: Buffer; node: TreeNode; display: string }>;
   summary: RestoreSummary;
@@ -54,27 +57,33 @@ function isFatal(run: Run, e: unknown): boolean {
   return e instanceof CancelledError || run.signal.aborted || run.fatal !== null;
 }
 
-/** Counts the selected files and bytes, for progress totals. */
+/**
+ * Counts the selected files and bytes, for progress totals, loading subtrees side by side (the
+ * feed bounds how many at once) and leaving them in the feed for the restoring walk.
+ */
 async function countTree(run: Run, id: BlobId, comps: string[], acc: { files: number; bytes: number }) {
-  const tree = await run.repo.loadTree(id, run.signal);
+  const tree = await run.trees.peek(id);
+  const subdirs: Promise<void>[] = [];
   for (const node of tree.nodes) {
     if (badName(node.name)) continue;
     const path = [...comps, node.name];
     const sel = run.select(path);
     if (sel === "none") continue;
-    if (node.type === "dir" && node.subtree) await countTree(run, node.subtree, path, acc);
+    if (node.type === "dir" && node.subtree) subdirs.push(countTree(run, node.subtree, path, acc));
     else if (node.type === "file" && sel === "all") {
       acc.files++;
       acc.bytes += node.size;
     }
   }
+  await Promise.all(subdirs);
 }
 
+/** Starts the counting pass (which also feeds trees to the walk); the result stops it. */
 function startCount(run: Run, root: BlobId): () => Promise<void> {
   const stop = new AbortController();
-  const sub: Run = { ...run, signal: AbortSignal.any([run.signal, stop.signal]) };
+  run.trees = new TreeFeed(run.repo, AbortSignal.any([run.signal, stop.signal]));
   const acc = { files: 0, bytes: 0 };
-  const done = countTree(sub, root, [], acc)
+  const done = countTree(run, root, [], acc)
     .then(() => run.progress.scan(acc.files, acc.bytes, true))
     .catch(() => {});
   return async () => {
@@ -96,7 +105,7 @@ function prefetcher(run: Run, nodes: TreeNode[], comps: string[]) {
     for (; next < ids.length && next <= upTo; next++) {
       const id = ids[next];
       if (!id) continue;
-      const p = run.repo.loadTree(id, run.signal);
+      const p = run.trees.take(id, run.signal);
       p.catch(() => {});
       loads.set(next, p);
     }
@@ -150,7 +159,7 @@ async function restoreNode(
       run.dirs.push({ path: full, node, display });
       run.summary.dirs++;
       if (node.subtree)
-        await restoreTree(run, subtree ?? run.repo.loadTree(node.subtree, run.signal), full, path);
+        await restoreTree(run, subtree ?? run.trees.take(node.subtree, run.signal), full, path);
     } else if (sel !== "all") {
       return;
     } else if (node.type === "symlink") {
@@ -273,6 +282,7 @@ export async function restore(
     batchBlobs: 0,
     running: Promise.resolve(),
     handles: new HandleBudget(64),
+    trees: new TreeFeed(repo, signal),
     dirs: [],
     summary: emptySummary(),
     fatal: null,
@@ -284,7 +294,7 @@ export async function restore(
   const stopCount = startCount(run, snapshot.tree);
   try {
     await mkdir(target, { recursive: true });
-    await restoreTree(run, repo.loadTree(snapshot.tree, signal), target, []);
+    await restoreTree(run, run.trees.take(snapshot.tree, signal), target, []);
     await dispatch(run);
     await run.running;
     await finishDirs(run);
