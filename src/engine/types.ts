@@ -116,15 +116,13 @@ export interface Repository {
    * the blob is accepted into an in-memory pack (not necessarily uploaded), applying back-pressure
    * so memory stays bounded. Saving a blob that already exists is a no-op returning added=false.
    * storedBytes is the encrypted size it will take in its pack (0 when not added).
-   * With options.transfer the repository may take over plaintext's buffer (moving it to a worker
-   * thread instead of copying it): the caller must not use plaintext after the call.
+   * plaintext is copied before saveBlob returns its promise: the caller may reuse the buffer.
    */
   saveBlob(
     type: BlobType,
     id: BlobId,
     plaintext: Uint8Array,
     signal?: AbortSignal,
-    options?: { transfer?: boolean },
   ): Promise<{ added: boolean; storedBytes: number }>;
 
   /** Reads, authenticates, decompresses and checks the id of a blob. NotFound/Integrity errors. */

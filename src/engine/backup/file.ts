@@ -1,9 +1,9 @@
 /**
  * Reads one file streaming (reads of up to 1 MiB straight into a pooled chunker's buffer), cuts it
  * into content-defined chunks and saves each new chunk as a data blob. Memory per file: the
- * chunker's buffer (reused across files) plus the chunks in flight, each copied once into its own
- * buffer and moved (transferred, not copied) to a seal worker. Chunks already in the repository are
- * hashed and skipped without a copy. The node's metadata is the fstat taken right after opening;
+ * chunker's buffer (reused across files) plus the chunks in flight, each copied once by saveBlob
+ * into a recycled staging buffer that moves to a seal worker and back. Chunks already in the
+ * repository are hashed and skipped without a copy. The node's metadata is the fstat taken right after opening;
  * the content is what was read.
  */
 import { constants } from "node:fs";
@@ -85,7 +85,7 @@ async function readChunks(
   let stored = 0;
   // Several saves in flight per file, so both seal workers stay busy on one big file; saveBlob
   // itself applies back-pressure. `views` point into the chunker's buffer: each is hashed, and
-  // copied (once) only when new, before the chunker is touched again.
+  // copied (once, by saveBlob) only when new.
   const pending: Promise<void>[] = [];
   const store = async (views: Uint8Array[]) => {
     for (const view of views) {
@@ -93,7 +93,8 @@ async function readChunks(
       content.push(id);
       if (ctx.repo.hasBlob("data", id)) continue;
       const length = view.byteLength;
-      const saved = ctx.repo.saveBlob("data", id, view.slice(), ctx.signal, { transfer: true }).then((r) => {
+      // saveBlob copies the view before returning (Repository contract), so the chunker may move on.
+      const saved = ctx.repo.saveBlob("data", id, view, ctx.signal).then((r) => {
         if (r.added) {
           added += length;
           stored += r.storedBytes;

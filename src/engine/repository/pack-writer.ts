@@ -30,15 +30,20 @@ export function headerBytes(count: number, encrypted: boolean): number {
   return 5 + count * ENTRY_BYTES + (encrypted ? NONCE_BYTES + TAG_BYTES : 0) + TRAILER_BYTES;
 }
 
+const SEAL_PIECE = 128 * 1024;
+
 /** AES-256-GCM of `data` written as nonce ‖ ciphertext ‖ tag at out[at…]; returns bytes written. */
 function sealInto(key: Uint8Array, data: Uint8Array, out: Uint8Array, at: number): number {
   const nonce = randomBytes(NONCE_BYTES);
   out.set(nonce, at);
   const cipher = createCipheriv("aes-256-gcm", key, nonce);
   let pos = at + NONCE_BYTES;
-  const body = cipher.update(data);
-  out.set(body, pos);
-  pos += body.byteLength;
+  // In pieces: small short-lived outputs instead of one blob-sized array per blob.
+  for (let off = 0; off < data.byteLength; off += SEAL_PIECE) {
+    const body = cipher.update(data.subarray(off, off + SEAL_PIECE));
+    out.set(body, pos);
+    pos += body.byteLength;
+  }
   const final = cipher.final();
   out.set(final, pos);
   pos += final.byteLength;

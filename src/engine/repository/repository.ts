@@ -115,27 +115,14 @@ export class RepositoryImpl implements Repository, PackSource {
     return this.pool?.bufferedBytes() ?? 0;
   }
 
-  async saveBlob(
-    type: BlobType,
-    id: BlobId,
-    plaintext: Uint8Array,
-    signal?: AbortSignal,
-    options?: { transfer?: boolean },
-  ) {
+  /** Copies plaintext before returning its promise (the seal pool stages it synchronously). */
+  async saveBlob(type: BlobType, id: BlobId, plaintext: Uint8Array, signal?: AbortSignal) {
     throwIfAborted(signal);
     const key = `${type}:${id}`;
     if (this.index.has(type, id) || this.pending.has(key)) return { added: false, storedBytes: 0 };
     this.pending.add(key);
     try {
-      const pool = this.sealPool();
-      const storedBytes = await pool.submit(
-        type,
-        id,
-        plaintext,
-        this.tuning.level,
-        signal,
-        options?.transfer,
-      );
+      const storedBytes = await this.sealPool().submit(type, id, plaintext, this.tuning.level, signal);
       return { added: true, storedBytes };
     } catch (e) {
       this.pending.delete(key);

@@ -22,8 +22,8 @@ export type CoreRequest =
   | { kind: "recycle"; buffer: ArrayBuffer };
 
 export type CoreReply =
-  | { kind: "added"; seq: number; storedBytes: number }
-  | { kind: "failed"; seq: number; message: string }
+  | { kind: "added"; seq: number; storedBytes: number; buffer?: ArrayBuffer }
+  | { kind: "failed"; seq: number; message: string; buffer?: ArrayBuffer }
   | { kind: "pack"; pack: FinishedPack }
   | { kind: "flushed"; seq: number };
 
@@ -34,6 +34,12 @@ const TREE_START = 64 * 1024;
 /** Buffer size of a data pack: the target size plus room for the blob that crosses it. */
 export function packCapacity(packSize: number): number {
   return packSize + Math.max(packSize >> 3, 64 * 1024);
+}
+
+/** A plaintext buffer worth handing back to the sender's staging pool. */
+function handBack(plaintext: Uint8Array): ArrayBuffer | undefined {
+  const b = plaintext.buffer;
+  return b instanceof ArrayBuffer && b.byteLength >= 64 * 1024 ? b : undefined;
 }
 
 /** Processes requests in order; `emit` receives replies in order. */
@@ -94,10 +100,12 @@ export class SealCore {
       }
       storedBytes = pack.add(req.id, data, compression, req.plaintext.byteLength);
     } catch (e) {
-      this.emit({ kind: "failed", seq: req.seq, message: e instanceof Error ? e.message : String(e) });
+      const message = e instanceof Error ? e.message : String(e);
+      this.emit({ kind: "failed", seq: req.seq, message, buffer: handBack(req.plaintext) });
       return;
     }
-    this.emit({ kind: "added", seq: req.seq, storedBytes });
+    // The plaintext was copied into the pack: its buffer goes back to the sender for reuse.
+    this.emit({ kind: "added", seq: req.seq, storedBytes, buffer: handBack(req.plaintext) });
     const pack = this.open.get(req.type);
     if (pack && pack.size >= this.packSize) this.finishPack(req.type);
   }

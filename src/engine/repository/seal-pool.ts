@@ -7,6 +7,7 @@
 import { BackappError, throwIfAborted, wrapError } from "../../util/errors.ts";
 import type { BlobType } from "../types.ts";
 import { type CoreReply, type CoreRequest, type FinishedPack, SealCore } from "./seal-core.ts";
+import { StagingBuffers } from "./staging.ts";
 
 export interface SealPoolOptions {
   encKey: Uint8Array | null;
@@ -53,8 +54,10 @@ export class SealPool {
   private packBytes = 0;
   private seq = 0;
   private failure: Error | null = null;
+  private readonly staging: StagingBuffers;
 
   constructor(private readonly opts: SealPoolOptions) {
+    this.staging = new StagingBuffers(opts.maxQueuedBytes);
     const count = Math.max(opts.workers, 0);
     if (count === 0) this.lanes.push(this.inlineLane());
     for (let i = 0; i < count; i++) this.lanes.push(this.workerLane());
@@ -82,28 +85,32 @@ export class SealPool {
 
   /**
    * Compresses, encrypts and packs a blob; resolves with its stored size once it is in a pack.
-   * With `transfer`, a plaintext that spans its whole ArrayBuffer is moved to the worker instead
-   * of copied: the caller gives it up (it reads as empty afterwards).
+   * `plaintext` is copied before this returns its promise: the caller may reuse its buffer at once.
    */
-  async submit(
+  submit(type: BlobType, id: string, plaintext: Uint8Array, level: number, signal?: AbortSignal) {
+    return this.submitCopy(type, id, this.staging.copy(plaintext), level, signal);
+  }
+
+  private async submitCopy(
     type: BlobType,
     id: string,
-    plaintext: Uint8Array,
+    copy: Uint8Array,
     level: number,
     signal?: AbortSignal,
-    transfer = false,
   ) {
-    const bytes = plaintext.byteLength;
-    await this.waitForRoom(bytes, signal);
+    const bytes = copy.byteLength;
+    try {
+      await this.waitForRoom(bytes, signal);
+    } catch (e) {
+      this.staging.give(copy.buffer as ArrayBuffer);
+      throw e;
+    }
     const lane = this.lanes.reduce((a, b) => (b.queued < a.queued ? b : a));
     const seq = ++this.seq;
     lane.queued += bytes;
-    const whole = plaintext.byteOffset === 0 && plaintext.buffer.byteLength === bytes;
-    const moved =
-      transfer && whole && plaintext.buffer instanceof ArrayBuffer ? [plaintext.buffer] : undefined;
     return new Promise<number>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject, bytes, lane });
-      lane.send({ kind: "blob", seq, type, id, plaintext, level }, moved);
+      lane.send({ kind: "blob", seq, type, id, plaintext: copy, level }, [copy.buffer as ArrayBuffer]);
     });
   }
 
@@ -151,6 +158,7 @@ export class SealPool {
       if (!w) return;
       this.waiting.delete(reply.seq);
       lane.queued -= w.bytes;
+      if (reply.buffer) this.staging.give(reply.buffer);
       if (reply.kind === "added") w.resolve(reply.storedBytes);
       else w.reject(new BackappError(`seal blob: ${reply.message}`));
       this.wake();

@@ -2,7 +2,7 @@
  * Worker thread entry for SealCore. Started by seal-pool.ts with
  * `new Worker(new URL("./seal-worker.ts", import.meta.url).href)`; build.ts passes every
  * src/**\/*-worker.ts as an extra entrypoint so this works inside the compiled binary.
- * Finished packs are transferred (not copied) to the main thread, which transfers them back.
+ * Finished packs and used plaintext buffers are transferred (not copied) back to the main thread.
  */
 import { type CoreReply, type CoreRequest, SealCore } from "./seal-core.ts";
 
@@ -10,6 +10,8 @@ declare const self: Worker;
 
 const core = new SealCore((reply: CoreReply) => {
   if (reply.kind === "pack") self.postMessage(reply, [reply.pack.bytes.buffer as ArrayBuffer]);
+  else if ((reply.kind === "added" || reply.kind === "failed") && reply.buffer)
+    self.postMessage(reply, [reply.buffer]);
   else self.postMessage(reply);
 });
 

@@ -146,3 +146,46 @@ describe("chunker", () => {
     expect(sizes(two)).toEqual(sizes(one));
   });
 });
+
+describe("zero-copy reading (writable/commit/finishViews)", () => {
+  /** Reads `data` in pieces of `step` straight into the chunker, copying each view as it comes. */
+  function readInto(c: Chunker, data: Uint8Array, step: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let off = 0; off < data.length; ) {
+      const space = c.writable(step);
+      const n = Math.min(space.length, data.length - off);
+      space.set(data.subarray(off, off + n));
+      off += n;
+      for (const v of c.commit(n)) out.push(v.slice());
+    }
+    for (const v of c.finishViews()) out.push(v.slice());
+    return out;
+  }
+
+  it("cuts exactly where push/finish cut, whatever the read size", () => {
+    const data = prng(1_500_000, "views");
+    const expected = hashes(chunkBuffer(P, data));
+    for (const step of [1000, 65_536, 1 << 20]) {
+      expect(hashes(readInto(new Chunker(P), data, step))).toEqual(expected);
+    }
+  });
+
+  it("is reusable across streams, also after clear() drops a half-read one", () => {
+    const c = new Chunker(P);
+    const a = prng(700_000, "a");
+    const b = prng(300_000, "b");
+    expect(hashes(readInto(c, a, 100_000))).toEqual(hashes(chunkBuffer(P, a)));
+    const space = c.writable(50_000);
+    space.set(b.subarray(0, space.length));
+    c.commit(space.length);
+    c.clear();
+    expect(hashes(readInto(c, b, 77_777))).toEqual(hashes(chunkBuffer(P, b)));
+  });
+
+  it("refuses a commit beyond its buffer", () => {
+    const c = new Chunker(P);
+    const space = c.writable(10);
+    expect(space.length).toBe(10);
+    expect(() => c.commit(10 * 1024 * 1024)).toThrow(RangeError);
+  });
+});

@@ -87,3 +87,27 @@ describe("saveBlob input checks", () => {
     }
   });
 });
+
+describe("recycled buffers", () => {
+  it("never let a reused pack or staging buffer corrupt a stored pack (workers and inline)", async () => {
+    for (const workers of [0, 2]) {
+      const memory = createMemoryBackend();
+      (await init(memory, "pw")).close();
+      const repo = await open(memory, "pw", { workers, packSize: 300_000 });
+      const blobs = Array.from({ length: 60 }, (_, i) => mixed(70_000 + i * 997, i));
+      const saves: Promise<unknown>[] = [];
+      for (const b of blobs) {
+        const scratch = b.slice();
+        saves.push(repo.saveBlob("data", repo.blobId(scratch), scratch));
+        scratch.fill(0); // saveBlob copied it before returning
+      }
+      await Promise.all(saves);
+      await repo.flush();
+      await repo.close();
+      const again = await open(memory, "pw");
+      expect(again.index.packs().length).toBeGreaterThan(8);
+      for (const b of blobs) expect(await again.loadBlob("data", again.blobId(b))).toEqual(b);
+      await again.close();
+    }
+  });
+});
