@@ -119,6 +119,9 @@ async function readChunks(
     size += n;
     ctx.onBytes(n);
     await store(chunker.commit(n));
+    // A short read of a regular file is its end: no extra read per file just to see 0 bytes. A
+    // file still growing is caught by the fstat after reading ("changed while being read").
+    if (n < space.byteLength) break;
   }
   await store(chunker.finishViews());
   await Promise.all(pending);
