@@ -83,6 +83,13 @@ export interface BlobHandlers {
   failed(e: IndexEntry, error: unknown): Promise<void>;
 }
 
+/** Carries a handler's own error past the storage-error handling of a range. */
+class HandlerError extends Error {
+  constructor(override readonly cause: unknown) {
+    super("blob handler failed");
+  }
+}
+
 function isCancel(e: unknown, signal: AbortSignal): boolean {
   return e instanceof CancelledError || signal.aborted;
 }
@@ -152,7 +159,11 @@ async function readOne(source: PackSource, r: PackRange, h: BlobHandlers, signal
     } catch (e) {
       return h.failed(b, e);
     }
-    await h.blob(b, plain);
+    try {
+      await h.blob(b, plain);
+    } catch (e) {
+      throw new HandlerError(e);
+    }
   });
   let problem: unknown = null;
   try {
@@ -168,6 +179,7 @@ async function readOne(source: PackSource, r: PackRange, h: BlobHandlers, signal
       await reader.cancel().catch(() => {});
     }
   } catch (e) {
+    if (e instanceof HandlerError) throw e.cause;
     if (isCancel(e, signal)) throw e;
     problem = e;
   }
