@@ -218,16 +218,19 @@ function batchOptions(run: Run): BatchOptions {
         if (run.options.verify) run.summary.files_verified++;
         progress.addBytes(job.node.size);
         progress.fileDone(job.display);
+        progress.tick();
       },
       restored(job) {
         run.summary.files_restored++;
         run.summary.bytes_written += job.node.size;
         if (run.options.verify) run.summary.files_verified++;
         progress.fileDone(job.display);
+        progress.tick();
       },
       failed(job, error) {
         fail(run, job.display, error);
         progress.fileDone(job.display);
+        progress.tick();
       },
       bytes: (n) => progress.addBytes(n),
     },

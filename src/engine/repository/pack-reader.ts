@@ -204,6 +204,9 @@ export async function readRanges(
     while (!stop && next < ranges.length) {
       const r = ranges[next++]!;
       try {
+        // Let timers and I/O run between ranges: with synchronous writes and an in-memory or
+        // cached source, a restore could otherwise hold the event loop for its whole length.
+        await new Promise<void>((go) => setImmediate(go));
         throwIfAborted(opts.signal);
         await readOne(source, r, handlers, opts.signal);
       } catch (e) {
