@@ -37,6 +37,8 @@ export class BlobIndex {
   private readonly scratch = new Uint8Array(32);
   private readonly packList: PackInfo[] = [];
   private readonly packNumbers = new Map<string, number>();
+  /** Per pack number: entry numbers of its tree blobs (for reading trees a window at a time). */
+  private readonly treesByPack: number[][] = [];
 
   get size(): number {
     return this.count;
@@ -134,6 +136,11 @@ export class BlobIndex {
     this.meta.set([packNumber, e.offset, e.length, e.rawLength], n * 4);
     this.flags[n] = tree | (e.compression << 1);
     this.table[slot] = n;
+    if (tree) {
+      const list = this.treesByPack[packNumber];
+      if (list) list.push(n);
+      else this.treesByPack[packNumber] = [n];
+    }
     return true;
   }
 
@@ -156,6 +163,18 @@ export class BlobIndex {
       const key = this.ids.subarray(n * 32, n * 32 + 32);
       this.table[this.slotOf(key, this.flags[n]! & 1)] = n;
     }
+  }
+
+  /** Tree entries of pack `packId` lying wholly within [from, to). */
+  treesNear(packId: string, from: number, to: number): IndexEntry[] {
+    const n = this.packNumbers.get(packId);
+    const out: IndexEntry[] = [];
+    if (n === undefined) return out;
+    for (const e of this.treesByPack[n] ?? []) {
+      const offset = this.meta[4 * e + 1]!;
+      if (offset >= from && offset + this.meta[4 * e + 2]! <= to) out.push(this.entryAt(e));
+    }
+    return out;
   }
 
   *entries(): IterableIterator<IndexEntry> {

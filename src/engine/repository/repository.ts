@@ -18,6 +18,7 @@ import type { PackSource } from "./pack-reader.ts";
 import type { FinishedPack } from "./seal-core.ts";
 import { SealPool } from "./seal-pool.ts";
 import { encodeSnapshot, loadAllSnapshots, pickSnapshot, type SnapshotFilter } from "./snapshots.ts";
+import { TreeWindow } from "./tree-window.ts";
 
 const MiB = 1024 * 1024;
 
@@ -64,6 +65,7 @@ export class RepositoryImpl implements Repository, PackSource {
   private unindexed: IndexPack[] = [];
   private indexWrite: Promise<void> = Promise.resolve();
   private readonly subkeys = new SubkeyCache();
+  private treeWindow: TreeWindow | null = null;
 
   constructor(
     state: RepositoryState,
@@ -190,8 +192,21 @@ export class RepositoryImpl implements Repository, PackSource {
     const e = this.index.get(type, id);
     if (!e) throw new NotFoundError(`${type} blob ${id} not found in the index`);
     const pack = this.index.pack(e.pack)!;
-    const stored = await this.backend.get(packName(e.pack), { offset: e.offset, length: e.length, signal });
+    const stored =
+      type === "tree"
+        ? await this.trees.stored(e, signal)
+        : await this.backend.get(packName(e.pack), { offset: e.offset, length: e.length, signal });
     return this.openStored(pack, e, stored);
+  }
+
+  /** Tree blobs are read a window at a time (tree-window.ts). */
+  private get trees(): TreeWindow {
+    this.treeWindow ??= new TreeWindow({
+      index: this.index,
+      readRange: (pack, offset, length, signal) =>
+        this.backend.get(packName(pack), { offset, length, signal }),
+    });
+    return this.treeWindow;
   }
 
   /** Where a blob is stored (PackSource), flushing first when it is only queued by this process. */
