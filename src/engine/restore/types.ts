@@ -14,7 +14,7 @@ export interface RestoreOptions {
   signal?: AbortSignal;
   onProgress?: ProgressListener;
   onError?: (error: FileError) => void;
-  /** Files written at once (default 4). */
+  /** Pack ranges read at once (default 6); memory is about one blob per range in flight. */
   concurrency?: number;
   progressIntervalMs?: number;
 }
