@@ -1,0 +1,70 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { readPackHeader } from "../../../src/engine/repository/pack-format.ts";
+import {
+  type CoreReply,
+  type FinishedPack,
+  packCapacity,
+  SealCore,
+} from "../../../src/engine/repository/seal-core.ts";
+
+const KEY = new Uint8Array(32).fill(3);
+const PACK = 100_000;
+
+function core() {
+  const out: CoreReply[] = [];
+  const c = new SealCore((r) => out.push(r));
+  c.handle({ kind: "init", encKey: KEY, macKey: null, packSize: PACK });
+  let seq = 0;
+  const add = (type: "data" | "tree", plaintext: Uint8Array) =>
+    c.handle({ kind: "blob", seq: ++seq, type, id: randomBytes(32).toString("hex"), plaintext, level: 3 });
+  const packs = () =>
+    out.filter((r): r is Extract<CoreReply, { kind: "pack" }> => r.kind === "pack").map((r) => r.pack);
+  return { c, out, add, packs };
+}
+
+async function entriesOf(pack: FinishedPack) {
+  const get = async (offset: number, length: number) => pack.bytes.subarray(offset, offset + length);
+  return (await readPackHeader(get, pack.bytes.byteLength, KEY)).entries;
+}
+
+describe("seal core packs", () => {
+  it("keeps every pack within its buffer capacity, closing it before a blob would overflow", async () => {
+    const { c, add, packs } = core();
+    for (let i = 0; i < 12; i++) add("data", new Uint8Array(randomBytes(7_000 + i * 3_000)));
+    c.handle({ kind: "flush", seq: 99 });
+    expect(packs().length).toBeGreaterThan(2);
+    for (const p of packs()) {
+      expect(p.bytes.byteLength).toBeLessThanOrEqual(packCapacity(PACK));
+      expect((await entriesOf(p)).length).toBe(p.entries.length);
+    }
+  });
+
+  it("refills a recycled buffer, and a blob larger than a pack gets a pack of its own", async () => {
+    const { c, add, packs } = core();
+    add("data", new Uint8Array(randomBytes(PACK)));
+    const first = packs()[0]!;
+    const buffer = first.bytes.buffer as ArrayBuffer;
+    c.handle({ kind: "recycle", buffer });
+    add("data", new Uint8Array(randomBytes(500)));
+    add("data", new Uint8Array(randomBytes(3 * PACK)));
+    c.handle({ kind: "flush", seq: 1 });
+    const [, second, third] = packs();
+    expect(second!.bytes.buffer).toBe(buffer);
+    expect(second!.entries).toHaveLength(1);
+    expect(third!.entries).toHaveLength(1);
+    expect(third!.bytes.byteLength).toBeGreaterThan(3 * PACK);
+    expect((await entriesOf(third!))[0]!.rawLength).toBe(3 * PACK);
+  });
+
+  it("grows tree packs from a small buffer and hands plaintext buffers back", async () => {
+    const { c, out, add, packs } = core();
+    const plain = new Uint8Array(200_000).fill(65);
+    add("tree", plain);
+    c.handle({ kind: "flush", seq: 1 });
+    const added = out.find((r) => r.kind === "added") as Extract<CoreReply, { kind: "added" }>;
+    expect(added.buffer).toBe(plain.buffer);
+    expect(packs()[0]!.type).toBe("tree");
+    expect((await entriesOf(packs()[0]!))[0]!.compression).toBe(1);
+  });
+});
