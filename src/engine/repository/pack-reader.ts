@@ -74,10 +74,26 @@ export interface ReadOptions {
   /** Ranges read at once; memory is about this many blobs plus stream buffers. */
   concurrency: number;
   signal: AbortSignal;
+  /**
+   * Run a full garbage collection after this many bytes of blobs (default 48 MiB; 0 = never).
+   * The buffers of a restore are short-lived but large, and JavaScriptCore collects them lazily:
+   * on a 1 GiB restore peak RSS went from ~350 to ~200 MiB for a few percent of time.
+   */
+  collectEvery?: number;
+}
+
+const DEFAULT_COLLECT_EVERY = 48 * 1024 * 1024;
+
+/** A full collection where the runtime offers one (Bun); a no-op elsewhere. */
+function collectGarbage(): void {
+  (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc(true);
 }
 
 export interface BlobHandlers {
-  /** A blob, opened and checked. Awaited before the range's next blob (back-pressure). */
+  /**
+   * A blob, opened and checked. Awaited before the range's next blob (back-pressure). `plain` may
+   * share memory that is reused once the returned promise settles: copy what must outlive it.
+   */
   blob(e: IndexEntry, plain: Uint8Array): Promise<void>;
   /** A blob that could not be read or failed its checks (the read continues). */
   failed(e: IndexEntry, error: unknown): Promise<void>;
@@ -102,6 +118,7 @@ class RangeCutter {
   private next = 0;
   private pos = 0;
   private buf: Uint8Array | null = null;
+  private scratch = new Uint8Array(0);
   private filled = 0;
 
   constructor(
@@ -133,7 +150,11 @@ class RangeCutter {
         c = c.subarray(b.length);
         continue;
       }
-      this.buf ??= new Uint8Array(b.length);
+      if (!this.buf) {
+        // One gathering buffer per range, reused blob after blob (see BlobHandlers.blob).
+        if (this.scratch.byteLength < b.length) this.scratch = new Uint8Array(b.length);
+        this.buf = this.scratch.subarray(0, b.length);
+      }
       const take = Math.min(b.length - this.filled, c.length);
       this.buf.set(c.subarray(0, take), this.filled);
       this.filled += take;
@@ -151,8 +172,15 @@ class RangeCutter {
   }
 }
 
-async function readOne(source: PackSource, r: PackRange, h: BlobHandlers, signal: AbortSignal) {
+async function readOne(
+  source: PackSource,
+  r: PackRange,
+  h: BlobHandlers,
+  signal: AbortSignal,
+  gc: (bytes: number) => void,
+) {
   const cutter = new RangeCutter(r, async (b, stored) => {
+    gc(b.rawLength);
     let plain: Uint8Array;
     try {
       plain = source.openStoredBlob(b, stored);
@@ -200,6 +228,15 @@ export async function readRanges(
 ): Promise<void> {
   let next = 0;
   let stop = false;
+  const every = opts.collectEvery ?? DEFAULT_COLLECT_EVERY;
+  let since = 0;
+  // Counted per blob before it is opened: the previous blob's buffers are garbage by then.
+  const gc = (bytes: number) => {
+    since += bytes;
+    if (every <= 0 || since < every) return;
+    since = 0;
+    collectGarbage();
+  };
   const lane = async () => {
     while (!stop && next < ranges.length) {
       const r = ranges[next++]!;
@@ -208,7 +245,7 @@ export async function readRanges(
         // cached source, a restore could otherwise hold the event loop for its whole length.
         await new Promise<void>((go) => setImmediate(go));
         throwIfAborted(opts.signal);
-        await readOne(source, r, handlers, opts.signal);
+        await readOne(source, r, handlers, opts.signal, gc);
       } catch (e) {
         stop = true;
         throw e;

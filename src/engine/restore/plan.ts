@@ -119,13 +119,15 @@ class Batch {
   /** Writes of one blob to one file position, run in the write pool. */
   private async writeOne(t: Target, plain: Uint8Array): Promise<void> {
     let last: boolean;
+    const n = plain.length;
     try {
+      // Synchronous: `plain` is not touched after this (the pack reader reuses its memory).
       last = t.sink.write(plain, t.offset);
     } catch (err) {
       if (this.o.signal.aborted) throw err;
       return this.fail(t.sink, err);
     }
-    this.o.events.bytes(plain.length);
+    this.o.events.bytes(n);
     if (last) await this.complete(t.sink);
   }
 
