@@ -181,9 +181,21 @@ const BATCH_FILES = 2048;
 const BATCH_BLOBS = 4096;
 
 async function addFile(run: Run, job: FileJob): Promise<void> {
-  run.batch.push(job);
-  run.batchBlobs += job.node.content?.length ?? 0;
-  if (run.batch.length >= BATCH_FILES || run.batchBlobs >= BATCH_BLOBS) await dispatch(run);
+  const n = job.node.content?.length ?? 0;
+  const perBatch = Math.max(1, run.options.batchBlobs ?? BATCH_BLOBS);
+  if (n <= perBatch) {
+    run.batch.push(job);
+    run.batchBlobs += n;
+    if (run.batch.length >= BATCH_FILES || run.batchBlobs >= perBatch) await dispatch(run);
+    return;
+  }
+  // A big file goes in slices, one batch each, so a plan never holds more than a batch of blobs.
+  await dispatch(run);
+  const state = { sink: null, offset: 0, done: false };
+  for (let first = 0; first < n && !state.done; first += perBatch) {
+    run.batch.push({ ...job, segment: { first, count: Math.min(perBatch, n - first), state } });
+    await dispatch(run);
+  }
 }
 
 /** Waits for the running batch, then starts the filled one. */

@@ -60,6 +60,8 @@ class Batch {
   private readonly writers: Limiter;
   private readonly writing = new Set<Promise<void>>();
   private fatal: unknown = null;
+  /** Writes a sink still expects after this batch (later segments of a big file). */
+  private readonly leftAfter = new Map<FileSink, number>();
 
   constructor(private readonly o: BatchOptions) {
     this.writers = new Limiter(o.writers ?? 16);
@@ -71,39 +73,65 @@ class Batch {
     sink.abandon();
   }
 
-  /** Looks up the file's blobs and records where each goes; false if the file cannot be planned. */
+  /** A file (or segment) that cannot be planned: reported once, its temporary file removed. */
+  private refuse(job: FileJob, error: unknown): void {
+    const seg = job.segment;
+    if (seg) seg.state.done = true;
+    if (seg?.state.sink) this.fail(seg.state.sink, error);
+    else this.o.events.failed(job, error);
+  }
+
+  /** Looks up the file's (or segment's) blobs and records where each goes. */
   async add(job: FileJob, handles: HandleBudget): Promise<void> {
-    const ids = job.node.content ?? [];
+    const seg = job.segment;
+    const all = job.node.content ?? [];
+    const ids = seg ? all.slice(seg.first, seg.first + seg.count) : all;
     const entries: IndexEntry[] = [];
     for (const id of ids) {
       const e = await this.o.repo.locate("data", id, this.o.signal);
-      if (!e) return this.o.events.failed(job, new NotFoundError(`data blob ${id} not found in the index`));
+      if (!e) return this.refuse(job, new NotFoundError(`data blob ${id} not found in the index`));
       entries.push(e);
     }
-    const total = entries.reduce((n, e) => n + e.rawLength, 0);
-    if (total !== job.node.size) {
-      return this.o.events.failed(
+    const base = seg?.state.offset ?? 0;
+    const total = entries.reduce((n, e) => n + e.rawLength, base);
+    const last = !seg || seg.first + seg.count >= all.length;
+    if (last ? total !== job.node.size : total > job.node.size) {
+      return this.refuse(
         job,
-        new IntegrityError(`content is ${total} bytes, the tree says ${job.node.size}`),
+        new IntegrityError(`content is ${total}+ bytes, the tree says ${job.node.size}`),
       );
     }
-    const sink = new FileSink(job, entries.length, handles);
+    const sink = seg?.state.sink ?? new FileSink(job, all.length, handles);
+    if (seg) {
+      seg.state.sink = sink;
+      seg.state.offset = total;
+    }
     this.sinks.push(sink);
-    let offset = 0;
+    this.leftAfter.set(sink, sink.remaining - entries.length);
+    let offset = base;
     for (const e of entries) {
-      let blobs = this.packs.get(e.pack);
-      if (!blobs) {
-        blobs = new Map();
-        this.packs.set(e.pack, blobs);
-      }
-      let w = blobs.get(e.id);
-      if (!w) {
-        w = { entry: e, targets: [] };
-        blobs.set(e.id, w);
-      }
-      w.targets.push({ sink, offset });
+      this.target(e).targets.push({ sink, offset });
       offset += e.rawLength;
     }
+  }
+
+  private target(e: IndexEntry): Wanted {
+    let blobs = this.packs.get(e.pack);
+    if (!blobs) {
+      blobs = new Map();
+      this.packs.set(e.pack, blobs);
+    }
+    let w = blobs.get(e.id);
+    if (!w) {
+      w = { entry: e, targets: [] };
+      blobs.set(e.id, w);
+    }
+    return w;
+  }
+
+  /** True when the sink still lacks writes this batch should have made. */
+  short(sink: FileSink): boolean {
+    return !sink.failed && sink.remaining > (this.leftAfter.get(sink) ?? 0);
   }
 
   async complete(sink: FileSink): Promise<void> {
@@ -185,8 +213,12 @@ export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<vo
   const handles = o.handles ?? new HandleBudget(64);
   const todo = await mapLimit(jobs, 16, async (job) => {
     throwIfAborted(o.signal);
+    const seg = job.segment;
+    if (seg?.state.done || seg?.state.sink?.failed) return null;
+    if (seg && seg.first > 0) return job; // checked with the first segment
     try {
       if (await alreadyThere(o.repo, job, o.verify, o.signal)) {
+        if (seg) seg.state.done = true;
         o.events.skipped(job);
         return null;
       }
@@ -198,9 +230,10 @@ export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<vo
     return job;
   });
   for (const job of todo) if (job) await batch.add(job, handles);
+  let ok = false;
   try {
     for (const sink of batch.sinks) {
-      if (sink.remaining === 0) {
+      if (sink.remaining === 0 && !sink.failed) {
         sink.announced = true;
         o.events.started(sink.job);
         await batch.complete(sink);
@@ -224,10 +257,16 @@ export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<vo
     });
     if (stopped) throw stopped;
     for (const s of batch.sinks) {
-      if (s.remaining > 0 && !s.failed) o.events.failed(s.job, new Error("internal: blobs left unwritten"));
+      if (batch.short(s)) o.events.failed(s.job, new Error("internal: blobs left unwritten"));
     }
+    ok = true;
   } finally {
-    // Anything unfinished (cancellation, a crash of the plan) leaves no temporary file behind.
-    for (const s of batch.sinks) if (s.remaining > 0 && !s.failed) s.abandon();
+    // Anything unfinished (cancellation, a crash of the plan) leaves no temporary file behind;
+    // a big file between segments only gives back its handle.
+    for (const s of batch.sinks) {
+      if (s.remaining === 0 || s.failed) continue;
+      if (!ok || batch.short(s)) s.abandon();
+      else s.release();
+    }
   }
 }

@@ -38,6 +38,15 @@ export interface FileJob {
   display: string;
   /** Set by the skip check: a directory sits at `path` and must go before the rename. */
   dirInTheWay?: boolean;
+  /** Set for a big file restored a slice of blobs per batch (bounded plan memory). */
+  segment?: Segment;
+}
+
+/** Blobs [first, first+count) of a file; the segments of one file share `state`, in order. */
+export interface Segment {
+  first: number;
+  count: number;
+  state: { sink: FileSink | null; offset: number; done: boolean };
 }
 
 /** Counts handles kept open for unfinished files; past the limit, handles are closed after use. */
@@ -133,6 +142,11 @@ export class FileSink {
     if (verify && !(await fileMatches(repo, this.job.path, node, signal))) {
       throw new IntegrityError("verification failed: the written file does not match its blobs");
     }
+  }
+
+  /** Closes the handle between segments (reopened, not truncated, by the next write). */
+  release(): void {
+    this.closeHandle();
   }
 
   /** Gives up on the file: closes and removes the temporary file. Never throws. */

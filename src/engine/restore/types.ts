@@ -17,6 +17,11 @@ export interface RestoreOptions {
   /** Pack ranges read at once (default 6); memory is about one blob per range in flight. */
   concurrency?: number;
   progressIntervalMs?: number;
+  /**
+   * Blobs planned per batch (default 4096): bounds the plan's memory; a file with more blobs is
+   * restored in slices of this many.
+   */
+  batchBlobs?: number;
 }
 
 export interface RestoreSummary {

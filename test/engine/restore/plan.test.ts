@@ -226,4 +226,35 @@ describe("restore plan (pack by pack)", () => {
     expect(handles.open).toBe(0);
     expect(noParts(tmp.path)).toEqual([]);
   });
+
+  it("restores a file with more blobs than a batch in slices, and fails it cleanly on a bad slice", async () => {
+    const parts = Array.from({ length: 5 }, () => new Uint8Array(randomBytes(20_000)));
+    const order = [0, 1, 2, 0, 3, 4, 4, 1, 2, 3];
+    const ids = await Promise.all(parts.map((p) => blob(p)));
+    const node = fileOf(
+      "big",
+      order.map((i) => parts[i]!),
+      order.map((i) => ids[i]!),
+    );
+    const small = fileOf("small", [parts[0]!], [ids[0]!]);
+    const snapshot = await snapshotOf([node, small]);
+    const target = join(tmp.path, "out");
+    const files = { big: order.map((i) => parts[i]!), small: [parts[0]!] };
+    const first = await restore(repo, snapshot, { target, batchBlobs: 3 });
+    expect(first).toMatchObject({ files_restored: 2, errors: [] });
+    expectRestored(target, files);
+    const again = await restore(repo, snapshot, { target, batchBlobs: 3 });
+    expect(again).toMatchObject({ files_restored: 0, files_skipped: 2, errors: [] });
+
+    // blob 3 first appears in the second slice: the file fails there, its later slices are skipped
+    const e = repo.lookup("data", ids[3]!)!;
+    const bytes = await counted.backend.get(packName(e.pack));
+    bytes[e.offset + 9]! ^= 0x04;
+    await counted.backend.put(packName(e.pack), bytes);
+    const other = join(tmp.path, "other");
+    const bad = await restore(repo, snapshot, { target: other, batchBlobs: 3 });
+    expect(bad.errors.map((x) => x.path)).toEqual(["/big"]);
+    expect(bad.files_restored).toBe(1);
+    expect(readdirSync(other)).toEqual(["small"]);
+  });
 });
