@@ -67,7 +67,7 @@ export async function backup(
       repo,
       signal,
       full: options.full ?? false,
-      readConcurrency: options.readConcurrency ?? 4,
+      readConcurrency: options.readConcurrency ?? 8,
       progress,
       onError: (e) => {
         errors.push(e);

@@ -9,7 +9,7 @@ import { Chunker } from "../chunk/chunker.ts";
 import type { ChunkerParams } from "../types.ts";
 import { Limiter } from "./limiter.ts";
 
-export const BIG_FILE = 2 * 1024 * 1024;
+export const BIG_FILE = 1024 * 1024;
 const BIG_SLOTS = 2;
 
 export interface LeasedChunker {
