@@ -98,12 +98,16 @@ export class PackWriter {
     this.buf = bigger;
   }
 
-  /** Writes header and trailer and hands the buffer over (the writer must not be used again). */
-  finish(): FinishedPack {
+  /**
+   * Writes header and trailer and hands the buffer over (the writer must not be used again).
+   * Without `hash`, id is "" and the receiver names the pack (SHA-256 of bytes).
+   */
+  finish(hash = true): FinishedPack {
     const tail = encodeHeaderAndTrailer(this.entries, this.subkey, this.salt);
     if (this.size + tail.byteLength > this.buf.byteLength) this.grow(this.size + tail.byteLength);
     this.buf.set(tail, this.size);
     const bytes = this.buf.subarray(0, this.size + tail.byteLength);
-    return { id: sha256Hex(bytes), type: this.type, bytes, salt: this.salt, entries: this.entries };
+    const id = hash ? sha256Hex(bytes) : "";
+    return { id, type: this.type, bytes, salt: this.salt, entries: this.entries };
   }
 }

@@ -16,7 +16,14 @@ import { type FinishedPack, headerBytes, PackWriter } from "./pack-writer.ts";
 export type { FinishedPack } from "./pack-writer.ts";
 
 export type CoreRequest =
-  | { kind: "init"; encKey: Uint8Array | null; macKey: Uint8Array | null; packSize: number }
+  | {
+      kind: "init";
+      encKey: Uint8Array | null;
+      macKey: Uint8Array | null;
+      packSize: number;
+      /** false: finished packs come with id "" and the receiver hashes them (default true). */
+      hashPacks?: boolean;
+    }
   | { kind: "blob"; seq: number; type: BlobType; id: string; plaintext: Uint8Array; level: number }
   | { kind: "flush"; seq: number }
   | { kind: "recycle"; buffer: ArrayBuffer };
@@ -30,6 +37,8 @@ export type CoreReply =
 /** Recycled pack buffers kept per core; more would only hold memory. */
 const MAX_FREE = 1;
 const TREE_START = 64 * 1024;
+/** Blobs below this size get their id checked against their content. */
+const VERIFY_BELOW = 64 * 1024;
 
 /** Buffer size of a data pack: the target size plus room for the blob that crosses it. */
 export function packCapacity(packSize: number): number {
@@ -47,6 +56,7 @@ export class SealCore {
   private encKey: Uint8Array | null = null;
   private macKey: Uint8Array | null = null;
   private packSize = 16 * 1024 * 1024;
+  private hashPacks = true;
   private readonly open = new Map<BlobType, PackWriter>();
   private readonly free: ArrayBuffer[] = [];
 
@@ -57,6 +67,7 @@ export class SealCore {
       this.encKey = req.encKey;
       this.macKey = req.macKey;
       this.packSize = req.packSize;
+      this.hashPacks = req.hashPacks ?? true;
     } else if (req.kind === "blob") {
       this.addBlob(req);
     } else if (req.kind === "recycle") {
@@ -82,8 +93,11 @@ export class SealCore {
   private addBlob(req: Extract<CoreRequest, { kind: "blob" }>): void {
     let storedBytes: number;
     try {
-      // A wrong id would make the blob unreadable later; catch the caller's bug now.
-      if (this.macKey && hmacSha256Hex(this.macKey, req.plaintext) !== req.id) {
+      // A wrong id would make the blob unreadable later; catch the caller's bug now. Checked on
+      // small blobs (trees, small files): on big chunks it doubled the hashing in the busiest
+      // thread, and the archiver hashes and copies each chunk in one synchronous step.
+      const check = this.macKey && req.plaintext.byteLength < VERIFY_BELOW;
+      if (check && hmacSha256Hex(this.macKey!, req.plaintext) !== req.id) {
         throw new Error(`blob id ${req.id} does not match its content`);
       }
       const { data, compression } = compress(req.plaintext, req.level);
@@ -113,6 +127,6 @@ export class SealCore {
   private finishPack(type: BlobType): void {
     const pack = this.open.get(type);
     this.open.delete(type);
-    if (pack && pack.entries.length > 0) this.emit({ kind: "pack", pack: pack.finish() });
+    if (pack && pack.entries.length > 0) this.emit({ kind: "pack", pack: pack.finish(this.hashPacks) });
   }
 }

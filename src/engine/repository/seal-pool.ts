@@ -5,6 +5,7 @@
  * and indexing) with at most `maxUploads` running at once.
  */
 import { BackappError, throwIfAborted, wrapError } from "../../util/errors.ts";
+import { sha256Hex } from "../crypto/aead.ts";
 import type { BlobType } from "../types.ts";
 import { type CoreReply, type CoreRequest, type FinishedPack, SealCore } from "./seal-core.ts";
 import { StagingBuffers } from "./staging.ts";
@@ -62,7 +63,13 @@ export class SealPool {
     if (count === 0) this.lanes.push(this.inlineLane());
     for (let i = 0; i < count; i++) this.lanes.push(this.workerLane());
     for (const lane of this.lanes)
-      lane.send({ kind: "init", encKey: opts.encKey, macKey: opts.macKey, packSize: opts.packSize });
+      lane.send({
+        kind: "init",
+        encKey: opts.encKey,
+        macKey: opts.macKey,
+        packSize: opts.packSize,
+        hashPacks: false,
+      });
   }
 
   private inlineLane(): Lane {
@@ -168,6 +175,8 @@ export class SealPool {
   private pumpUploads(): void {
     while (this.uploading < this.opts.maxUploads && this.uploadQueue.length > 0) {
       const { pack, lane } = this.uploadQueue.shift()!;
+      // Named here: the main thread has CPU to spare while the seal workers are the busy ones.
+      pack.id = sha256Hex(pack.bytes);
       const size = pack.bytes.byteLength;
       this.uploading++;
       this.opts
