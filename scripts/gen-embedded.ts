@@ -5,8 +5,8 @@
  * Usage: bun scripts/gen-embedded.ts [--check]
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 
 const root = join(import.meta.dir, "..");
 const out = join(root, "src/generated/embedded.ts");
@@ -82,12 +82,13 @@ export function generate(): string {
 if (import.meta.main) {
   const text = generate();
   if (process.argv.includes("--check")) {
-    const current = readFileSync(out, "utf8");
+    const current = existsSync(out) ? readFileSync(out, "utf8") : "";
     if (current !== text) {
       console.error("src/generated/embedded.ts is stale: run bun scripts/gen-embedded.ts");
       process.exit(1);
     }
   } else {
+    mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, text);
   }
 }

@@ -65,7 +65,7 @@ export function printPruneReport(io: CliIo, r: PruneReport): void {
   const p = r.packs;
   const verb = r.dryRun ? "would " : "";
   io.stdout(
-    [
+    `${[
       `${r.snapshots} snapshots reference ${r.usedBlobs} blobs (${formatBytes(r.bytes.used)} stored)`,
       `packs: ${p.before} indexed; keep ${p.kept}, ${verb}repack ${p.repacked}, ${verb}delete ${p.removed} unused and ${p.unindexed} unindexed${r.dryRun ? "" : `; wrote ${p.written} new`}`,
       r.missingPacks.length > 0 ? `dropped ${r.missingPacks.length} missing unused packs from the index` : "",
@@ -75,7 +75,7 @@ export function printPruneReport(io: CliIo, r: PruneReport): void {
         : `index files: ${r.indexFiles.before} replaced by ${r.indexFiles.written}`,
     ]
       .filter((l) => l !== "")
-      .join("\n") + "\n",
+      .join("\n")}\n`,
   );
 }
 
