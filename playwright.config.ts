@@ -30,7 +30,7 @@ export default defineConfig({
   retries: 0,
   timeout: 60_000,
   forbidOnly: true,
-  reporter: [["list"], ["json", { outputFile: "test-results/e2e.json" }]],
+  reporter: [["list"], ["json", { outputFile: ".tmp/test-report/e2e.json" }]],
   use: {
     baseURL: process.env.BACKAPP_E2E_URL,
     trace: "retain-on-failure",

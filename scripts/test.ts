@@ -3,7 +3,7 @@
  * embedded-files generation, type-check, lint/format, vitest (on Bun, with coverage ≥ 85% lines of
  * src/), then Playwright end-to-end tests in Debian's Chromium. Ends with one "N passed, N failed" line.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
@@ -54,11 +54,14 @@ const steps: [string, string[]][] = [
       "--coverage",
       "--reporter=default",
       "--reporter=json",
-      "--outputFile.json=test-results/vitest.json",
+      "--outputFile.json=.tmp/test-report/vitest.json",
     ],
   ],
   ["end-to-end tests", [bin("playwright"), "test"]],
 ];
+
+// Reports from an earlier run must not be counted as this one.
+rmSync(join(root, ".tmp/test-report"), { recursive: true, force: true });
 
 let ok = true;
 for (const [title, cmd] of steps) {
@@ -68,8 +71,8 @@ for (const [title, cmd] of steps) {
     break;
   }
 }
-const v = vitestCounts(join(root, "test-results/vitest.json"));
-const p = playwrightCounts(join(root, "test-results/e2e.json"));
+const v = vitestCounts(join(root, ".tmp/test-report/vitest.json"));
+const p = playwrightCounts(join(root, ".tmp/test-report/e2e.json"));
 const total = { passed: v.passed + p.passed, failed: v.failed + p.failed, skipped: v.skipped + p.skipped };
 if (!ok && total.failed === 0) total.failed = 1; // a failed check that is not a test still fails the run
 console.log(
