@@ -26,11 +26,12 @@ any rule stays. At least one keep rule is required.
 Keep rules (N: a whole number or "unlimited"):
   --keep-last N          the N newest snapshots
   --keep-hourly N        the newest snapshot of each of the last N hours that have snapshots
-  --keep-daily N         ... days
+  --keep-daily N         ... days (while periods are left, the oldest snapshot is kept too)
   --keep-weekly N        ... ISO weeks (Monday to Sunday)
   --keep-monthly N       ... months
   --keep-yearly N        ... years
-  --keep-within DUR      every snapshot newer than the newest one minus DUR (e.g. 1y2m3d4h, 30d)
+  --keep-within DUR      every snapshot newer than the newest one (not in the future) minus DUR
+                         (units y, m, d, h: 1y2m3d4h, 30d, 12h)
   --keep-tag T[,T2]      snapshots with all these tags (repeatable: any of the lists)
 
 Flags:
@@ -117,7 +118,7 @@ function printResult(io: CliIo, r: ForgetResult, dryRun: boolean): void {
       g.key.paths ? `paths ${g.key.paths.join(" ")}` : "",
       g.key.tags ? `tags ${g.key.tags.join(",") || "(none)"}` : "",
     ].filter((x) => x);
-    io.stdout(`snapshots of ${key.join(", ") || "all groups"}:\n`);
+    io.stdout(key.length > 0 ? `snapshots of ${key.join(", ")}:\n` : "all snapshots (one group):\n");
     io.stdout(`keep ${g.keep.length}:\n`);
     io.stdout(
       table(

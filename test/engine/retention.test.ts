@@ -66,9 +66,11 @@ describe("applyRetention basics", () => {
   });
 
   it("supports unlimited counts", () => {
-    const s = ["2024-01-01T01:00Z", "2024-01-01T02:00Z", "2024-01-02T01:00Z"].map((t) => snap(t));
+    const s = ["2023-12-31T12:00Z", "2024-01-01T01:00Z", "2024-01-01T02:00Z", "2024-01-02T01:00Z"].map((t) =>
+      snap(t),
+    );
     expect(keptTimes(s, { keepDaily: Number.POSITIVE_INFINITY })).toEqual(
-      ["2024-01-02T01:00Z", "2024-01-01T02:00Z"].map(iso),
+      ["2024-01-02T01:00Z", "2024-01-01T02:00Z", "2023-12-31T12:00Z"].map(iso),
     );
   });
 
@@ -100,8 +102,14 @@ describe("applyRetention basics", () => {
       const r = applyRetention(input, { keepLast: 1 }, { timeZone: "UTC" });
       expect(r.keep.map((k) => k.snapshot.id)).toEqual([c.id]);
       expect(r.remove.map((s) => s.id)).toEqual([b.id, a.id]);
-      const d = applyRetention(input, { keepDaily: 3 }, { timeZone: "UTC" });
+      const d = applyRetention(input, { keepDaily: 1 }, { timeZone: "UTC" });
       expect(d.keep.map((k) => k.snapshot.id)).toEqual([c.id]);
+      // With days left, the oldest (the smallest id) is kept too.
+      const o = applyRetention(input, { keepDaily: 3 }, { timeZone: "UTC" });
+      expect(o.keep.map((k) => [k.snapshot.id, k.reasons])).toEqual([
+        [c.id, ["daily 2024-05-05"]],
+        [a.id, ["oldest daily 2024-05-05"]],
+      ]);
     }
   });
 
@@ -124,10 +132,10 @@ describe("calendar buckets", () => {
     // [dates, zone, policy, expected kept]
     [
       "a day boundary depends on the zone (UTC)",
-      ["2024-03-09T03:30Z", "2024-03-09T05:30Z"],
+      ["2024-03-01T12:00Z", "2024-03-09T03:30Z", "2024-03-09T05:30Z"],
       "UTC",
       { keepDaily: 5 },
-      ["2024-03-09T05:30Z"],
+      ["2024-03-09T05:30Z", "2024-03-01T12:00Z"],
     ],
     [
       "a day boundary depends on the zone (New York: two days)",
@@ -138,10 +146,10 @@ describe("calendar buckets", () => {
     ],
     [
       "DST fall-back: the repeated 01:00 hour is one hourly bucket",
-      ["2024-11-03T05:30Z", "2024-11-03T06:30Z"],
+      ["2024-11-03T03:30Z", "2024-11-03T05:30Z", "2024-11-03T06:30Z"],
       "America/New_York",
       { keepHourly: 5 },
-      ["2024-11-03T06:30Z"],
+      ["2024-11-03T06:30Z", "2024-11-03T03:30Z"],
     ],
     [
       "the same instants are two hourly buckets in UTC",
@@ -152,10 +160,10 @@ describe("calendar buckets", () => {
     ],
     [
       "DST fall-back: the 25-hour day is one daily bucket",
-      ["2024-11-03T04:01Z", "2024-11-04T04:59Z"],
+      ["2024-11-02T12:00Z", "2024-11-03T04:01Z", "2024-11-04T04:59Z"],
       "America/New_York",
       { keepDaily: 5 },
-      ["2024-11-04T04:59Z"],
+      ["2024-11-04T04:59Z", "2024-11-02T12:00Z"],
     ],
     [
       "DST spring-forward: the 23-hour day is one daily bucket, midnight splits days",
@@ -201,10 +209,16 @@ describe("calendar buckets", () => {
     ],
     [
       "yearly keeps the newest of each year, New Year in Tokyo comes early",
-      ["2023-06-01T00:00Z", "2023-12-31T14:00Z", "2023-12-31T16:00Z", "2024-03-01T00:00Z"],
+      [
+        "2022-06-01T00:00Z",
+        "2023-06-01T00:00Z",
+        "2023-12-31T14:00Z",
+        "2023-12-31T16:00Z",
+        "2024-03-01T00:00Z",
+      ],
       "Asia/Tokyo",
       { keepYearly: 3 },
-      ["2024-03-01T00:00Z", "2023-12-31T14:00Z"],
+      ["2024-03-01T00:00Z", "2023-12-31T14:00Z", "2022-06-01T00:00Z"],
     ],
     [
       "half-hour zones: hourly buckets follow the local wall clock",
@@ -268,6 +282,170 @@ describe("calendar buckets", () => {
   });
 });
 
+describe("the oldest snapshot of a group (restic ≥ 0.16)", () => {
+  const day = (d: number, h = 12) =>
+    `2024-01-${String(d).padStart(2, "0")}T${String(h).padStart(2, "0")}:00Z`;
+  it.each([
+    [
+      "is kept while a rule has periods left",
+      [day(1, 8), day(1, 20), day(2)],
+      { keepDaily: 7 },
+      [
+        [day(2), ["daily 2024-01-02"]],
+        [day(1, 20), ["daily 2024-01-01"]],
+        [day(1, 8), ["oldest daily 2024-01-01"]],
+      ],
+    ],
+    [
+      "is not kept once the counts are used up",
+      [day(1, 8), day(1, 20), day(2)],
+      { keepDaily: 2 },
+      [
+        [day(2), ["daily 2024-01-02"]],
+        [day(1, 20), ["daily 2024-01-01"]],
+      ],
+    ],
+    [
+      "is kept by unlimited counts",
+      [day(1, 8), day(1, 20)],
+      { keepDaily: Number.POSITIVE_INFINITY },
+      [
+        [day(1, 20), ["daily 2024-01-01"]],
+        [day(1, 8), ["oldest daily 2024-01-01"]],
+      ],
+    ],
+    [
+      "takes one period of each rule with periods left",
+      [day(1, 8), day(1, 20)],
+      { keepDaily: 1, keepMonthly: 2 },
+      [
+        [day(1, 20), ["daily 2024-01-01", "monthly 2024-01"]],
+        [day(1, 8), ["oldest monthly 2024-01"]],
+      ],
+    ],
+    [
+      "is never added by keep-last",
+      [day(1), day(2), day(3)],
+      { keepLast: 2 },
+      [
+        [day(3), ["last"]],
+        [day(2), ["last"]],
+      ],
+    ],
+    [
+      "is a group's own oldest",
+      [day(1, 8), day(1, 20)],
+      { keepWeekly: 1 },
+      [[day(1, 20), ["weekly 2024-W01"]]],
+    ],
+  ] as [string, string[], RetentionPolicy, [string, string[]][]][])(
+    "%s",
+    (_name, times, policy, expected) => {
+      const r = applyRetention(
+        times.map((t) => snap(t)),
+        policy,
+        { timeZone: "UTC" },
+      );
+      expect(r.keep.map((k) => [k.snapshot.time, k.reasons])).toEqual(
+        expected.map(([t, why]) => [iso(t), why]),
+      );
+    },
+  );
+});
+
+/** restic's ApplyPolicy (internal/data/snapshot_policy.go) transcribed: bucket labels from Intl. */
+function resticOracle(snaps: RetentionSnapshot[], p: RetentionPolicy, zone: string, now: number): string[] {
+  const list = [...snaps].sort((a, b) => Date.parse(b.time) - Date.parse(a.time) || b.id.localeCompare(a.id));
+  const parts = (t: string) => {
+    const f = new Intl.DateTimeFormat("sv-SE", {
+      timeZone: zone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      hourCycle: "h23",
+    });
+    return f.format(new Date(t)); // "2024-01-05 13"
+  };
+  const week = (t: string) => {
+    const [y, m, d] = parts(t).slice(0, 10).split("-").map(Number) as [number, number, number];
+    const w = isoWeek(y, m, d);
+    return `${w.year}-${w.week}`;
+  };
+  const buckets: [number, (t: string, nr: number) => string][] = [
+    [p.keepLast ?? 0, (_t, nr) => String(nr)],
+    [p.keepHourly ?? 0, (t) => parts(t)],
+    [p.keepDaily ?? 0, (t) => parts(t).slice(0, 10)],
+    [p.keepWeekly ?? 0, week],
+    [p.keepMonthly ?? 0, (t) => parts(t).slice(0, 7)],
+    [p.keepYearly ?? 0, (t) => parts(t).slice(0, 4)],
+  ];
+  const last = buckets.map(() => "");
+  const latest = list.find((s) => Date.parse(s.time) <= now);
+  const cutoff =
+    p.keepWithin && latest
+      ? withinCutoff(Date.parse(latest.time), parseDuration(String(p.keepWithin)), zone)
+      : now;
+  const keep: string[] = [];
+  for (const [nr, cur] of list.entries()) {
+    let kept = p.keepWithin !== undefined && Date.parse(cur.time) > cutoff;
+    for (const [i, b] of buckets.entries()) {
+      if (b[0] <= 0) continue;
+      const val = b[1](cur.time, nr);
+      if (val !== last[i] || nr === list.length - 1) {
+        kept = true;
+        last[i] = val;
+        b[0]--;
+      }
+    }
+    if (kept) keep.push(cur.id);
+  }
+  return keep;
+}
+
+describe("restic oracle", () => {
+  it("agrees with a transcription of restic's algorithm on random snapshots and policies", () => {
+    let x = 987654;
+    const rnd = (n: number) => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return Math.floor((x / 2 ** 31) * n);
+    };
+    const zones = [
+      "UTC",
+      "Europe/Berlin",
+      "America/New_York",
+      "Australia/Lord_Howe",
+      "Asia/Kathmandu",
+      "Pacific/Apia",
+    ];
+    const now = Date.UTC(2025, 5, 1);
+    for (let round = 0; round < 300; round++) {
+      const zone = zones[round % zones.length]!;
+      const count = 1 + rnd(60);
+      // Spread over ~3 years (some in the future), clustered so buckets repeat and DST nights occur.
+      const s = Array.from({ length: count }, () =>
+        snap(
+          new Date(
+            Date.UTC(2022, 9, 1) + rnd(1000) * 86_400_000 + rnd(4) * 3_600_000 * 6 + rnd(60) * 60_000,
+          ).toISOString(),
+        ),
+      );
+      const policy: RetentionPolicy = {};
+      const pick = () => (rnd(3) === 0 ? 0 : 1 + rnd(8));
+      policy.keepLast = pick();
+      policy.keepHourly = pick();
+      policy.keepDaily = pick();
+      policy.keepWeekly = pick();
+      policy.keepMonthly = pick();
+      policy.keepYearly = pick();
+      if (rnd(2) === 0) policy.keepWithin = `${rnd(3)}m${1 + rnd(20)}d${rnd(24)}h`;
+      if (!hasKeepRule(policy)) policy.keepLast = 1;
+      const got = applyRetention(s, policy, { timeZone: zone, now }).keep.map((k) => k.snapshot.id);
+      expect(got, `${zone} ${JSON.stringify(policy)}`).toEqual(resticOracle(s, policy, zone, now));
+    }
+  });
+});
+
 describe("keep-within", () => {
   it.each([
     ["2024-03-31T12:00Z", "1m", "UTC", "2024-02-29T12:00Z"],
@@ -296,6 +474,27 @@ describe("keep-within", () => {
     expect(r2.keep.map((k) => k.snapshot.time)).toEqual(
       ["2024-01-10T00:00Z", "2024-01-07T00:00Z", "2024-01-06T23:59Z"].map(iso),
     );
+  });
+
+  it("is measured from the newest snapshot that is not in the future", () => {
+    const s = ["2024-01-01T00:00Z", "2024-01-09T00:00Z", "2024-01-10T00:00Z", "2031-01-01T00:00Z"].map((t) =>
+      snap(t),
+    );
+    const r = applyRetention(
+      s,
+      { keepWithin: "3d" },
+      { timeZone: "UTC", now: Date.parse("2024-01-11T00:00Z") },
+    );
+    expect(r.keep.map((k) => k.snapshot.time)).toEqual(
+      ["2031-01-01T00:00Z", "2024-01-10T00:00Z", "2024-01-09T00:00Z"].map(iso),
+    );
+    // All in the future: measured from now, so every one of them is kept.
+    const future = applyRetention(
+      s.slice(1),
+      { keepWithin: "1d" },
+      { timeZone: "UTC", now: Date.parse("2020-01-01") },
+    );
+    expect(future.remove).toEqual([]);
   });
 
   it("can be anchored at now instead", () => {

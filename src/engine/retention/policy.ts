@@ -3,8 +3,10 @@
  * - keep-last N keeps the N newest snapshots;
  * - keep-hourly/daily/weekly/monthly/yearly N keeps the newest snapshot of each of the last N
  *   periods (wall-clock buckets in the policy's time zone, see calendar.ts) that have snapshots;
- *   periods without snapshots do not count;
- * - keep-within D keeps every snapshot strictly newer than (newest snapshot − D), D applied as
+ *   periods without snapshots do not count; while a rule still has periods left when the walk
+ *   reaches the group's oldest snapshot, that one is kept too ("oldest daily ..."), as restic does;
+ * - keep-within D keeps every snapshot strictly newer than (newest snapshot − D), the newest being
+ *   the newest one not in the future (or now, when all are), D applied as
  *   calendar arithmetic on the newest snapshot's wall clock (month ends clamp: Mar 31 − 1m = Feb 28
  *   or 29), then exact hours;
  * - keep-tag T keeps snapshots carrying every tag of T ("a,b" = both a and b); several keep-tag
@@ -59,8 +61,9 @@ export interface RetentionOptions {
   /** Only snapshots matching one of these tag lists ("a,b" = both) take part. */
   tags?: string[];
   /**
-   * Reference time for keep-within when withinFrom is "now" (ms or Date; default Date.now()).
-   * The default anchor is the newest snapshot of the group, so stopped backups never age out.
+   * The current time (ms or Date; default Date.now()). keep-within is measured back from the
+   * group's newest snapshot not after it (so stopped backups never age out, and a snapshot dated
+   * in the future by a wrong clock does not push the others out), or from it with withinFrom "now".
    */
   now?: number | Date;
   withinFrom?: "newest" | "now";
@@ -169,19 +172,30 @@ export function withinCutoff(anchorMs: number, d: Duration, timeZone: string): n
   return calendar - d.hours * 3_600_000;
 }
 
+/**
+ * keep-within's anchor: the newest snapshot that is not in the future (a snapshot dated ahead by a
+ * wrong clock must not push every other one out of the window), or now when all are.
+ */
+function withinAnchor(sorted: readonly RetentionSnapshot[], now: number): number {
+  for (const s of sorted) {
+    const ms = Date.parse(s.time);
+    if (ms <= now) return ms;
+  }
+  return now;
+}
+
 function applyGroup<T extends RetentionSnapshot>(
   sorted: T[],
   rules: Normalized,
   timeZone: string,
-  anchor: number | null,
+  anchor: number,
 ): { keep: KeptSnapshot<T>[]; remove: T[] } {
   const left = rules.buckets.map(([unit, n]) => ({ unit, n, last: "" }));
   let lastLeft = rules.last;
-  const from = anchor ?? (sorted[0] ? Date.parse(sorted[0].time) : 0);
-  const cutoff = rules.within ? withinCutoff(from, rules.within, timeZone) : 0;
+  const cutoff = rules.within ? withinCutoff(anchor, rules.within, timeZone) : 0;
   const keep: KeptSnapshot<T>[] = [];
   const remove: T[] = [];
-  for (const s of sorted) {
+  for (const [i, s] of sorted.entries()) {
     const ms = Date.parse(s.time);
     const reasons: string[] = [];
     if (lastLeft > 0) {
@@ -189,13 +203,17 @@ function applyGroup<T extends RetentionSnapshot>(
       reasons.push("last");
     }
     const w = wallClock(ms, timeZone);
+    // The oldest snapshot of the group is kept too while a rule has periods left (restic ≥ 0.16):
+    // with fewer periods than asked for, the history then reaches back as far as it can.
+    const oldest = i === sorted.length - 1;
     for (const b of left) {
+      if (b.n <= 0) continue;
       const label = bucketOf(b.unit, w);
-      if (b.n > 0 && label !== b.last) {
-        b.n--;
-        b.last = label;
-        reasons.push(`${b.unit} ${label}`);
-      }
+      if (label !== b.last) reasons.push(`${b.unit} ${label}`);
+      else if (oldest) reasons.push(`oldest ${b.unit} ${label}`);
+      else continue;
+      b.n--;
+      b.last = label;
     }
     if (rules.within && ms > cutoff) reasons.push(`within ${formatDuration(rules.within)}`);
     for (const t of rules.tags) if (hasAll(s.tags, t)) reasons.push(`tag ${t.join(",")}`);
@@ -234,7 +252,6 @@ export function applyRetention<T extends RetentionSnapshot>(
   checkTimeZone(timeZone);
   const by = options.groupBy ?? ["host", "paths"];
   const now = options.now instanceof Date ? options.now.getTime() : (options.now ?? Date.now());
-  const anchor = options.withinFrom === "now" ? now : null;
   const groups = new Map<string, { key: RetentionGroup<T>["key"]; members: T[] }>();
   for (const s of snapshots) {
     if (Number.isNaN(Date.parse(s.time))) throw new ValidationError(`snapshot ${s.id} has a bad time`);
@@ -248,7 +265,9 @@ export function applyRetention<T extends RetentionSnapshot>(
   const out: RetentionResult<T> = { groups: [], keep: [], remove: [] };
   for (const k of [...groups.keys()].sort()) {
     const g = groups.get(k)!;
-    const res = applyGroup([...g.members].sort(newestFirst), rules, timeZone, anchor);
+    const sorted = [...g.members].sort(newestFirst);
+    const anchor = options.withinFrom === "now" ? now : withinAnchor(sorted, now);
+    const res = applyGroup(sorted, rules, timeZone, anchor);
     out.groups.push({ key: g.key, ...res });
     out.keep.push(...res.keep);
     out.remove.push(...res.remove);

@@ -52,11 +52,13 @@ describe("backapp forget", () => {
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("snapshots of host testhost, paths");
-    expect(r.stdout).toContain("keep 1:");
-    // 2026-01-01..04: Thu-Sun of ISO week 2026-W01; the newest is kept for both rules.
+    expect(r.stdout).toContain("keep 2:");
+    // 2026-01-01..04: Thu-Sun of ISO week 2026-W01; the newest is kept for both rules, and the
+    // oldest too since a second week was asked for (restic's rule).
     expect(r.stdout).toContain("last, weekly 2026-W01");
-    expect(r.stdout).toContain("would remove 3:");
-    expect(r.stdout).toContain("dry run: would remove 3 snapshots");
+    expect(r.stdout).toContain("oldest weekly 2026-W01");
+    expect(r.stdout).toContain("would remove 2:");
+    expect(r.stdout).toContain("dry run: would remove 2 snapshots");
     const list = await backapp(repo, ["snapshots", "--json"]);
     expect(JSON.parse(list.stdout)).toHaveLength(4);
   });
@@ -78,7 +80,7 @@ describe("backapp forget", () => {
       "",
     ]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("snapshots of all groups:");
+    expect(r.stdout).toContain("all snapshots (one group):");
     expect(r.stdout).toContain("removed 0 snapshots");
     const real = await backapp(repo, ["forget", "--keep-within", "1d", "--prune"]);
     expect(real.code).toBe(0);
