@@ -69,23 +69,17 @@ export interface RegisterInput {
  */
 export async function register(deps: AuthDeps, input: RegisterInput, ctx: ActionContext): Promise<UserRow> {
   limit(deps, `register:ip:${ctx.ip ?? "?"}`, `register:account:${input.email.trim().toLowerCase()}`);
+  // Refuse cheaply before hashing; the transaction below decides for good.
+  checkRegistrationAllowed(deps, input);
   const passwordHash = await hashPassword(input.password);
   const now = deps.clock.now();
   return inTransaction(deps, () => {
-    let role: Role = "user";
-    let via = "open";
-    if (countUsers(deps.db) === 0) {
-      const expected = ensureSetupToken(deps);
-      if (!expected || !input.setupToken || !safeEqual(input.setupToken, expected)) {
-        throw new FieldError({ setupToken: "The setup token is missing or wrong; see the server log." });
-      }
-      role = "admin";
-      via = "setup";
-    } else if (input.invite) {
+    const first = checkRegistrationAllowed(deps, input);
+    let role: Role = first ? "admin" : "user";
+    let via = first ? "setup" : "open";
+    if (!first && input.invite) {
       role = useInvite(deps.db, input.invite, now);
       via = "invite";
-    } else if (!isRegistrationOpen(deps.db)) {
-      throw new ForbiddenError("Registration is closed. Ask an administrator for an invite link.");
     }
     const user = insertUser(deps.db, { email: input.email, name: input.name, passwordHash, role });
     if (via === "setup") deleteSetting(deps.db, SETUP_TOKEN_KEY);
@@ -97,6 +91,27 @@ export async function register(deps: AuthDeps, input: RegisterInput, ctx: Action
     });
     return user;
   });
+}
+
+const CLOSED = "Registration is closed. Ask an administrator for an invite link.";
+const BAD_SETUP_TOKEN =
+  "The setup token is missing or wrong; see the server log or run `backapp setup-token`.";
+
+/**
+ * Throws ForbiddenError (403) when this registration may not happen: the first account without
+ * the right setup token, or a later one without an invite while registration is closed. True
+ * when this is the first account (it becomes admin). Invites are checked when used.
+ */
+function checkRegistrationAllowed(deps: AuthDeps, input: RegisterInput): boolean {
+  if (countUsers(deps.db) === 0) {
+    const expected = ensureSetupToken(deps);
+    if (!expected || !input.setupToken || !safeEqual(input.setupToken, expected)) {
+      throw new ForbiddenError(BAD_SETUP_TOKEN, { setupToken: BAD_SETUP_TOKEN });
+    }
+    return true;
+  }
+  if (!input.invite && !isRegistrationOpen(deps.db)) throw new ForbiddenError(CLOSED);
+  return false;
 }
 
 function useInvite(db: Db, value: string, now: number): Role {
@@ -124,11 +139,11 @@ export async function login(
   ctx: ActionContext,
 ): Promise<UserRow> {
   const email = input.email.trim().toLowerCase();
-  const accountKey = `login:account:${email}`;
+  const user = findUserByEmail(deps.db, email);
+  const accountKey = loginAccountKey(email, user);
   const wait = deps.limiter.retryAfter(accountKey);
   if (wait > 0) throw new RateLimitedError(wait);
   limit(deps, `login:ip:${ctx.ip ?? "?"}`);
-  const user = findUserByEmail(deps.db, email);
   const ok = user
     ? await verifyPassword(input.password, user.passwordHash)
     : await verifyAgainstDummy(input.password);
@@ -146,6 +161,15 @@ export async function login(
   deps.limiter.reset(accountKey);
   audit(deps, "login.ok", { ip: ctx.ip, actor: user });
   return user;
+}
+
+/**
+ * The rate-limit key of an account. For an existing account it includes a piece of the password
+ * hash, so setting a new password (e.g. `backapp user reset-password` while the server runs) lifts
+ * a lock-out at once; unknown addresses are counted by address, and block the same way.
+ */
+function loginAccountKey(email: string, user: UserRow | undefined): string {
+  return user ? `login:account:${user.id}:${user.passwordHash.slice(-16)}` : `login:account:${email}`;
 }
 
 /** Sets a new password after checking the current one; ends every session of the user. */

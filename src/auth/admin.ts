@@ -2,9 +2,10 @@
  * What admins do to accounts: create, change role, disable (ending sessions at once), set allowed
  * roots, invite. The last enabled admin can be neither demoted nor disabled.
  */
-import { insertOneTimeToken, listInvites } from "../db/one-time-tokens.ts";
+import { deleteInvite, insertOneTimeToken, listInvites } from "../db/one-time-tokens.ts";
 import { deleteUserSessions } from "../db/sessions.ts";
 import {
+  allowedRootsOf,
   countActiveAdmins,
   findUserById,
   insertUser,
@@ -41,16 +42,37 @@ export function adminUpdateUser(
     if ((demotes || disables) && user.role === "admin" && !user.disabled && countActiveAdmins(deps.db) <= 1) {
       throw new ForbiddenError("The last administrator can be neither demoted nor disabled.");
     }
-    const values: UserPatch = {};
-    if (patch.role !== undefined) values.role = patch.role;
-    if (patch.disabled !== undefined) values.disabled = patch.disabled;
-    if (patch.allowedRoots !== undefined) values.allowedRoots = [...new Set(patch.allowedRoots)];
-    if (patch.name !== undefined) values.name = patch.name;
+    const values = changedValues(user, patch);
+    if (Object.keys(values).length === 0) return user;
     const updated = updateUser(deps.db, user.id, values, deps.clock.now()) ?? user;
     if (disables) deleteUserSessions(deps.db, user.id);
-    audit(deps, "user.updated", { ...ctx, target: `user:${user.id}`, details: { ...values } });
+    const changes: Record<string, unknown> = {};
+    for (const key of Object.keys(values) as (keyof UserPatch)[]) {
+      changes[key] = { from: key === "allowedRoots" ? allowedRootsOf(user) : user[key], to: values[key] };
+    }
+    audit(deps, "user.updated", { ...ctx, target: `user:${user.id}`, details: changes });
+    if (values.role) {
+      audit(deps, "user.role_changed", {
+        ...ctx,
+        target: `user:${user.id}`,
+        details: changes.role as Record<string, unknown>,
+      });
+    }
     return updated;
   });
+}
+
+/** Only what `patch` actually changes (so the audit log says what happened, not what was sent). */
+function changedValues(user: UserRow, patch: AdminUserPatch): UserPatch {
+  const values: UserPatch = {};
+  if (patch.role !== undefined && patch.role !== user.role) values.role = patch.role;
+  if (patch.disabled !== undefined && patch.disabled !== user.disabled) values.disabled = patch.disabled;
+  if (patch.name !== undefined && patch.name !== user.name) values.name = patch.name;
+  if (patch.allowedRoots !== undefined) {
+    const roots = [...new Set(patch.allowedRoots)];
+    if (JSON.stringify(roots) !== JSON.stringify(allowedRootsOf(user))) values.allowedRoots = roots;
+  }
+  return values;
 }
 
 /** Creates an account directly (admin page, API, or `backapp user add`). The first one is admin. */
@@ -113,4 +135,10 @@ export function inviteSummaries(deps: Pick<AuthDeps, "db" | "clock">): InviteSum
     expiresAt: i.expiresAt,
     status: i.usedAt !== null ? "used" : i.expiresAt <= now ? "expired" : "pending",
   }));
+}
+
+/** Revokes an invite link (pending or not): it stops working at once. NotFoundError if unknown. */
+export function revokeInvite(deps: Pick<AuthDeps, "db" | "clock">, id: string, ctx: ActionContext): void {
+  if (!deleteInvite(deps.db, id)) throw new NotFoundError("invite not found");
+  audit(deps, "invite.revoked", { ...ctx, target: `invite:${id}` });
 }

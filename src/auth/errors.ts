@@ -8,8 +8,18 @@ export class AuthFailedError extends BackappError {
   }
 }
 
-/** Authenticated, but not allowed (403): closed registration, bad setup token, last admin. */
-export class ForbiddenError extends BackappError {}
+/**
+ * Not allowed (403): closed registration, a wrong or missing setup token, the last admin.
+ * `fields` names the form field at fault, when there is one (shown beside it, sent as `fields`).
+ */
+export class ForbiddenError extends BackappError {
+  constructor(
+    message: string,
+    readonly fields?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
 
 /** Too many attempts (429); `retryAfter` in seconds. */
 export class RateLimitedError extends BackappError {

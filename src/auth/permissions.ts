@@ -6,6 +6,7 @@
 import { isAbsolute, normalize, sep } from "node:path";
 import { allowedRootsOf, type UserRow } from "../db/users.ts";
 import { NotFoundError } from "../util/errors.ts";
+import { ForbiddenError } from "./errors.ts";
 
 export interface Principal {
   id: string;
@@ -56,4 +57,39 @@ export function isPathAllowed(p: Principal, path: string): boolean {
 /** Shell hooks run as the server's user: only admins may define them. */
 export function canDefineHooks(p: Principal): boolean {
   return isAdmin(p);
+}
+
+/** The parts of a backup or restore request that access control judges. */
+export interface ConfigAccessRequest {
+  /** Source paths to back up, or the target path of a restore. */
+  paths: readonly string[];
+  /** Shell hooks (pre/post commands) the request defines; empty or absent when none. */
+  hooks?: readonly unknown[] | null | undefined;
+}
+
+/**
+ * Field problems that forbid `p` from saving or running `request`: a path outside the principal's
+ * allowed roots ("paths"), or any shell hook from a non-admin ("hooks"). Empty when allowed.
+ * Every place that validates a backup config or a restore (API and forms alike) must call this
+ * or assertConfigAccess before saving or starting anything.
+ */
+export function configAccessProblems(p: Principal, request: ConfigAccessRequest): Record<string, string> {
+  const problems: Record<string, string> = {};
+  const outside = request.paths.find((path) => !isPathAllowed(p, path));
+  if (outside !== undefined) {
+    problems.paths = isAbsolute(outside)
+      ? `${outside} is outside the folders an administrator allowed for you.`
+      : `${outside} is not an absolute path.`;
+  }
+  if ((request.hooks?.length ?? 0) > 0 && !canDefineHooks(p)) {
+    problems.hooks = "Only administrators may define shell hooks.";
+  }
+  return problems;
+}
+
+/** Throws ForbiddenError (403, with field problems) unless configAccessProblems finds none. */
+export function assertConfigAccess(p: Principal, request: ConfigAccessRequest): void {
+  const problems = configAccessProblems(p, request);
+  const first = Object.values(problems)[0];
+  if (first !== undefined) throw new ForbiddenError(first, problems);
 }

@@ -2,22 +2,39 @@
  * One zod schema per input shape, shared by the JSON API and the HTML forms. Password policy
  * problems are reported on the `password` field.
  */
+import { posix } from "node:path";
 import { z } from "zod";
 import { MAX_PASSWORD_LENGTH, passwordProblem } from "./policy.ts";
 
-export const emailField = z
-  .string()
+/** A string field whose absence or wrong type reads as `missing` (not zod's generic message). */
+function text(missing: string) {
+  return z.string({ error: missing });
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** One-line display text: trimmed, no control characters (NUL, newlines, escapes). */
+function label(missing: string, max: number) {
+  return text(missing)
+    .trim()
+    .min(1, missing)
+    .max(max, `Use at most ${max} characters.`)
+    .refine((v) => !CONTROL.test(v), "Use no control characters.");
+}
+
+export const emailField = text("Enter your email address.")
   .trim()
   .toLowerCase()
   .max(254, "Use at most 254 characters.")
   .pipe(z.email("Enter a valid email address."));
 
-export const nameField = z.string().trim().min(1, "Enter a name.").max(100, "Use at most 100 characters.");
+export const nameField = label("Enter a name.", 100);
 
-const anyPassword = z.string().min(1, "Enter your password.").max(MAX_PASSWORD_LENGTH);
+const anyPassword = text("Enter your password.").min(1, "Enter your password.").max(MAX_PASSWORD_LENGTH);
 
 /** A new password, checked against the policy (and against the email when the shape has one). */
-const newPassword = z.string().superRefine((value, ctx) => {
+const newPassword = text("Enter a password.").superRefine((value, ctx) => {
   const problem = passwordProblem(value);
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
@@ -40,14 +57,14 @@ export const registerSchema = z
   .superRefine(notEmail);
 
 export const loginSchema = z.object({
-  email: z.string().trim().toLowerCase().min(1, "Enter your email address.").max(254),
+  email: text("Enter your email address.").trim().toLowerCase().min(1, "Enter your email address.").max(254),
   password: anyPassword,
 });
 
 export const forgotSchema = z.object({ email: emailField });
 
 export const resetSchema = z.object({
-  token: z.string().trim().min(1, "The reset link is incomplete.").max(200),
+  token: text("The reset link is incomplete.").trim().min(1, "The reset link is incomplete.").max(200),
   password: newPassword,
 });
 
@@ -55,7 +72,7 @@ export const profileSchema = z.object({
   name: nameField,
   email: emailField,
   /** Required only when the email changes (re-authentication). */
-  currentPassword: z.string().max(MAX_PASSWORD_LENGTH).optional(),
+  currentPassword: text("Enter your current password.").max(MAX_PASSWORD_LENGTH).optional(),
 });
 
 export const changePasswordSchema = z.object({
@@ -63,21 +80,30 @@ export const changePasswordSchema = z.object({
   newPassword: newPassword,
 });
 
-export const tokenCreateSchema = z.object({
-  name: z.string().trim().min(1, "Name the token.").max(100, "Use at most 100 characters."),
-});
+export const tokenCreateSchema = z.object({ name: label("Name the token.", 100) });
 
-const absolutePath = z
-  .string()
+/**
+ * An allowed backup root: absolute, no ".." segment, no control characters; normalised ("//a/./b/"
+ * becomes "/a/b") so the same root is stored once and prefix checks compare like with like.
+ */
+export const absolutePath = text("Enter an absolute path.")
   .trim()
-  .min(1)
-  .max(4096)
-  .refine((p) => p.startsWith("/") && !p.split("/").includes(".."), "Use absolute paths without '..'.");
+  .min(1, "Enter an absolute path.")
+  .max(4096, "Use at most 4096 characters.")
+  .refine((p) => !CONTROL.test(p), "Use no control characters.")
+  .refine((p) => p.startsWith("/") && !p.split("/").includes(".."), "Use absolute paths without '..'.")
+  .transform((p) => posix.normalize(p).replace(/(.)\/+$/, "$1"));
+
+/** Allowed roots, normalised and without repeats. */
+export const allowedRootsField = z
+  .array(absolutePath, { error: "Send a list of absolute paths." })
+  .max(100, "Use at most 100 roots.")
+  .transform((roots) => [...new Set(roots)]);
 
 export const userUpdateSchema = z.object({
   role: z.enum(["admin", "user"]).optional(),
   disabled: z.boolean().optional(),
-  allowedRoots: z.array(absolutePath).max(100).optional(),
+  allowedRoots: allowedRootsField.optional(),
   name: nameField.optional(),
 });
 

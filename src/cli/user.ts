@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { audit, setPassword } from "../auth/accounts.ts";
 import { adminCreateUser } from "../auth/admin.ts";
 import { passwordProblem } from "../auth/policy.ts";
@@ -61,11 +63,15 @@ export const userCommand: Command = {
     }
     if (!flags.email) throw new UsageError("--email is required");
     if (sub === "add" && !flags.name) throw new UsageError("--name is required");
-    const password = await newPassword(io);
-    const database = openDatabase(dataDirFrom(flags["data-dir"], io));
+    const dataDir = dataDirFrom(flags["data-dir"], io);
+    if (sub === "reset-password" && !existsSync(join(dataDir, "backapp.db"))) {
+      throw new NotFoundError(`no backapp database in ${dataDir}; check --data-dir`);
+    }
+    const database = openDatabase(dataDir);
     const deps = { db: database.db, clock: systemClock };
     try {
       if (sub === "add") {
+        const password = await newPassword(io);
         const parsed = userCreateSchema.safeParse({
           email: flags.email,
           name: flags.name,
@@ -80,13 +86,16 @@ export const userCommand: Command = {
         io.stdout(`added ${user.role} ${user.email} (id ${user.id})\n`);
         return 0;
       }
+      // Known account first, so nobody types a password twice for a typo in the address.
       const user = findUserByEmail(database.db, flags.email);
       if (!user) throw new NotFoundError(`no account with email ${flags.email}`);
+      const password = await newPassword(io);
       const problem = passwordProblem(password, user.email);
       if (problem) throw new ValidationError(`password: ${problem}`);
       await setPassword(deps, user, password);
       audit(deps, "user.password_reset_cli", { ...CLI_CONTEXT, target: `user:${user.id}` });
       io.stdout(`password of ${user.email} changed; all of its sessions ended\n`);
+      if (user.disabled) io.stdout("note: this account is disabled; an administrator can enable it\n");
       return 0;
     } finally {
       database.close();

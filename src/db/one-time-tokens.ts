@@ -50,3 +50,14 @@ export function listInvites(db: Db): OneTimeTokenRow[] {
     .limit(50)
     .all();
 }
+
+/** Deletes an invite (revoked by an admin); false when there is none with this id. */
+export function deleteInvite(db: Db, id: string): boolean {
+  return (
+    db
+      .delete(oneTimeTokens)
+      .where(and(eq(oneTimeTokens.id, id), eq(oneTimeTokens.kind, "invite")))
+      .returning({ id: oneTimeTokens.id })
+      .all().length > 0
+  );
+}

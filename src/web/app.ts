@@ -7,8 +7,10 @@ import { Hono, type MiddlewareHandler } from "hono";
 import type { AppEnv, AppServices } from "./context.ts";
 import { isApiPath, notFound, onError } from "./errors.ts";
 import { authenticate } from "./middleware/auth.ts";
+import { jsonOnlyApi, limitBody } from "./middleware/body.ts";
 import { clientInfo } from "./middleware/client.ts";
 import { csrfProtection } from "./middleware/csrf.ts";
+import { setupRedirect } from "./middleware/guards.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { accountApiRoutes } from "./routes/account-api.ts";
@@ -38,8 +40,10 @@ export function createApp(services: AppServices) {
       if (isApiPath(c.req.path) && !c.res.headers.has("cache-control")) c.header("Cache-Control", "no-store");
     },
     clientInfo(),
+    limitBody(),
     authenticate(),
     csrfProtection(),
+    jsonOnlyApi(),
   ];
   for (const m of middleware) app.use("*", m);
 
@@ -57,7 +61,7 @@ export function createApp(services: AppServices) {
   ];
   for (const area of areas) app.route("/", area);
 
-  app.notFound(notFound);
+  app.notFound((c) => setupRedirect(c) ?? notFound(c));
   app.onError(onError);
   return app;
 }

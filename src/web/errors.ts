@@ -18,6 +18,7 @@ const HEADINGS: Record<number, string> = {
   405: "Method not allowed",
   409: "Conflict",
   413: "Too large",
+  415: "Unsupported media type",
   429: "Too many requests",
   500: "Something went wrong",
 };
@@ -67,7 +68,7 @@ export function onError(error: Error, c: Context<AppEnv>) {
     return errorResponse(c, 429, error.message);
   }
   if (error instanceof AuthFailedError) return errorResponse(c, 401, error.message);
-  if (error instanceof ForbiddenError) return errorResponse(c, 403, error.message);
+  if (error instanceof ForbiddenError) return errorResponse(c, 403, error.message, error.fields);
   if (error instanceof EmailTakenError) return errorResponse(c, 409, error.message, { email: error.message });
   if (error instanceof FieldError) return errorResponse(c, 400, error.message, error.fields);
   if (error instanceof ValidationError) return errorResponse(c, 400, error.message);

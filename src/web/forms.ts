@@ -76,6 +76,7 @@ const NOTICES: Record<string, Flash> = {
   "token-revoked": { kind: "success", message: "The token was revoked." },
   "user-saved": { kind: "success", message: "User saved." },
   "registration-saved": { kind: "success", message: "Registration setting saved." },
+  "invite-revoked": { kind: "success", message: "The invite link was revoked." },
   welcome: { kind: "success", message: "Welcome to backapp." },
 };
 
@@ -100,7 +101,9 @@ export function formFailure(
   if (error instanceof EmailTakenError) return { status: 409, errors: { email: error.message } };
   if (error instanceof FieldError) return { status: 400, errors: error.fields };
   if (error instanceof AuthFailedError) return { status: 401, errors: { form: error.message } };
-  if (error instanceof ForbiddenError) return { status: 403, errors: { form: error.message } };
+  if (error instanceof ForbiddenError) {
+    return { status: 403, errors: error.fields ? { ...error.fields } : { form: error.message } };
+  }
   throw error;
 }
 

@@ -58,7 +58,7 @@ describe("first run", () => {
     expect(token).toMatch(/^[a-z2-7]{32}$/);
     expect(ensureSetupToken(deps)).toBe(token);
     await expect(register(deps, { email: "x@example.com", name: "X", password: PW }, ctx)).rejects.toThrow(
-      FieldError,
+      ForbiddenError,
     );
     await expect(
       register(deps, { email: "x@example.com", name: "X", password: PW, setupToken: "wrong" }, ctx),

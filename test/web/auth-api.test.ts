@@ -30,12 +30,15 @@ describe("first run through the API", () => {
   it("POST /api/auth/register refuses the first account without the right setup token", async () => {
     const b = new Browser(server.url);
     const none = await b.api("POST", "/api/auth/register", ADMIN);
-    expect(none.status).toBe(400);
+    expect(none.status).toBe(403);
     expect(none.json<{ error: { fields: Record<string, string> } }>().error.fields.setupToken).toMatch(
       /setup token/,
     );
     const wrong = await b.api("POST", "/api/auth/register", { ...ADMIN, setupToken: "x".repeat(32) });
-    expect(wrong.status).toBe(400);
+    expect(wrong.status).toBe(403);
+    const empty = await b.api("POST", "/api/auth/register", { ...ADMIN, setupToken: "" });
+    expect(empty.status).toBe(403);
+    expect((await b.get("/api/auth/session")).status).toBe(401);
   });
 
   it("POST /api/auth/register reports field errors for bad input", async () => {
@@ -142,8 +145,10 @@ describe("profile, sessions and tokens", () => {
     // Every other session ended; this one was signed in again with a fresh token.
     expect((await other.get("/api/auth/session")).status).toBe(401);
     expect((await b.get("/api/auth/session")).status).toBe(200);
-    const csrf = (await b.get("/api/auth/session")).json<{ csrfToken: string }>().csrfToken;
-    b.csrf = csrf;
+    // GET /api/auth/session is exactly {user, expiresAt}; the CSRF token comes as a header.
+    const session = await b.get("/api/auth/session");
+    expect(Object.keys(session.json()).sort()).toEqual(["expiresAt", "user"]);
+    b.csrf = session.headers.get("x-csrf-token");
     const back = await b.api("POST", "/api/profile/password", {
       currentPassword: "temporary long secret",
       newPassword: ADMIN.password,

@@ -36,7 +36,7 @@ describe("first run", () => {
   it("refuses a wrong setup token with a field error and keeps the typed name and email", async () => {
     const b = new Browser(server.url);
     const r = await b.form("/setup", { ...ADMIN, setupToken: "wrong" });
-    expect(r.status).toBe(400);
+    expect(r.status).toBe(403);
     expect(fieldError(r.text)).toMatch(/setup token/);
     expect(r.text).toContain(`value="${ADMIN.email}"`);
     expect(r.text).not.toContain(ADMIN.password);

@@ -33,7 +33,10 @@ describe("foundation routes", () => {
     const res = await fetch(`${server.url}/static/0000/app.css`);
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("public, max-age=60");
-    expect((await fetch(`${server.url}/static/x/../../package.json`)).status).toBe(404);
+    // fetch resolves the dots to /package.json: never served (no account yet: it leads to /setup).
+    const escaped = await fetch(`${server.url}/static/x/../../package.json`, { redirect: "manual" });
+    expect(escaped.status).toBe(303);
+    expect(escaped.headers.get("location")).toBe("/setup");
     expect((await fetch(`${server.url}/static/x/constructor`)).status).toBe(404);
   });
 
@@ -41,6 +44,22 @@ describe("foundation routes", () => {
     const api = await fetch(`${server.url}/api/does-not-exist`);
     expect(api.status).toBe(404);
     expect(await api.json()).toEqual({ error: { status: 404, message: expect.any(String) } });
+    // While no account exists, unknown pages lead to /setup like every other page.
+    const first = await fetch(`${server.url}/does-not-exist`, { redirect: "manual" });
+    expect(first.status).toBe(303);
+    expect(first.headers.get("location")).toBe("/setup");
+    const token = server.logs.find((l) => typeof l.setupToken === "string")?.setupToken;
+    const setup = await fetch(`${server.url}/api/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        email: "f@example.com",
+        name: "F",
+        password: "foundation passphrase",
+        setupToken: token,
+      }),
+    });
+    expect(setup.status).toBe(201);
     const page = await fetch(`${server.url}/does-not-exist`);
     expect(page.status).toBe(404);
     const html = await page.text();

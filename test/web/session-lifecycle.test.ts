@@ -82,7 +82,13 @@ describe("secure cookies", () => {
     const pair = cookie.split(";")[0]!;
     const session = await call("https://backapp.test/api/auth/session", { headers: { cookie: pair } });
     expect(session.status).toBe(200);
-    const { csrfToken } = (await session.json()) as { csrfToken: string };
+    const csrfToken = session.headers.get("x-csrf-token") ?? "";
+    expect(csrfToken).toMatch(/^[a-z2-7]{32}$/);
+    // Over HTTPS a plain-named cookie (planted over http or by a sibling subdomain) is ignored.
+    const tossed = await call("https://backapp.test/api/auth/session", {
+      headers: { cookie: `backapp_session=${pair.split("=")[1]}` },
+    });
+    expect(tossed.status).toBe(401);
     const out = await call("https://backapp.test/api/auth/logout", {
       method: "POST",
       headers: { cookie: pair, origin: "https://backapp.test", "x-csrf-token": csrfToken },
@@ -94,7 +100,10 @@ describe("secure cookies", () => {
 
 describe("behind a trusted proxy", () => {
   it("believes X-Forwarded-Proto and X-Forwarded-For only from the listed proxy", async () => {
-    const s = await startAuthServer({ trustedProxies: ["127.0.0.1"] });
+    const s = await startAuthServer({
+      trustedProxies: ["127.0.0.1", "10.0.0.1"],
+      publicUrl: "https://backup.example.test",
+    });
     try {
       const admin = await setupAdmin(s);
       const headers = {
@@ -128,6 +137,23 @@ describe("behind a trusted proxy", () => {
         { "x-forwarded-proto": "https", origin: `https://${new URL(s.url).host}` },
       );
       expect(same.status).toBe(200);
+      // A proxy that rewrites Host: the configured public URL's origin is ours too.
+      const viaPublic = await new Browser(s.url).api(
+        "POST",
+        "/api/auth/login",
+        { email: ADMIN.email, password: ADMIN.password },
+        { "x-forwarded-proto": "https", origin: "https://backup.example.test" },
+      );
+      expect(viaPublic.status).toBe(200);
+      // The client's own X-Forwarded-For entries (left of the proxies' hops) are not believed.
+      await fetch(`${s.url}/api/auth/login`, {
+        method: "POST",
+        headers: { ...headers, "x-forwarded-for": "198.51.100.7, 192.0.2.1, 10.0.0.1" },
+        body: JSON.stringify({ email: ADMIN.email, password: "wrong password here" }),
+      });
+      const later = (await admin.get("/api/audit")).json<{ entries: { action: string; ip: string }[] }>()
+        .entries;
+      expect(later.find((e) => e.action === "login.failed")?.ip).toBe("192.0.2.1");
     } finally {
       await s.stop();
     }

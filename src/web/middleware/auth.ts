@@ -2,6 +2,10 @@
  * Authentication: an `Authorization: Bearer bk_…` API token, or the session cookie. Sets `user`,
  * `session` and `authVia`; refuses nothing itself (the guards in guards.ts do). A session whose
  * expiry slid forward gets its cookie re-sent with the new lifetime.
+ *
+ * Bearer tokens count only on the JSON API, and not on the sign-in endpoints that set cookies
+ * (/api/auth/* except GET /api/auth/session): a token never turns into a browser session, and
+ * pages never act on one. Elsewhere the header is ignored and the cookie decides.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -9,6 +13,7 @@ import { validateApiToken } from "../../auth/api-tokens.ts";
 import { createSession, validateSession } from "../../auth/sessions.ts";
 import { deleteExpiredSessions } from "../../db/sessions.ts";
 import type { AppEnv } from "../context.ts";
+import { isApiPath } from "../errors.ts";
 import { isSecureRequest } from "./client.ts";
 
 export const SESSION_COOKIE = "backapp_session";
@@ -21,7 +26,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     c.set("authVia", null);
     const { db, clock } = c.get("services");
     const authorization = c.req.header("authorization");
-    if (authorization?.toLowerCase().startsWith("bearer ")) {
+    if (authorization?.toLowerCase().startsWith("bearer ") && bearerAllowed(c)) {
       const found = validateApiToken({ db, clock }, authorization.slice(7).trim());
       if (found) {
         c.set("user", found.user);
@@ -47,8 +52,21 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** Where an API token may authenticate: the JSON API, minus the cookie-setting auth endpoints. */
+function bearerAllowed(c: Context<AppEnv>): boolean {
+  const path = c.req.path;
+  if (!isApiPath(path)) return false;
+  if (path.startsWith("/api/auth/")) return path === "/api/auth/session" && c.req.method === "GET";
+  return true;
+}
+
+/**
+ * The session token. Over HTTPS only the __Host- cookie counts: a plain-named cookie could have
+ * been planted by a sibling subdomain or over http (cookie tossing), fixing a session on us.
+ */
 export function readSessionCookie(c: Context<AppEnv>): string | undefined {
-  return getCookie(c, SESSION_COOKIE, "host") ?? getCookie(c, SESSION_COOKIE);
+  if (isSecureRequest(c)) return getCookie(c, SESSION_COOKIE, "host");
+  return getCookie(c, SESSION_COOKIE);
 }
 
 /** HttpOnly, SameSite=Lax, Path=/; Secure with the __Host- prefix over HTTPS. */

@@ -3,6 +3,7 @@
  * headers count only when the direct peer is a proxy the admin listed as trusted; otherwise
  * anyone could claim any address and dodge rate limits.
  */
+import { isIP } from "node:net";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context.ts";
 
@@ -17,20 +18,37 @@ function peerAddress(c: Context<AppEnv>): string {
   return "local";
 }
 
+function isTrusted(c: Context<AppEnv>, address: string): boolean {
+  return c.get("services").security.trustedProxies.some((p) => p.replace(/^::ffff:/, "") === address);
+}
+
 function fromTrustedProxy(c: Context<AppEnv>): boolean {
-  const proxies = c.get("services").security.trustedProxies;
-  return proxies.length > 0 && proxies.includes(peerAddress(c));
+  return isTrusted(c, peerAddress(c));
+}
+
+/**
+ * The client's address. X-Forwarded-For is read from the right: each trusted proxy vouches only
+ * for the hop it appended, so the first address that is not a trusted proxy is the client. (The
+ * leftmost entry is whatever the client sent, and would let anyone dodge rate limits.)
+ */
+export function clientAddress(c: Context<AppEnv>): string {
+  let ip = peerAddress(c);
+  const hops = (c.req.header("x-forwarded-for") ?? "")
+    .split(",")
+    .map((h) => h.trim().replace(/^::ffff:/, ""))
+    .filter(Boolean);
+  while (isTrusted(c, ip)) {
+    const hop = hops.pop();
+    if (hop === undefined || isIP(hop) === 0) break;
+    ip = hop;
+  }
+  return ip;
 }
 
 /** Sets `clientIp` for the rate limiter and audit log. */
 export function clientInfo(): MiddlewareHandler<AppEnv> {
   return async function clientInfoHandler(c, next) {
-    let ip = peerAddress(c);
-    if (fromTrustedProxy(c)) {
-      const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-      if (forwarded) ip = forwarded;
-    }
-    c.set("clientIp", ip);
+    c.set("clientIp", clientAddress(c));
     await next();
   };
 }

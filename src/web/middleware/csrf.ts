@@ -1,8 +1,9 @@
 /**
  * Cross-site request forgery defence for unsafe methods (POST, PUT, PATCH, DELETE):
- * 1. same origin: an Origin header must equal the server's origin; without Origin, a
- *    Sec-Fetch-Site header must be same-origin (or none: typed URL); requests with neither come
- *    from non-browser clients, which cannot ride a victim's cookies anyway;
+ * 1. same origin: an Origin header must equal the server's origin (as the request shows it, or
+ *    the configured public URL's); without Origin, a Sec-Fetch-Site header must be same-origin
+ *    (or none: typed URL); requests with neither come from non-browser clients, which cannot
+ *    ride a victim's cookies anyway (and the token below still binds cookie-authenticated ones);
  * 2. cookie-authenticated requests must also carry the session's CSRF token, in the form field
  *    `_csrf` or the `X-CSRF-Token` header (forms and htmx).
  * Bearer-token requests are exempt: a browser never attaches those by itself.
@@ -21,9 +22,19 @@ function forbidden(message: string): never {
   throw new HTTPException(403, { message });
 }
 
+/** The request's own origin, or the configured public URL's (a proxy may rewrite Host). */
+function isOwnOrigin(c: Context<AppEnv>, origin: string): boolean {
+  if (origin === requestOrigin(c)) return true;
+  try {
+    return origin === new URL(c.get("services").security.publicUrl).origin;
+  } catch {
+    return false;
+  }
+}
+
 function sameOrigin(c: Context<AppEnv>): boolean {
   const origin = c.req.header("origin");
-  if (origin !== undefined) return origin === requestOrigin(c);
+  if (origin !== undefined) return isOwnOrigin(c, origin);
   const site = c.req.header("sec-fetch-site");
   return site === undefined || site === "same-origin" || site === "none";
 }

@@ -26,6 +26,24 @@ export function safeNext(value: string | undefined | null): string {
   return value;
 }
 
+/**
+ * While no account exists every page leads to /setup, unknown addresses included: a redirect for
+ * page GETs (not the API, not static files), else null.
+ */
+export function setupRedirect(c: Context<AppEnv>): Response | null {
+  const page = (c.req.method === "GET" || c.req.method === "HEAD") && !isApiPath(c.req.path);
+  if (!page || c.req.path.startsWith("/static/") || hasAccounts(c)) return null;
+  return c.redirect("/setup", 303);
+}
+
+/** Page routes that make sense only once an account exists (sign-in, recovery). */
+export function requireAccounts(): MiddlewareHandler<AppEnv> {
+  return async function requireAccountsHandler(c, next) {
+    if (!hasAccounts(c)) return c.redirect("/setup", 303);
+    await next();
+  };
+}
+
 function unauthenticated(c: Context<AppEnv>) {
   if (isApiPath(c.req.path)) return errorResponse(c, 401, "Sign in or send an API token.");
   if (!hasAccounts(c)) return c.redirect("/setup", 303);

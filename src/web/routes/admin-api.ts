@@ -2,7 +2,13 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { isRegistrationOpen, setRegistrationOpen } from "../../auth/accounts.ts";
-import { adminCreateUser, adminUpdateUser, createInvite, inviteSummaries } from "../../auth/admin.ts";
+import {
+  adminCreateUser,
+  adminUpdateUser,
+  createInvite,
+  inviteSummaries,
+  revokeInvite,
+} from "../../auth/admin.ts";
 import { ForbiddenError } from "../../auth/errors.ts";
 import { adminResetLink, RESET_TTL_MS } from "../../auth/recovery.ts";
 import {
@@ -51,6 +57,7 @@ export function adminApiRoutes() {
     "/api/users",
     "/api/users/*",
     "/api/invites",
+    "/api/invites/*",
     "/api/settings/registration",
     "/api/audit",
   ]) {
@@ -99,6 +106,11 @@ export function adminApiRoutes() {
     const created = createInvite(authDeps(c), c.req.valid("json"), { ...actionContext(c), actor: actor(c) });
     const url = `${c.get("services").security.publicUrl}/register?invite=${encodeURIComponent(created.token)}`;
     return c.json({ url, token: created.token, expiresAt: new Date(created.expiresAt).toISOString() }, 201);
+  });
+
+  app.delete("/api/invites/:id", (c) => {
+    revokeInvite(c.get("services"), c.req.param("id"), actionContext(c));
+    return c.body(null, 204);
   });
 
   app.get("/api/settings/registration", (c) => c.json({ open: isRegistrationOpen(c.get("services").db) }));

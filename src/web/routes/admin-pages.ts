@@ -2,7 +2,13 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { isRegistrationOpen, setRegistrationOpen } from "../../auth/accounts.ts";
-import { adminCreateUser, adminUpdateUser, createInvite, inviteSummaries } from "../../auth/admin.ts";
+import {
+  adminCreateUser,
+  adminUpdateUser,
+  createInvite,
+  inviteSummaries,
+  revokeInvite,
+} from "../../auth/admin.ts";
 import { ForbiddenError } from "../../auth/errors.ts";
 import { adminResetLink } from "../../auth/recovery.ts";
 import { inviteCreateSchema, userCreateSchema, userUpdateSchema } from "../../auth/schemas.ts";
@@ -113,6 +119,11 @@ export function adminPageRoutes() {
     });
     const url = `${c.get("services").security.publicUrl}/register?invite=${encodeURIComponent(created.token)}`;
     return renderUsers(c, { newInvite: { url, role: input.role, expiresAt: created.expiresAt } }, 201);
+  });
+
+  app.post("/admin/invites/:id/revoke", (c) => {
+    revokeInvite(c.get("services"), c.req.param("id"), actionContext(c));
+    return c.redirect("/admin/users?notice=invite-revoked", 303);
   });
 
   app.post("/admin/registration", async (c) => {

@@ -16,12 +16,17 @@ import { clearSessionCookie, signIn } from "../middleware/auth.ts";
 import { authDeps } from "./auth-pages.ts";
 import { sendResetMail } from "./recovery-pages.ts";
 
+/** `{user:{id,email,name,role}, expiresAt}`; expiresAt is null for an API token. */
 function sessionBody(user: UserRow, session: SessionRow | null) {
   return {
     user: toPublicUser(user),
     expiresAt: session ? new Date(session.expiresAt).toISOString() : null,
-    ...(session ? { csrfToken: session.csrfToken } : {}),
   };
+}
+
+/** Sign-in answers also carry the new session's CSRF token, for scripts that keep the cookie. */
+function signedInBody(user: UserRow, session: SessionRow) {
+  return { ...sessionBody(user, session), csrfToken: session.csrfToken };
 }
 
 export function authApiRoutes() {
@@ -30,7 +35,7 @@ export function authApiRoutes() {
   app.post("/api/auth/register", jsonBody(registerSchema), async (c) => {
     const user = await register(authDeps(c), c.req.valid("json"), actionContext(c));
     const { session } = signIn(c, user.id);
-    return c.json(sessionBody(user, session), 201);
+    return c.json(signedInBody(user, session), 201);
   });
 
   app.post("/api/auth/login", jsonBody(loginSchema), async (c) => {
@@ -38,7 +43,7 @@ export function authApiRoutes() {
     const old = c.get("session");
     if (old) deleteSession(c.get("services").db, old.id);
     const { session } = signIn(c, user.id);
-    return c.json(sessionBody(user, session));
+    return c.json(signedInBody(user, session));
   });
 
   app.post("/api/auth/logout", (c) => {
@@ -52,7 +57,10 @@ export function authApiRoutes() {
     const user = c.get("user");
     c.header("Cache-Control", "no-store");
     if (!user) return errorResponse(c, 401, "Not signed in.");
-    return c.json(sessionBody(user, c.get("session")));
+    const session = c.get("session");
+    // The CSRF token travels in a header, so the body is exactly the documented shape.
+    if (session) c.header("X-CSRF-Token", session.csrfToken);
+    return c.json(sessionBody(user, session));
   });
 
   app.post("/api/auth/forgot-password", jsonBody(forgotSchema), async (c) => {

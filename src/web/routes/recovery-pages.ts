@@ -5,10 +5,12 @@ import { checkResetToken, requestPasswordReset, resetPassword } from "../../auth
 import { forgotSchema, resetSchema } from "../../auth/schemas.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, echo, formFailure, parseWith, readForm, renderPage } from "../forms.ts";
+import { requireAccounts } from "../middleware/guards.ts";
 import { authDeps } from "./auth-pages.ts";
 
 export function recoveryPageRoutes() {
   const app = new Hono<AppEnv>();
+  for (const path of ["/forgot-password", "/reset-password"]) app.use(path, requireAccounts());
 
   app.get("/forgot-password", (c) =>
     renderPage(c, "forgot-password", { title: "Reset password", mailEnabled: mailEnabled(c) }),
