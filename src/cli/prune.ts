@@ -24,21 +24,24 @@ them before deleting anything, so an interrupted prune leaves a valid repository
 finish. Packs in no index (left by interrupted backups) are deleted too.
 
 Flags:
-  --max-unused PCT   unused space tolerated in kept packs, % of used data (default ${DEFAULT_MAX_UNUSED_PCT}; 0 repacks
-                     every partly used pack, 100 never repacks)
+  --max-unused PCT   unused space tolerated in kept packs, as a percentage of what stays stored
+                     (unused / (used + unused); default ${DEFAULT_MAX_UNUSED_PCT}, "2.5" or "2.5%" too); 0 repacks
+                     every partly used pack, 100 or "unlimited" never repacks (wholly unused packs
+                     are always deleted)
   --dry-run          report what would be done; change nothing
   --json             print the report as JSON
   --verbose          name each step on stderr as it starts
 
 ${REPO_FLAGS_USAGE}`;
 
-/** "5", "2.5", "5%" → 0–100. */
+/** "5", "2.5", "5%" → 0–100; "unlimited" → 100 (never repack). */
 export function parseMaxUnused(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
+  if (value.trim() === "unlimited") return 100;
   const m = /^(\d+(?:\.\d+)?)%?$/.exec(value.trim());
   const pct = m ? Number(m[1]) : Number.NaN;
   if (!(pct >= 0 && pct <= 100)) {
-    throw new UsageError(`flag --max-unused needs a percentage from 0 to 100, got "${value}"`);
+    throw new UsageError(`flag --max-unused needs a percentage from 0 to 100 or "unlimited", got "${value}"`);
   }
   return pct;
 }
@@ -66,13 +69,15 @@ export function printPruneReport(io: CliIo, r: PruneReport): void {
   const verb = r.dryRun ? "would " : "";
   io.stdout(
     `${[
-      `${r.snapshots} snapshots reference ${r.usedBlobs} blobs (${formatBytes(r.bytes.used)} stored)`,
+      `${r.snapshots} snapshot${r.snapshots === 1 ? "" : "s"} reference ${r.usedBlobs} blobs (${formatBytes(r.bytes.used)} stored)`,
       `packs: ${p.before} indexed; keep ${p.kept}, ${verb}repack ${p.repacked}, ${verb}delete ${p.removed} unused and ${p.unindexed} unindexed${r.dryRun ? "" : `; wrote ${p.written} new`}`,
       r.missingPacks.length > 0 ? `dropped ${r.missingPacks.length} missing unused packs from the index` : "",
       `repository: ${formatBytes(r.bytes.before)} before, ${verb}free ${formatBytes(r.bytes.freed)}; unused data left in kept packs: ${formatBytes(r.bytes.unusedLeft)}`,
       r.dryRun
         ? "dry run: nothing was changed"
-        : `index files: ${r.indexFiles.before} replaced by ${r.indexFiles.written}`,
+        : r.indexFiles.written === 0
+          ? "nothing to do: the repository holds no unused data"
+          : `index files: ${r.indexFiles.before} replaced by ${r.indexFiles.written}`,
     ]
       .filter((l) => l !== "")
       .join("\n")}\n`,
