@@ -148,8 +148,10 @@ export async function login(
     ? await verifyPassword(input.password, user.passwordHash)
     : await verifyAgainstDummy(input.password);
   if (!user || !ok) {
-    deps.limiter.hit(accountKey);
+    const blocked = deps.limiter.hit(accountKey);
     audit(deps, "login.failed", { ip: ctx.ip, target: email });
+    // The failure that crosses the account's limit already answers 429, as the IP limit does.
+    if (blocked > 0) throw new RateLimitedError(blocked);
     throw new AuthFailedError();
   }
   if (user.disabled) {

@@ -5,6 +5,7 @@ import {
   isRegistrationOpen,
   login,
   register,
+  setPassword,
   setRegistrationOpen,
   updateProfile,
 } from "../../src/auth/accounts.ts";
@@ -154,6 +155,42 @@ describe("login", () => {
     expect((await login(deps, { email: "root@example.com", password: PW }, { ip: "10.0.2.1" })).role).toBe(
       "admin",
     );
+  });
+
+  it("a new password (e.g. `backapp user reset-password`) lifts an account lock-out at once", async () => {
+    const admin = await firstAdmin();
+    for (let i = 0; i < 11; i++) {
+      await login(deps, { email: "root@example.com", password: "wrong" }, { ip: `10.0.3.${i}` }).catch(
+        () => undefined,
+      );
+    }
+    await expect(
+      login(deps, { email: "root@example.com", password: PW }, { ip: "10.0.4.1" }),
+    ).rejects.toThrow(RateLimitedError);
+    await setPassword(deps, admin, "a fresh recovery passphrase");
+    const back = await login(
+      deps,
+      { email: "root@example.com", password: "a fresh recovery passphrase" },
+      { ip: "10.0.4.1" },
+    );
+    expect(back.id).toBe(admin.id);
+  });
+
+  it("blocks unknown addresses exactly like known ones", async () => {
+    await firstAdmin();
+    const outcomes: string[] = [];
+    for (const email of ["root@example.com", "ghost@example.com"]) {
+      for (let i = 0; i < 11; i++) {
+        const r = await login(deps, { email, password: "wrong" }, { ip: `10.0.5.${i}` }).catch(
+          (e: Error) => e.constructor.name,
+        );
+        outcomes.push(`${email.split("@")[0]}:${String(r)}`);
+      }
+    }
+    const known = outcomes.slice(0, 11).map((o) => o.split(":")[1]);
+    const unknown = outcomes.slice(11).map((o) => o.split(":")[1]);
+    expect(unknown).toEqual(known);
+    expect(known.at(-1)).toBe("RateLimitedError");
   });
 
   it("refuses disabled accounts", async () => {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { ForbiddenError } from "../../src/auth/errors.ts";
 import {
+  assertConfigAccess,
   canDefineHooks,
   canSee,
+  configAccessProblems,
   isPathAllowed,
   ownedOrNotFound,
   type Principal,
@@ -57,5 +60,30 @@ describe("principalOf", () => {
     expect(principalOf({ id: "x", role: "user", allowedRoots: "not json" }).allowedRoots).toEqual([]);
     expect(principalOf({ id: "x", role: "user", allowedRoots: '{"a":1}' }).allowedRoots).toEqual([]);
     expect(principalOf({ id: "x", role: "user", allowedRoots: '["/a", 3]' }).allowedRoots).toEqual(["/a"]);
+  });
+});
+
+describe("config access (for backup configs and restores)", () => {
+  it("refuses paths outside the allowed roots and hooks from non-admins, per field", () => {
+    expect(configAccessProblems(user, { paths: ["/srv/data/x", "/home/u"], hooks: [] })).toEqual({});
+    expect(configAccessProblems(admin, { paths: ["/etc"], hooks: [{ command: "true" }] })).toEqual({});
+    expect(configAccessProblems(none, { paths: ["/srv/data"] })).toEqual({
+      paths: "/srv/data is outside the folders an administrator allowed for you.",
+    });
+    expect(configAccessProblems(user, { paths: ["/srv/data/../../etc"], hooks: ["rm -rf /"] })).toEqual({
+      paths: expect.stringContaining("outside"),
+      hooks: "Only administrators may define shell hooks.",
+    });
+    expect(configAccessProblems(admin, { paths: ["relative"] }).paths).toMatch(/not an absolute path/);
+    expect(() => assertConfigAccess(user, { paths: ["/srv/data"], hooks: null })).not.toThrow();
+    try {
+      assertConfigAccess(user, { paths: ["/srv/data"], hooks: ["echo"] });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ForbiddenError);
+      expect((error as ForbiddenError).fields).toEqual({
+        hooks: "Only administrators may define shell hooks.",
+      });
+    }
   });
 });
