@@ -1,6 +1,12 @@
-import { listLocks, removeAllLocks, removeStaleLocks } from "../engine/repository/index.ts";
+import {
+  describeLock,
+  type LockInfo,
+  listLocks,
+  removeAllLocks,
+  removeStaleLocks,
+} from "../engine/repository/index.ts";
 import { parseFlags } from "./args.ts";
-import type { Command } from "./io.ts";
+import type { CliIo, Command } from "./io.ts";
 import {
   REPO_FLAGS,
   REPO_FLAGS_USAGE,
@@ -12,12 +18,18 @@ import {
 const usage = `Usage: backapp unlock --repo REPO [--remove-all]
 
 Removes stale locks: locks not refreshed for 30 minutes, and locks of this host whose process no
-longer exists. Locks of running operations stay, and are listed.
+longer exists. Locks of running operations stay, and are listed. Prints each lock it removes.
 
 Flags:
-  --remove-all   remove every lock, even live ones (only when you know nothing else is running)
+  --remove-all   remove every lock, even live or unreadable ones (only when you know nothing else
+                 is running)
 
 ${REPO_FLAGS_USAGE}`;
+
+function printRemoved(io: CliIo, removed: LockInfo[], what: string): void {
+  for (const l of removed) io.stdout(`removed ${describeLock(l)}\n`);
+  io.stdout(`removed ${removed.length} ${what}${removed.length === 1 ? "" : "s"}\n`);
+}
 
 export const unlockCommand: Command = {
   name: "unlock",
@@ -29,15 +41,14 @@ export const unlockCommand: Command = {
     const target = resolveTarget(flags, io);
     return withRepository(target, { lock: "none" }, async (repo) => {
       if (flags["remove-all"]) {
-        const n = await removeAllLocks(repo.backend);
-        io.stdout(`removed ${n} lock${n === 1 ? "" : "s"}\n`);
+        printRemoved(io, await removeAllLocks(repo.backend, repo.masterKeys), "lock");
         return 0;
       }
-      const n = await removeStaleLocks(repo.backend, repo.masterKeys);
-      io.stdout(`removed ${n} stale lock${n === 1 ? "" : "s"}\n`);
+      printRemoved(io, await removeStaleLocks(repo.backend, repo.masterKeys), "stale lock");
       for (const l of await listLocks(repo.backend, repo.masterKeys)) {
-        const kind = l.exclusive ? "exclusive" : "shared";
-        io.stdout(`still locked: ${kind} lock by ${l.username}@${l.hostname} pid ${l.pid} since ${l.time}\n`);
+        io.stdout(
+          `still locked: ${describeLock(l)}${l.unreadable ? "; unlock --remove-all deletes it" : ""}\n`,
+        );
       }
       return 0;
     });

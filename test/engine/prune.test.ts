@@ -280,7 +280,7 @@ describe("prune", () => {
       pruneRepository(repo, {
         maxUnusedPct: 0,
         onStep: async (step) => {
-          if (step === "repack") await removeAllLocks(backend);
+          if (step === "repack") await removeAllLocks(backend, repo.masterKeys);
         },
       }),
     ).rejects.toThrow(LockedError);

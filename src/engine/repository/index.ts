@@ -5,6 +5,7 @@ export { decodeIndex, encodeIndex, type IndexFile, type IndexPack } from "./inde
 export { addKey, changePassword, type KeyInfo, listKeys, removeKey } from "./key-admin.ts";
 export {
   acquireLock,
+  describeLock,
   type HeldLock,
   type LockInfo,
   type LockOptions,

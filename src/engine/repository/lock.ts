@@ -4,6 +4,7 @@
  * A holder rewrites its lock every refreshMs; a lock is stale after staleMs without refresh, or at
  * once when it names this host and a pid that no longer exists.
  */
+import { readFileSync } from "node:fs";
 import { hostname as osHostname, userInfo } from "node:os";
 import type { Backend } from "../../storage/backend.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
@@ -23,6 +24,8 @@ export interface LockInfo extends LockRecord {
   /** Object name, "locks/<id>". */
   name: string;
   stale: boolean;
+  /** The object could not be decrypted or parsed: counted as a live exclusive lock. */
+  unreadable: boolean;
 }
 
 export interface LockOptions {
@@ -65,12 +68,27 @@ function currentUser(): string {
   }
 }
 
+/**
+ * Whether process `pid` of this machine still runs. A zombie (killed, not yet reaped by its
+ * parent) still answers kill(pid, 0) but will never refresh or release its lock: it counts as dead.
+ */
 export function pidAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    // /proc/PID/stat: "pid (comm) state ..."; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false; // no /proc (macOS): trust kill(pid, 0)
   }
 }
 
@@ -89,35 +107,51 @@ function parseLock(keys: MasterKeys, bytes: Uint8Array): LockRecord {
   return r;
 }
 
-/** Every lock in the repository. Unreadable locks are reported as exclusive, non-stale locks. */
+/**
+ * Every lock in the repository. Locks that cannot be decrypted or parsed are reported as
+ * exclusive, non-stale and unreadable; storage errors are thrown (a lock must not be misjudged
+ * because one GET failed).
+ */
 export async function listLocks(
   backend: Backend,
   keys: MasterKeys,
   opts: LockOptions = {},
 ): Promise<LockInfo[]> {
   const out: LockInfo[] = [];
-  for await (const o of backend.list("locks/")) {
-    let record: LockRecord;
+  for await (const o of backend.list("locks/", { signal: opts.signal })) {
+    let bytes: Uint8Array;
     try {
-      record = parseLock(keys, await backend.get(o.name));
+      bytes = await backend.get(o.name, { signal: opts.signal });
     } catch (e) {
       if (e instanceof NotFoundError) continue; // released meanwhile
+      throw e;
+    }
+    let record: LockRecord;
+    try {
+      record = parseLock(keys, bytes);
+    } catch {
       record = { time: new Date(0).toISOString(), hostname: "?", pid: 0, exclusive: true, username: "?" };
-      out.push({ ...record, name: o.name, stale: false });
+      out.push({ ...record, name: o.name, stale: false, unreadable: true });
       continue;
     }
-    out.push({ ...record, name: o.name, stale: isStale(record, opts) });
+    out.push({ ...record, name: o.name, stale: isStale(record, opts), unreadable: false });
   }
   return out;
+}
+
+/** One line naming a lock: kind, holder, age, object name. */
+export function describeLock(l: LockInfo): string {
+  if (l.unreadable) return `an unreadable lock (${l.name}; counted as exclusive)`;
+  const kind = l.exclusive ? "an exclusive" : "a shared";
+  return `${kind} lock by ${l.username}@${l.hostname} pid ${l.pid} since ${l.time} (${l.name})`;
 }
 
 function conflict(locks: LockInfo[], exclusive: boolean, own?: string): LockInfo | undefined {
   return locks.find((l) => l.name !== own && !l.stale && (exclusive || l.exclusive));
 }
 
-function describeLock(l: LockInfo): string {
-  const kind = l.exclusive ? "an exclusive" : "a shared";
-  return `repository is locked: ${kind} lock by ${l.username}@${l.hostname} pid ${l.pid} since ${l.time} (${l.name})`;
+function lockedBy(l: LockInfo): string {
+  return `repository is locked: ${describeLock(l)}`;
 }
 
 /**
@@ -163,7 +197,7 @@ async function tryAcquire(
 ): Promise<HeldLock> {
   const clock = options.clock ?? systemClock;
   const before = conflict(await listLocks(backend, keys, options), options.exclusive);
-  if (before) throw new LockedError(describeLock(before));
+  if (before) throw new LockedError(lockedBy(before));
   const name = `locks/${toHex(random(32))}`;
   const write = () => {
     const record: LockRecord = {
@@ -180,7 +214,7 @@ async function tryAcquire(
   const after = conflict(await listLocks(backend, keys, options), options.exclusive, name);
   if (after) {
     await backend.delete(name);
-    throw new LockedError(describeLock(after));
+    throw new LockedError(lockedBy(after));
   }
   let released = false;
   const timer = setInterval(() => void write().catch(() => {}), options.refreshMs ?? REFRESH_MS);
@@ -206,21 +240,28 @@ async function tryAcquire(
   };
 }
 
-/** Deletes stale locks; returns how many. */
-export async function removeStaleLocks(backend: Backend, keys: MasterKeys, opts: LockOptions = {}) {
-  let n = 0;
+/** Deletes stale locks; returns the ones deleted. */
+export async function removeStaleLocks(
+  backend: Backend,
+  keys: MasterKeys,
+  opts: LockOptions = {},
+): Promise<LockInfo[]> {
+  const removed: LockInfo[] = [];
   for (const l of await listLocks(backend, keys, opts)) {
     if (!l.stale) continue;
-    await backend.delete(l.name);
-    n++;
+    await backend.delete(l.name, { signal: opts.signal });
+    removed.push(l);
   }
-  return n;
+  return removed;
 }
 
-/** Deletes every lock, stale or not (`unlock --remove-all`); returns how many. */
-export async function removeAllLocks(backend: Backend): Promise<number> {
-  const names: string[] = [];
-  for await (const o of backend.list("locks/")) names.push(o.name);
-  for (const name of names) await backend.delete(name);
-  return names.length;
+/** Deletes every lock, stale or not, readable or not (`unlock --remove-all`); returns them. */
+export async function removeAllLocks(
+  backend: Backend,
+  keys: MasterKeys,
+  opts: LockOptions = {},
+): Promise<LockInfo[]> {
+  const locks = await listLocks(backend, keys, opts);
+  for (const l of locks) await backend.delete(l.name, { signal: opts.signal });
+  return locks;
 }

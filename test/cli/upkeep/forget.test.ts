@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { tempDir } from "../../helpers/temp.ts";
-import { backapp, localRepo, type TestRepo, takeSnapshots } from "./fixtures.ts";
+import { backapp, backendOf, localRepo, type TestRepo, takeSnapshots } from "./fixtures.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -154,5 +154,27 @@ describe("backapp prune, stats, unlock", () => {
     expect(r.stdout).toBe("removed 0 stale locks\n");
     const all = await backapp(repo, ["unlock", "--remove-all"]);
     expect(all.stdout).toBe("removed 0 locks\n");
+  });
+
+  it("unlock names what it removes; an unreadable lock stays until --remove-all", async () => {
+    const repo = await withSnapshots(1);
+    const backend = backendOf(repo);
+    try {
+      await backend.put(`locks/${"ab".repeat(32)}`, new TextEncoder().encode("not a lock"));
+    } finally {
+      await backend.close();
+    }
+    const blocked = await backapp(repo, ["prune"]);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toContain("repository is locked: an unreadable lock (locks/abab");
+    const r = await backapp(repo, ["unlock"]);
+    expect(r.stdout).toContain("removed 0 stale locks\n");
+    expect(r.stdout).toContain("still locked: an unreadable lock (locks/abab");
+    expect(r.stdout).toContain("unlock --remove-all deletes it");
+    const all = await backapp(repo, ["unlock", "--remove-all"]);
+    expect(all.stdout).toBe(
+      `removed an unreadable lock (locks/${"ab".repeat(32)}; counted as exclusive)\nremoved 1 lock\n`,
+    );
+    expect((await backapp(repo, ["prune"])).code).toBe(0);
   });
 });

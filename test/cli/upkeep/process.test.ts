@@ -69,7 +69,9 @@ describe("upkeep processes", () => {
       expect(blocked.stderr).toMatch(/repository is locked: a shared lock by .* pid \d+/);
       const unlock = await backapp(repo, ["unlock"]);
       expect(unlock.stdout).toContain("removed 0 stale locks");
-      expect(unlock.stdout).toContain("still locked: shared lock");
+      expect(unlock.stdout).toMatch(
+        /still locked: a shared lock by .*@.* pid \d+ since .* \(locks\/[0-9a-f]{64}\)\n/,
+      );
     } finally {
       holder.kill("SIGKILL");
       await holder.exited;
@@ -79,7 +81,9 @@ describe("upkeep processes", () => {
     expect(pruned.code).toBe(0);
     // The dead holder's lock is still stored (stale, ignored); unlock removes it.
     const unlock = await backapp(repo, ["unlock"]);
-    expect(unlock.stdout).toBe("removed 1 stale lock\n");
+    expect(unlock.stdout).toMatch(
+      new RegExp(`^removed a shared lock by .* pid ${holder.pid} since .*\\nremoved 1 stale lock\\n$`),
+    );
   });
 
   it("survives SIGKILL at random moments: check --read-data passes and a second prune finishes", async () => {

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { newMasterKeys } from "../../../src/engine/crypto/keys.ts";
 import {
@@ -8,6 +9,7 @@ import {
   removeAllLocks,
   removeStaleLocks,
 } from "../../../src/engine/repository/lock.ts";
+import type { Backend } from "../../../src/storage/backend.ts";
 import { createMemoryBackend } from "../../../src/storage/memory.ts";
 import { createManualClock } from "../../../src/util/clock.ts";
 import { CancelledError, LockedError } from "../../../src/util/errors.ts";
@@ -70,7 +72,9 @@ describe("locks", () => {
     await expect(acquireLock(backend, keys, { exclusive: false, clock })).rejects.toThrow(LockedError);
     clock.advance(2 * 60 * 1000);
     const mine = await acquireLock(backend, keys, { exclusive: false, clock });
-    expect(await removeStaleLocks(backend, keys, { clock })).toBe(1);
+    expect(await removeStaleLocks(backend, keys, { clock })).toMatchObject([
+      { hostname: "elsewhere", pid: 1234 },
+    ]);
     expect(await listLocks(backend, keys, { clock })).toHaveLength(1);
     await mine.release();
   });
@@ -85,19 +89,63 @@ describe("locks", () => {
     const locks = await listLocks(backend, keys, { hostname: "this-host" });
     expect(locks.map((l) => l.stale).sort()).toEqual([false, true]);
     await mine.release();
-    expect(await removeStaleLocks(backend, keys, { hostname: "this-host" })).toBe(1);
+    expect(await removeStaleLocks(backend, keys, { hostname: "this-host" })).toMatchObject([
+      { pid, stale: true },
+    ]);
     // Another host with the same pid number is not judged by our process table.
     await acquireLock(backend, keys, { exclusive: false, hostname: "other-host", pid });
     await expect(acquireLock(backend, keys, { exclusive: true, hostname: "this-host" })).rejects.toThrow(
       LockedError,
     );
-    expect(await removeAllLocks(backend)).toBe(1);
+    expect(await removeAllLocks(backend, keys)).toMatchObject([{ hostname: "other-host", pid }]);
   });
 
   it("counts an unreadable lock as a conflicting lock", async () => {
     const backend = createMemoryBackend();
     await backend.put("locks/garbage", new Uint8Array([1, 2, 3]));
-    await expect(acquireLock(backend, keys, { exclusive: false })).rejects.toThrow(LockedError);
+    await expect(acquireLock(backend, keys, { exclusive: false })).rejects.toThrow(
+      "repository is locked: an unreadable lock (locks/garbage; counted as exclusive)",
+    );
+    const [info] = await listLocks(backend, keys);
+    expect(info).toMatchObject({ unreadable: true, exclusive: true, stale: false });
+    expect(await removeStaleLocks(backend, keys)).toEqual([]);
+    expect((await removeAllLocks(backend, keys)).map((l) => l.name)).toEqual(["locks/garbage"]);
+  });
+
+  it("reports a storage failure while reading a lock instead of guessing", async () => {
+    const backend = createMemoryBackend();
+    const held = await acquireLock(backend, keys, { exclusive: false });
+    // The same store, except that every GET fails.
+    const failing: Backend = Object.assign(Object.create(backend) as Backend, {
+      get: async () => {
+        throw new Error("connection reset");
+      },
+    });
+    await expect(listLocks(failing, keys)).rejects.toThrow("connection reset");
+    await held.release();
+  });
+
+  it("counts a killed but unreaped (zombie) process as dead", async () => {
+    // The shell starts a child, kills it and becomes `sleep`, which never reaps it: a zombie that
+    // still answers kill(pid, 0) but will never refresh or release a lock.
+    const parent = Bun.spawn(["sh", "-c", "sleep 60 & echo $!; kill -9 $!; exec sleep 60"], {
+      stdout: "pipe",
+    });
+    try {
+      const reader = parent.stdout.getReader();
+      let text = "";
+      while (!text.includes("\n")) text += new TextDecoder().decode((await reader.read()).value);
+      const pid = Number(text.trim());
+      for (let i = 0; i < 100 && !readFileSync(`/proc/${pid}/stat`, "latin1").includes(") Z "); i++) {
+        await Bun.sleep(10);
+      }
+      expect(() => process.kill(pid, 0)).not.toThrow();
+      expect(pidAlive(pid)).toBe(false);
+      expect(pidAlive(parent.pid)).toBe(true);
+    } finally {
+      parent.kill("SIGKILL");
+      await parent.exited;
+    }
   });
 
   it("is taken by openRepository and released by close", async () => {
@@ -124,7 +172,7 @@ describe("lock loss", () => {
     const repo = await open(backend, "pw");
     const b = new TextEncoder().encode("some data");
     await repo.saveBlob("data", repo.blobId(b), b);
-    expect(await removeAllLocks(backend)).toBe(1);
+    expect(await removeAllLocks(backend, repo.masterKeys)).toHaveLength(1);
     await expect(repo.flush()).rejects.toThrow(LockedError);
     await expect(repo.flush()).rejects.toThrow(/was removed/);
     expect([...backend.objects.keys()].some((n) => n.startsWith("index/"))).toBe(false);
