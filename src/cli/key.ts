@@ -21,7 +21,8 @@ const usage = `Usage: backapp key list   --repo REPO [--json]
 Manages the passphrases (key objects) that open the repository; all wrap the same master key, so
 adding or removing one never rewrites data. "list" marks the key in use with *. "remove" takes a
 key id or a unique prefix of 8+ characters; it never removes the key in use (use passwd) and so
-never the last one. "passwd" adds a key for the new passphrase, then removes the one in use.
+never the last one. "passwd" adds a key for the new passphrase, then removes the one in use and
+any other key the old passphrase opens, so the old passphrase stops working.
 
 The current passphrase comes from BACKAPP_PASSWORD or --password-file; the new one from
 BACKAPP_NEW_PASSWORD or --new-password-file FILE (never from a flag value).
@@ -101,7 +102,7 @@ export const keyCommand: Command = {
         await removeKey(repo, keyId!);
         io.stdout(`removed key ${keyId}\n`);
       } else {
-        const id = await changePassword(repo, fresh);
+        const id = await changePassword(repo, fresh, { oldPassword: target.password?.reveal() });
         io.stdout(`changed the passphrase: key ${id.slice(0, 8)} replaces the old one\n`);
       }
       return 0;

@@ -3,8 +3,8 @@
  * a key never touches data. The key that opened the repository cannot be removed (change the
  * password instead), and the last key never can.
  */
-import { NotFoundError, ValidationError } from "../../util/errors.ts";
-import { parseKeyFile, type ScryptParams } from "../crypto/keys.ts";
+import { IntegrityError, NotFoundError, ValidationError } from "../../util/errors.ts";
+import { parseKeyFile, type ScryptParams, unwrapMasterKeys } from "../crypto/keys.ts";
 import { writeKey } from "./open.ts";
 import type { RepositoryImpl } from "./repository.ts";
 
@@ -51,11 +51,18 @@ export async function addKey(
   return writeKey(repo.backend, repo.masterKeys, password, meta);
 }
 
-/** Removes a key object. ValidationError for the current key; NotFoundError for an unknown id. */
+/**
+ * Removes a key object, named by its id or a unique prefix of 8+ hex characters. ValidationError
+ * for a shorter or ambiguous prefix and for the current key (which also protects the last one);
+ * NotFoundError for an unknown id.
+ */
 export async function removeKey(repo: RepositoryImpl, id: string): Promise<void> {
   requireEncrypted(repo);
+  if (!/^[0-9a-f]{8,64}$/.test(id)) {
+    throw new ValidationError(`"${id}" is not a key id or a prefix of at least 8 hex characters`);
+  }
   const keys = await listKeys(repo);
-  const matches = keys.filter((k) => k.id.startsWith(id) && id.length >= 8);
+  const matches = keys.filter((k) => k.id.startsWith(id));
   if (matches.length === 0) throw new NotFoundError(`key ${id} not found`);
   if (matches.length > 1) throw new ValidationError(`key prefix ${id} is ambiguous`);
   const key = matches[0]!;
@@ -63,16 +70,38 @@ export async function removeKey(repo: RepositoryImpl, id: string): Promise<void>
   await repo.backend.delete(`keys/${key.id}`);
 }
 
-/** Replaces the current key with one for `password` (new key written before the old is deleted). */
+/** Whether `password` opens key object `id` (false for a damaged or hostile one). */
+async function opensWith(repo: RepositoryImpl, id: string, password: string): Promise<boolean> {
+  try {
+    return unwrapMasterKeys(parseKeyFile(await repo.backend.get(`keys/${id}`)), password) !== null;
+  } catch (e) {
+    const damaged = e instanceof IntegrityError || e instanceof ValidationError || e instanceof SyntaxError;
+    if (damaged || e instanceof NotFoundError) return false;
+    throw e;
+  }
+}
+
+/**
+ * Replaces the current key with one for `password`: the new key is written first, then the one in
+ * use is deleted, and with `oldPassword` every other key object that passphrase opens too (so the
+ * old passphrase stops working even if it had been added twice). Keys of other passphrases stay.
+ * Returns the new key's id.
+ */
 export async function changePassword(
   repo: RepositoryImpl,
   password: string,
-  meta: { hostname?: string; username?: string; scrypt?: ScryptParams } = {},
+  meta: { hostname?: string; username?: string; scrypt?: ScryptParams; oldPassword?: string } = {},
 ): Promise<string> {
   requireEncrypted(repo);
   const old = repo.keyId;
   const id = await addKey(repo, password, meta);
   repo.keyId = id;
   if (old && old !== id) await repo.backend.delete(`keys/${old}`);
+  if (meta.oldPassword !== undefined) {
+    for (const k of await listKeys(repo)) {
+      if (k.id === id || k.id === old) continue;
+      if (await opensWith(repo, k.id, meta.oldPassword)) await repo.backend.delete(`keys/${k.id}`);
+    }
+  }
   return id;
 }

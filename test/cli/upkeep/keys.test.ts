@@ -83,6 +83,31 @@ describe("backapp key", () => {
     expect(now[0]!.current).toBe(true);
   });
 
+  it("passwd: the old passphrase stops working even where it had two keys; other passphrases stay", async () => {
+    const { repo } = await fresh();
+    const twin = await backapp(repo, ["key", "add"], { env: { BACKAPP_NEW_PASSWORD: PASSWORD } });
+    expect(twin.code).toBe(0);
+    expect((await backapp(repo, ["key", "add"], { env: { BACKAPP_NEW_PASSWORD: "other" } })).code).toBe(0);
+    expect(await keys(repo)).toHaveLength(3);
+    const r = await backapp(repo, ["key", "passwd"], { env: { BACKAPP_NEW_PASSWORD: "changed" } });
+    expect(r.code).toBe(0);
+    const denied = await backapp(repo, ["snapshots"]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toBe("backapp snapshots: wrong password or no key found\n");
+    const left = await keys(repo, "changed");
+    expect(left).toHaveLength(2);
+    expect(left.filter((k) => k.current)).toHaveLength(1);
+    expect((await backapp(repo, ["snapshots"], { env: { BACKAPP_PASSWORD: "other" } })).code).toBe(0);
+  });
+
+  it("never takes the new passphrase from a flag value", async () => {
+    const { repo } = await fresh();
+    const r = await backapp(repo, ["key", "add", "--new-password", "visible in ps"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown flag --new-password");
+    expect(await keys(repo)).toHaveLength(1);
+  });
+
   it.each([
     [["key"], 2, "missing action"],
     [["key", "rotate"], 2, 'unknown action "rotate"'],
@@ -91,6 +116,8 @@ describe("backapp key", () => {
     [["key", "list", "--new-password-file", "x"], 2, "only applies to add and passwd"],
     [["key", "add"], 1, "no new passphrase given"],
     [["key", "remove", "deadbeefdeadbeef"], 1, "not found"],
+    [["key", "remove", "deadbee"], 1, "prefix of at least 8 hex characters"],
+    [["key", "remove", "../config"], 1, "is not a key id"],
   ])("%j exits %i (%s)", async (args, code, message) => {
     const { repo } = await fresh();
     const r = await backapp(repo, args, { env: { BACKAPP_NEW_PASSWORD: undefined } });
