@@ -1,4 +1,6 @@
 /** `backapp setup-token` and `backapp user add|reset-password`, also while the server runs. */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, type AuthTestServer, Browser, startAuthServer } from "../helpers/auth-server.ts";
 import { runBackapp } from "../helpers/cli.ts";
@@ -132,5 +134,28 @@ describe("backapp user", () => {
     });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/set BACKAPP_NEW_PASSWORD/);
+  });
+
+  it("reset-password checks the account and the data dir before asking for a password", async () => {
+    const noEnv = { env: { BACKAPP_NEW_PASSWORD: undefined } };
+    const ghost = await runBackapp(
+      ["user", "reset-password", "--email", "ghost@example.com", ...dataDir()],
+      noEnv,
+    );
+    expect(ghost.code).toBe(1);
+    expect(ghost.stderr).toMatch(/no account with email ghost@example.com/);
+    const d = tempDir();
+    try {
+      const missing = join(d.path, "nothing-here");
+      const r = await runBackapp(
+        ["user", "reset-password", "--email", ADMIN.email, "--data-dir", missing],
+        noEnv,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/no backapp database in .*nothing-here; check --data-dir/);
+      expect(existsSync(missing)).toBe(false);
+    } finally {
+      d.cleanup();
+    }
   });
 });
