@@ -174,6 +174,38 @@ describe("with accounts", () => {
     });
   });
 
+  describe("sessions", () => {
+    it("any sign-in deletes the session the browser came with; ending the current one clears the cookie", async () => {
+      const b = new Browser(server.url);
+      await b.login(ALICE.email, ALICE.password);
+      const oldCookie = b.cookies.get("backapp_session")!;
+      expect((await admin.api("PUT", "/api/settings/registration", { open: true })).status).toBe(200);
+      const reg = await b.api("POST", "/api/auth/register", {
+        email: "carol@example.com",
+        name: "Carol",
+        password: "carol's long passphrase",
+      });
+      expect(reg.status).toBe(201);
+      await admin.api("PUT", "/api/settings/registration", { open: false });
+      const replayed = await raw("/api/auth/session", {
+        headers: { cookie: `backapp_session=${oldCookie}` },
+      });
+      expect(replayed.status).toBe(401);
+      expect((await b.get("/api/auth/session")).json()).toMatchObject({
+        user: { email: "carol@example.com" },
+      });
+      b.csrf = reg.json<{ csrfToken: string }>().csrfToken;
+      const sessions = (await b.get("/api/sessions")).json<{
+        sessions: { id: string; current: boolean }[];
+      }>();
+      const current = sessions.sessions.find((s) => s.current)!;
+      const ended = await b.api("DELETE", `/api/sessions/${current.id}`);
+      expect(ended.status).toBe(204);
+      expect(ended.headers.getSetCookie().some((c) => /^backapp_session=;.*Max-Age=0/.test(c))).toBe(true);
+      expect((await b.get("/api/auth/session")).status).toBe(401);
+    });
+  });
+
   describe("invites", () => {
     it("can be revoked in the API and on the admin page; a revoked link no longer registers", async () => {
       const inv = await admin.api("POST", "/api/invites", { role: "user", expiresInHours: 1 });

@@ -11,7 +11,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { validateApiToken } from "../../auth/api-tokens.ts";
 import { createSession, validateSession } from "../../auth/sessions.ts";
-import { deleteExpiredSessions } from "../../db/sessions.ts";
+import { deleteExpiredSessions, deleteSession } from "../../db/sessions.ts";
 import type { AppEnv } from "../context.ts";
 import { isApiPath } from "../errors.ts";
 import { isSecureRequest } from "./client.ts";
@@ -82,9 +82,14 @@ export function clearSessionCookie(c: Context<AppEnv>): void {
   deleteCookie(c, SESSION_COOKIE, { path: "/" });
 }
 
-/** Starts a fresh session for `userId` (a new token at every sign-in) and sets its cookie. */
+/**
+ * Starts a fresh session for `userId` (a new token at every sign-in) and sets its cookie. The
+ * session the browser came with, if any, is deleted: a sign-in never keeps an old token alive.
+ */
 export function signIn(c: Context<AppEnv>, userId: string) {
   const { db, clock } = c.get("services");
+  const previous = c.get("session");
+  if (previous) deleteSession(db, previous.id);
   // Sign-ins are rare enough to sweep expired sessions here instead of on a timer.
   deleteExpiredSessions(db, clock.now());
   const created = createSession({ db, clock }, userId, {

@@ -82,9 +82,10 @@ export function accountApiRoutes() {
 
   app.delete("/api/sessions/:id", (c) => {
     const user = me(c);
-    if (!deleteUserSession(c.get("services").db, user.id, c.req.param("id")))
-      throw new NotFoundError("session not found");
+    const id = c.req.param("id");
+    if (!deleteUserSession(c.get("services").db, user.id, id)) throw new NotFoundError("session not found");
     audit(c.get("services"), "session.revoked", { ...actionContext(c), target: `user:${user.id}` });
+    if (id === c.get("session")?.id) clearSessionCookie(c);
     return c.body(null, 204);
   });
 

@@ -40,8 +40,6 @@ export function authApiRoutes() {
 
   app.post("/api/auth/login", jsonBody(loginSchema), async (c) => {
     const user = await login(authDeps(c), c.req.valid("json"), actionContext(c));
-    const old = c.get("session");
-    if (old) deleteSession(c.get("services").db, old.id);
     const { session } = signIn(c, user.id);
     return c.json(signedInBody(user, session));
   });

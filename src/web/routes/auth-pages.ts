@@ -48,8 +48,6 @@ export function authPageRoutes() {
     try {
       const input = parseWith(loginSchema, form);
       const user = await login(authDeps(c), input, actionContext(c));
-      const old = c.get("session");
-      if (old) deleteSession(c.get("services").db, old.id);
       signIn(c, user.id);
       return c.redirect(next, 303);
     } catch (error) {
