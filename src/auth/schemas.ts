@@ -31,7 +31,10 @@ export const emailField = text("Enter your email address.")
 
 export const nameField = label("Enter a name.", 100);
 
-const anyPassword = text("Enter your password.").min(1, "Enter your password.").max(MAX_PASSWORD_LENGTH);
+const TOO_LONG_PASSWORD = `Use at most ${MAX_PASSWORD_LENGTH} characters.`;
+const anyPassword = text("Enter your password.")
+  .min(1, "Enter your password.")
+  .max(MAX_PASSWORD_LENGTH, TOO_LONG_PASSWORD);
 
 /** A new password, checked against the policy (and against the email when the shape has one). */
 const newPassword = text("Enter a password.").superRefine((value, ctx) => {
@@ -51,20 +54,27 @@ export const registerSchema = z
     email: emailField,
     name: nameField,
     password: newPassword,
-    setupToken: z.string().trim().max(200).optional(),
-    invite: z.string().trim().max(200).optional(),
+    setupToken: text("Enter the setup token.").trim().max(200, "The setup token is wrong.").optional(),
+    invite: text("The invite link is incomplete.").trim().max(200, "This invite link is invalid.").optional(),
   })
   .superRefine(notEmail);
 
 export const loginSchema = z.object({
-  email: text("Enter your email address.").trim().toLowerCase().min(1, "Enter your email address.").max(254),
+  email: text("Enter your email address.")
+    .trim()
+    .toLowerCase()
+    .min(1, "Enter your email address.")
+    .max(254, "Use at most 254 characters."),
   password: anyPassword,
 });
 
 export const forgotSchema = z.object({ email: emailField });
 
 export const resetSchema = z.object({
-  token: text("The reset link is incomplete.").trim().min(1, "The reset link is incomplete.").max(200),
+  token: text("The reset link is incomplete.")
+    .trim()
+    .min(1, "The reset link is incomplete.")
+    .max(200, "This reset link is invalid."),
   password: newPassword,
 });
 
@@ -72,7 +82,9 @@ export const profileSchema = z.object({
   name: nameField,
   email: emailField,
   /** Required only when the email changes (re-authentication). */
-  currentPassword: text("Enter your current password.").max(MAX_PASSWORD_LENGTH).optional(),
+  currentPassword: text("Enter your current password.")
+    .max(MAX_PASSWORD_LENGTH, TOO_LONG_PASSWORD)
+    .optional(),
 });
 
 export const changePasswordSchema = z.object({

@@ -55,6 +55,32 @@ describe("shared input schemas", () => {
     if (!r.success) expect(fieldErrors(r.error).password).toMatch(/email/);
   });
 
+  it("say what is wrong for missing, mistyped and overlong fields (not zod's generic words)", () => {
+    const missing = loginSchema.safeParse({});
+    if (!missing.success) {
+      expect(fieldErrors(missing.error)).toEqual({
+        email: "Enter your email address.",
+        password: "Enter your password.",
+      });
+    }
+    const long = loginSchema.safeParse({ email: "a@example.com", password: "x".repeat(300) });
+    if (!long.success) expect(fieldErrors(long.error)).toEqual({ password: "Use at most 256 characters." });
+    const typed = registerSchema.safeParse({ email: 1, name: ["x"], password: null, setupToken: 5 });
+    if (!typed.success) {
+      expect(fieldErrors(typed.error)).toEqual({
+        email: "Enter your email address.",
+        name: "Enter a name.",
+        password: "Enter a password.",
+        setupToken: "Enter the setup token.",
+      });
+    }
+    expect(missing.success || long.success || typed.success).toBe(false);
+    const roots = userUpdateSchema.parse({ allowedRoots: ["//srv//a/./b/", "/srv/a/b", "/"] });
+    expect(roots.allowedRoots).toEqual(["/srv/a/b", "/"]);
+    expect(userUpdateSchema.safeParse({ allowedRoots: ["/a\u0000b"] }).success).toBe(false);
+    expect(userUpdateSchema.safeParse({ name: "a\u0007" }).success).toBe(false);
+  });
+
   it("validate login, password change, invites and admin updates", () => {
     expect(loginSchema.safeParse({ email: "", password: "" }).success).toBe(false);
     expect(changePasswordSchema.safeParse({ currentPassword: "x", newPassword: "short" }).success).toBe(
