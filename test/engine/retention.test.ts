@@ -476,6 +476,17 @@ describe("keep-within", () => {
     );
   });
 
+  it.each(["999999999y", "1000000m", "99999999999d", "2024y1m"])(
+    "%s reaches back before the year 1: everything is within it",
+    (d) => {
+      expect(withinCutoff(Date.parse("2024-06-01T00:00Z"), parseDuration(d), "Europe/Berlin")).toBe(
+        Number.NEGATIVE_INFINITY,
+      );
+      const s = ["2024-06-01T00:00Z", "1999-01-01T00:00Z", "1970-01-01T00:00Z"].map((t) => snap(t));
+      expect(applyRetention(s, { keepWithin: d }, { timeZone: "Europe/Berlin" }).remove).toEqual([]);
+    },
+  );
+
   it("is measured from the newest snapshot that is not in the future", () => {
     const s = ["2024-01-01T00:00Z", "2024-01-09T00:00Z", "2024-01-10T00:00Z", "2031-01-01T00:00Z"].map((t) =>
       snap(t),

@@ -21,6 +21,13 @@ export interface WallClock {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
+/** Date.UTC without its quirk of reading years 0–99 as 1900–1999. */
+export function utcMs(year: number, monthIndex: number, day: number, h = 0, mi = 0, s = 0, ms = 0): number {
+  const d = new Date(Date.UTC(2000, 0, 1, h, mi, s, ms));
+  d.setUTCFullYear(year, monthIndex, day);
+  return d.getTime();
+}
+
 /** The local zone of this process (what `--time-zone` defaults to). */
 export function localTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -70,7 +77,7 @@ export function wallClock(ms: number, timeZone: string): WallClock {
 /** Zone offset (ms, local − UTC) at instant `ms`. */
 function offsetAt(ms: number, timeZone: string): number {
   const w = wallClock(ms, timeZone);
-  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond) - ms;
+  return utcMs(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond) - ms;
 }
 
 /**
@@ -78,7 +85,7 @@ function offsetAt(ms: number, timeZone: string): number {
  * the same distance after the gap starts; a repeated time maps to its earlier occurrence.
  */
 export function fromWallClock(w: WallClock, timeZone: string): number {
-  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond);
+  const asUtc = utcMs(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond);
   const first = asUtc - offsetAt(asUtc, timeZone);
   const second = asUtc - offsetAt(first, timeZone);
   // Earlier occurrence for repeated times: try both candidate offsets and keep the smaller match.
@@ -93,16 +100,16 @@ function sameWall(a: WallClock, b: WallClock): boolean {
 }
 
 export function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return new Date(utcMs(year, month, 0)).getUTCDate();
 }
 
 /** ISO 8601 week-year and week number (1–53) of a calendar date. */
 export function isoWeek(year: number, month: number, day: number): { year: number; week: number } {
-  const date = new Date(Date.UTC(year, month - 1, day));
+  const date = new Date(utcMs(year, month - 1, day));
   const weekday = (date.getUTCDay() + 6) % 7; // Monday = 0
   date.setUTCDate(date.getUTCDate() - weekday + 3); // the Thursday of this week decides the year
   const weekYear = date.getUTCFullYear();
-  const jan1 = Date.UTC(weekYear, 0, 1);
+  const jan1 = utcMs(weekYear, 0, 1);
   const week = 1 + Math.floor((date.getTime() - jan1) / 86_400_000 / 7);
   return { year: weekYear, week };
 }

@@ -22,6 +22,7 @@ import {
   daysInMonth,
   fromWallClock,
   localTimeZone,
+  utcMs,
   wallClock,
 } from "./calendar.ts";
 import { type Duration, formatDuration, isZeroDuration, parseDuration } from "./duration.ts";
@@ -152,14 +153,21 @@ function newestFirst<T extends RetentionSnapshot>(a: T, b: T): number {
   return d !== 0 ? d : b.id < a.id ? -1 : b.id > a.id ? 1 : 0;
 }
 
-/** The keep-within cutoff: (anchor − calendar part) − hours. */
+/** 0001-01-01 UTC: a cutoff before it keeps everything (and stays clear of Intl's range limits). */
+const EARLIEST_MS = Date.parse("0001-01-01T00:00:00Z");
+
+/**
+ * The keep-within cutoff: (anchor − calendar part) − hours. A duration reaching back before the
+ * year 1 gives -Infinity: everything is within it.
+ */
 export function withinCutoff(anchorMs: number, d: Duration, timeZone: string): number {
   const w = wallClock(anchorMs, timeZone);
   const months = w.year * 12 + (w.month - 1) - d.years * 12 - d.months;
   const year = Math.floor(months / 12);
-  const month = (months % 12) + 1;
+  const month = (((months % 12) + 12) % 12) + 1;
   const day = Math.min(w.day, daysInMonth(year, month));
-  const shifted = new Date(Date.UTC(year, month - 1, day - d.days));
+  const shifted = new Date(utcMs(year, month - 1, day - d.days));
+  if (!(shifted.getTime() >= EARLIEST_MS)) return Number.NEGATIVE_INFINITY;
   const calendar = fromWallClock(
     {
       ...w,
