@@ -8,7 +8,7 @@ import { NotFoundError } from "../util/errors.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
 import { withCancellation } from "./repo/cancel.ts";
-import { REPO_FLAGS, REPO_FLAGS_USAGE, resolveTarget, withRepository } from "./repo/options.ts";
+import { REPO_FLAGS, REPO_FLAGS_USAGE, resolveTarget, warnDamaged, withRepository } from "./repo/options.ts";
 import { createProgressRenderer, type ProgressRenderer } from "./repo/progress.ts";
 
 const usage = `Usage: backapp backup --repo REPO [flags] PATH...
@@ -52,9 +52,15 @@ const FLAGS = {
 } as const;
 
 /** The latest snapshot with the same host and the same set of paths, or null. */
-async function findParent(repo: RepositoryImpl, hostname: string, paths: string[], signal: AbortSignal) {
+async function findParent(
+  repo: RepositoryImpl,
+  hostname: string,
+  paths: string[],
+  signal: AbortSignal,
+  io: CliIo,
+) {
   try {
-    return await repo.findSnapshot("latest", signal, { hostname, paths });
+    return await repo.findSnapshot("latest", signal, { hostname, paths }, warnDamaged(io));
   } catch (e) {
     if (e instanceof NotFoundError) return null;
     throw e;
@@ -112,7 +118,7 @@ export const backupCommand: Command = {
     let parent: Snapshot | null = null;
     const result = await withCancellation((signal) =>
       withRepository(target, { lock: "shared", compression, limitUploadKbps, signal }, async (repo) => {
-        parent = await findParent(repo, hostname, normalizePaths(positionals), signal);
+        parent = await findParent(repo, hostname, normalizePaths(positionals), signal, io);
         return backup(repo, positionals, {
           excludes: flags.exclude,
           includes: flags.include,

@@ -7,7 +7,9 @@ import {
   REPO_FLAGS,
   REPO_FLAGS_USAGE,
   resolveTarget,
+  snapshotArg,
   takePositionals,
+  warnDamaged,
   withRepository,
 } from "./repo/options.ts";
 
@@ -35,13 +37,14 @@ export const diffCommand: Command = {
   async run(argv, io) {
     const { flags, positionals } = parseFlags(argv, { ...REPO_FLAGS, json: { type: "boolean" } });
     const [refA, refB] = takePositionals(positionals, ["SNAPSHOT", "SNAPSHOT"]);
+    const refs = [snapshotArg(refA!), snapshotArg(refB!)];
     const target = resolveTarget(flags, io);
     const out = jsonArrayWriter(io);
     const counts = { added: 0, removed: 0, changed: 0 };
     await withCancellation((signal) =>
       withRepository(target, { lock: "shared", signal }, async (repo) => {
-        const a = await repo.findSnapshot(refA!, signal);
-        const b = await repo.findSnapshot(refB!, signal);
+        const a = await repo.findSnapshot(refs[0]!, signal, undefined, warnDamaged(io));
+        const b = await repo.findSnapshot(refs[1]!, signal, undefined, warnDamaged(io));
         for await (const e of diff(repo, a, b, signal)) {
           counts[e.kind]++;
           if (flags.json) out.push({ path: e.path, kind: e.kind, changes: e.changes });

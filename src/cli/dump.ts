@@ -6,7 +6,9 @@ import {
   REPO_FLAGS,
   REPO_FLAGS_USAGE,
   resolveTarget,
+  snapshotArg,
   takePositionals,
+  warnDamaged,
   withRepository,
 } from "./repo/options.ts";
 
@@ -31,10 +33,11 @@ export const dumpCommand: Command = {
   async run(argv, io) {
     const { flags, positionals } = parseFlags(argv, REPO_FLAGS);
     const [ref, file] = takePositionals(positionals, ["SNAPSHOT", "FILE"]);
+    const snapshotRef = snapshotArg(ref!);
     const target = resolveTarget(flags, io);
     await withCancellation((signal) =>
       withRepository(target, { lock: "shared", signal }, async (repo) => {
-        const snapshot = await repo.findSnapshot(ref!, signal);
+        const snapshot = await repo.findSnapshot(snapshotRef, signal, undefined, warnDamaged(io));
         await dump(repo, snapshot, file!, io.stdoutStream, signal);
       }),
     );

@@ -9,7 +9,9 @@ import {
   REPO_FLAGS,
   REPO_FLAGS_USAGE,
   resolveTarget,
+  snapshotArg,
   takePositionals,
+  warnDamaged,
   withRepository,
 } from "./repo/options.ts";
 
@@ -23,9 +25,11 @@ Flags:
 
 ${REPO_FLAGS_USAGE}`;
 
-/** ISO time (ms precision) from a decimal nanosecond string. */
+/** ISO time (ms precision, rounded down, also before 1970) from a decimal nanosecond string. */
 export function nsToIso(ns: string): string {
-  const ms = Number(BigInt(ns) / 1_000_000n);
+  const n = BigInt(ns);
+  // BigInt division truncates toward zero; times before 1970 must round down like the others.
+  const ms = Number(n / 1_000_000n - (n < 0n && n % 1_000_000n !== 0n ? 1n : 0n));
   return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : "";
 }
 
@@ -59,11 +63,12 @@ export const lsCommand: Command = {
   async run(argv, io) {
     const { flags, positionals } = parseFlags(argv, { ...REPO_FLAGS, json: { type: "boolean" } });
     const [ref, path] = takePositionals(positionals, ["SNAPSHOT"], ["PATH"]);
+    const snapshotRef = snapshotArg(ref!);
     const target = resolveTarget(flags, io);
     const out = jsonArrayWriter(io);
     await withCancellation((signal) =>
       withRepository(target, { lock: "shared", signal }, async (repo) => {
-        const snapshot = await repo.findSnapshot(ref!, signal);
+        const snapshot = await repo.findSnapshot(snapshotRef, signal, undefined, warnDamaged(io));
         for await (const { path: p, node } of ls(repo, snapshot, path ?? "/", { signal })) {
           if (flags.json) out.push(lsJson(p, node));
           else {

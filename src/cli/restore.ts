@@ -7,7 +7,9 @@ import {
   REPO_FLAGS,
   REPO_FLAGS_USAGE,
   resolveTarget,
+  snapshotArg,
   takePositionals,
+  warnDamaged,
   withRepository,
 } from "./repo/options.ts";
 import { createProgressRenderer } from "./repo/progress.ts";
@@ -39,11 +41,12 @@ export const restoreCommand: Command = {
     });
     const [ref] = takePositionals(positionals, ["SNAPSHOT"]);
     if (flags.target === undefined || flags.target === "") throw new UsageError("missing --target DIR");
+    const snapshotRef = snapshotArg(ref!);
     const target = resolveTarget(flags, io);
     const progress = createProgressRenderer(io, { json: false });
     const summary = await withCancellation((signal) =>
       withRepository(target, { lock: "shared", signal }, async (repo) => {
-        const snapshot = await repo.findSnapshot(ref!, signal);
+        const snapshot = await repo.findSnapshot(snapshotRef, signal, undefined, warnDamaged(io));
         return restore(repo, snapshot, {
           target: flags.target!,
           includes: flags.include,

@@ -6,6 +6,7 @@ import {
   REPO_FLAGS_USAGE,
   resolveTarget,
   takePositionals,
+  warnDamaged,
   withRepository,
 } from "./repo/options.ts";
 
@@ -26,7 +27,9 @@ export const snapshotsCommand: Command = {
     const { flags, positionals } = parseFlags(argv, { ...REPO_FLAGS, json: { type: "boolean" } });
     takePositionals(positionals, []);
     const target = resolveTarget(flags, io);
-    const all = await withRepository(target, { lock: "none" }, (repo) => repo.listSnapshots());
+    const all = await withRepository(target, { lock: "none" }, (repo) =>
+      repo.listSnapshots(undefined, warnDamaged(io)),
+    );
     if (flags.json) {
       io.stdout(`${JSON.stringify(all.map(snapshotJson))}\n`);
       return 0;

@@ -4,8 +4,9 @@
  * snapshot that points at missing data. Per-file errors are collected and the snapshot is still
  * written; the caller decides the exit status from summary.errors.
  */
+import { lstat } from "node:fs/promises";
 import { hostname as osHostname, userInfo } from "node:os";
-import { CancelledError } from "../util/errors.ts";
+import { CancelledError, NotFoundError } from "../util/errors.ts";
 import { version } from "../util/version.ts";
 import { Archiver } from "./backup/archiver.ts";
 import type { BackupOptions, BackupResult } from "./backup/types.ts";
@@ -39,9 +40,27 @@ function startScan(paths: string[], filter: PathFilter, progress: Progress, sign
 }
 
 /**
+ * NotFoundError when not one of the given paths exists: a snapshot of nothing (and exit code 3)
+ * would hide a typo or an unmounted disk. When only some are missing, each is a per-file error.
+ */
+async function requireSomePath(roots: string[]): Promise<void> {
+  const missing = async (p: string) =>
+    lstat(p).then(
+      () => false,
+      (e: NodeJS.ErrnoException) => e.code === "ENOENT" || e.code === "ENOTDIR",
+    );
+  const gone = await Promise.all(roots.map(missing));
+  if (roots.length > 0 && gone.every(Boolean)) {
+    const what = roots.length === 1 ? `${roots[0]} does not exist` : `none of ${roots.join(", ")} exists`;
+    throw new NotFoundError(`nothing to back up: ${what}`);
+  }
+}
+
+/**
  * Backs up `paths` (absolute or relative to options.cwd) into `repo`. Returns the new snapshot and
  * its summary. Throws CancelledError when options.signal fires (no snapshot is written),
- * ValidationError for bad patterns, and repository errors as they come.
+ * ValidationError for bad patterns, NotFoundError when none of the paths exists, and repository
+ * errors as they come.
  */
 export async function backup(
   repo: Repository,
@@ -53,6 +72,7 @@ export async function backup(
   const signal = options.signal ?? new AbortController().signal;
   const filter = createPathFilter({ excludes: options.excludes, includes: options.includes });
   const roots = normalizePaths(paths, options.cwd);
+  await requireSomePath(roots);
   const errors: FileError[] = [];
   const notices: FileError[] = [];
   const progress = createProgress({

@@ -130,9 +130,17 @@ async function restoreTree(run: Run, load: Promise<Tree>, dir: Buffer, comps: st
     return;
   }
   const subtree = prefetcher(run, nodes, comps);
+  // A name twice in one listing (never written by backapp; the loader rejects it) could turn a
+  // directory restored a moment ago into a symlink before its queued files are written: refuse.
+  const seen = new Set<string>();
   for (const [i, node] of nodes.entries()) {
     throwIfAborted(run.signal);
     if (run.fatal) throw run.fatal;
+    if (seen.has(node.name)) {
+      fail(run, `/${[...comps, String(node.name)].join("/")}`, new Error("refusing duplicate tree entry"));
+      continue;
+    }
+    seen.add(node.name);
     await restoreNode(run, node, dir, comps, subtree(i));
   }
 }

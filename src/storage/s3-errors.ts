@@ -98,6 +98,12 @@ export function mapS3Error(
   if (name === "NoSuchKey" || code === "NoSuchKey" || name === "NotFound" || status === 404) {
     return new NotFoundError(`${context}: not found`, { cause: err });
   }
+  if (name === "CredentialsProviderError") {
+    return new PermanentStorageError(
+      `${context}: no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an AWS profile)`,
+      { cause: err },
+    );
+  }
   if (DENIED.has(code) || DENIED.has(name) || status === 401 || status === 403) {
     return new PermanentStorageError(
       `${context}: access to bucket "${bucket}" denied (${code}); check the access key, secret and bucket policy`,

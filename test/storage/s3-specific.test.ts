@@ -204,9 +204,15 @@ describe("S3 backend against scripted HTTP answers", () => {
     expect(mapS3Error("c", "b", Object.assign(new Error("a"), { name: "AbortError" }))).toBeInstanceOf(
       CancelledError,
     );
-    expect(
-      mapS3Error("c", "b", Object.assign(new Error("x"), { name: "CredentialsProviderError" })),
-    ).toBeInstanceOf(PermanentStorageError);
+    const noCredentials = mapS3Error(
+      "c",
+      "b",
+      Object.assign(new Error("x"), { name: "CredentialsProviderError" }),
+    );
+    expect(noCredentials).toBeInstanceOf(PermanentStorageError);
+    expect(noCredentials.message).toBe(
+      "c: no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an AWS profile)",
+    );
     expect(mapS3Error("c", "b", new NotFoundError("gone"))).toBeInstanceOf(NotFoundError);
   });
 });

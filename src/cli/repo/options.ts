@@ -12,6 +12,7 @@
 import { readFileSync } from "node:fs";
 import { readRepositoryEnv } from "../../config/index.ts";
 import { type OpenOptions, openRepository, type RepositoryImpl } from "../../engine/repository/index.ts";
+import { type OnDamagedSnapshot, parseSnapshotRef } from "../../engine/repository/snapshots.ts";
 import type { Backend } from "../../storage/backend.ts";
 import { openBackend, type S3Settings } from "../../storage/open.ts";
 import { ValidationError, WrongPasswordError } from "../../util/errors.ts";
@@ -44,6 +45,8 @@ export interface RepoTarget {
   s3: S3Settings;
   /** The passphrase, or null when none was given. */
   password: Secret | null;
+  /** Where the passphrase came from, for messages ("password file F" or "BACKAPP_PASSWORD"). */
+  passwordSource?: string;
 }
 
 /** Resolves address, S3 settings and passphrase. UsageError when no repository is named. */
@@ -60,7 +63,9 @@ export function resolveTarget(flags: RepoFlags, io: CliIo): RepoTarget {
     secretAccessKey: env.s3.secretAccessKey,
     sessionToken: env.s3.sessionToken,
   };
-  return { address, s3, password: readPassword(flags["password-file"], env.password) };
+  const file = flags["password-file"];
+  const passwordSource = file !== undefined ? `password file ${file}` : "BACKAPP_PASSWORD";
+  return { address, s3, password: readPassword(file, env.password), passwordSource };
 }
 
 /** Reads the passphrase file (one trailing newline stripped) or takes the environment value. */
@@ -83,7 +88,10 @@ export function requirePassword(target: RepoTarget): Secret {
   if (target.password === null) {
     throw new ValidationError("no passphrase given: set BACKAPP_PASSWORD or use --password-file FILE");
   }
-  if (target.password.reveal() === "") throw new ValidationError("the passphrase is empty");
+  if (target.password.reveal() === "") {
+    const from = target.passwordSource ? ` (${target.passwordSource})` : "";
+    throw new ValidationError(`the passphrase is empty${from}`);
+  }
   return target.password;
 }
 
@@ -106,7 +114,8 @@ export async function openTargetRepository(
     return await openRepository(backend, target.password?.reveal() ?? "", open);
   } catch (e) {
     await backend.close().catch(() => {});
-    if (e instanceof WrongPasswordError && target.password === null) requirePassword(target);
+    // No passphrase, or an empty one (an empty password file), says so instead of "wrong password".
+    if (e instanceof WrongPasswordError) requirePassword(target);
     throw e;
   }
 }
@@ -134,4 +143,21 @@ export function takePositionals(positionals: string[], names: string[], optional
     throw new UsageError(`unexpected argument "${positionals[names.length + optional.length]}"`);
   }
   return positionals;
+}
+
+/**
+ * Checks the form of a SNAPSHOT argument before anything is opened ("latest", a full id or a
+ * prefix of at least 8 hex characters): a malformed one is a usage error (exit 2).
+ */
+export function snapshotArg(ref: string): string {
+  try {
+    return parseSnapshotRef(ref);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Reports a snapshot object that cannot be read and is left out of a listing, on stderr. */
+export function warnDamaged(io: CliIo): OnDamagedSnapshot {
+  return (_id, error) => io.stderr(`warning: skipping unreadable ${error.message} (run "backapp check")\n`);
 }

@@ -17,7 +17,17 @@ import { type PackEntry, packName } from "./pack-format.ts";
 import type { PackSource } from "./pack-reader.ts";
 import type { FinishedPack } from "./seal-core.ts";
 import { SealPool } from "./seal-pool.ts";
-import { encodeSnapshot, loadAllSnapshots, pickSnapshot, type SnapshotFilter } from "./snapshots.ts";
+import {
+  encodeSnapshot,
+  listSnapshotIds,
+  loadAllSnapshots,
+  loadSnapshot,
+  type OnDamagedSnapshot,
+  parseSnapshotRef,
+  pickSnapshot,
+  pickSnapshotId,
+  type SnapshotFilter,
+} from "./snapshots.ts";
 import { TreeWindow } from "./tree-window.ts";
 
 const MiB = 1024 * 1024;
@@ -242,12 +252,32 @@ export class RepositoryImpl implements Repository, PackSource {
     return { ...snapshot, id };
   }
 
-  listSnapshots(signal?: AbortSignal): Promise<Snapshot[]> {
-    return loadAllSnapshots(this.backend, this.keys, signal);
+  /**
+   * All snapshots, oldest first. With `onDamaged`, unreadable snapshot objects are reported to it
+   * and left out; without, the first one fails the listing (see loadAllSnapshots).
+   */
+  listSnapshots(signal?: AbortSignal, onDamaged?: OnDamagedSnapshot): Promise<Snapshot[]> {
+    return loadAllSnapshots(this.backend, this.keys, signal, onDamaged);
   }
 
-  async findSnapshot(ref: string, signal?: AbortSignal, filter?: SnapshotFilter): Promise<Snapshot> {
-    return pickSnapshot(await this.listSnapshots(signal), ref, filter);
+  /**
+   * Resolves "latest" (the newest readable snapshot matching `filter`; damaged ones are skipped
+   * and reported to `onDamaged` when given), a full id or a unique prefix of ≥ 8 hex characters
+   * (matched against object names, then only that snapshot is read, so its own damage is the
+   * error). ValidationError for a malformed or ambiguous ref, NotFoundError when nothing matches.
+   */
+  async findSnapshot(
+    ref: string,
+    signal?: AbortSignal,
+    filter?: SnapshotFilter,
+    onDamaged?: OnDamagedSnapshot,
+  ): Promise<Snapshot> {
+    const parsed = parseSnapshotRef(ref);
+    if (parsed === "latest") {
+      return pickSnapshot(await this.listSnapshots(signal, onDamaged ?? (() => {})), parsed, filter);
+    }
+    const id = pickSnapshotId(await listSnapshotIds(this.backend, signal), parsed);
+    return loadSnapshot(this.backend, this.keys, id, signal);
   }
 
   saveTree(tree: Tree, signal?: AbortSignal): Promise<BlobId> {

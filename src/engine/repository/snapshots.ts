@@ -33,8 +33,14 @@ export function encodeSnapshot(s: SnapshotInput, keys: MasterKeys): { id: string
 }
 
 export function decodeSnapshot(id: string, stored: Uint8Array, keys: MasterKeys): Snapshot {
-  if (sha256Hex(stored) !== id) throw new IntegrityError(`snapshot ${id}: content does not match its name`);
-  const s = JSON.parse(new TextDecoder().decode(openWith(keys, "snapshot", stored))) as SnapshotInput;
+  if (sha256Hex(stored) !== id) throw new IntegrityError("content does not match its name (SHA-256)");
+  let s: SnapshotInput;
+  try {
+    s = JSON.parse(new TextDecoder().decode(openWith(keys, "snapshot", stored))) as SnapshotInput;
+  } catch (e) {
+    if (e instanceof IntegrityError) throw e;
+    throw new IntegrityError("malformed snapshot", { cause: e });
+  }
   const ok =
     s &&
     typeof s.time === "string" &&
@@ -43,7 +49,7 @@ export function decodeSnapshot(id: string, stored: Uint8Array, keys: MasterKeys)
     Array.isArray(s.paths) &&
     Array.isArray(s.tags) &&
     (s.parent === null || isHexId(s.parent));
-  if (!ok) throw new IntegrityError(`snapshot ${id}: malformed`);
+  if (!ok) throw new IntegrityError("malformed snapshot");
   return { ...s, id };
 }
 
@@ -69,17 +75,36 @@ export async function loadSnapshot(
   }
 }
 
+/** Called for a snapshot object that cannot be read (damaged, or not a snapshot). */
+export type OnDamagedSnapshot = (id: string, error: Error) => void;
+
+/**
+ * Every snapshot, oldest first (by time, then id). Without `onDamaged` an unreadable snapshot
+ * object fails the whole listing (what prune and forget need: they must not act on a partial
+ * view). With it, such an object is reported and left out, so one damaged snapshot does not stop
+ * listing, restoring or backing up from the others (check names it).
+ */
 export async function loadAllSnapshots(
   backend: Backend,
   keys: MasterKeys,
   signal?: AbortSignal,
+  onDamaged?: OnDamagedSnapshot,
 ): Promise<Snapshot[]> {
   const ids = await listSnapshotIds(backend, signal);
-  const out = await mapLimit(ids, 8, (id) => {
+  const out = await mapLimit(ids, 8, async (id) => {
     throwIfAborted(signal);
-    return loadSnapshot(backend, keys, id, signal);
+    try {
+      return await loadSnapshot(backend, keys, id, signal);
+    } catch (e) {
+      // Damage is skipped; a storage failure or cancellation still ends the listing.
+      if (!onDamaged || !(e instanceof IntegrityError)) throw e;
+      onDamaged(id, e);
+      return null;
+    }
   });
-  return out.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+  return out
+    .filter((s): s is Snapshot => s !== null)
+    .sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
 }
 
 export interface SnapshotFilter {
@@ -93,17 +118,49 @@ function matches(s: Snapshot, f?: SnapshotFilter): boolean {
   return true;
 }
 
-/** Resolves "latest", a full id or a unique prefix of ≥ 8 hex characters. */
+const REF_HELP = 'give "latest", a full snapshot id or a unique prefix of at least 8 hex characters';
+
+/**
+ * Checks the form of a snapshot reference: "latest", or 8 to 64 hex characters (upper case is
+ * accepted and lowered). Returns it normalised; ValidationError saying what is wrong otherwise.
+ */
+export function parseSnapshotRef(ref: string): string {
+  if (ref === "latest") return ref;
+  const hex = ref.toLowerCase();
+  if (!/^[0-9a-f]*$/.test(hex) || hex === "" || hex.length > 64) {
+    throw new ValidationError(`"${ref}" is not a snapshot id: ${REF_HELP}`);
+  }
+  if (hex.length < 8) throw new ValidationError(`snapshot id prefix "${ref}" is too short: ${REF_HELP}`);
+  return hex;
+}
+
+/** The one id among `ids` that starts with the (parsed) prefix. NotFound / ambiguous errors. */
+export function pickSnapshotId(ids: string[], prefix: string): string {
+  const hits = ids.filter((id) => id.startsWith(prefix));
+  if (hits.length === 0) throw new NotFoundError(`snapshot ${prefix} not found`);
+  if (hits.length > 1) {
+    const shown = hits
+      .slice(0, 4)
+      .map((h) => h.slice(0, prefix.length + 4))
+      .join(", ");
+    throw new ValidationError(
+      `snapshot prefix ${prefix} is ambiguous: it matches ${hits.length} snapshots (${shown}${hits.length > 4 ? ", …" : ""}); give more characters`,
+    );
+  }
+  return hits[0]!;
+}
+
+/** Resolves "latest", a full id or a unique prefix of ≥ 8 hex characters among loaded snapshots. */
 export function pickSnapshot(all: Snapshot[], ref: string, filter?: SnapshotFilter): Snapshot {
-  if (ref === "latest") {
+  const parsed = parseSnapshotRef(ref);
+  if (parsed === "latest") {
     const found = all.filter((s) => matches(s, filter)).at(-1);
     if (!found) throw new NotFoundError("no snapshot found");
     return found;
   }
-  if (!/^[0-9a-f]{8,64}$/.test(ref))
-    throw new ValidationError(`"${ref}" is not a snapshot id (8+ hex chars)`);
-  const hits = all.filter((s) => s.id.startsWith(ref));
-  if (hits.length === 0) throw new NotFoundError(`snapshot ${ref} not found`);
-  if (hits.length > 1) throw new ValidationError(`snapshot prefix ${ref} is ambiguous`);
-  return hits[0]!;
+  const id = pickSnapshotId(
+    all.map((s) => s.id),
+    parsed,
+  );
+  return all.find((s) => s.id === id)!;
 }

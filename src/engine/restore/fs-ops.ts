@@ -8,21 +8,9 @@
 import { createHash } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { constants } from "node:fs";
-import {
-  chmod,
-  chown,
-  lchown,
-  lstat,
-  lutimes,
-  mkdir,
-  open,
-  readlink,
-  rm,
-  symlink,
-  unlink,
-  utimes,
-} from "node:fs/promises";
+import { chmod, chown, lchown, lstat, mkdir, open, readlink, rm, symlink, unlink } from "node:fs/promises";
 import type { TreeNode } from "../types.ts";
+import { exactTimes, setPathTimes } from "./times.ts";
 
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
@@ -49,15 +37,13 @@ export async function ensureDir(path: Buffer): Promise<void> {
   await mkdir(path, { mode: 0o700 });
 }
 
-/** Seconds (float) for utimes from a nanosecond decimal string. */
-export function mtimeSeconds(ns: string): number {
-  const n = BigInt(ns);
-  return Number(n / 1_000_000_000n) + Number(n % 1_000_000_000n) / 1e9;
-}
-
-/** utimes keeps about a microsecond of a nanosecond mtime; compare within that. */
+/**
+ * True when a restored entry's mtime is the node's: exact where times are set to the nanosecond,
+ * else within the microsecond the fallback keeps (see times.ts).
+ */
 export function sameMtime(st: BigIntStats, ns: string): boolean {
   const d = st.mtimeNs - BigInt(ns);
+  if (exactTimes) return d === 0n;
   return d < 1000n && d > -1000n;
 }
 
@@ -86,8 +72,7 @@ export async function openForWrite(path: Buffer) {
 export async function applyDirMeta(path: Buffer, node: TreeNode): Promise<void> {
   if (isRoot) await chown(path, node.uid, node.gid).catch(() => {});
   await chmod(path, node.mode & 0o7777);
-  const t = mtimeSeconds(node.mtime);
-  await utimes(path, t, t);
+  await setPathTimes(path, node.mtime, false);
 }
 
 /** Creates (or keeps, when identical) a symlink; never follows an existing one. */
@@ -99,8 +84,7 @@ export async function restoreSymlink(path: Buffer, target: Buffer, node: TreeNod
   if (st) await removeEntry(path, st);
   await symlink(target, path);
   if (isRoot) await lchown(path, node.uid, node.gid).catch(() => {});
-  const t = mtimeSeconds(node.mtime);
-  await lutimes(path, t, t).catch(() => {});
+  await setPathTimes(path, node.mtime, true).catch(() => {});
   return true;
 }
 

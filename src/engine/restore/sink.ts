@@ -16,7 +16,6 @@ import {
   constants,
   fchmodSync,
   fchownSync,
-  futimesSync,
   lstatSync,
   openSync,
   renameSync,
@@ -26,7 +25,8 @@ import {
 } from "node:fs";
 import { IntegrityError } from "../../util/errors.ts";
 import type { Repository, TreeNode } from "../types.ts";
-import { isRoot, mtimeSeconds, sameMtime, tempName } from "./fs-ops.ts";
+import { isRoot, sameMtime, tempName } from "./fs-ops.ts";
+import { setFdTimes } from "./times.ts";
 import { fileMatches } from "./verify.ts";
 
 /** A file of the snapshot to restore at `path` (inside directory `dir`). */
@@ -132,8 +132,7 @@ export class FileSink {
       }
     }
     fchmodSync(fd, node.mode & 0o7777);
-    const t = mtimeSeconds(node.mtime);
-    futimesSync(fd, t, t);
+    setFdTimes(fd, node.mtime);
     this.closeHandle();
     if (this.job.dirInTheWay && lstatOrNullSync(this.job.path)?.isDirectory()) {
       rmSync(this.job.path, { recursive: true, force: true });
@@ -166,8 +165,14 @@ export class FileSink {
   }
 }
 
+function sameOwnerAndMode(st: BigIntStats, node: TreeNode): boolean {
+  if (Number(st.mode & 0o7777n) !== (node.mode & 0o7777)) return false;
+  return !isRoot || (Number(st.uid) === node.uid && Number(st.gid) === node.gid);
+}
+
 /**
- * True when the target already holds the file (size and mtime match; with verify the content).
+ * True when the target already holds the file (size, mtime, mode and, as root, owner match; with
+ * verify the content too).
  * Notes on the job whether a directory must be removed before the file can take its place.
  */
 export async function alreadyThere(
@@ -179,5 +184,7 @@ export async function alreadyThere(
   const st = lstatOrNullSync(job.path);
   job.dirInTheWay = st?.isDirectory() === true;
   if (!st?.isFile() || Number(st.size) !== job.node.size || !sameMtime(st, job.node.mtime)) return false;
+  // A file whose mode (or owner, as root) differs is rewritten, so a rerun repairs it too.
+  if (!sameOwnerAndMode(st, job.node)) return false;
   return !verify || (await fileMatches(repo, job.path, job.node, signal));
 }

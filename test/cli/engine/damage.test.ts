@@ -1,6 +1,7 @@
 /**
  * Damage, through the CLI: a flipped byte in a pack is found by `check --read-data` (exit 1,
- * naming the pack) and refused by restore and dump; a missing pack is found by the structure check.
+ * naming the pack) and refused by restore and dump; a missing pack is found by the structure check;
+ * a damaged snapshot object is named by check and skipped, with a warning, by everything else.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -80,6 +81,42 @@ describe.each(["local", "s3"] as const)("on %s", (kind) => {
 
     await replaceObject(repo, name, bytes);
     expect((await backapp(repo, ["check", "--read-data"])).code).toBe(0);
+  });
+
+  it("a damaged snapshot object is named by check and skipped, with a warning, by the rest", async () => {
+    const second = await backupJson(repo, [src]);
+    expect(second.code).toBe(0);
+    const objects = await repoObjects(repo);
+    const names = [...objects.keys()].filter((n) => n.startsWith("snapshots/"));
+    const bad = names.find((n) => !n.endsWith(second.summary.snapshot_id))!;
+    const badId = bad.slice("snapshots/".length);
+    const original = objects.get(bad)!;
+    await replaceObject(repo, bad, new TextEncoder().encode("not a snapshot"));
+    try {
+      const warning = `warning: skipping unreadable snapshot ${badId.slice(0, 12)}: content does not match its name (SHA-256) (run "backapp check")\n`;
+      const list = await backapp(repo, ["snapshots", "--json"]);
+      expect(list.code).toBe(0);
+      expect((JSON.parse(list.stdout) as { id: string }[]).map((s) => s.id)).toEqual([
+        second.summary.snapshot_id,
+      ]);
+      expect(list.stderr).toBe(warning);
+      const check = await backapp(repo, ["check"]);
+      expect(check.code).toBe(1);
+      expect(check.stdout).toContain(`damaged: ${bad}: `);
+      // Asking for that snapshot by id names the damage; "latest" and backups go on.
+      const byId = await backapp(repo, ["ls", badId.slice(0, 10)]);
+      expect(byId.code).toBe(1);
+      expect(byId.stderr).toMatch(
+        /^backapp ls: snapshot [0-9a-f]{12}: content does not match its name \(SHA-256\)\n$/,
+      );
+      expect((await backapp(repo, ["dump", "latest", `${src}/small.txt`])).stdout).toBe("small");
+      const third = await backupJson(repo, [src]);
+      expect(third.code).toBe(0);
+      expect(third.stderr).toBe(warning);
+    } finally {
+      await replaceObject(repo, bad, original);
+    }
+    expect((await backapp(repo, ["check"])).code).toBe(0);
   });
 
   it("a missing pack is found by the structure check", async () => {

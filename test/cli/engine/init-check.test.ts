@@ -92,6 +92,16 @@ describe("shared repository errors", () => {
       env: { BACKAPP_PASSWORD: "from a file\n" },
     });
     expect(wrong.code).toBe(1);
+    // An empty password file (or one holding just a newline) is named as such, not "wrong password".
+    for (const content of ["", "\n"]) {
+      writeFileSync(file, content);
+      const empty = await backapp(repo, ["snapshots", ...args], { env });
+      expect(empty).toMatchObject({
+        code: 1,
+        stdout: "",
+        stderr: `backapp snapshots: the passphrase is empty (password file ${file})\n`,
+      });
+    }
   });
 
   it("an unencrypted repository needs no passphrase", async () => {
@@ -111,11 +121,20 @@ describe("shared repository errors", () => {
     expect(r.stderr).toMatch(/^backapp snapshots: no repository at .*none\n$/);
   });
 
-  it.each([
+  it.each<[string[], RegExp]>([
     [["init", "extra"], /unexpected argument "extra"/],
     [["snapshots", "--bogus"], /unknown flag --bogus/],
     [["check", "--read-data", "--read-data-subset", "5"], /either --read-data or --read-data-subset/],
     [["check", "--read-data-subset", "0"], /percentage above 0/],
+    ...["abc", "-5", "101", "", "5%%", "1e2", "NaN", "0%"].map((v): [string[], RegExp] => [
+      ["check", `--read-data-subset=${v}`],
+      /flag --read-data-subset needs a percentage/,
+    ]),
+    [["check", "--read-data-subset"], /flag --read-data-subset needs a value/],
+    [["ls", "abcdef1"], /snapshot id prefix "abcdef1" is too short/],
+    [["diff", "latest", "not-hex!"], /"not-hex!" is not a snapshot id/],
+    [["restore", "latest"], /missing --target DIR/],
+    [["dump", "latest"], /missing FILE/],
     [["check", "--repo"], /flag --repo needs a value/],
   ])("usage error %j exits 2", async (args, message) => {
     const r = await runBackapp(args, { env: { BACKAPP_REPO: "/nonexistent", BACKAPP_PASSWORD: "x" } });

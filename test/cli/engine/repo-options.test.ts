@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { UsageError } from "../../../src/cli/args.ts";
 import { parsePercent } from "../../../src/cli/check.ts";
 import type { CliIo } from "../../../src/cli/io.ts";
+import { nsToIso } from "../../../src/cli/ls.ts";
 import { displayTime, table } from "../../../src/cli/repo/format.ts";
 import { requirePassword, resolveTarget, takePositionals } from "../../../src/cli/repo/options.ts";
 import { createProgressRenderer, fitWidth, statusLine } from "../../../src/cli/repo/progress.ts";
@@ -102,6 +103,14 @@ describe("small parsers", () => {
   it("table aligns columns and displayTime drops the T and fraction", () => {
     expect(table(["A", "Bee"], [["xx", "y"]])).toBe("A   Bee\nxx  y\n");
     expect(displayTime("2026-11-25T21:30:05.123Z")).toBe("2026-11-25 21:30:05");
+  });
+
+  it("nsToIso rounds down to the millisecond, also before 1970", () => {
+    expect(nsToIso("1577836800987654321")).toBe("2020-01-01T00:00:00.987Z");
+    expect(nsToIso("-315619199876543211")).toBe("1960-01-01T00:00:00.123Z");
+    expect(nsToIso("-1")).toBe("1969-12-31T23:59:59.999Z");
+    expect(nsToIso("-1000000")).toBe("1969-12-31T23:59:59.999Z");
+    expect(nsToIso("0")).toBe("1970-01-01T00:00:00.000Z");
   });
 });
 

@@ -166,9 +166,19 @@ describe.each(kinds)("round trip on %s", (kind, make) => {
       expect(r.code).toBe(0);
       expect(r.stdout).toBe("hello, world\n");
     }
+    const upper = await backapp(repo, ["dump", ids[0]!.slice(0, 10).toUpperCase(), file]);
+    expect(upper).toMatchObject({ code: 0, stdout: "hello, world\n" });
+    // A malformed SNAPSHOT is a usage error (exit 2), named on the first line.
     const short = await backapp(repo, ["ls", ids[0]!.slice(0, 7)]);
-    expect(short.code).toBe(1);
-    expect(short.stderr).toContain("is not a snapshot id");
+    expect(short.code).toBe(2);
+    expect(short.stderr.split("\n")[0]).toBe(
+      `backapp ls: snapshot id prefix "${ids[0]!.slice(0, 7)}" is too short: give "latest", a full snapshot id or a unique prefix of at least 8 hex characters`,
+    );
+    for (const bad of ["zzzzzzzz", "", "Latest", `${ids[0]}0`]) {
+      const r = await backapp(repo, ["ls", bad]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("is not a snapshot id");
+    }
     const unknown = await backapp(repo, ["ls", "00000000"]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe("backapp ls: snapshot 00000000 not found\n");

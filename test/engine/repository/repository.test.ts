@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { addKey } from "../../../src/engine/repository/key-admin.ts";
 import { repositoryExists } from "../../../src/engine/repository/open.ts";
+import { parseSnapshotRef, pickSnapshotId } from "../../../src/engine/repository/snapshots.ts";
 import type { Backend } from "../../../src/storage/backend.ts";
 import { createMemoryBackend } from "../../../src/storage/memory.ts";
 import {
@@ -227,7 +228,25 @@ describe("repository (memory backend)", () => {
     expect((await repo.findSnapshot(b.id.slice(0, 8))).id).toBe(b.id);
     await expect(repo.findSnapshot("ffffffffffff")).rejects.toThrow(NotFoundError);
     await expect(repo.findSnapshot("abc")).rejects.toThrow(ValidationError);
+    expect((await repo.findSnapshot(a.id.toUpperCase())).id).toBe(a.id);
+    await expect(repo.findSnapshot("latest!")).rejects.toThrow(/is not a snapshot id/);
+    await expect(repo.findSnapshot(`${a.id}0`)).rejects.toThrow(/is not a snapshot id/);
     await expect(repo.findSnapshot("latest", undefined, { hostname: "none" })).rejects.toThrow(NotFoundError);
     await repo.close();
+  });
+});
+
+describe("snapshot references", () => {
+  it("an ambiguous prefix names the candidates; too short or non-hex is refused", () => {
+    const ids = [`abcdef01${"1".repeat(56)}`, `abcdef01${"2".repeat(56)}`, `12345678${"3".repeat(56)}`];
+    expect(pickSnapshotId(ids, "abcdef011")).toBe(ids[0]);
+    expect(() => pickSnapshotId(ids, "abcdef01")).toThrow(
+      "snapshot prefix abcdef01 is ambiguous: it matches 2 snapshots (abcdef011111, abcdef012222); give more characters",
+    );
+    expect(() => pickSnapshotId(ids, "ffffffff")).toThrow(NotFoundError);
+    expect(parseSnapshotRef("ABCDEF01")).toBe("abcdef01");
+    expect(parseSnapshotRef("latest")).toBe("latest");
+    expect(() => parseSnapshotRef("abcdef0")).toThrow(/is too short/);
+    expect(() => parseSnapshotRef("")).toThrow(/is not a snapshot id/);
   });
 });

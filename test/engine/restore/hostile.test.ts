@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
@@ -91,6 +91,27 @@ describe("restore of a hostile tree", () => {
     expect(existsSync(join(tmp.path, "escaped"))).toBe(false);
     expect(existsSync(join(tmp.path, "up"))).toBe(false);
     expect(existsSync("/etc/evil")).toBe(false);
+  });
+
+  it("refuses a name listed twice, so a restored directory cannot become a symlink under its files", async () => {
+    const outside = join(tmp.path, "outside");
+    mkdirSync(outside);
+    const sub = await rawTree([await fileNode("x", "pwned")]);
+    const dirNode = { ...(await fileNode("d", "")), type: "dir" as const, content: undefined, subtree: sub };
+    const linkNode = {
+      ...(await fileNode("d", "")),
+      type: "symlink" as const,
+      content: undefined,
+      target: outside,
+    };
+    const root = await rawTree([dirNode, linkNode, await fileNode("fine", "ok")]);
+    const target = join(tmp.path, "target");
+    const summary = await restore(unvalidated(repo), snapshotOf(root), { target });
+    expect(summary.errors).toEqual([{ path: "/d", message: "refusing duplicate tree entry" }]);
+    expect(readdirSync(outside)).toEqual([]);
+    expect(lstatSync(join(target, "d")).isDirectory()).toBe(true);
+    expect(readFileSync(join(target, "d", "x"), "utf8")).toBe("pwned");
+    expect(readFileSync(join(target, "fine"), "utf8")).toBe("ok");
   });
 
   it("reports a damaged tree or blob as errors and restores what it can", async () => {
