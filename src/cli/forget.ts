@@ -32,11 +32,13 @@ Keep rules (N: a whole number or "unlimited"):
   --keep-yearly N        ... years
   --keep-within DUR      every snapshot newer than the newest one (not in the future) minus DUR
                          (units y, m, d, h: 1y2m3d4h, 30d, 12h)
-  --keep-tag T[,T2]      snapshots with all these tags (repeatable: any of the lists)
+  --keep-tag T[,T2]      snapshots with all these tags (repeatable: any of the lists; "" keeps
+                         untagged snapshots)
 
 Flags:
   --host H               only snapshots of host H (repeatable)
-  --tag T[,T2]           only snapshots with all these tags (repeatable: any of the lists)
+  --tag T[,T2]           only snapshots with all these tags (repeatable: any of the lists; ""
+                         selects untagged snapshots)
   --group-by FIELDS      comma list of host, paths, tags; "" for one group (default host,paths)
   --time-zone ZONE       IANA zone for hour/day/week/month/year boundaries (default: local zone)
   --dry-run              show what would be removed and why each snapshot is kept
@@ -95,7 +97,7 @@ function policyFrom(flags: Flags): RetentionPolicy {
   }
   const tags = flags["keep-tag"] as string[] | undefined;
   if (tags && tags.length > 0) policy.keepTags = tags;
-  const active = Object.values(policy).some((v) => (Array.isArray(v) ? v.some((t) => t.trim()) : v));
+  const active = Object.values(policy).some((v) => (Array.isArray(v) ? v.length > 0 : v));
   const zeroWithin =
     policy.keepWithin &&
     typeof policy.keepWithin === "object" &&

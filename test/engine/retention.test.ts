@@ -37,14 +37,15 @@ describe("applyRetention basics", () => {
   });
 
   it("refuses a policy without any keep rule", () => {
-    for (const p of [{}, { keepLast: 0, keepDaily: 0 }, { keepWithin: "0d" }, { keepTags: [""] }]) {
+    for (const p of [{}, { keepLast: 0, keepDaily: 0 }, { keepWithin: "0d" }, { keepTags: [] }]) {
       expect(() => applyRetention([snap("2024-01-01")], p, { timeZone: "UTC" })).toThrow(ValidationError);
     }
   });
 
   it("tells whether a policy has a rule", () => {
     expect(hasKeepRule({ keepDaily: 1 })).toBe(true);
-    expect(hasKeepRule({ keepDaily: 0, keepTags: [" , "] })).toBe(false);
+    expect(hasKeepRule({ keepDaily: 0, keepTags: [] })).toBe(false);
+    expect(hasKeepRule({ keepTags: [""] })).toBe(true); // keeps untagged snapshots
   });
 
   it("rejects negative or fractional counts, bad zones and bad durations", () => {
@@ -549,6 +550,24 @@ describe("tags, groups and filters", () => {
       snap("2024-01-04", { tags: [] }),
     ];
     expect(keptTimes(s, { keepTags: ["a,b", "c"] })).toEqual(["2024-01-03", "2024-01-02"].map(iso));
+  });
+
+  it('"" as a tag list means untagged, for keep-tag and for the filter (restic)', () => {
+    const s = [
+      snap("2024-01-01", { tags: [] }),
+      snap("2024-01-02", { tags: ["a"] }),
+      snap("2024-01-03", { tags: [] }),
+      snap("2024-01-04", { tags: ["a"] }),
+    ];
+    const kept = applyRetention(s, { keepTags: [""] }, { timeZone: "UTC" });
+    expect(kept.keep.map((k) => [k.snapshot.time, k.reasons])).toEqual([
+      [iso("2024-01-03"), ["untagged"]],
+      [iso("2024-01-01"), ["untagged"]],
+    ]);
+    // Only untagged snapshots take part: the tagged ones are neither kept nor removed.
+    const filtered = applyRetention(s, { keepLast: 1 }, { timeZone: "UTC", tags: [""] });
+    expect(filtered.keep.map((k) => k.snapshot.time)).toEqual([iso("2024-01-03")]);
+    expect(filtered.remove.map((x) => x.time)).toEqual([iso("2024-01-01")]);
   });
 
   it("applies the policy per host and paths by default", () => {

@@ -9,8 +9,8 @@
  *   the newest one not in the future (or now, when all are), D applied as
  *   calendar arithmetic on the newest snapshot's wall clock (month ends clamp: Mar 31 − 1m = Feb 28
  *   or 29), then exact hours;
- * - keep-tag T keeps snapshots carrying every tag of T ("a,b" = both a and b); several keep-tag
- *   values are alternatives.
+ * - keep-tag T keeps snapshots carrying every tag of T ("a,b" = both a and b; "" = no tag at
+ *   all); several keep-tag values are alternatives.
  * A snapshot kept by any rule stays and lists every rule that keeps it. Equal times are ordered by
  * id (the larger id counts as newer), so results never depend on input order.
  */
@@ -37,7 +37,7 @@ export interface RetentionPolicy {
   keepYearly?: number;
   /** "1y2m3d4h" or a parsed Duration. */
   keepWithin?: string | Duration;
-  /** Each entry is a tag list "a,b": a snapshot with all of them is kept. */
+  /** Each entry is a tag list "a,b": a snapshot with all of them is kept ("" keeps untagged ones). */
   keepTags?: string[];
 }
 
@@ -59,7 +59,7 @@ export interface RetentionOptions {
   groupBy?: GroupField[];
   /** Only snapshots of these hosts take part (others are neither kept nor removed). */
   hosts?: string[];
-  /** Only snapshots matching one of these tag lists ("a,b" = both) take part. */
+  /** Only snapshots matching one of these tag lists ("a,b" = both; "" = untagged) take part. */
   tags?: string[];
   /**
    * The current time (ms or Date; default Date.now()). keep-within is measured back from the
@@ -119,7 +119,7 @@ function normalize(p: RetentionPolicy): Normalized {
       ] as [BucketUnit, number][]
     ).filter(([, c]) => c > 0),
     within: within && !isZeroDuration(within) ? within : null,
-    tags: (p.keepTags ?? []).map(splitTags).filter((t) => t.length > 0),
+    tags: (p.keepTags ?? []).map(splitTags),
   };
   if (n.last === 0 && n.buckets.length === 0 && !n.within && n.tags.length === 0) {
     throw new ValidationError("no keep rule given: refusing to remove every snapshot");
@@ -144,8 +144,9 @@ export function hasKeepRule(p: RetentionPolicy): boolean {
   }
 }
 
+/** A snapshot matches a tag list with all of its tags; an empty list ("") matches untagged ones (restic). */
 function hasAll(tags: string[], wanted: string[]): boolean {
-  return wanted.every((t) => tags.includes(t));
+  return wanted.length === 0 ? tags.length === 0 : wanted.every((t) => tags.includes(t));
 }
 
 function newestFirst<T extends RetentionSnapshot>(a: T, b: T): number {
@@ -224,7 +225,8 @@ function applyGroup<T extends RetentionSnapshot>(
       b.last = label;
     }
     if (rules.within && ms > cutoff) reasons.push(`within ${formatDuration(rules.within)}`);
-    for (const t of rules.tags) if (hasAll(s.tags, t)) reasons.push(`tag ${t.join(",")}`);
+    for (const t of rules.tags)
+      if (hasAll(s.tags, t)) reasons.push(t.length > 0 ? `tag ${t.join(",")}` : "untagged");
     if (reasons.length > 0) keep.push({ snapshot: s, reasons });
     else remove.push(s);
   }

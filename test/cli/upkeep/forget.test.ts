@@ -90,6 +90,26 @@ describe("backapp forget", () => {
     expect(JSON.parse((await backapp(repo, ["snapshots", "--json"])).stdout)).toHaveLength(1);
   });
 
+  it('--tag "" selects untagged snapshots and --keep-tag "" keeps them (restic)', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.cleanup);
+    const repo = localRepo(dir.path);
+    await backapp(repo, ["init"]);
+    const src = join(dir.path, "src");
+    await takeSnapshots(repo, src, 2, { size: 20_000 });
+    expect((await backapp(repo, ["backup", "--tag", "gold", "--host", "testhost", src])).code).toBe(0);
+    const keepUntagged = await backapp(repo, ["forget", "--keep-tag", "", "--dry-run", "--group-by", ""]);
+    expect(keepUntagged.code).toBe(0);
+    expect(keepUntagged.stdout).toContain("keep 2:");
+    expect(keepUntagged.stdout).toContain("untagged");
+    expect(keepUntagged.stdout).toContain("would remove 1:");
+    const r = await backapp(repo, ["forget", "--tag", "", "--keep-last", "1", "--group-by", "", "--json"]);
+    const out = JSON.parse(r.stdout) as { groups: { keep: { tags: string[] }[] }[]; removed: string[] };
+    expect(out.removed).toHaveLength(1);
+    const left = JSON.parse((await backapp(repo, ["snapshots", "--json"])).stdout) as { tags: string[] }[];
+    expect(left.map((s) => s.tags)).toEqual([[], ["gold"]]);
+  });
+
   it("previews prune after a dry-run forget without changing anything", async () => {
     const repo = await withSnapshots(3);
     const r = await backapp(repo, ["forget", "--keep-last", "1", "--dry-run", "--prune", "--json"]);
