@@ -22,6 +22,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { homeRoutes } from "./routes/home.ts";
 import { profilePageRoutes } from "./routes/profile-pages.ts";
 import { recoveryPageRoutes } from "./routes/recovery-pages.ts";
+import { settingsRoutes } from "./routes/settings.ts";
 import { staticRoutes } from "./routes/static.ts";
 
 export function createApp(services: AppServices) {
@@ -58,6 +59,7 @@ export function createApp(services: AppServices) {
     accountApiRoutes(),
     adminPageRoutes(),
     adminApiRoutes(),
+    settingsRoutes(),
   ];
   for (const area of areas) app.route("/", area);
 

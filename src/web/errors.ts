@@ -21,6 +21,7 @@ const HEADINGS: Record<number, string> = {
   415: "Unsupported media type",
   429: "Too many requests",
   500: "Something went wrong",
+  502: "Bad gateway",
 };
 
 export function isApiPath(path: string): boolean {

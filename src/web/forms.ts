@@ -77,6 +77,8 @@ const NOTICES: Record<string, Flash> = {
   "user-saved": { kind: "success", message: "User saved." },
   "registration-saved": { kind: "success", message: "Registration setting saved." },
   "invite-revoked": { kind: "success", message: "The invite link was revoked." },
+  "smtp-saved": { kind: "success", message: "Email settings saved. Send a test email to check them." },
+  "smtp-removed": { kind: "success", message: "Email settings removed." },
   welcome: { kind: "success", message: "Welcome to backapp." },
 };
 

@@ -37,7 +37,11 @@ export function createRenderer(options: { version: string }) {
       { href: "/settings/profile", label: "Profile" },
     ];
     if (user.role === "admin") {
-      items.push({ href: "/admin/users", label: "Users" }, { href: "/admin/audit", label: "Audit log" });
+      items.push(
+        { href: "/admin/users", label: "Users" },
+        { href: "/admin/settings", label: "Settings" },
+        { href: "/admin/audit", label: "Audit log" },
+      );
     }
     return items.map((i) => ({ ...i, current: i.href === path }));
   };

@@ -104,6 +104,13 @@ describe("password reset by email", () => {
     await new Browser(server.url).login(ADMIN.email, "admin's new long secret");
   });
 
+  it("the SMTP_* environment wins over settings, and the settings page says so", async () => {
+    const a = new Browser(server.url);
+    await a.login(ADMIN.email, "admin's new long secret");
+    expect((await a.get("/api/settings/smtp")).json()).toEqual({ source: "env", settings: null });
+    expect((await a.get("/admin/settings")).text).toContain("configured by the server's environment");
+  });
+
   it("a bad link shows an error page", async () => {
     const r = await new Browser(server.url).get("/reset-password?token=nonsense");
     expect(r.status).toBe(400);

@@ -17,6 +17,7 @@ import { allowedRootsOf, listUsers } from "../../db/users.ts";
 import { NotFoundError } from "../../util/errors.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, checkbox, echo, formFailure, parseWith, readForm, renderPage } from "../forms.ts";
+import { mailEnabled } from "../mail.ts";
 import { requireAdmin } from "../middleware/guards.ts";
 import { authDeps } from "./auth-pages.ts";
 import { resetLink } from "./recovery-pages.ts";
@@ -43,7 +44,7 @@ function renderUsers(
     users,
     invites: inviteSummaries(c.get("services")),
     registrationOpen: isRegistrationOpen(db),
-    mailEnabled: Boolean(c.get("services").security.mailer),
+    mailEnabled: mailEnabled(c),
     ...extra,
   };
   return renderPage(c, "admin-users", data, status);

@@ -12,6 +12,7 @@ import { toPublicUser, type UserRow } from "../../db/users.ts";
 import type { AppEnv } from "../context.ts";
 import { errorResponse } from "../errors.ts";
 import { actionContext, jsonBody } from "../forms.ts";
+import { mailEnabled } from "../mail.ts";
 import { clearSessionCookie, signIn } from "../middleware/auth.ts";
 import { authDeps } from "./auth-pages.ts";
 import { sendResetMail } from "./recovery-pages.ts";
@@ -63,7 +64,7 @@ export function authApiRoutes() {
 
   app.post("/api/auth/forgot-password", jsonBody(forgotSchema), async (c) => {
     await sendResetMail(c, c.req.valid("json").email);
-    return c.json({ ok: true, mailEnabled: Boolean(c.get("services").security.mailer) }, 202);
+    return c.json({ ok: true, mailEnabled: mailEnabled(c) }, 202);
   });
 
   app.post("/api/auth/reset-password", jsonBody(resetSchema), async (c) => {

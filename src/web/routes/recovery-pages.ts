@@ -5,6 +5,7 @@ import { checkResetToken, requestPasswordReset, resetPassword } from "../../auth
 import { forgotSchema, resetSchema } from "../../auth/schemas.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, echo, formFailure, parseWith, readForm, renderPage } from "../forms.ts";
+import { currentMail, mailEnabled } from "../mail.ts";
 import { requireAccounts } from "../middleware/guards.ts";
 import { authDeps } from "./auth-pages.ts";
 
@@ -68,10 +69,6 @@ export function recoveryPageRoutes() {
   return app;
 }
 
-function mailEnabled(c: Context<AppEnv>): boolean {
-  return Boolean(c.get("services").security.mailer);
-}
-
 /** The link users click; built from the configured public URL, never from the Host header. */
 export function resetLink(c: Context<AppEnv>, token: string): string {
   return `${c.get("services").security.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
@@ -82,8 +79,9 @@ export function resetLink(c: Context<AppEnv>, token: string): string {
  * in the background so the answer takes as long for unknown addresses; failures are logged.
  */
 export async function sendResetMail(c: Context<AppEnv>, email: string): Promise<void> {
-  const { mailer, logger } = { ...c.get("services").security, logger: c.get("services").logger };
+  const { logger } = c.get("services");
   const issued = requestPasswordReset(authDeps(c), email, actionContext(c));
+  const mailer = issued ? currentMail(c)?.mailer : undefined;
   if (!issued || !mailer) return;
   const link = resetLink(c, issued.token);
   const text = [

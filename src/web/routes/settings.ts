@@ -1,0 +1,126 @@
+/** Admin settings: outgoing email (SMTP), as a page (/admin/settings) and JSON (/api/settings/smtp). */
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { audit } from "../../auth/accounts.ts";
+import {
+  deleteSmtpSettings,
+  type SmtpInput,
+  saveSmtpSettings,
+  smtpInputSchema,
+  smtpSummary,
+} from "../../notify/smtp-settings.ts";
+import { NotFoundError } from "../../util/errors.ts";
+import type { AppEnv } from "../context.ts";
+import { errorResponse } from "../errors.ts";
+import { actionContext, echo, formFailure, jsonBody, parseWith, readForm, renderPage } from "../forms.ts";
+import { currentMail } from "../mail.ts";
+import { requireAdmin } from "../middleware/guards.ts";
+
+type Ctx = Context<AppEnv>;
+
+function smtpState(c: Ctx) {
+  const { db, security } = c.get("services");
+  const source = security.mailer ? "env" : smtpSummary(db) ? "settings" : "none";
+  return { source, settings: smtpSummary(db) };
+}
+
+function save(c: Ctx, input: SmtpInput) {
+  const { db, dataDir, clock } = c.get("services");
+  const summary = saveSmtpSettings(db, dataDir, input, clock.now());
+  const { passwordSet: _set, ...shown } = summary;
+  audit(c.get("services"), "settings.smtp", {
+    ...actionContext(c),
+    details: { ...shown, passwordChanged: Boolean(input.user && input.password) },
+  });
+}
+
+function remove(c: Ctx) {
+  deleteSmtpSettings(c.get("services").db);
+  audit(c.get("services"), "settings.smtp_removed", actionContext(c));
+}
+
+/** Sends a test message to the signed-in admin; the error text (server replies, no secrets) or null. */
+async function sendTest(c: Ctx): Promise<string | null> {
+  const user = c.get("user");
+  const mail = currentMail(c);
+  if (!user) throw new NotFoundError("not signed in");
+  if (!mail) return "No mail server is configured.";
+  try {
+    await mail.mailer.send({
+      to: user.email,
+      subject: "backapp test email",
+      text: "This is a test message from backapp: outgoing email works.",
+    });
+    audit(c.get("services"), "settings.smtp_test", { ...actionContext(c), details: { ok: true } });
+    return null;
+  } catch (error) {
+    const message = (error as Error).message;
+    audit(c.get("services"), "settings.smtp_test", { ...actionContext(c), details: { ok: false, message } });
+    return message;
+  }
+}
+
+function renderSettings(c: Ctx, extra: Record<string, unknown> = {}, status: 200 | 400 | 502 = 200) {
+  const state = smtpState(c);
+  const s = state.settings;
+  const values = s
+    ? { ...s, port: String(s.port), user: s.user ?? "" }
+    : { port: "587", security: "starttls" };
+  return renderPage(c, "admin-settings", { title: "Settings", ...state, values, ...extra }, status);
+}
+
+export function settingsRoutes() {
+  const app = new Hono<AppEnv>();
+  for (const path of ["/admin/settings", "/admin/settings/*", "/api/settings/smtp", "/api/settings/smtp/*"]) {
+    app.use(path, requireAdmin());
+  }
+
+  app.get("/admin/settings", (c) => renderSettings(c));
+
+  app.post("/admin/settings/smtp", async (c) => {
+    const form = await readForm(c);
+    try {
+      save(c, parseWith(smtpInputSchema, form));
+      return c.redirect("/admin/settings?notice=smtp-saved", 303);
+    } catch (error) {
+      const { errors } = formFailure(c, error);
+      return renderSettings(
+        c,
+        { errors, values: echo(form, "host", "port", "security", "user", "from") },
+        400,
+      );
+    }
+  });
+
+  app.post("/admin/settings/smtp/remove", (c) => {
+    remove(c);
+    return c.redirect("/admin/settings?notice=smtp-removed", 303);
+  });
+
+  app.post("/admin/settings/smtp/test", async (c) => {
+    const problem = await sendTest(c);
+    const flash = problem
+      ? { kind: "error", message: `The test email failed: ${problem}` }
+      : { kind: "success", message: `A test email was sent to ${c.get("user")?.email}.` };
+    return renderSettings(c, { flash: [flash] }, problem ? 502 : 200);
+  });
+
+  app.get("/api/settings/smtp", (c) => c.json(smtpState(c)));
+
+  app.put("/api/settings/smtp", jsonBody(smtpInputSchema), (c) => {
+    save(c, c.req.valid("json"));
+    return c.json(smtpState(c));
+  });
+
+  app.delete("/api/settings/smtp", (c) => {
+    remove(c);
+    return c.body(null, 204);
+  });
+
+  app.post("/api/settings/smtp/test", async (c) => {
+    const problem = await sendTest(c);
+    return problem ? errorResponse(c, 502, `The test email failed: ${problem}`) : c.body(null, 204);
+  });
+
+  return app;
+}
