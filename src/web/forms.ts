@@ -12,6 +12,7 @@ import { AuthFailedError, FieldError, ForbiddenError, RateLimitedError } from ".
 import { fieldErrors } from "../auth/schemas.ts";
 import { EmailTakenError } from "../db/users.ts";
 import type { AppEnv } from "./context.ts";
+import { parseFormBody } from "./middleware/body.ts";
 import type { Flash, PageData } from "./render.ts";
 
 /** Parses `value` with `schema`; throws FieldError with one message per field. */
@@ -30,7 +31,7 @@ export function jsonBody<S extends z.ZodType>(schema: S) {
 
 /** The string fields of a urlencoded or multipart form. */
 export async function readForm(c: Context<AppEnv>): Promise<Record<string, string>> {
-  const body = await c.req.parseBody({ all: false });
+  const body = await parseFormBody(c);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
   return out;

@@ -280,7 +280,7 @@ describe("admin pages", () => {
   });
 
   it("pages never repeat an element id (labels must point at their own input)", async () => {
-    for (const path of ["/settings/profile", "/admin/users", "/admin/audit", "/"]) {
+    for (const path of ["/settings/profile", "/admin/users", "/admin/settings", "/admin/audit", "/"]) {
       const html = (await admin.get(path)).text;
       const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
       expect(ids.length, path).toBe(new Set(ids).size);

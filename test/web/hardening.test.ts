@@ -105,6 +105,21 @@ describe("with accounts", () => {
       expect(wrongTypes.status).toBe(400);
     });
 
+    it("malformed form bodies answer 400, signed in (CSRF check) or not", async () => {
+      const broken = '--xx\r\nContent-Disposition: form-data; name="email"\r\n\r\na\r\n--yy';
+      const headers = { "content-type": "multipart/form-data; boundary=xx" };
+      const anon = await new Browser(server.url).request("POST", "/login", { headers, body: broken });
+      expect(anon.status).toBe(400);
+      expect(anon.text).toContain("The form data could not be read.");
+      const signedIn = await alice.request("POST", "/settings/profile", { headers, body: broken });
+      expect(signedIn.status).toBe(400);
+      const bytes = await alice.request("POST", "/settings/tokens", {
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `_csrf=${alice.csrf}&name=%E0%A4%A`,
+      });
+      expect(bytes.status).toBeLessThan(500);
+    });
+
     it("NUL bytes and control characters in names are refused; emoji are kept and escaped", async () => {
       for (const name of ["A\u0000B", "line\nbreak", "esc\u001b[31m"]) {
         const r = await alice.api("PATCH", "/api/profile", { name, email: ALICE.email });

@@ -5,6 +5,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { ValidationError } from "../../util/errors.ts";
 import type { AppEnv } from "../context.ts";
 import { errorResponse, isApiPath } from "../errors.ts";
 
@@ -38,4 +39,16 @@ export function jsonOnlyApi(): MiddlewareHandler<AppEnv> {
     }
     await next();
   };
+}
+
+/**
+ * The fields of a urlencoded or multipart body (hono caches the parse, so the CSRF check and the
+ * handler share it). A malformed body is the client's mistake: ValidationError (400), not a 500.
+ */
+export async function parseFormBody(c: Context<AppEnv>): Promise<Record<string, string | File>> {
+  try {
+    return await c.req.parseBody({ all: false });
+  } catch {
+    throw new ValidationError("The form data could not be read.");
+  }
 }

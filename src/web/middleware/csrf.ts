@@ -12,6 +12,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { safeEqual } from "../../auth/tokens.ts";
 import type { AppEnv } from "../context.ts";
+import { parseFormBody } from "./body.ts";
 import { requestOrigin } from "./client.ts";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -44,7 +45,7 @@ async function submittedToken(c: Context<AppEnv>): Promise<string | undefined> {
   if (header) return header;
   const type = c.req.header("content-type") ?? "";
   if (/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) {
-    const body = await c.req.parseBody();
+    const body = await parseFormBody(c);
     const value = body[CSRF_FIELD];
     return typeof value === "string" ? value : undefined;
   }
