@@ -1,27 +1,26 @@
-import { type ForgetResult, forgetSnapshots } from "../engine/forget.ts";
-import { pruneRepository } from "../engine/prune.ts";
+import { type ForgetResult, forgetSnapshotIds, forgetSnapshots } from "../engine/forget.ts";
+import { type PruneReport, pruneRepository } from "../engine/prune.ts";
 import { checkTimeZone, type GroupField, parseDuration, type RetentionPolicy } from "../engine/retention.ts";
 import type { Snapshot } from "../engine/types.ts";
 import { ValidationError } from "../util/errors.ts";
-import { parseFlags, UsageError } from "./args.ts";
+import { type FlagSpecs, type ParsedFlags, parseFlags, UsageError } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
 import { parseMaxUnused, printPruneReport, pruneJson } from "./prune.ts";
 import { withCancellation } from "./repo/cancel.ts";
 import { displayTime, shortId, snapshotJson, table } from "./repo/format.ts";
-import {
-  REPO_FLAGS,
-  REPO_FLAGS_USAGE,
-  resolveTarget,
-  takePositionals,
-  withRepository,
-} from "./repo/options.ts";
+import { REPO_FLAGS, REPO_FLAGS_USAGE, resolveTarget, withRepository } from "./repo/options.ts";
 
 const usage = `Usage: backapp forget --repo REPO [KEEP RULES] [--host H]... [--tag T]... [--group-by host,paths,tags]
                       [--time-zone ZONE] [--dry-run] [--prune [--max-unused PCT]] [--json]
+       backapp forget --repo REPO SNAPSHOT... [--dry-run] [--prune [--max-unused PCT]] [--json]
 
 Removes the snapshots a retention policy does not keep (their data stays until prune). Snapshots
 are grouped (default: by host and paths) and the policy applies to each group. A snapshot kept by
-any rule stays. At least one keep rule is required.
+any rule stays. At least one keep rule is required. A snapshot that cannot be read is left in
+place with a warning (and --prune is then refused).
+
+The second form removes the named snapshots (full ids or unique prefixes of 8+ hex characters),
+damaged ones included.
 
 Keep rules (N: a whole number or "unlimited"):
   --keep-last N          the N newest snapshots
@@ -44,7 +43,7 @@ Flags:
   --dry-run              show what would be removed and why each snapshot is kept
   --prune                run prune afterwards (takes the exclusive lock for both)
   --max-unused PCT       with --prune: as prune's flag
-  --json                 print {dry_run, groups: [{key, keep, remove}], removed, prune}
+  --json                 print {dry_run, groups: [{key, keep, remove}], ids, removed, damaged, prune}
 
 ${REPO_FLAGS_USAGE}`;
 
@@ -79,15 +78,13 @@ function parseGroupBy(value: string | undefined): GroupField[] | undefined {
   return fields as GroupField[];
 }
 
-type Flags = Record<string, string | string[] | boolean | undefined>;
-
-function policyFrom(flags: Flags): RetentionPolicy {
+function policyFrom(flags: ForgetFlags): RetentionPolicy {
   const policy: RetentionPolicy = {};
   for (const [flag, key] of Object.entries(COUNT_FLAGS)) {
-    const n = countFlag(flag, flags[flag] as string | undefined);
+    const n = countFlag(flag, flags[flag as keyof typeof COUNT_FLAGS]);
     if (n) policy[key] = n;
   }
-  const within = flags["keep-within"] as string | undefined;
+  const within = flags["keep-within"];
   if (within !== undefined) {
     try {
       policy.keepWithin = parseDuration(within);
@@ -95,7 +92,7 @@ function policyFrom(flags: Flags): RetentionPolicy {
       throw new UsageError(`flag --keep-within: ${(e as Error).message}`);
     }
   }
-  const tags = flags["keep-tag"] as string[] | undefined;
+  const tags = flags["keep-tag"];
   if (tags && tags.length > 0) policy.keepTags = tags;
   const active = Object.values(policy).some((v) => (Array.isArray(v) ? v.length > 0 : v));
   const zeroWithin =
@@ -158,70 +155,140 @@ function resultJson(r: ForgetResult, dryRun: boolean) {
   };
 }
 
-export const forgetCommand: Command = {
-  name: "forget",
-  summary: "remove snapshots by retention policy (--prune to reclaim space)",
-  usage,
-  async run(argv, io) {
-    const { flags, positionals } = parseFlags(argv, {
-      ...REPO_FLAGS,
-      "keep-last": { type: "string" },
-      "keep-hourly": { type: "string" },
-      "keep-daily": { type: "string" },
-      "keep-weekly": { type: "string" },
-      "keep-monthly": { type: "string" },
-      "keep-yearly": { type: "string" },
-      "keep-within": { type: "string" },
-      "keep-tag": { type: "string", multiple: true },
-      host: { type: "string", multiple: true },
-      tag: { type: "string", multiple: true },
-      "group-by": { type: "string" },
-      "time-zone": { type: "string" },
-      "dry-run": { type: "boolean" },
-      prune: { type: "boolean" },
-      "max-unused": { type: "string" },
-      json: { type: "boolean" },
-    });
-    takePositionals(positionals, []);
-    const policy = policyFrom(flags);
-    const groupBy = parseGroupBy(flags["group-by"]);
-    const timeZone = flags["time-zone"];
-    if (timeZone !== undefined) {
-      try {
-        checkTimeZone(timeZone);
-      } catch (e) {
-        if (e instanceof ValidationError) throw new UsageError(`flag --time-zone: ${e.message}`);
-        throw e;
+const FLAGS = {
+  ...REPO_FLAGS,
+  "keep-last": { type: "string" },
+  "keep-hourly": { type: "string" },
+  "keep-daily": { type: "string" },
+  "keep-weekly": { type: "string" },
+  "keep-monthly": { type: "string" },
+  "keep-yearly": { type: "string" },
+  "keep-within": { type: "string" },
+  "keep-tag": { type: "string", multiple: true },
+  host: { type: "string", multiple: true },
+  tag: { type: "string", multiple: true },
+  "group-by": { type: "string" },
+  "time-zone": { type: "string" },
+  "dry-run": { type: "boolean" },
+  prune: { type: "boolean" },
+  "max-unused": { type: "string" },
+  json: { type: "boolean" },
+} as const satisfies FlagSpecs;
+
+type ForgetFlags = ParsedFlags<typeof FLAGS>;
+
+function parseTimeZone(timeZone: string | undefined): string | undefined {
+  if (timeZone === undefined) return undefined;
+  try {
+    checkTimeZone(timeZone);
+  } catch (e) {
+    if (e instanceof ValidationError) throw new UsageError(`flag --time-zone: ${e.message}`);
+    throw e;
+  }
+  return timeZone;
+}
+
+/**
+ * Snapshot ids name exactly what goes: policy flags would make their meaning ambiguous, and
+ * "latest" would remove whatever happens to be newest.
+ */
+function checkIds(flags: ForgetFlags, refs: string[]): void {
+  const policyFlags = [
+    ...Object.keys(COUNT_FLAGS),
+    "keep-within",
+    "keep-tag",
+    "host",
+    "tag",
+    "group-by",
+    "time-zone",
+  ];
+  const given = policyFlags.find((f) => flags[f as keyof ForgetFlags] !== undefined);
+  if (given) throw new UsageError(`give snapshot ids or keep rules, not both (--${given} with ids)`);
+  for (const ref of refs) {
+    const hex = /^[0-9a-fA-F]{8,64}$/.test(ref);
+    if (!hex) throw new UsageError(`"${ref}" is not a snapshot id or a prefix of at least 8 hex characters`);
+  }
+}
+
+interface Outcome {
+  result: ForgetResult;
+  /** The named snapshots (forget ID...), else null. */
+  ids: string[] | null;
+  pruned: PruneReport | null;
+  damaged: { id: string; error: string }[];
+}
+
+async function forget(flags: ForgetFlags, refs: string[], io: CliIo): Promise<Outcome> {
+  const policy = refs.length > 0 ? null : policyFrom(flags);
+  const groupBy = parseGroupBy(flags["group-by"]);
+  const timeZone = parseTimeZone(flags["time-zone"]);
+  const maxUnusedPct = parseMaxUnused(flags["max-unused"]);
+  if (maxUnusedPct !== undefined && !flags.prune) throw new UsageError("--max-unused needs --prune");
+  const dryRun = flags["dry-run"] === true;
+  const target = resolveTarget(flags, io);
+  const lock = flags.prune && !dryRun ? "exclusive" : "shared";
+  const damaged: Outcome["damaged"] = [];
+  const onDamaged = (id: string, e: Error) => {
+    damaged.push({ id, error: e.message });
+    io.stderr(
+      `backapp forget: warning: snapshot ${id.slice(0, 12)} cannot be read and is left in place: ${e.message}\n`,
+    );
+  };
+  return withCancellation((signal) =>
+    withRepository(target, { lock, signal }, async (repo) => {
+      let ids: string[] | null = null;
+      let result: ForgetResult;
+      if (policy) {
+        const opts = { dryRun, timeZone, groupBy, hosts: flags.host, tags: flags.tag, signal, onDamaged };
+        result = await forgetSnapshots(repo, policy, opts);
+      } else {
+        ids = await forgetSnapshotIds(repo, refs, { dryRun, signal });
+        result = { groups: [], keep: [], remove: [], removed: dryRun ? [] : ids };
       }
-    }
-    const maxUnusedPct = parseMaxUnused(flags["max-unused"]);
-    if (maxUnusedPct !== undefined && !flags.prune) throw new UsageError("--max-unused needs --prune");
-    const dryRun = flags["dry-run"] === true;
-    const target = resolveTarget(flags, io);
-    const lock = flags.prune && !dryRun ? "exclusive" : "shared";
-    const { result, pruned } = await withCancellation((signal) =>
-      withRepository(target, { lock, signal }, async (repo) => {
-        const opts = { dryRun, timeZone, groupBy, hosts: flags.host, tags: flags.tag, signal };
-        const result = await forgetSnapshots(repo, policy, opts);
-        const pruned = flags.prune
+      // Prune would refuse on a snapshot it cannot read (its data would look unused).
+      const pruned =
+        flags.prune && damaged.length === 0
           ? await pruneRepository(repo, {
               maxUnusedPct,
               dryRun,
               signal,
-              excludeSnapshots: result.remove.map((s) => s.id),
+              excludeSnapshots: ids ?? result.remove.map((s) => s.id),
             })
           : null;
-        return { result, pruned };
-      }),
-    );
+      return { result, ids, pruned, damaged };
+    }),
+  );
+}
+
+export const forgetCommand: Command = {
+  name: "forget",
+  summary: "remove snapshots by retention policy or id (--prune to reclaim space)",
+  usage,
+  async run(argv, io) {
+    const { flags, positionals } = parseFlags(argv, FLAGS);
+    if (positionals.length > 0) checkIds(flags, positionals);
+    const out = await forget(flags, positionals, io);
+    const dryRun = flags["dry-run"] === true;
     if (flags.json) {
-      io.stdout(
-        `${JSON.stringify({ ...resultJson(result, dryRun), prune: pruned ? pruneJson(pruned) : null })}\n`,
-      );
-      return 0;
+      const json = { ...resultJson(out.result, dryRun), ids: out.ids, damaged: out.damaged };
+      io.stdout(`${JSON.stringify({ ...json, prune: out.pruned ? pruneJson(out.pruned) : null })}\n`);
+    } else {
+      if (out.ids) printIds(io, out.ids, dryRun);
+      else printResult(io, out.result, dryRun);
+      if (out.pruned) printPruneReport(io, out.pruned);
     }
-    printResult(io, result, dryRun);
-    if (pruned) printPruneReport(io, pruned);
+    if (flags.prune && out.damaged.length > 0) {
+      const names = out.damaged.map((d) => d.id.slice(0, 12)).join(", ");
+      io.stderr(
+        `backapp forget: not pruning: snapshot ${names} cannot be read and prune would refuse; run check, then "backapp forget ID" removes a damaged snapshot\n`,
+      );
+      return 1;
+    }
     return 0;
   },
 };
+
+function printIds(io: CliIo, ids: string[], dryRun: boolean): void {
+  for (const id of ids) io.stdout(`${dryRun ? "would remove" : "removed"} snapshot ${id}\n`);
+  if (dryRun) io.stdout(`dry run: would remove ${ids.length} snapshot${ids.length === 1 ? "" : "s"}\n`);
+}

@@ -4,8 +4,9 @@
  * never invalidates what a concurrent backup or restore relies on (blobs stay until prune, which
  * needs the exclusive lock).
  */
-import { throwIfAborted, wrapError } from "../util/errors.ts";
+import { throwIfAborted, ValidationError, wrapError } from "../util/errors.ts";
 import type { RepositoryImpl } from "./repository/repository.ts";
+import { listSnapshotIds, parseSnapshotRef, pickSnapshotId } from "./repository/snapshots.ts";
 import {
   applyRetention,
   type RetentionOptions,
@@ -18,6 +19,11 @@ export interface ForgetOptions extends RetentionOptions {
   /** Compute and report only; delete nothing. */
   dryRun?: boolean;
   signal?: AbortSignal;
+  /**
+   * Called for each snapshot object that cannot be read; it is then left in place (neither kept
+   * nor removed) and the others are handled. Without it such an object fails the whole call.
+   */
+  onDamaged?: (id: string, error: Error) => void;
 }
 
 export interface ForgetResult extends RetentionResult<Snapshot> {
@@ -31,19 +37,48 @@ export async function forgetSnapshots(
   policy: RetentionPolicy,
   options: ForgetOptions = {},
 ): Promise<ForgetResult> {
-  const snapshots = await repo.listSnapshots(options.signal);
+  const snapshots = await repo.listSnapshots(options.signal, options.onDamaged);
   const result = applyRetention(snapshots, policy, options);
-  const removed: string[] = [];
-  if (!options.dryRun) {
-    for (const s of result.remove) {
-      throwIfAborted(options.signal);
-      try {
-        await repo.backend.delete(`snapshots/${s.id}`, { signal: options.signal });
-      } catch (e) {
-        throw wrapError(`delete snapshot ${s.id.slice(0, 12)}`, e);
-      }
-      removed.push(s.id);
-    }
-  }
+  const removed = options.dryRun
+    ? []
+    : await deleteSnapshots(
+        repo,
+        result.remove.map((s) => s.id),
+        options.signal,
+      );
   return { ...result, removed };
+}
+
+async function deleteSnapshots(repo: RepositoryImpl, ids: string[], signal?: AbortSignal): Promise<string[]> {
+  const removed: string[] = [];
+  for (const id of ids) {
+    throwIfAborted(signal);
+    try {
+      await repo.backend.delete(`snapshots/${id}`, { signal });
+    } catch (e) {
+      throw wrapError(`delete snapshot ${id.slice(0, 12)}`, e);
+    }
+    removed.push(id);
+  }
+  return removed;
+}
+
+/**
+ * Deletes the named snapshots (full ids or unique prefixes of 8+ hex characters), matched against
+ * object names so that a damaged snapshot can be removed too. Every ref is resolved before anything
+ * is deleted. Returns the ids (deleted, or that would be on a dry run). ValidationError for a
+ * malformed or ambiguous ref and for "latest" (name snapshots explicitly); NotFoundError for none.
+ */
+export async function forgetSnapshotIds(
+  repo: RepositoryImpl,
+  refs: string[],
+  options: { dryRun?: boolean; signal?: AbortSignal } = {},
+): Promise<string[]> {
+  const all = await listSnapshotIds(repo.backend, options.signal);
+  const ids = new Set<string>();
+  for (const ref of refs) {
+    if (ref === "latest") throw new ValidationError('forget takes snapshot ids, not "latest"');
+    ids.add(pickSnapshotId(all, parseSnapshotRef(ref)));
+  }
+  return options.dryRun ? [...ids] : deleteSnapshots(repo, [...ids], options.signal);
 }

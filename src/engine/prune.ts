@@ -10,7 +10,7 @@
  * Prune refuses (IntegrityError, nothing changed) when an index file or tree cannot be read or a
  * used blob is in no stored pack: deleting on a partial view could destroy data.
  */
-import { ValidationError } from "../util/errors.ts";
+import { IntegrityError, ValidationError, wrapError } from "../util/errors.ts";
 import { deleteAll, writeNewIndex } from "./prune/commit.ts";
 import { requireExclusiveLock } from "./prune/guard.ts";
 import { listStoredPacks, loadAllIndexFiles, markUsed } from "./prune/load.ts";
@@ -122,7 +122,7 @@ export async function pruneRepository(
   const index = await loadAllIndexFiles(repo.backend, repo.masterKeys, signal);
   const stored = await listStoredPacks(repo.backend, signal);
   const excluded = new Set(options.excludeSnapshots ?? []);
-  const snapshots = (await repo.listSnapshots(signal)).filter((s) => !excluded.has(s.id));
+  const snapshots = (await listAllSnapshots(repo, signal)).filter((s) => !excluded.has(s.id));
   await onStep?.("mark");
   const used = await markUsed(repo, snapshots, signal);
   await onStep?.("plan");
@@ -168,6 +168,19 @@ export async function pruneRepository(
   await deleteAll(repo.backend, doomed, signal);
   await onStep?.("done");
   return out;
+}
+
+/** Every snapshot; one that cannot be read stops prune (its data would look unused). */
+async function listAllSnapshots(repo: RepositoryImpl, signal?: AbortSignal) {
+  try {
+    return await repo.listSnapshots(signal);
+  } catch (e) {
+    if (!(e instanceof IntegrityError)) throw e;
+    throw wrapError(
+      'prune: a snapshot cannot be read, nothing was changed (run check; "forget ID" removes a damaged snapshot)',
+      e,
+    );
+  }
 }
 
 function progress(options: PruneOptions, done: number, total: number, bytes: number): void {

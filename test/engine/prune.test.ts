@@ -240,6 +240,20 @@ describe("prune", () => {
     expect(await listing(backend)).toEqual(before);
   });
 
+  it("refuses when a snapshot is damaged (its data would look unused)", async () => {
+    const backend = createMemoryBackend();
+    await build(backend, 2);
+    const [name] = [...(await listing(backend, "snapshots/")).keys()];
+    await backend.put(name!, new Uint8Array([1, 2, 3]));
+    const before = await listing(backend);
+    const refused = withExclusive(backend, (r) => pruneRepository(r, { maxUnusedPct: 0 }));
+    await expect(refused).rejects.toThrow(IntegrityError);
+    await expect(withExclusive(backend, (r) => pruneRepository(r))).rejects.toThrow(
+      /prune: a snapshot cannot be read, nothing was changed/,
+    );
+    expect(await listing(backend)).toEqual(before);
+  });
+
   it("does not start while a backup holds a lock; a stale lock is ignored after its timeout", async () => {
     const backend = createMemoryBackend();
     await build(backend, 1);

@@ -29,7 +29,14 @@ describe("backapp forget", () => {
     [["--keep-last", "1", "--time-zone", "Mars/Base"], 'unknown time zone "Mars/Base"'],
     [["--keep-last", "1", "--max-unused", "5"], "--max-unused needs --prune"],
     [["--keep-last", "1", "--prune", "--max-unused", "150"], "percentage from 0 to 100"],
-    [["--keep-last", "1", "snap"], 'unexpected argument "snap"'],
+    [
+      ["--keep-last", "1", "0123456789abcdef"],
+      "give snapshot ids or keep rules, not both (--keep-last with ids)",
+    ],
+    [["--host", "h", "0123456789abcdef"], "not both (--host with ids)"],
+    [["latest"], '"latest" is not a snapshot id'],
+    [["1234"], '"1234" is not a snapshot id or a prefix of at least 8 hex characters'],
+    [["../../config"], "is not a snapshot id"],
   ])("%j is a usage error (exit 2)", async (args, message) => {
     const r = await backapp({ address: "/nonexistent", env: {} }, ["forget", ...args], {
       env: { BACKAPP_REPO: "/nonexistent/repo", BACKAPP_PASSWORD: "x" },
@@ -108,6 +115,45 @@ describe("backapp forget", () => {
     expect(out.removed).toHaveLength(1);
     const left = JSON.parse((await backapp(repo, ["snapshots", "--json"])).stdout) as { tags: string[] }[];
     expect(left.map((s) => s.tags)).toEqual([[], ["gold"]]);
+  });
+
+  it("leaves a damaged snapshot in place with a warning, refuses --prune, and removes it by id", async () => {
+    const repo = await withSnapshots(3);
+    const backend = backendOf(repo);
+    let damagedId = "";
+    try {
+      for await (const o of backend.list("snapshots/")) damagedId = o.name.slice("snapshots/".length);
+      await backend.put(`snapshots/${damagedId}`, new TextEncoder().encode("garbage"));
+    } finally {
+      await backend.close();
+    }
+    const r = await backapp(repo, ["forget", "--keep-last", "1", "--prune", "--json"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `warning: snapshot ${damagedId.slice(0, 12)} cannot be read and is left in place`,
+    );
+    expect(r.stderr).toContain("not pruning");
+    const out = JSON.parse(r.stdout) as { removed: string[]; damaged: { id: string }[]; prune: null };
+    expect(out.removed).toHaveLength(1);
+    expect(out.damaged.map((d) => d.id)).toEqual([damagedId]);
+    expect(out.prune).toBeNull();
+
+    const dry = await backapp(repo, ["forget", damagedId.slice(0, 8), "--dry-run"]);
+    expect(dry.stdout).toBe(`would remove snapshot ${damagedId}\ndry run: would remove 1 snapshot\n`);
+    const gone = await backapp(repo, ["forget", damagedId.slice(0, 10), "--prune", "--json"]);
+    expect(gone.code).toBe(0);
+    const json = JSON.parse(gone.stdout) as {
+      ids: string[];
+      removed: string[];
+      prune: { snapshots: number };
+    };
+    expect(json.ids).toEqual([damagedId]);
+    expect(json.removed).toEqual([damagedId]);
+    expect(json.prune.snapshots).toBe(1);
+    expect((await backapp(repo, ["check", "--read-data"])).code).toBe(0);
+    const missing = await backapp(repo, ["forget", damagedId]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("not found");
   });
 
   it("previews prune after a dry-run forget without changing anything", async () => {
