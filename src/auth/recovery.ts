@@ -12,7 +12,7 @@ import {
 import { findUserByEmail, findUserById, type UserRow } from "../db/users.ts";
 import { audit, limit, setPassword } from "./accounts.ts";
 import { type ActionContext, type AuthDeps, inTransaction } from "./deps.ts";
-import { FieldError } from "./errors.ts";
+import { FieldError, ForbiddenError } from "./errors.ts";
 import { passwordProblem } from "./policy.ts";
 import { formatDotToken, newSplitToken, parseDotToken, secretMatches } from "./tokens.ts";
 
@@ -61,6 +61,9 @@ export function adminResetLink(
 ): { user: UserRow; token: string } | null {
   const user = findUserById(deps.db, userId);
   if (!user) return null;
+  // The link would not work (disabled accounts cannot reset); say so instead of handing it out.
+  if (user.disabled)
+    throw new ForbiddenError("This account is disabled; enable it before creating a reset link.");
   audit(deps, "password_reset.link_created", { ...ctx, target: `user:${user.id}` });
   return { user, token: issueResetToken(deps, user) };
 }

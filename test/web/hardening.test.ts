@@ -280,6 +280,26 @@ describe("with accounts", () => {
     });
   });
 
+  describe("reset links", () => {
+    it("are refused for a disabled account (the link could not work)", async () => {
+      const carol = (
+        await admin.api("POST", "/api/users", {
+          email: "dora@example.com",
+          name: "Dora",
+          password: "dora's long passphrase",
+        })
+      ).json<{ user: { id: string } }>().user;
+      await admin.api("PATCH", `/api/users/${dora.id}`, { disabled: true });
+      const api = await admin.api("POST", `/api/users/${dora.id}/reset-link`);
+      expect(api.status).toBe(403);
+      expect(api.json<ErrorBody>().error.message).toMatch(/disabled/);
+      await admin.get("/admin/users");
+      const page = await admin.form(`/admin/users/${dora.id}/reset-link`, {});
+      expect(page.status).toBe(403);
+      expect(page.text).toContain("enable it before creating a reset link");
+    });
+  });
+
   describe("audit log", () => {
     it("records role changes with from and to, and only what changed", async () => {
       await admin.api("PATCH", `/api/users/${aliceId}`, { role: "admin" });
