@@ -282,7 +282,7 @@ describe("with accounts", () => {
 
   describe("reset links", () => {
     it("are refused for a disabled account (the link could not work)", async () => {
-      const carol = (
+      const dora = (
         await admin.api("POST", "/api/users", {
           email: "dora@example.com",
           name: "Dora",
