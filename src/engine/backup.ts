@@ -58,7 +58,8 @@ async function requireSomePath(roots: string[]): Promise<void> {
 
 /**
  * Backs up `paths` (absolute or relative to options.cwd) into `repo`. Returns the new snapshot and
- * its summary. Throws CancelledError when options.signal fires (no snapshot is written),
+ * its summary. Throws CancelledError when options.signal fires (no snapshot is written; the
+ * packs uploaded so far are indexed, so the next backup reuses them),
  * ValidationError for bad patterns, NotFoundError when none of the paths exists, and repository
  * errors as they come.
  */
@@ -105,6 +106,8 @@ export async function backup(
     await repo.flush(signal);
   } catch (e) {
     await archiver.drain();
+    // What was uploaded stays useful: indexed, the next backup reuses it instead of sending it again.
+    await repo.indexUploaded?.();
     throw signal.aborted ? new CancelledError("backup cancelled", { cause: e }) : e;
   } finally {
     await stopScan();

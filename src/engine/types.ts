@@ -131,6 +131,12 @@ export interface Repository {
   /** Uploads all pending packs and then the index files covering them. */
   flush(signal?: AbortSignal): Promise<void>;
 
+  /**
+   * Optional: indexes the packs already uploaded, for a run that stops before flush (cancelled or
+   * failed), so the next backup reuses them. Best effort: never throws.
+   */
+  indexUploaded?(): Promise<void>;
+
   /** Writes a snapshot object (after flush). Returns the new snapshot with its id. */
   saveSnapshot(snapshot: SnapshotInput, signal?: AbortSignal): Promise<Snapshot>;
 

@@ -53,6 +53,8 @@ export interface OpenOptions {
   workers?: number;
   /** Target pack size in bytes (default 16 MiB). */
   packSize?: number;
+  /** Write an index file at least this often (ms) while packs are uploaded; default 5 minutes. */
+  indexEveryMs?: number;
   /** Lock options: waitMs/pollMs to wait for a conflicting lock; clock/host/pid overrides for tests. */
   lockOptions?: LockOptions;
   clock?: Clock;
@@ -212,6 +214,7 @@ function tuning(options: OpenOptions): RepositoryTuning {
     workers: options.workers ?? Math.min(4, Math.max(1, availableParallelism() - 1)),
     packSize: options.packSize ?? DEFAULT_PACK_SIZE,
     indexEveryPacks: 64,
+    indexEveryMs: options.indexEveryMs ?? 5 * 60_000,
     ownsBackend: options.ownsBackend ?? true,
   };
 }

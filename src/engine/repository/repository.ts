@@ -40,6 +40,11 @@ export interface RepositoryTuning {
   packSize: number;
   /** Write an index file once this many packs are unindexed (bounds what a crash costs). */
   indexEveryPacks: number;
+  /**
+   * Also write one once the oldest unindexed pack is this old (ms): on a slow uplink 64 packs take
+   * long, and a crash would leave all of them to upload again (restic: 10 minutes).
+   */
+  indexEveryMs: number;
   /** close() also closes the backend (the Repository contract); false lets tests reuse it. */
   ownsBackend: boolean;
 }
@@ -73,6 +78,8 @@ export class RepositoryImpl implements Repository, PackSource {
   private pool: SealPool | null = null;
   private readonly pending = new Set<string>();
   private unindexed: IndexPack[] = [];
+  /** When the oldest pack in `unindexed` was stored (Date.now()). */
+  private unindexedSince = 0;
   private indexWrite: Promise<void> = Promise.resolve();
   private readonly subkeys = new SubkeyCache();
   private treeWindow: TreeWindow | null = null;
@@ -151,8 +158,10 @@ export class RepositoryImpl implements Repository, PackSource {
       this.index.add(n, e);
       this.pending.delete(`${e.type}:${e.id}`);
     }
+    if (this.unindexed.length === 0) this.unindexedSince = Date.now();
     this.unindexed.push({ ...info, entries: pack.entries });
-    if (this.unindexed.length >= this.tuning.indexEveryPacks) {
+    const old = Date.now() - this.unindexedSince >= this.tuning.indexEveryMs;
+    if (this.unindexed.length >= this.tuning.indexEveryPacks || old) {
       await this.lock?.verify();
       await this.writeIndex();
     }
@@ -185,6 +194,23 @@ export class RepositoryImpl implements Repository, PackSource {
     // every later backup's dedup: confirm the lock before indexing.
     if (this.unindexed.length > 0) await this.lock?.verify(signal);
     await this.writeIndex(signal);
+  }
+
+  /**
+   * Writes an index file for the packs already uploaded (not those still being sealed or sent),
+   * after confirming the lock; best effort, never throws. For a run that stops early (cancelled or
+   * failed): its uploaded packs then serve the next backup instead of being uploaded again.
+   */
+  async indexUploaded(): Promise<void> {
+    if (this.unindexed.length === 0) return;
+    // The caller's signal has usually fired already; bound the two small writes on their own.
+    const signal = AbortSignal.timeout(30_000);
+    try {
+      await this.lock?.verify(signal);
+      await this.writeIndex(signal);
+    } catch {
+      // The packs stay unindexed: harmless, as after a crash.
+    }
   }
 
   /** Where a blob is stored, or undefined. */
