@@ -49,10 +49,12 @@ const COMMON = new Set([
 ]);
 
 export function passwordProblem(password: string, email?: string): string | null {
-  if (password.length < MIN_PASSWORD_LENGTH) {
+  // Characters as people count them (code points): "🔑" is one, not two UTF-16 units.
+  const length = [...password].length;
+  if (length < MIN_PASSWORD_LENGTH) {
     return `Use at least ${MIN_PASSWORD_LENGTH} characters.`;
   }
-  if (password.length > MAX_PASSWORD_LENGTH) return `Use at most ${MAX_PASSWORD_LENGTH} characters.`;
+  if (length > MAX_PASSWORD_LENGTH) return `Use at most ${MAX_PASSWORD_LENGTH} characters.`;
   const lower = password.toLowerCase();
   if (email) {
     const e = email.trim().toLowerCase();

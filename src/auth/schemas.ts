@@ -32,9 +32,11 @@ export const emailField = text("Enter your email address.")
 export const nameField = label("Enter a name.", 100);
 
 const TOO_LONG_PASSWORD = `Use at most ${MAX_PASSWORD_LENGTH} characters.`;
+/** At most MAX_PASSWORD_LENGTH characters, counted like the policy counts them (code points). */
+const notTooLong = (v: string) => [...v].length <= MAX_PASSWORD_LENGTH;
 const anyPassword = text("Enter your password.")
   .min(1, "Enter your password.")
-  .max(MAX_PASSWORD_LENGTH, TOO_LONG_PASSWORD);
+  .refine(notTooLong, TOO_LONG_PASSWORD);
 
 /** A new password, checked against the policy (and against the email when the shape has one). */
 const newPassword = text("Enter a password.").superRefine((value, ctx) => {
@@ -82,9 +84,7 @@ export const profileSchema = z.object({
   name: nameField,
   email: emailField,
   /** Required only when the email changes (re-authentication). */
-  currentPassword: text("Enter your current password.")
-    .max(MAX_PASSWORD_LENGTH, TOO_LONG_PASSWORD)
-    .optional(),
+  currentPassword: text("Enter your current password.").refine(notTooLong, TOO_LONG_PASSWORD).optional(),
 });
 
 export const changePasswordSchema = z.object({

@@ -26,6 +26,19 @@ describe("password policy", () => {
   });
 });
 
+describe("password length", () => {
+  it("counts characters, not UTF-16 units: six emoji are too short, twelve are enough", () => {
+    expect(passwordProblem("🔑".repeat(6))).toMatch(/at least 12/);
+    expect(passwordProblem("🔑🗝🔒🔐🛡🧷🔑🗝🔒🔐🛡🧷")).toBeNull();
+    expect(passwordProblem("ü".repeat(257))).toMatch(/at most 256/);
+    // What registration accepts, sign-in accepts too.
+    const long = "🔑".repeat(200);
+    expect(passwordProblem(long)).toBeNull();
+    expect(loginSchema.safeParse({ email: "a@example.com", password: long }).success).toBe(true);
+    expect(changePasswordSchema.safeParse({ currentPassword: long, newPassword: long }).success).toBe(true);
+  });
+});
+
 describe("shared input schemas", () => {
   it("normalise email and name and report each field's first problem", () => {
     const ok = registerSchema.parse({
