@@ -9,9 +9,11 @@ import type { RepositoryImpl } from "./repository/repository.ts";
 import { listSnapshotIds, parseSnapshotRef, pickSnapshotId } from "./repository/snapshots.ts";
 import {
   applyRetention,
+  type ConfigRetention,
   type RetentionOptions,
   type RetentionPolicy,
   type RetentionResult,
+  retentionFromConfig,
 } from "./retention.ts";
 import type { Snapshot } from "./types.ts";
 
@@ -47,6 +49,21 @@ export async function forgetSnapshots(
         options.signal,
       );
   return { ...result, removed };
+}
+
+/**
+ * A backup config's retention, applied after a successful backup (the web app's scheduled jobs):
+ * null, forgetting nothing, when the config sets no rule. Pass `hosts` (and `tags`, when the
+ * config's snapshots carry a tag of their own) so only that config's snapshots take part; groups
+ * default to host and paths. ValidationError for malformed retention values.
+ */
+export async function forgetByConfig(
+  repo: RepositoryImpl,
+  retention: ConfigRetention | null | undefined,
+  options: ForgetOptions = {},
+): Promise<ForgetResult | null> {
+  const policy = retentionFromConfig(retention);
+  return policy ? forgetSnapshots(repo, policy, options) : null;
 }
 
 async function deleteSnapshots(repo: RepositoryImpl, ids: string[], signal?: AbortSignal): Promise<string[]> {

@@ -32,17 +32,22 @@ export interface ConfigRetention {
   retentionDays?: number | null;
 }
 
-function positive(name: string, n: number | null | undefined): number | undefined {
+function positive(name: string, n: unknown): number | undefined {
   if (n === null || n === undefined || n === 0) return undefined;
-  if (!Number.isInteger(n) || n < 0) throw new ValidationError(`${name} must be a whole number ≥ 0`);
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+    throw new ValidationError(`${name} must be a whole number ≥ 0 (or null), got ${JSON.stringify(n)}`);
+  }
   return n;
 }
 
 /**
  * The policy a backup config asks for, or null when it sets no rule (keep everything: a job must
- * then not call forgetSnapshots). ValidationError for negative or fractional values.
+ * then not call forgetSnapshots). ValidationError for negative, fractional or non-numeric values
+ * (the config is stored as JSON, so anything may come back). Unknown fields are ignored.
  */
-export function retentionFromConfig(cfg: ConfigRetention): RetentionPolicy | null {
+export function retentionFromConfig(cfg: ConfigRetention | null | undefined): RetentionPolicy | null {
+  if (cfg === null || cfg === undefined) return null;
+  if (typeof cfg !== "object" || Array.isArray(cfg)) throw new ValidationError("retention must be an object");
   const days = positive("retentionDays", cfg.retentionDays);
   const policy: RetentionPolicy = {
     keepLast: positive("keepLast", cfg.keepLast),
