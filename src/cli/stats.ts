@@ -45,6 +45,11 @@ function statsJson(s: RepositoryStats) {
   };
 }
 
+/** "3.36x", or "-" when there is nothing to compare (the JSON then holds 0). */
+function ratioText(r: number): string {
+  return r > 0 ? `${r.toFixed(2)}x` : "-";
+}
+
 export const statsCommand: Command = {
   name: "stats",
   summary: "show repository sizes, dedup and compression ratios",
@@ -53,8 +58,15 @@ export const statsCommand: Command = {
     const { flags, positionals } = parseFlags(argv, { ...REPO_FLAGS, json: { type: "boolean" } });
     takePositionals(positionals, []);
     const target = resolveTarget(flags, io);
+    const onDamaged = (id: string, e: Error) =>
+      io.stderr(
+        `backapp stats: warning: snapshot ${id.slice(0, 12)} cannot be read and is not counted: ${e.message}\n`,
+      );
     const s = await withCancellation((signal) =>
-      withRepository(target, { lock: "shared", signal }, (repo) => repositoryStats(repo, { signal })),
+      withRepository(target, { lock: "shared", signal }, async (repo) => {
+        const snapshots = await repo.listSnapshots(signal, onDamaged);
+        return repositoryStats(repo, { signal, snapshots });
+      }),
     );
     if (flags.json) {
       io.stdout(`${JSON.stringify(statsJson(s))}\n`);
@@ -66,8 +78,8 @@ export const statsCommand: Command = {
       `all snapshots:      ${formatBytes(s.totalSize)} in ${s.totalFiles} files`,
       `unique data:        ${formatBytes(s.uniqueSize)} (${s.referencedBlobs} blobs)`,
       `stored:             ${formatBytes(s.storedSize)} in ${s.packs} packs (${s.blobs} blobs indexed)`,
-      `dedup ratio:        ${s.dedupRatio.toFixed(2)}x`,
-      `compression ratio:  ${s.compressionRatio.toFixed(2)}x`,
+      `dedup ratio:        ${ratioText(s.dedupRatio)}`,
+      `compression ratio:  ${ratioText(s.compressionRatio)}`,
     ];
     io.stdout(`${lines.join("\n")}\n`);
     return 0;

@@ -211,7 +211,52 @@ describe("backapp prune, stats, unlock", () => {
     const repo = localRepo(dir.path);
     await backapp(repo, ["init"]);
     const json = JSON.parse((await backapp(repo, ["stats", "--json"])).stdout) as Record<string, unknown>;
-    expect(json).toMatchObject({ snapshots: 0, latest_snapshot: null, dedup_ratio: 0, packs: 0 });
+    expect(json).toEqual({
+      snapshots: 0,
+      latest_snapshot: null,
+      latest_size: 0,
+      latest_files: 0,
+      total_size: 0,
+      total_files: 0,
+      unique_size: 0,
+      unique_data_size: 0,
+      unique_stored_size: 0,
+      stored_size: 0,
+      dedup_ratio: 0,
+      compression_ratio: 0,
+      packs: 0,
+      blobs: 0,
+      referenced_blobs: 0,
+    });
+    const text = await backapp(repo, ["stats"]);
+    expect(text.stdout).toMatch(/dedup ratio: +-\n/);
+  });
+
+  it("stats on an unencrypted repository, and with a damaged snapshot (warned, not counted)", async () => {
+    const dir = tempDir();
+    cleanups.push(dir.cleanup);
+    const repo = localRepo(dir.path);
+    const plain = { ...repo, env: { BACKAPP_REPO: repo.address } };
+    expect((await backapp(plain, ["init", "--insecure-no-encryption"])).code).toBe(0);
+    await takeSnapshots({ ...plain, env: { ...plain.env, BACKAPP_PASSWORD: "" } }, join(dir.path, "src"), 2, {
+      size: 20_000,
+    });
+    const json = JSON.parse((await backapp(plain, ["stats", "--json"])).stdout) as Record<string, number>;
+    expect(json.snapshots).toBe(2);
+    expect(json.latest_files).toBe(5); // stable, notes, changing, gen-0, gen-1
+    const backend = backendOf(repo);
+    try {
+      for await (const o of backend.list("snapshots/")) {
+        await backend.put(o.name, new TextEncoder().encode("damaged"));
+        break;
+      }
+    } finally {
+      await backend.close();
+    }
+    const r = await backapp(plain, ["stats", "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: snapshot [0-9a-f]{12} cannot be read and is not counted/);
+    expect((JSON.parse(r.stdout) as Record<string, number>).snapshots).toBe(1);
   });
 
   it("unlock with nothing to remove, and --remove-all", async () => {
