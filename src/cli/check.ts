@@ -68,6 +68,12 @@ export const checkCommand: Command = {
     io.stdout(
       `checked ${result.snapshots} snapshots, ${result.packsChecked} packs, ${result.blobsChecked} blobs${read}\n`,
     );
+    if (result.unindexedPacks > 0) {
+      const n = result.unindexedPacks;
+      io.stdout(
+        `note: ${n} pack${n === 1 ? " is" : "s are"} in no index file (left by an interrupted backup: harmless, prune removes ${n === 1 ? "it" : "them"}; if blobs are reported missing from the index below, an index file was lost)\n`,
+      );
+    }
     if (result.errors.length === 0) {
       io.stdout("no errors were found\n");
       return 0;

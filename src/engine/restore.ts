@@ -316,7 +316,7 @@ export async function restore(
   const target = Buffer.from(resolve(options.target));
   const stopCount = startCount(run, snapshot.tree);
   try {
-    await mkdir(target, { recursive: true });
+    await makeTarget(target);
     await restoreTree(run, run.trees.take(snapshot.tree, signal), target, []);
     await dispatch(run);
     await run.running;
@@ -331,6 +331,17 @@ export async function restore(
   }
   run.summary.duration_ms = Date.now() - started;
   return run.summary;
+}
+
+/** Creates the target folder; ValidationError naming it when that cannot be done. */
+async function makeTarget(target: Buffer): Promise<void> {
+  try {
+    await mkdir(target, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "EEXIST" || code === "ENOTDIR" ? "it is not a folder" : (code ?? String(e));
+    throw new ValidationError(`cannot restore into ${target.toString()}: ${why}`, { cause: e });
+  }
 }
 
 async function finishDirs(run: Run): Promise<void> {

@@ -180,6 +180,7 @@ describe("checkRepository", () => {
     const result = await checkRepository(r, { readData: true });
     expect(result.errors).toEqual([]);
     expect(result.snapshots).toBe(1);
+    expect(result.unindexedPacks).toBe(2);
     for (const b of more) expect(r.hasBlob("data", r.blobId(b))).toBe(false);
     await r.close();
   });

@@ -188,6 +188,19 @@ describe("restore details", () => {
     expect(again).toMatchObject({ files_restored: 0, files_skipped: 2, errors: [] });
   });
 
+  it("refuses a target that is not a folder, naming it", async () => {
+    const src = join(tmp.path, "src");
+    build(src, { f: file("x") });
+    const { snapshot } = await backup(repo, [src]);
+    const notDir = join(tmp.path, "a-file");
+    writeFileSync(notDir, "");
+    for (const target of [notDir, join(notDir, "below")]) {
+      await expect(restore(repo, snapshot, { target })).rejects.toThrow(
+        `cannot restore into ${target}: it is not a folder`,
+      );
+    }
+  });
+
   it("rewrites a same-size, same-mtime file with different content only when verifying", async () => {
     const src = join(tmp.path, "src");
     build(src, { f: file("original", { mtime: T }) });

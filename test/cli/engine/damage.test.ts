@@ -11,6 +11,7 @@ import { tempDir } from "../../helpers/temp.ts";
 import {
   backapp,
   backupJson,
+  deleteObject,
   localRepo,
   makeTree,
   randomBytesSeeded,
@@ -115,6 +116,22 @@ describe.each(["local", "s3"] as const)("on %s", (kind) => {
       expect(third.stderr).toBe(warning);
     } finally {
       await replaceObject(repo, bad, original);
+    }
+    expect((await backapp(repo, ["check"])).code).toBe(0);
+  });
+
+  it("a deleted index file: check names what is no longer indexed and notes the orphaned packs", async () => {
+    const objects = await repoObjects(repo);
+    const indexFiles = [...objects.keys()].filter((n) => n.startsWith("index/"));
+    expect(indexFiles.length).toBeGreaterThan(0);
+    try {
+      for (const name of indexFiles) await deleteObject(repo, name);
+      const check = await backapp(repo, ["check"]);
+      expect(check.code).toBe(1);
+      expect(check.stdout).toMatch(/^note: \d+ packs? (is|are) in no index file/m);
+      expect(check.stdout).toMatch(/^damaged: tree\/[0-9a-f]{64}: .*not in the index$/m);
+    } finally {
+      for (const name of indexFiles) await replaceObject(repo, name, objects.get(name)!);
     }
     expect((await backapp(repo, ["check"])).code).toBe(0);
   });

@@ -18,6 +18,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { expect } from "vitest";
+import type { Backend } from "../../../src/storage/backend.ts";
 import { openBackend } from "../../../src/storage/open.ts";
 import { type CliResult, type RunOptions, runBackapp } from "../../helpers/cli.ts";
 import type { TestS3 } from "../../helpers/s3rver.ts";
@@ -177,36 +178,38 @@ export function expectSameTree(restored: string, source: string): void {
   }
 }
 
-/** Every stored object of the repository: name → bytes. */
-export async function repoObjects(repo: TestRepo): Promise<Map<string, Uint8Array>> {
+/** Runs `fn` on the repository's raw storage backend (for tampering and plaintext searches). */
+async function withBackend<T>(repo: TestRepo, fn: (backend: Backend) => Promise<T>): Promise<T> {
   const backend = openBackend(repo.address, {
     endpoint: repo.env.AWS_ENDPOINT_URL,
     region: repo.env.AWS_REGION,
     accessKeyId: repo.env.AWS_ACCESS_KEY_ID,
     secretAccessKey: repo.env.AWS_SECRET_ACCESS_KEY,
   });
-  const out = new Map<string, Uint8Array>();
   try {
-    for await (const o of backend.list("")) out.set(o.name, await backend.get(o.name));
+    return await fn(backend);
   } finally {
     await backend.close();
   }
-  return out;
+}
+
+/** Every stored object of the repository: name → bytes. */
+export function repoObjects(repo: TestRepo): Promise<Map<string, Uint8Array>> {
+  return withBackend(repo, async (backend) => {
+    const out = new Map<string, Uint8Array>();
+    for await (const o of backend.list("")) out.set(o.name, await backend.get(o.name));
+    return out;
+  });
 }
 
 /** Overwrites one stored object (to simulate bit rot or tampering). */
-export async function replaceObject(repo: TestRepo, name: string, data: Uint8Array): Promise<void> {
-  const backend = openBackend(repo.address, {
-    endpoint: repo.env.AWS_ENDPOINT_URL,
-    region: repo.env.AWS_REGION,
-    accessKeyId: repo.env.AWS_ACCESS_KEY_ID,
-    secretAccessKey: repo.env.AWS_SECRET_ACCESS_KEY,
-  });
-  try {
-    await backend.put(name, data);
-  } finally {
-    await backend.close();
-  }
+export function replaceObject(repo: TestRepo, name: string, data: Uint8Array): Promise<void> {
+  return withBackend(repo, (backend) => backend.put(name, data));
+}
+
+/** Deletes one stored object (a lost pack or index file). */
+export function deleteObject(repo: TestRepo, name: string): Promise<void> {
+  return withBackend(repo, (backend) => backend.delete(name));
 }
 
 /** Deterministic pseudo-random bytes (incompressible, so sizes are predictable). */
