@@ -12,17 +12,21 @@ export interface MailSetup {
   source: "env" | "settings";
 }
 
-export function currentMail(c: Context<AppEnv>): MailSetup | null {
-  const { security, db, dataDir, logger } = c.get("services");
+/** The mailer, or null when none is configured; throws when stored settings cannot be read. */
+export function resolveMail(c: Context<AppEnv>): MailSetup | null {
+  const { security, db, dataDir } = c.get("services");
   if (security.mailer) return { mailer: security.mailer, source: "env" };
+  const config = storedSmtpConfig(db, dataDir);
+  return config ? { mailer: createSmtpMailer(config), source: "settings" } : null;
+}
+
+/** resolveMail for sending account email: unreadable settings are logged and count as none. */
+export function currentMail(c: Context<AppEnv>): MailSetup | null {
   try {
-    const config = storedSmtpConfig(db, dataDir);
-    return config ? { mailer: createSmtpMailer(config), source: "settings" } : null;
+    return resolveMail(c);
   } catch (error) {
-    logger.error(
-      { err: { name: (error as Error).name, message: (error as Error).message } },
-      "smtp settings",
-    );
+    const err = { name: (error as Error).name, message: (error as Error).message };
+    c.get("services").logger.error({ err }, "stored smtp settings cannot be used");
     return null;
   }
 }

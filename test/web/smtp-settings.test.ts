@@ -3,6 +3,8 @@
  * never echoed, used for password reset mail and a test email, admins only.
  */
 import { Database } from "bun:sqlite";
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -140,6 +142,28 @@ describe("SMTP settings", () => {
     const badPage = await admin.form("/admin/settings/smtp/test", {});
     expect(badPage.status).toBe(502);
     expect(badPage.text).toContain("The test email failed");
+  });
+
+  it("whose key file was replaced: the test says why, reset mail is skipped and logged", async () => {
+    await admin.api("PUT", "/api/settings/smtp", settings());
+    const keyFile = join(server.dataDir, "secret.key");
+    const original = readFileSync(keyFile);
+    writeFileSync(keyFile, `${randomBytes(32).toString("base64")}\n`);
+    try {
+      const test = await admin.api("POST", "/api/settings/smtp/test");
+      expect(test.status).toBe(502);
+      expect(test.json<{ error: { message: string } }>().error.message).toMatch(/cannot be decrypted/);
+      const before = smtp.messages.length;
+      const forgot = await new Browser(server.url).api("POST", "/api/auth/forgot-password", {
+        email: ALICE.email,
+      });
+      expect(forgot.status).toBe(202);
+      expect(forgot.json()).toEqual({ ok: true, mailEnabled: false });
+      expect(server.logs.some((l) => l.msg === "stored smtp settings cannot be used")).toBe(true);
+      expect(smtp.messages.length).toBe(before);
+    } finally {
+      writeFileSync(keyFile, original);
+    }
   });
 
   it("are for admins only, and can be removed", async () => {

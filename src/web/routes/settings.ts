@@ -13,7 +13,7 @@ import { NotFoundError } from "../../util/errors.ts";
 import type { AppEnv } from "../context.ts";
 import { errorResponse } from "../errors.ts";
 import { actionContext, echo, formFailure, jsonBody, parseWith, readForm, renderPage } from "../forms.ts";
-import { currentMail } from "../mail.ts";
+import { resolveMail } from "../mail.ts";
 import { requireAdmin } from "../middleware/guards.ts";
 
 type Ctx = Context<AppEnv>;
@@ -42,10 +42,10 @@ function remove(c: Ctx) {
 /** Sends a test message to the signed-in admin; the error text (server replies, no secrets) or null. */
 async function sendTest(c: Ctx): Promise<string | null> {
   const user = c.get("user");
-  const mail = currentMail(c);
   if (!user) throw new NotFoundError("not signed in");
-  if (!mail) return "No mail server is configured.";
   try {
+    const mail = resolveMail(c);
+    if (!mail) return "No mail server is configured.";
     await mail.mailer.send({
       to: user.email,
       subject: "backapp test email",
