@@ -73,6 +73,23 @@ export function parseRepositoryAddress(address: string): RepositoryAddress {
   return { kind: "local", path: resolve(path) };
 }
 
+/** A custom S3 endpoint must be an http(s) URL; anything else would only fail on every retry. */
+function checkEndpoint(endpoint: string | undefined): void {
+  if (endpoint === undefined || endpoint === "") return;
+  let ok = false;
+  try {
+    const url = new URL(endpoint);
+    ok = (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new ValidationError(
+      `S3 endpoint ${JSON.stringify(endpoint)} is not an http(s) URL (e.g. https://s3.example.com:9000)`,
+    );
+  }
+}
+
 /**
  * Opens the backend for an address, wrapped so transient failures are retried and, when asked,
  * uploads are rate-limited (the limit sits inside the retry, so each attempt is throttled).
@@ -83,6 +100,7 @@ export function openBackend(
   options: OpenBackendOptions = {},
 ): Backend {
   const parsed = parseRepositoryAddress(address);
+  if (parsed.kind === "s3") checkEndpoint(s3Settings.endpoint);
   let backend: Backend =
     parsed.kind === "local"
       ? createLocalBackend(parsed.path)

@@ -84,4 +84,14 @@ describe("openBackend", () => {
     expect(() => openBackend(dir.path, {}, { limitUploadKbps: 0 })).toThrow(ValidationError);
     expect(() => openBackend(dir.path, {}, { limitUploadKbps: Number.NaN })).toThrow(ValidationError);
   });
+
+  it("rejects an S3 endpoint that is not an http(s) URL, before any request", () => {
+    for (const endpoint of ["notaurl", "ftp://host", "127.0.0.1:9000", "http://"]) {
+      expect(() => openBackend("s3://bucket/p", { endpoint })).toThrow(
+        `S3 endpoint ${JSON.stringify(endpoint)} is not an http(s) URL`,
+      );
+    }
+    // A folder repository ignores S3 settings.
+    expect(() => openBackend(dir.path, { endpoint: "notaurl" })).not.toThrow();
+  });
 });
