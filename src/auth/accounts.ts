@@ -216,7 +216,13 @@ export async function updateProfile(
       throw new FieldError({ currentPassword: "Enter your current password to change your email." });
     }
   }
-  const updated = updateUser(deps.db, user.id, { name: input.name, email: input.email }, deps.clock.now());
+  const now = deps.clock.now();
+  const updated = inTransaction(deps, () => {
+    const row = updateUser(deps.db, user.id, { name: input.name, email: input.email }, now);
+    // Reset links mailed to the old address must not outlive it.
+    if (row && emailChanged) expireUserTokens(deps.db, user.id, "password_reset", now);
+    return row;
+  });
   if (!updated) throw new AuthFailedError("Sign in again.");
   audit(deps, "user.profile_changed", {
     ...ctx,

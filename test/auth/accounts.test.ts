@@ -15,6 +15,7 @@ import { createRateLimiter } from "../../src/auth/rate-limit.ts";
 import {
   adminResetLink,
   checkResetToken,
+  issueResetToken,
   RESET_TTL_MS,
   requestPasswordReset,
   resetPassword,
@@ -229,6 +230,9 @@ describe("password and profile changes", () => {
     );
     const renamed = await updateProfile(deps, admin, { name: "Renamed", email: admin.email }, ctx);
     expect(renamed.name).toBe("Renamed");
+    const pending = issueResetToken(deps, renamed);
+    await updateProfile(deps, renamed, { name: "Renamed again", email: admin.email }, ctx);
+    expect(checkResetToken(deps, pending)?.id).toBe(admin.id);
     const moved = await updateProfile(
       deps,
       renamed,
@@ -236,6 +240,8 @@ describe("password and profile changes", () => {
       ctx,
     );
     expect(moved.email).toBe("new@example.com");
+    // A reset link mailed to the old address dies with it.
+    expect(checkResetToken(deps, pending)).toBeNull();
   });
 });
 
