@@ -7,7 +7,8 @@ import { ADMIN, type AuthTestServer, Browser, setupAdmin, startAuthServer } from
 
 let server: AuthTestServer;
 beforeAll(async () => {
-  server = await startAuthServer({ trustedProxies: ["127.0.0.1"] });
+  // A network in CIDR form, plus entries that match nothing (a name, a bad prefix).
+  server = await startAuthServer({ trustedProxies: ["proxy.local", "10.0.0.0/99", "127.0.0.0/8"] });
   await setupAdmin(server);
 });
 afterAll(async () => {

@@ -101,7 +101,7 @@ describe("secure cookies", () => {
 describe("behind a trusted proxy", () => {
   it("believes X-Forwarded-Proto and X-Forwarded-For only from the listed proxy", async () => {
     const s = await startAuthServer({
-      trustedProxies: ["127.0.0.1", "10.0.0.1"],
+      trustedProxies: ["127.0.0.1", "10.0.0.0/30"],
       publicUrl: "https://backup.example.test",
     });
     try {

@@ -3,7 +3,7 @@
  * headers count only when the direct peer is a proxy the admin listed as trusted; otherwise
  * anyone could claim any address and dodge rate limits.
  */
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context.ts";
 
@@ -18,8 +18,41 @@ function peerAddress(c: Context<AppEnv>): string {
   return "local";
 }
 
+const matchers = new WeakMap<readonly string[], BlockList>();
+
+/**
+ * The trusted proxies as a BlockList: single addresses ("10.0.0.2", "::1") or networks in CIDR
+ * form ("172.16.0.0/12", "fd00::/8"), so a proxy whose container address changes still counts.
+ * Entries that are neither are ignored (they can match nothing).
+ */
+function trustedList(entries: readonly string[]): BlockList {
+  let list = matchers.get(entries);
+  if (list) return list;
+  list = new BlockList();
+  for (const entry of entries) {
+    const [address = "", prefix] = entry
+      .trim()
+      .replace(/^::ffff:/, "")
+      .split("/");
+    const family = isIP(address);
+    if (family === 0) continue;
+    const type = family === 4 ? "ipv4" : "ipv6";
+    const bits = prefix === undefined ? null : Number(prefix);
+    if (bits === null) list.addAddress(address, type);
+    else if (Number.isInteger(bits) && bits >= 0 && bits <= (family === 4 ? 32 : 128))
+      list.addSubnet(address, bits, type);
+  }
+  matchers.set(entries, list);
+  return list;
+}
+
 function isTrusted(c: Context<AppEnv>, address: string): boolean {
-  return c.get("services").security.trustedProxies.some((p) => p.replace(/^::ffff:/, "") === address);
+  const family = isIP(address);
+  if (family === 0) return false;
+  return trustedList(c.get("services").security.trustedProxies).check(
+    address,
+    family === 4 ? "ipv4" : "ipv6",
+  );
 }
 
 function fromTrustedProxy(c: Context<AppEnv>): boolean {
