@@ -78,14 +78,16 @@ function changedValues(user: UserRow, patch: AdminUserPatch): UserPatch {
 /** Creates an account directly (admin page, API, or `backapp user add`). The first one is admin. */
 export async function adminCreateUser(
   deps: Pick<AuthDeps, "db" | "clock">,
-  input: { email: string; name: string; password: string; role: Role },
+  input: { email: string; name: string; password: string; role: Role; allowedRoots?: string[] | undefined },
   ctx: ActionContext,
 ): Promise<UserRow> {
   const passwordHash = await hashPassword(input.password);
+  const { password: _plain, allowedRoots = [], ...rest } = input;
   return inTransaction(deps, () => {
-    const user = insertUser(deps.db, { ...input, passwordHash });
+    const user = insertUser(deps.db, { ...rest, passwordHash, allowedRoots });
     ensureSetupToken(deps);
-    audit(deps, "user.created", { ...ctx, target: `user:${user.id}`, details: { role: input.role } });
+    const details = { role: input.role, allowedRoots };
+    audit(deps, "user.created", { ...ctx, target: `user:${user.id}`, details });
     return user;
   });
 }

@@ -125,6 +125,8 @@ export const userCreateSchema = z
     name: nameField,
     password: newPassword,
     role: z.enum(["admin", "user"]).default("user"),
+    /** Allowed backup roots from the start (default none). */
+    allowedRoots: allowedRootsField.optional(),
   })
   .superRefine(notEmail);
 

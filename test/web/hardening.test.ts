@@ -275,6 +275,37 @@ describe("with accounts", () => {
       const refused = await admin.form(`/admin/users/${aliceId}`, { role: "user", allowedRoots: "../etc" });
       expect(refused.status).toBe(400);
       expect(refused.text).toContain("Use absolute paths without");
+      // Given at creation too, through the API and the admin page.
+      const created = await admin.api("POST", "/api/users", {
+        email: "erin@example.com",
+        name: "Erin",
+        password: "erin's long passphrase",
+        allowedRoots: ["/data//erin/"],
+      });
+      expect(created.json()).toMatchObject({ user: { role: "user", allowedRoots: ["/data/erin"] } });
+      const onPage = await admin.form("/admin/users", {
+        email: "finn@example.com",
+        name: "Finn",
+        password: "finn's long passphrase",
+        role: "user",
+        allowedRoots: "/data/finn/\n",
+      });
+      expect(onPage.status).toBe(303);
+      const badPage = await admin.form("/admin/users", {
+        email: "gus@example.com",
+        name: "Gus",
+        password: "gus's long passphrase",
+        role: "user",
+        allowedRoots: "data/gus",
+      });
+      expect(badPage.status).toBe(400);
+      expect(badPage.text).toContain("Use absolute paths without");
+      expect(badPage.text).toContain(">data/gus</textarea>");
+      const users = (await admin.get("/api/users")).json<{
+        users: { email: string; allowedRoots: string[] }[];
+      }>();
+      expect(users.users.find((u) => u.email === "finn@example.com")?.allowedRoots).toEqual(["/data/finn"]);
+      expect(users.users.some((u) => u.email === "gus@example.com")).toBe(false);
       // Users read their own roots but cannot change them.
       expect((await alice.api("PATCH", `/api/users/${aliceId}`, { allowedRoots: ["/"] })).status).toBe(404);
     });

@@ -67,14 +67,14 @@ export function adminPageRoutes() {
   app.post("/admin/users", async (c) => {
     const form = await readForm(c);
     try {
-      const input = parseWith(userCreateSchema, form);
+      const input = parseWith(userCreateSchema, { ...form, allowedRoots: rootsFromText(form.allowedRoots) });
       await adminCreateUser(c.get("services"), input, actionContext(c));
       return c.redirect("/admin/users?notice=user-saved", 303);
     } catch (error) {
       const { status, errors } = formFailure(c, error);
       return renderUsers(
         c,
-        { createErrors: errors, createValues: echo(form, "email", "name", "role") },
+        { createErrors: errors, createValues: echo(form, "email", "name", "role", "allowedRoots") },
         status,
       );
     }
