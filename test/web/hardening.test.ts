@@ -306,7 +306,19 @@ describe("with accounts", () => {
       }>();
       expect(users.users.find((u) => u.email === "finn@example.com")?.allowedRoots).toEqual(["/data/finn"]);
       expect(users.users.some((u) => u.email === "gus@example.com")).toBe(false);
-      // Users read their own roots but cannot change them.
+      // Users read their own roots but cannot change them, nor their role (extra fields are dropped).
+      const sneaky = await alice.api("PATCH", "/api/profile", {
+        name: ALICE.name,
+        email: ALICE.email,
+        role: "admin",
+        allowedRoots: ["/"],
+        disabled: false,
+      });
+      expect(sneaky.status).toBe(200);
+      expect((await alice.get("/api/profile")).json()).toMatchObject({
+        user: { role: "user" },
+        allowedRoots: ["/home/alice", "/mnt/x"],
+      });
       expect((await alice.api("PATCH", `/api/users/${aliceId}`, { allowedRoots: ["/"] })).status).toBe(404);
     });
   });
