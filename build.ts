@@ -6,7 +6,7 @@
  * Usage: bun build.ts [--target linux-x64]...   (default: all four)
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { Glob } from "bun";
 import pkg from "./package.json" with { type: "json" };
@@ -16,11 +16,25 @@ const ALL_TARGETS = ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64"] a
 const root = import.meta.dir;
 const dist = join(root, "dist");
 
-function gitCommit(): string {
-  const r = Bun.spawnSync(["git", "rev-parse", "--short=10", "HEAD"], { cwd: root });
-  const commit = r.success ? r.stdout.toString().trim() : "";
-  const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { cwd: root });
-  return (commit || "unknown") + (dirty.success && dirty.stdout.toString().trim() ? "-dirty" : "");
+/** Output of a git command run in the project, or "" when git is missing or fails. */
+function git(dir: string, ...args: string[]): string {
+  try {
+    const r = Bun.spawnSync(["git", ...args], { cwd: dir, stderr: "ignore" });
+    return r.success ? r.stdout.toString().trim() : "";
+  } catch {
+    return ""; // git is not installed
+  }
+}
+
+/**
+ * The commit baked into --version: "3f2a1bc0de", "-dirty" when tracked files changed, "unknown"
+ * outside a git checkout (a source tarball, or git missing). A checkout nested in another
+ * repository's tree must not report that repository's commit.
+ */
+export function gitCommit(dir: string = root): string {
+  if (git(dir, "rev-parse", "--show-toplevel") !== realpathSync(dir)) return "unknown";
+  const commit = git(dir, "rev-parse", "--short=10", "HEAD") || "unknown";
+  return commit + (git(dir, "status", "--porcelain", "--untracked-files=no") ? "-dirty" : "");
 }
 
 function selectedTargets(argv: string[]): string[] {
@@ -31,27 +45,36 @@ function selectedTargets(argv: string[]): string[] {
   return picked.length > 0 ? picked : [...ALL_TARGETS];
 }
 
-async function buildTarget(target: string, commit: string, workers: string[]): Promise<string> {
-  const outfile = join(dist, `backapp-${target}`);
-  const args = [
+/** The `bun build --compile` arguments for one target. */
+export function compileArgs(target: string, commit: string, workers: string[], outfile: string): string[] {
+  return [
     "build",
     "--compile",
     `--target=bun-${target}`,
     "--minify-syntax",
     "--minify-whitespace",
     "--sourcemap=none",
+    // A product binary must not read .env or bunfig.toml (whose `preload` runs code) from the cwd.
+    "--no-compile-autoload-dotenv",
+    "--no-compile-autoload-bunfig",
     `--define=BACKAPP_BUILD_COMMIT=${JSON.stringify(commit)}`,
     "src/main.ts",
     ...workers,
     "--outfile",
     outfile,
   ];
+}
+
+async function buildTarget(target: string, commit: string, workers: string[]): Promise<string> {
+  const outfile = join(dist, `backapp-${target}`);
+  const args = compileArgs(target, commit, workers, outfile);
   const proc = Bun.spawn([process.execPath, ...args], { cwd: root, stdout: "inherit", stderr: "inherit" });
   if ((await proc.exited) !== 0) throw new Error(`bun build failed for ${target}`);
   return outfile;
 }
 
 async function main() {
+  mkdirSync(join(root, "src/generated"), { recursive: true });
   writeFileSync(join(root, "src/generated/embedded.ts"), generate());
   const targets = selectedTargets(process.argv.slice(2));
   const commit = gitCommit();
@@ -71,4 +94,4 @@ async function main() {
   console.log(`wrote ${targets.length} binaries and dist/SHA256SUMS`);
 }
 
-await main();
+if (import.meta.main) await main();

@@ -6,10 +6,11 @@
 import { ensureSetupToken } from "./auth/accounts.ts";
 import { createRateLimiter } from "./auth/rate-limit.ts";
 import type { ServerConfig } from "./config/index.ts";
-import { ensureDataDir, openDatabase } from "./db/client.ts";
+import { type Db, ensureDataDir, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
 import { createSmtpMailer } from "./notify/email.ts";
 import { systemClock } from "./util/clock.ts";
+import { BackappError } from "./util/errors.ts";
 import { createLogger, type Logger } from "./util/logger.ts";
 import { version } from "./util/version.ts";
 import { createApp } from "./web/app.ts";
@@ -20,70 +21,134 @@ export interface RunningServer {
   url: string;
   port: number;
   logger: Logger;
-  /** Stops accepting, waits for in-flight requests, closes the database, releases the lock. */
-  stop(): Promise<void>;
+  /**
+   * Stops accepting at once, lets in-flight requests finish for up to `graceMs` (default 10 s)
+   * then cuts the connections still open, closes the database (WAL checkpointed) and releases
+   * the data dir lock. The default is SHUTDOWN_GRACE_MS. Calling it again (say on a second signal, with graceMs 0) shortens the
+   * wait; every call resolves when everything is closed. Never rejects.
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+/**
+ * Default time in-flight requests get to finish on shutdown: under the 10 s `docker stop` and
+ * most service managers wait before SIGKILL, so the database is still closed cleanly.
+ */
+export const SHUTDOWN_GRACE_MS = 8_000;
+
+export class ListenError extends BackappError {}
+
+const LISTEN_REASONS: Record<string, string> = {
+  EADDRINUSE: "the address is already in use (is another server running?)",
+  EADDRNOTAVAIL: "this machine has no such address",
+  EACCES: "permission denied (ports below 1024 need privileges)",
+  ENOTFOUND: "unknown host name",
+};
+
+function listen(config: ServerConfig, fetch: (req: Request) => Response | Promise<Response>) {
+  try {
+    return Bun.serve({ hostname: config.host, port: config.port, fetch, idleTimeout: 0 });
+  } catch (error) {
+    const code = String((error as NodeJS.ErrnoException).code ?? "");
+    const reason = LISTEN_REASONS[code] ?? (error as Error).message;
+    throw new ListenError(
+      `cannot listen on ${formatHostPort(config.host, config.port)}: ${reason}; choose another with --listen or BACKAPP_LISTEN`,
+    );
+  }
+}
+
+function formatHostPort(host: string, port: number | undefined): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 export async function startServer(config: ServerConfig, logger = createLogger(config.logLevel)) {
   ensureDataDir(config.dataDir);
   const lock = lockDataDir(config.dataDir);
-  let database: ReturnType<typeof openDatabase>;
+  const cleanups: (() => void)[] = [() => lock.release()];
+  const cleanUp = () => {
+    for (const f of cleanups.splice(0).reverse()) f();
+  };
   try {
-    database = openDatabase(config.dataDir);
+    const database = openDatabase(config.dataDir);
+    cleanups.push(() => database.close());
+    const services = buildServices(config, database.db, logger);
+    const server = listen(config, createApp(services).fetch);
+    cleanups.push(() => void server.stop(true));
+    const url = `http://${formatHostPort(config.host, server.port)}`;
+    if (!config.publicUrl) services.security.publicUrl = url;
+    announceSetupToken(database.db, logger, services.security.publicUrl);
+    // Last: callers treat this line as "ready".
+    logger.info({ url, dataDir: config.dataDir, version }, "backapp listening");
+    return running(url, server, logger, () => {
+      database.close();
+      lock.release();
+    });
   } catch (error) {
-    lock.release();
+    cleanUp();
     throw error;
   }
-  const security = {
-    limiter: createRateLimiter(systemClock),
-    trustedProxies: config.trustedProxies ?? [],
-    // Links in emails: the configured public URL, else the listen URL (known once listening).
-    publicUrl: config.publicUrl ?? "",
-    mailer: config.smtp ? createSmtpMailer(config.smtp) : undefined,
-  };
-  const services: AppServices = {
-    db: database.db,
+}
+
+function buildServices(config: ServerConfig, db: Db, logger: Logger): AppServices {
+  return {
+    db,
     logger,
     clock: systemClock,
-    security,
+    security: {
+      limiter: createRateLimiter(systemClock),
+      trustedProxies: config.trustedProxies ?? [],
+      // Links in emails: the configured public URL, else the listen URL (known once listening).
+      publicUrl: config.publicUrl ?? "",
+      mailer: config.smtp ? createSmtpMailer(config.smtp) : undefined,
+    },
     renderer: createRenderer({ version }),
     version,
     dataDir: config.dataDir,
     startedAt: new Date(),
   };
-  const app = createApp(services);
-  let server: ReturnType<typeof Bun.serve>;
-  try {
-    server = Bun.serve({ hostname: config.host, port: config.port, fetch: app.fetch, idleTimeout: 0 });
-  } catch (error) {
-    database.close();
-    lock.release();
-    throw error;
-  }
-  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
-  if (!config.publicUrl) security.publicUrl = url;
-  const setupToken = ensureSetupToken({ db: database.db, clock: systemClock });
+}
+
+function announceSetupToken(db: Db, logger: Logger, publicUrl: string): void {
+  const setupToken = ensureSetupToken({ db, clock: systemClock });
   if (setupToken) {
     logger.warn(
-      { setupToken, setupUrl: `${security.publicUrl}/setup` },
+      { setupToken, setupUrl: `${publicUrl}/setup` },
       "no account exists yet: open /setup and enter this setup token (also printed by `backapp setup-token`)",
     );
   }
-  // Last: callers treat this line as "ready".
-  logger.info({ url, dataDir: config.dataDir, version }, "backapp listening");
-  let stopping: Promise<void> | null = null;
+}
+
+function running(
+  url: string,
+  server: ReturnType<typeof Bun.serve>,
+  logger: Logger,
+  closeRest: () => void,
+): RunningServer {
+  let finished: Promise<void> | null = null;
+  let done = false;
+  let forceTimer: ReturnType<typeof setTimeout> | undefined;
+  const force = () => void server.stop(true).catch(() => {});
   return {
     url,
     port: server.port as number,
     logger,
-    stop() {
-      stopping ??= (async () => {
-        await server.stop(false);
-        database.close();
-        lock.release();
-        logger.info("backapp stopped");
+    stop({ graceMs = SHUTDOWN_GRACE_MS } = {}) {
+      clearTimeout(forceTimer);
+      if (done) return finished ?? Promise.resolve();
+      if (graceMs <= 0) force();
+      else forceTimer = setTimeout(force, graceMs);
+      finished ??= (async () => {
+        await server.stop(false).catch(() => {});
+        done = true;
+        clearTimeout(forceTimer);
+        try {
+          closeRest();
+          logger.info("backapp stopped");
+        } catch (error) {
+          logger.error({ err: { message: (error as Error).message } }, "closing the database failed");
+        }
       })();
-      return stopping;
+      return finished;
     },
-  } satisfies RunningServer;
+  };
 }

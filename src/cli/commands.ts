@@ -1,37 +1,102 @@
-/** Every CLI command, in the order `backapp --help` lists them. Add new commands here. */
-import { backupCommand } from "./backup.ts";
-import { checkCommand } from "./check.ts";
-import { diffCommand } from "./diff.ts";
-import { dumpCommand } from "./dump.ts";
-import { forgetCommand } from "./forget.ts";
-import { initCommand } from "./init.ts";
+/**
+ * Every CLI command, in the order `backapp --help` lists them. Add new commands here.
+ *
+ * Each command's module is loaded only when that command runs (or shows its usage): `--version`
+ * and `--help` load none, `snapshots` never loads the web server or the database, `serve` never
+ * loads the backup engine. The specifiers are literal, so `bun build --compile` still bundles
+ * every command into the binary (evaluated lazily there too). A test checks each summary here
+ * matches the command's own.
+ */
 import type { Command } from "./io.ts";
-import { keyCommand } from "./key.ts";
-import { lsCommand } from "./ls.ts";
-import { pruneCommand } from "./prune.ts";
-import { restoreCommand } from "./restore.ts";
-import { serveCommand } from "./serve.ts";
-import { setupTokenCommand } from "./setup-token.ts";
-import { snapshotsCommand } from "./snapshots.ts";
-import { statsCommand } from "./stats.ts";
-import { unlockCommand } from "./unlock.ts";
-import { userCommand } from "./user.ts";
 
-export const commands: Command[] = [
-  serveCommand,
-  initCommand,
-  backupCommand,
-  snapshotsCommand,
-  restoreCommand,
-  lsCommand,
-  dumpCommand,
-  diffCommand,
-  checkCommand,
-  forgetCommand,
-  pruneCommand,
-  statsCommand,
-  keyCommand,
-  unlockCommand,
-  setupTokenCommand,
-  userCommand,
+/** What the dispatcher knows of a command before loading it. */
+export interface CommandEntry {
+  name: string;
+  /** One line for `backapp --help`; equal to the loaded command's `summary`. */
+  summary: string;
+  /** Imports the command's module. Rejects only if the module itself fails to load. */
+  load(): Promise<Command>;
+}
+
+export const commands: readonly CommandEntry[] = [
+  {
+    name: "serve",
+    summary: "serve the web UI and JSON API",
+    load: async () => (await import("./serve.ts")).serveCommand,
+  },
+  {
+    name: "init",
+    summary: "create a new repository",
+    load: async () => (await import("./init.ts")).initCommand,
+  },
+  {
+    name: "backup",
+    summary: "back up files and folders into a new snapshot",
+    load: async () => (await import("./backup.ts")).backupCommand,
+  },
+  {
+    name: "snapshots",
+    summary: "list snapshots",
+    load: async () => (await import("./snapshots.ts")).snapshotsCommand,
+  },
+  {
+    name: "restore",
+    summary: "restore a snapshot into a folder",
+    load: async () => (await import("./restore.ts")).restoreCommand,
+  },
+  {
+    name: "ls",
+    summary: "list the files in a snapshot",
+    load: async () => (await import("./ls.ts")).lsCommand,
+  },
+  {
+    name: "dump",
+    summary: "write one file of a snapshot to stdout",
+    load: async () => (await import("./dump.ts")).dumpCommand,
+  },
+  {
+    name: "diff",
+    summary: "show differences between two snapshots",
+    load: async () => (await import("./diff.ts")).diffCommand,
+  },
+  {
+    name: "check",
+    summary: "verify the repository (structure; --read-data: every byte)",
+    load: async () => (await import("./check.ts")).checkCommand,
+  },
+  {
+    name: "forget",
+    summary: "remove snapshots by retention policy (--prune to reclaim space)",
+    load: async () => (await import("./forget.ts")).forgetCommand,
+  },
+  {
+    name: "prune",
+    summary: "delete data no snapshot references (after forget)",
+    load: async () => (await import("./prune.ts")).pruneCommand,
+  },
+  {
+    name: "stats",
+    summary: "show repository sizes, dedup and compression ratios",
+    load: async () => (await import("./stats.ts")).statsCommand,
+  },
+  {
+    name: "key",
+    summary: "list, add, remove or change repository passphrases",
+    load: async () => (await import("./key.ts")).keyCommand,
+  },
+  {
+    name: "unlock",
+    summary: "remove stale repository locks",
+    load: async () => (await import("./unlock.ts")).unlockCommand,
+  },
+  {
+    name: "setup-token",
+    summary: "print the one-time token for creating the first account",
+    load: async () => (await import("./setup-token.ts")).setupTokenCommand,
+  },
+  {
+    name: "user",
+    summary: "add an account or reset a password from the shell",
+    load: async () => (await import("./user.ts")).userCommand,
+  },
 ];

@@ -1,7 +1,7 @@
 import { BackappError, CancelledError, ValidationError, WrongPasswordError } from "../util/errors.ts";
 import { version } from "../util/version.ts";
 import { UsageError } from "./args.ts";
-import { commands } from "./commands.ts";
+import { type CommandEntry, commands } from "./commands.ts";
 import type { CliIo, Command } from "./io.ts";
 
 export const EXIT_OK = 0;
@@ -27,28 +27,50 @@ export function mainUsage(): string {
   ].join("\n");
 }
 
-function findCommand(name: string): Command | undefined {
+function findCommand(name: string): CommandEntry | undefined {
   return commands.find((c) => c.name === name);
+}
+
+function usageError(io: CliIo, message: string): number {
+  io.stderr(`backapp: ${message}\n\n${mainUsage()}`);
+  return EXIT_USAGE;
+}
+
+/** `backapp`, `--help`, `help`, `help COMMAND`. */
+async function printHelp(topic: string | undefined, io: CliIo): Promise<number> {
+  if (topic === undefined) {
+    io.stdout(mainUsage());
+    return EXIT_OK;
+  }
+  const entry = findCommand(topic);
+  if (!entry) return usageError(io, `unknown command "${topic}"`);
+  io.stdout((await entry.load()).usage);
+  return EXIT_OK;
 }
 
 /** Runs one command line; returns the exit code. Never throws. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
-    const topic = first === "help" && rest[0] ? findCommand(rest[0]) : undefined;
-    io.stdout(topic ? topic.usage : mainUsage());
-    return EXIT_OK;
-  }
+  if (first === undefined || first === "--help" || first === "-h") return printHelp(undefined, io);
+  if (first === "help") return printHelp(rest[0], io);
   if (first === "--version" || first === "-V" || first === "version") {
     io.stdout(`backapp ${version}\n`);
     return EXIT_OK;
   }
-  const command = findCommand(first);
-  if (!command) {
-    io.stderr(`backapp: unknown command "${first}"\n\n${mainUsage()}`);
-    return EXIT_USAGE;
+  if (first.startsWith("-"))
+    return usageError(io, `unknown flag ${first.split("=")[0]} (flags go after the command)`);
+  const entry = findCommand(first);
+  if (!entry) return usageError(io, `unknown command "${first}"`);
+  let command: Command;
+  try {
+    command = await entry.load();
+  } catch (error) {
+    io.stderr(
+      `backapp ${first}: cannot load the command: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    return EXIT_FATAL;
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
+  if (wantsHelp(rest)) {
     io.stdout(command.usage);
     return EXIT_OK;
   }
@@ -57,6 +79,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (error) {
     return reportError(command, error, io);
   }
+}
+
+/** --help or -h before any `--` (after it they are operands, e.g. a file named "-h"). */
+function wantsHelp(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  const flags = end === -1 ? argv : argv.slice(0, end);
+  return flags.includes("--help") || flags.includes("-h");
 }
 
 function reportError(command: Command, error: unknown, io: CliIo): number {

@@ -34,14 +34,50 @@ export const serveCommand: Command = {
       throw new UsageError((error as Error).message);
     }
     // Listen for signals before starting, so one that arrives during start-up still stops cleanly.
-    const signalled = new Promise<string>((resolve) => {
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-      process.once("SIGINT", () => resolve("SIGINT"));
-    });
-    const server = await startServer(config);
-    const signal = await signalled;
-    server.logger.info({ signal }, "shutting down");
-    await server.stop();
-    return 0;
+    const signals = watchSignals();
+    try {
+      const server = await startServer(config);
+      const first = await signals.next();
+      server.logger.info({ signal: first }, "shutting down: finishing in-flight requests");
+      let forced = false;
+      void signals.next().then((second) => {
+        forced = true;
+        server.logger.warn({ signal: second }, "second signal: closing open connections now");
+        void server.stop({ graceMs: 0 });
+        // Should closing itself hang, the second signal still ends the process.
+        setTimeout(() => process.exit(EXIT_FORCED), FORCED_EXIT_MS).unref();
+      });
+      await server.stop();
+      return forced ? EXIT_FORCED : 0;
+    } finally {
+      signals.dispose();
+    }
   },
 };
+
+/** Exit code when a second signal cut requests short. */
+const EXIT_FORCED = 1;
+const FORCED_EXIT_MS = 3_000;
+
+/** SIGTERM and SIGINT as a queue: the first asks for a graceful stop, the second forces it. */
+function watchSignals() {
+  const received: string[] = [];
+  const waiters: ((signal: string) => void)[] = [];
+  const onSignal = (signal: string) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(signal);
+    else received.push(signal);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  return {
+    next(): Promise<string> {
+      const signal = received.shift();
+      return signal ? Promise.resolve(signal) : new Promise((resolve) => waiters.push(resolve));
+    },
+    dispose() {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    },
+  };
+}

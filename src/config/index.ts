@@ -3,7 +3,7 @@
  * objects. This is the only module that reads process.env.
  */
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { ValidationError } from "../util/errors.ts";
 import { Secret } from "../util/secret.ts";
 
@@ -41,26 +41,72 @@ export interface ServerFlags {
 
 type Env = Record<string, string | undefined>;
 
-/** XDG data home on Linux, ~/Library/Application Support on macOS. */
+/** An environment variable's value, with empty (`VAR=`) meaning unset. */
+function envValue(env: Env, name: string): string | undefined {
+  return env[name]?.trim() || undefined;
+}
+
+/**
+ * XDG data home on Linux (a relative XDG_DATA_HOME is ignored, as the spec says), else
+ * ~/.local/share; ~/Library/Application Support on macOS. The home directory is $HOME, or the
+ * account's home from the password database when HOME is unset or not absolute.
+ */
 export function defaultDataDir(
   env: Env = process.env,
   platform = process.platform,
-  home = homedir(),
+  home = homeDirectory(env),
 ): string {
   if (platform === "darwin") return join(home, "Library", "Application Support", "backapp");
-  const xdg = env.XDG_DATA_HOME;
-  return join(xdg?.startsWith("/") ? xdg : join(home, ".local", "share"), "backapp");
+  const xdg = envValue(env, "XDG_DATA_HOME");
+  return join(xdg && isAbsolute(xdg) ? xdg : join(home, ".local", "share"), "backapp");
 }
 
-/** "127.0.0.1:8080", "[::1]:80", ":9000" (all interfaces is never implied: empty host → 127.0.0.1). */
+function homeDirectory(env: Env): string {
+  const home = envValue(env, "HOME");
+  if (home && isAbsolute(home)) return home;
+  try {
+    // os.homedir() prefers $HOME; without it (or when it is relative) it asks the password database.
+    const fromOs = homedir();
+    if (isAbsolute(fromOs)) return fromOs;
+  } catch {}
+  throw new ValidationError(
+    "cannot find a home directory for the default data dir: set --data-dir or BACKAPP_DATA_DIR",
+  );
+}
+
+/**
+ * "127.0.0.1:8080", "[::1]:80", "0.0.0.0:0" (port 0: any free port). An empty host (":9000")
+ * means 127.0.0.1, never all interfaces: those must be asked for (0.0.0.0 or [::]).
+ */
 export function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value.trim());
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(value.trim());
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || port > 65535) {
-    throw new ValidationError(`invalid listen address "${value}": expected HOST:PORT, e.g. 127.0.0.1:8080`);
+    throw new ValidationError(
+      `invalid listen address "${value}": expected HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:8080 or [::1]:8080`,
+    );
   }
   const host = m[1] ?? (m[2] || "127.0.0.1");
   return { host, port };
+}
+
+/** Parses a setting, naming the environment variable it came from when it is bad. */
+function fromSource<T>(
+  flag: string | undefined,
+  env: Env,
+  name: string,
+  fallback: string,
+  parse: (v: string) => T,
+): T {
+  const fromEnv = flag === undefined ? envValue(env, name) : undefined;
+  try {
+    return parse(flag ?? fromEnv ?? fallback);
+  } catch (error) {
+    if (fromEnv !== undefined && error instanceof ValidationError) {
+      throw new ValidationError(`${name}: ${error.message}`);
+    }
+    throw error;
+  }
 }
 
 function parseLogLevel(value: string): LogLevel {
@@ -70,9 +116,9 @@ function parseLogLevel(value: string): LogLevel {
 
 /** Flags win over environment variables, which win over defaults. */
 export function resolveServerConfig(flags: ServerFlags, env: Env = process.env): ServerConfig {
-  const { host, port } = parseListen(flags.listen ?? env.BACKAPP_LISTEN ?? "127.0.0.1:8080");
-  const dataDir = flags.dataDir ?? env.BACKAPP_DATA_DIR ?? defaultDataDir(env);
-  const logLevel = parseLogLevel(flags.logLevel ?? env.BACKAPP_LOG_LEVEL ?? "info");
+  const { host, port } = fromSource(flags.listen, env, "BACKAPP_LISTEN", "127.0.0.1:8080", parseListen);
+  const dataDir = resolveDataDir(flags.dataDir, env);
+  const logLevel = fromSource(flags.logLevel, env, "BACKAPP_LOG_LEVEL", "info", parseLogLevel);
   const smtp = readSmtpConfig(env);
   const trustedProxies = Object.freeze(
     (env.BACKAPP_TRUSTED_PROXIES ?? "")
@@ -90,6 +136,12 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
     ...(smtp ? { smtp } : {}),
     ...(publicUrl ? { publicUrl } : {}),
   });
+}
+
+/** --data-dir, else BACKAPP_DATA_DIR, else the platform's place; always absolute (logs, locks). */
+export function resolveDataDir(flag: string | undefined, env: Env = process.env): string {
+  if (flag !== undefined && flag.trim() === "") throw new ValidationError("--data-dir needs a directory");
+  return resolve(flag ?? envValue(env, "BACKAPP_DATA_DIR") ?? defaultDataDir(env));
 }
 
 function parsePublicUrl(value: string | undefined): string | undefined {

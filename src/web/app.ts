@@ -13,6 +13,7 @@ import { csrfProtection } from "./middleware/csrf.ts";
 import { setupRedirect } from "./middleware/guards.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
+import { staticAssets } from "./middleware/static.ts";
 import { accountApiRoutes } from "./routes/account-api.ts";
 import { adminApiRoutes } from "./routes/admin-api.ts";
 import { adminPageRoutes } from "./routes/admin-pages.ts";
@@ -23,7 +24,6 @@ import { homeRoutes } from "./routes/home.ts";
 import { profilePageRoutes } from "./routes/profile-pages.ts";
 import { recoveryPageRoutes } from "./routes/recovery-pages.ts";
 import { settingsRoutes } from "./routes/settings.ts";
-import { staticRoutes } from "./routes/static.ts";
 
 export function createApp(services: AppServices) {
   const app = new Hono<AppEnv>();
@@ -50,7 +50,7 @@ export function createApp(services: AppServices) {
 
   const areas = [
     healthRoutes(),
-    staticRoutes(),
+    staticAssets(),
     authPageRoutes(),
     recoveryPageRoutes(),
     authApiRoutes(),

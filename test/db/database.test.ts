@@ -1,8 +1,8 @@
 import { Database } from "bun:sqlite";
-import { writeFileSync } from "node:fs";
+import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { DataDirError, openDatabase } from "../../src/db/client.ts";
+import { checkWritable, DataDirError, openDatabase } from "../../src/db/client.ts";
 import { applyMigrations, DatabaseTooNewError } from "../../src/db/migrate.ts";
 import { migrations } from "../../src/generated/embedded.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -91,5 +91,44 @@ describe("openDatabase", () => {
     writeFileSync(file, "x");
     expect(() => openDatabase(join(file, "data"))).toThrow(DataDirError);
     expect(() => openDatabase(join(file, "data"))).toThrow(/is not writable .*--data-dir/);
+  });
+});
+
+describe("openDatabase: files and permissions", () => {
+  it("creates backapp.db readable by its owner only", () => {
+    const d = dir();
+    openDatabase(d).close();
+    expect(statSync(join(d, "backapp.db")).mode & 0o777).toBe(0o600);
+  });
+
+  it("names a data dir that is a regular file", () => {
+    const file = join(dir(), "a-file");
+    writeFileSync(file, "x");
+    expect(() => openDatabase(file)).toThrow(
+      /data directory .*a-file is not writable \(it exists and is not a directory/,
+    );
+  });
+
+  it("refuses a database it can only read, before anything else fails later", () => {
+    const d = dir();
+    openDatabase(d).close();
+    const readOnly = new Database(join(d, "backapp.db"), { readonly: true });
+    try {
+      expect(() => checkWritable(readOnly, "the-db")).toThrow(DataDirError);
+      expect(() => checkWritable(readOnly, "the-db")).toThrow(/database the-db is read-only/);
+    } finally {
+      readOnly.close();
+    }
+  });
+
+  it("leaves no WAL behind when closed", () => {
+    const d = dir();
+    const opened = openDatabase(d);
+    opened.sqlite.run("INSERT INTO settings (key, value, updated_at) VALUES ('k', '\"v\"', 1)");
+    opened.close();
+    expect(readdirSync(d).filter((f) => f.endsWith("-wal") || f.endsWith("-shm"))).toEqual([]);
+    const again = openDatabase(d);
+    expect(again.sqlite.query("SELECT value FROM settings WHERE key = 'k'").get()).toEqual({ value: '"v"' });
+    again.close();
   });
 });
