@@ -254,6 +254,8 @@ describe("with accounts", () => {
 
   describe("allowed roots", () => {
     it("are normalised and deduplicated; relative, '..', NUL and non-lists are refused", async () => {
+      expect((await alice.get("/settings/profile")).text).toContain("No folders are allowed for you yet.");
+      expect((await admin.get("/settings/profile")).text).toContain("You are an administrator");
       const ok = await admin.api("PATCH", `/api/users/${aliceId}`, {
         allowedRoots: ["/srv//data/", "/srv/data", " /srv/./photos ", "/"],
       });
@@ -306,6 +308,9 @@ describe("with accounts", () => {
       }>();
       expect(users.users.find((u) => u.email === "finn@example.com")?.allowedRoots).toEqual(["/data/finn"]);
       expect(users.users.some((u) => u.email === "gus@example.com")).toBe(false);
+      const profile = await alice.get("/settings/profile");
+      expect(profile.text).toContain("<li><code>/home/alice</code></li>");
+      expect(profile.text).toContain("<li><code>/mnt/x</code></li>");
       // Users read their own roots but cannot change them, nor their role (extra fields are dropped).
       const sneaky = await alice.api("PATCH", "/api/profile", {
         name: ALICE.name,

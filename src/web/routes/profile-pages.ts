@@ -6,6 +6,7 @@ import { createApiToken } from "../../auth/api-tokens.ts";
 import { changePasswordSchema, profileSchema, tokenCreateSchema } from "../../auth/schemas.ts";
 import { deleteUserApiToken, listUserApiTokens } from "../../db/api-tokens.ts";
 import { deleteUserSession, deleteUserSessions, listUserSessions } from "../../db/sessions.ts";
+import { allowedRootsOf } from "../../db/users.ts";
 import { NotFoundError } from "../../util/errors.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, echo, formFailure, parseWith, readForm, renderPage } from "../forms.ts";
@@ -37,7 +38,15 @@ function renderProfile(
   return renderPage(
     c,
     "profile",
-    { title: "Profile", values: { name: user.name, email: user.email }, sessions, tokens, ...extra },
+    {
+      title: "Profile",
+      values: { name: user.name, email: user.email },
+      role: user.role,
+      roots: allowedRootsOf(user),
+      sessions,
+      tokens,
+      ...extra,
+    },
     status,
   );
 }
