@@ -7,13 +7,14 @@
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Glob } from "bun";
 import pkg from "./package.json" with { type: "json" };
 import { generate } from "./scripts/gen-embedded.ts";
 
 const ALL_TARGETS = ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64"] as const;
-const root = import.meta.dir;
+const root = dirname(fileURLToPath(import.meta.url));
 const dist = join(root, "dist");
 
 /** Output of a git command run in the project, or "" when git is missing or fails. */
@@ -54,6 +55,10 @@ export function compileArgs(target: string, commit: string, workers: string[], o
     "--minify-syntax",
     "--minify-whitespace",
     "--sourcemap=none",
+    // Bytecode compiled at build time: the binary skips parsing its ~10 MB bundle at every start
+    // (--version ~60 -> ~20 ms, serve to first /healthz ~130 -> ~60 ms). ESM needs --format.
+    "--bytecode",
+    "--format=esm",
     // A product binary must not read .env or bunfig.toml (whose `preload` runs code) from the cwd.
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",

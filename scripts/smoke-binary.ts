@@ -4,7 +4,7 @@
  * and SIGTERM must stop it cleanly. Prints binary size, cold start time and idle RSS.
  * Usage: bun scripts/smoke-binary.ts dist/backapp-linux-x64
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 
@@ -43,13 +43,19 @@ async function main() {
   const binary = join(work, basename(source));
   copyFileSync(source, binary);
   const dataDir = join(work, "data");
+  // The binary must ignore Bun's runtime config files in its cwd: a bunfig.toml `preload` would run code.
+  writeFileSync(join(work, "bunfig.toml"), 'preload = ["./preload.ts"]\n');
+  writeFileSync(join(work, "preload.ts"), 'console.log("PRELOAD RAN");\n');
+  writeFileSync(join(work, ".env"), "BACKAPP_LOG_LEVEL=not-a-level\n");
   try {
     const version = Bun.spawnSync([binary, "--version"], { cwd: work });
-    if (!version.success || !/^backapp \d+\.\d+\.\d+\+\w+/.test(version.stdout.toString())) {
+    if (!version.success || !/^backapp \d+\.\d+\.\d+\+[\w-]+\n$/.test(version.stdout.toString())) {
       fail(`--version printed ${version.stdout.toString()}${version.stderr.toString()}`);
     }
     const bad = Bun.spawnSync([binary, "serve", "--nope"], { cwd: work });
     if (bad.exitCode !== 2) fail(`a bad flag exited ${bad.exitCode}, expected 2`);
+    const unknown = Bun.spawnSync([binary, "frobnicate"], { cwd: work });
+    if (unknown.exitCode !== 2) fail(`an unknown command exited ${unknown.exitCode}, expected 2`);
 
     const started = performance.now();
     const proc = Bun.spawn([binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
@@ -79,6 +85,11 @@ async function main() {
       fail(`htmx asset answered ${htmx.status}`);
     const css = /href="(\/static\/[0-9a-f]+\/app\.css)"/.exec(html)?.[1];
     if (!css || (await fetch(`${url}${css}`)).status !== 200) fail("the stylesheet does not load");
+    if ((await fetch(`${url}/static/000000000000/app.css`)).status !== 404)
+      fail("a stale asset hash did not 404");
+    const api404 = await fetch(`${url}/api/nothing-here`);
+    if (api404.status !== 404 || !(api404.headers.get("content-type") ?? "").includes("json"))
+      fail(`/api 404 answered ${api404.status} ${api404.headers.get("content-type")}`);
 
     await Bun.sleep(500);
     const rss = rssKiB(proc.pid);

@@ -66,7 +66,7 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: "forget",
-    summary: "remove snapshots by retention policy (--prune to reclaim space)",
+    summary: "remove snapshots by retention policy or id (--prune to reclaim space)",
     load: async () => (await import("./forget.ts")).forgetCommand,
   },
   {
