@@ -132,3 +132,26 @@ describe("openDatabase: files and permissions", () => {
     again.close();
   });
 });
+
+describe("applyMigrations", () => {
+  it("is all or nothing: a failing migration leaves the database as it was", () => {
+    const sqlite = new Database(join(dir(), "m.db"));
+    try {
+      const bad = [
+        { idx: 0, tag: "0000_good", sql: "CREATE TABLE good (id TEXT)" },
+        {
+          idx: 1,
+          tag: "0001_bad",
+          sql: "CREATE TABLE fine (id TEXT);\n--> statement-breakpoint\nNOT SQL AT ALL",
+        },
+      ];
+      expect(() => applyMigrations(sqlite, bad)).toThrow();
+      expect(sqlite.query("SELECT count(*) AS n FROM schema_migrations").get()).toEqual({ n: 0 });
+      expect(sqlite.query("SELECT name FROM sqlite_master WHERE name IN ('good', 'fine')").all()).toEqual([]);
+      expect(applyMigrations(sqlite, bad.slice(0, 1)).applied).toEqual(["0000_good"]);
+      expect(applyMigrations(sqlite, bad.slice(0, 1)).applied).toEqual([]);
+    } finally {
+      sqlite.close();
+    }
+  });
+});
