@@ -107,8 +107,11 @@ async function readChunks(
   };
   for (;;) {
     throwIfAborted(ctx.signal);
-    // Small files: read what is left plus one byte (to see the end), not a whole megabyte.
-    const space = chunker.writable(Math.min(READ_SIZE, Math.max(sizeHint - size, 0) + 1));
+    // Small files: read what is left plus one byte (to see the end), not a whole megabyte. Past
+    // the size seen at open (the file is growing), whole reads again: one byte per read would
+    // take hours over a few megabytes appended meanwhile.
+    const left = sizeHint - size;
+    const space = chunker.writable(left >= 0 ? Math.min(READ_SIZE, left + 1) : READ_SIZE);
     let n: number;
     try {
       n = (await fh.read(space, 0, space.byteLength, null)).bytesRead;

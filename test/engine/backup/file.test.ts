@@ -1,4 +1,5 @@
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FileReadError, saveFile } from "../../../src/engine/backup/file.ts";
@@ -18,6 +19,7 @@ afterEach(async () => {
   tmp.cleanup();
 });
 
+const MiB = 1024 * 1024;
 const ctx = () => ({ repo, signal: new AbortController().signal, onBytes: () => {} });
 
 describe("saveFile", () => {
@@ -50,6 +52,24 @@ describe("saveFile", () => {
     expect(r.node.content).toHaveLength(1);
     expect(r.bytesAdded).toBe(7);
     expect(r.changedWhileReading).toBe(false);
+  });
+
+  it("keeps reading a file that grows while it is read, in whole reads", async () => {
+    const path = join(tmp.path, "growing.log");
+    writeFileSync(path, randomBytes(3 * MiB));
+    let reads = 0;
+    const grow = {
+      ...ctx(),
+      onBytes: () => {
+        // After the first read, 5 MiB more are appended (a log being written during the backup).
+        if (reads++ === 0) appendFileSync(path, randomBytes(5 * MiB));
+      },
+    };
+    const r = await saveFile(grow, Buffer.from(path), "growing.log");
+    expect(r.node.size).toBe(8 * MiB);
+    expect(r.changedWhileReading).toBe(true);
+    // 1 MiB reads: about 8 of them, not one per byte past the size seen at open (which never ended).
+    expect(reads).toBeLessThanOrEqual(10);
   });
 });
 
