@@ -1,6 +1,8 @@
 /**
  * Prune after forgetting half of the snapshots: `bun bench/prune.ts [--dir DIR] [--snapshots N]
- * [--base-mib N] [--churn-mib N] [--small-files N] [--tree DIR] [--out FILE]`. Not a test: prints numbers only.
+ * [--base-mib N] [--churn-mib N] [--small-files N] [--tree DIR] [--s3] [--out FILE]`. Not a test:
+ * prints numbers only. --s3 copies the built repository to s3rver over HTTPS (bench/lib/targets.ts)
+ * and runs the measured commands there.
  *
  * Builds a local-folder repository of N daily snapshots of a tree with a stable part (base-mib of
  * mixed data plus small files, deduplicated across snapshots — or, with --tree, the ~1 GiB
@@ -10,12 +12,13 @@
  * Results are printed and written to bench/results/prune-YYYY-MM-DD.md.
  */
 import { createCipheriv } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { backup } from "../src/engine/backup.ts";
 import { initRepository } from "../src/engine/repository/open.ts";
 import { createLocalBackend } from "../src/storage/local.ts";
+import { s3Target, type Target } from "./lib/targets.ts";
 import { ensureTree } from "./lib/tree.ts";
 
 const { values } = parseArgs({
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     "churn-mib": { type: "string", default: "64" },
     "small-files": { type: "string", default: "5000" },
     tree: { type: "string" },
+    s3: { type: "boolean" },
     out: { type: "string" },
   },
 });
@@ -88,17 +92,31 @@ interface Measured {
   stdout: string;
 }
 
-/** Runs under GNU time -v; parses its report from stderr. */
-function run(args: string[]): Measured {
-  const r = Bun.spawnSync(["/usr/bin/time", "-v", bun, main, ...args], {
-    env: { ...process.env, BACKAPP_REPO: repoDir, BACKAPP_PASSWORD: password },
+/** Where the measured commands point: the local folder, or its copy on s3rver (--s3). */
+let repoEnv: Record<string, string> = { BACKAPP_REPO: repoDir };
+
+/**
+ * Runs under GNU time -v, its report written to a file (on the stderr pipe it was cut off, and
+ * time exited 1, while the s3rver child process ran); parses the report.
+ */
+async function run(args: string[]): Promise<Measured> {
+  const report = join(root, "time-report.txt");
+  const proc = Bun.spawn(["/usr/bin/time", "-o", report, "-v", bun, main, ...args], {
+    env: { ...process.env, ...repoEnv, BACKAPP_PASSWORD: password },
+    stdout: "pipe",
+    stderr: "pipe",
   });
-  const err = r.stderr.toString();
-  if (r.exitCode !== 0) throw new Error(`${args.join(" ")} exited ${r.exitCode}: ${err}`);
-  const wall = /Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):(\d+(?:\.\d+)?)/.exec(err);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
+  const [stdout, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  if (code !== 0) throw new Error(`${args.join(" ")} exited ${code}: ${stdout}${err}`);
+  const timed = readFileSync(report, "utf8");
+  const wall = /Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):(\d+(?:\.\d+)?)/.exec(timed);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(timed);
   const wallS = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : Number.NaN;
-  return { wallS, maxRssMiB: rss ? Number(rss[1]) / 1024 : Number.NaN, stdout: r.stdout.toString() };
+  return { wallS, maxRssMiB: rss ? Number(rss[1]) / 1024 : Number.NaN, stdout };
 }
 
 async function build(): Promise<void> {
@@ -121,22 +139,38 @@ async function build(): Promise<void> {
   }
 }
 
-function stats(): Record<string, number> {
-  return JSON.parse(run(["stats", "--json"]).stdout) as Record<string, number>;
+async function stats(): Promise<Record<string, number>> {
+  return JSON.parse((await run(["stats", "--json"])).stdout) as Record<string, number>;
 }
 
 const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
 
+/** Copies the local repository to s3rver and points the measured commands at the copy. */
+function useS3(target: Target): void {
+  repoEnv = target.backappEnv("prune");
+  const copy = Bun.spawnSync(
+    [bun, resolve(import.meta.dirname, "lib/copy-repo.ts"), repoDir, repoEnv.BACKAPP_REPO!],
+    {
+      env: { ...process.env, ...repoEnv },
+    },
+  );
+  if (copy.exitCode !== 0) throw new Error(`copy to s3rver failed: ${copy.stderr.toString()}`);
+}
+
 mkdirSync(root, { recursive: true });
 await build();
-const before = stats();
-const forget = run(["forget", "--keep-last", String(Math.ceil(snapshots / 2)), "--json"]);
-const prune = run(["prune", "--json"]);
+const s3 = values.s3 ? await s3Target(root) : null;
+// Also on a failure: the s3rver process would otherwise outlive the benchmark.
+process.on("exit", () => s3?.stop());
+if (s3) useS3(s3);
+const before = await stats();
+const forget = await run(["forget", "--keep-last", String(Math.ceil(snapshots / 2)), "--json"]);
+const prune = await run(["prune", "--json"]);
 const report = JSON.parse(prune.stdout) as { packs: Record<string, number>; bytes: Record<string, number> };
-const tight = run(["prune", "--max-unused", "0", "--json"]);
+const tight = await run(["prune", "--max-unused", "0", "--json"]);
 const tightReport = JSON.parse(tight.stdout) as typeof report;
-const check = run(["check", "--read-data"]);
-const after = stats();
+const check = await run(["check", "--read-data"]);
+const after = await stats();
 const rows = [
   [
     "repository before",
@@ -161,10 +195,12 @@ const table = ["| step | result |", "|---|---|", ...rows.map(([a, b]) => `| ${a}
 const stableText = treeDir
   ? "the ~1 GiB benchmark tree (bench/lib/tree.ts)"
   : `${baseMiB} MiB + ${smallFiles} small files`;
-const params = `${snapshots} snapshots; stable: ${stableText}; ${churnMiB} MiB new per snapshot; local folder; bun src/main.ts; forget --keep-last ${Math.ceil(snapshots / 2)}, then prune (default --max-unused 5)`;
+s3?.stop();
+const where = s3 ? "s3rver over https (one local process)" : "local folder";
+const params = `${snapshots} snapshots; stable: ${stableText}; ${churnMiB} MiB new per snapshot; ${where}; bun src/main.ts; forget --keep-last ${Math.ceil(snapshots / 2)}, then prune (default --max-unused 5)`;
 console.log(`\n${params}\n\n${table}`);
 const day = new Date().toISOString().slice(0, 10);
-const outName = values.out ?? `prune-${day}${treeDir ? "-tree" : ""}.md`;
+const outName = values.out ?? `prune-${day}${treeDir ? "-tree" : ""}${s3 ? "-s3" : ""}.md`;
 const outFile = resolve(import.meta.dirname, "results", outName);
 mkdirSync(resolve(import.meta.dirname, "results"), { recursive: true });
 writeFileSync(outFile, `# prune benchmark ${day}\n\n${params}\n\n${table}\n`);
