@@ -69,7 +69,7 @@ export function printPruneReport(io: CliIo, r: PruneReport): void {
   const verb = r.dryRun ? "would " : "";
   io.stdout(
     `${[
-      `${r.snapshots} snapshot${r.snapshots === 1 ? "" : "s"} reference ${r.usedBlobs} blobs (${formatBytes(r.bytes.used)} stored)`,
+      `${r.snapshots === 1 ? "1 snapshot references" : `${r.snapshots} snapshots reference`} ${r.usedBlobs} blobs (${formatBytes(r.bytes.used)} stored)`,
       `packs: ${p.before} indexed; keep ${p.kept}, ${verb}repack ${p.repacked}, ${verb}delete ${p.removed} unused and ${p.unindexed} unindexed${r.dryRun ? "" : `; wrote ${p.written} new`}`,
       r.missingPacks.length > 0 ? `dropped ${r.missingPacks.length} missing unused packs from the index` : "",
       `repository: ${formatBytes(r.bytes.before)} before, ${verb}free ${formatBytes(r.bytes.freed)}; unused data left in kept packs: ${formatBytes(r.bytes.unusedLeft)}`,

@@ -4,7 +4,8 @@
  * never invalidates what a concurrent backup or restore relies on (blobs stay until prune, which
  * needs the exclusive lock).
  */
-import { throwIfAborted, ValidationError, wrapError } from "../util/errors.ts";
+import { ValidationError, wrapError } from "../util/errors.ts";
+import { deleteAll } from "./prune/commit.ts";
 import type { RepositoryImpl } from "./repository/repository.ts";
 import { listSnapshotIds, parseSnapshotRef, pickSnapshotId } from "./repository/snapshots.ts";
 import {
@@ -66,18 +67,18 @@ export async function forgetByConfig(
   return policy ? forgetSnapshots(repo, policy, options) : null;
 }
 
+/** Deletes snapshot objects, 8 at a time; the first failure stops the rest and is thrown. */
 async function deleteSnapshots(repo: RepositoryImpl, ids: string[], signal?: AbortSignal): Promise<string[]> {
-  const removed: string[] = [];
-  for (const id of ids) {
-    throwIfAborted(signal);
-    try {
-      await repo.backend.delete(`snapshots/${id}`, { signal });
-    } catch (e) {
-      throw wrapError(`delete snapshot ${id.slice(0, 12)}`, e);
-    }
-    removed.push(id);
+  try {
+    await deleteAll(
+      repo.backend,
+      ids.map((id) => `snapshots/${id}`),
+      signal,
+    );
+  } catch (e) {
+    throw wrapError("delete snapshots", e);
   }
-  return removed;
+  return ids;
 }
 
 /**
