@@ -86,6 +86,10 @@ export const keyCommand: Command = {
           io.stdout(`${JSON.stringify(keys)}\n`);
           return 0;
         }
+        if (!repo.encrypted) {
+          io.stdout("the repository is not encrypted: it has no keys\n");
+          return 0;
+        }
         const rows = keys.map((k) => [
           `${k.current ? "*" : " "}${k.id.slice(0, 8)}`,
           k.created ? displayTime(k.created) : "?",

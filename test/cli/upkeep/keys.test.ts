@@ -100,6 +100,22 @@ describe("backapp key", () => {
     expect((await backapp(repo, ["snapshots"], { env: { BACKAPP_PASSWORD: "other" } })).code).toBe(0);
   });
 
+  it("an unencrypted repository has no keys to list, add, remove or change", async () => {
+    const dir = tempDir();
+    cleanups.push(dir.cleanup);
+    const repo = localRepo(dir.path);
+    const env = { BACKAPP_PASSWORD: undefined, BACKAPP_NEW_PASSWORD: "new one" };
+    expect((await backapp(repo, ["init", "--insecure-no-encryption"], { env })).code).toBe(0);
+    const list = await backapp(repo, ["key", "list"], { env });
+    expect(list.stdout).toBe("the repository is not encrypted: it has no keys\n");
+    expect((await backapp(repo, ["key", "list", "--json"], { env })).stdout).toBe("[]\n");
+    for (const action of [["add"], ["passwd"], ["remove", "0123456789abcdef"]]) {
+      const r = await backapp(repo, ["key", ...action], { env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("an unencrypted repository has no keys");
+    }
+  });
+
   it("never takes the new passphrase from a flag value", async () => {
     const { repo } = await fresh();
     const r = await backapp(repo, ["key", "add", "--new-password", "visible in ps"]);
