@@ -1,10 +1,12 @@
 /**
  * Smoke test of a compiled binary, as CI runs it: the binary is copied alone into an empty temp
- * dir, started with a temp data dir, /healthz must answer 200, a page and the htmx asset must load,
+ * dir; a backup is made and restored (the seal worker must load from inside the binary); the
+ * server is started with a temp data dir, /healthz must answer 200, a page and the htmx asset must load,
  * and SIGTERM must stop it cleanly. Prints binary size, cold start time and idle RSS.
  * Usage: bun scripts/smoke-binary.ts dist/backapp-linux-x64
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 
@@ -37,6 +39,27 @@ function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
 
+/** init, backup (sealed in the worker thread the binary embeds), restore: the bytes come back. */
+function backupRoundTrip(binary: string, work: string): void {
+  const env = { PATH: "/usr/bin:/bin", HOME: work, BACKAPP_PASSWORD: "smoke test passphrase" };
+  const tree = join(work, "tree");
+  mkdirSync(join(tree, "sub"), { recursive: true });
+  const big = randomBytes(3 * 2 ** 20);
+  writeFileSync(join(tree, "big.bin"), big);
+  writeFileSync(join(tree, "sub", "note.txt"), "hello from the smoke test\n");
+  const repo = join(work, "repo");
+  for (const args of [
+    ["init", "--repo", repo],
+    ["backup", "--repo", repo, tree],
+    ["restore", "--repo", repo, "latest", "--target", join(work, "restored"), "--verify"],
+  ]) {
+    const r = Bun.spawnSync([binary, ...args], { cwd: work, env });
+    if (!r.success) fail(`${args[0]} exited ${r.exitCode}: ${r.stderr.toString()}`);
+  }
+  const back = readFileSync(join(work, "restored", tree, "big.bin"));
+  if (!back.equals(big)) fail("the restored file differs from the original");
+}
+
 async function main() {
   const source = resolve(process.argv[2] ?? fail("usage: smoke-binary.ts BINARY"));
   const work = mkdtempSync(join(tmpdir(), "backapp-smoke-"));
@@ -56,6 +79,7 @@ async function main() {
     if (bad.exitCode !== 2) fail(`a bad flag exited ${bad.exitCode}, expected 2`);
     const unknown = Bun.spawnSync([binary, "frobnicate"], { cwd: work });
     if (unknown.exitCode !== 2) fail(`an unknown command exited ${unknown.exitCode}, expected 2`);
+    backupRoundTrip(binary, work);
 
     const started = performance.now();
     const proc = Bun.spawn([binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
