@@ -1,6 +1,7 @@
 /** Listing a snapshot's contents and finding one path in it. */
-import { NotFoundError, throwIfAborted } from "../util/errors.ts";
+import { NotFoundError, throwIfAborted, ValidationError } from "../util/errors.ts";
 import { splitSnapshotPath } from "./restore/select.ts";
+import { nameMatches } from "./scan/names.ts";
 import type { BlobId, Repository, Snapshot, TreeNode } from "./types.ts";
 
 export interface LsEntry {
@@ -16,28 +17,40 @@ export interface LsOptions {
 }
 
 /**
- * Finds `path` ("/" or "" for the root) in the snapshot. Returns the node (null for the root) and
- * the tree id of the directory it denotes (undefined for files and symlinks). NotFoundError.
+ * Finds `path` ("/" or "" for the root) in the snapshot. Returns the node (null for the root), the
+ * tree id of the directory it denotes (undefined for files and symlinks) and its path spelled with
+ * the stored names ("" for the root). NotFoundError.
  */
 export async function findPath(
   repo: Repository,
   snapshot: Snapshot,
   path: string,
   signal?: AbortSignal,
-): Promise<{ node: TreeNode | null; tree: BlobId | undefined }> {
+): Promise<{ node: TreeNode | null; tree: BlobId | undefined; path: string }> {
   let node: TreeNode | null = null;
   let tree: BlobId | undefined = snapshot.tree;
+  const names: string[] = [];
   for (const part of splitSnapshotPath(path)) {
     if (tree === undefined)
       throw new NotFoundError(`${path}: not found in snapshot ${snapshot.id.slice(0, 8)}`);
-    const found: TreeNode | undefined = (await repo.loadTree(tree, signal)).nodes.find(
-      (n) => n.name === part,
-    );
+    const found = pick((await repo.loadTree(tree, signal)).nodes, part, path);
     if (!found) throw new NotFoundError(`${path}: not found in snapshot ${snapshot.id.slice(0, 8)}`);
     node = found;
+    names.push(found.name);
     tree = found.type === "dir" ? found.subtree : undefined;
   }
-  return { node, tree };
+  return { node, tree, path: names.length === 0 ? "" : `/${names.join("/")}` };
+}
+
+/** The node named `part`: the exact name, else the one name it matches as displayed (nameMatches). */
+function pick(nodes: TreeNode[], part: string, path: string): TreeNode | undefined {
+  const exact = nodes.find((n) => n.name === part);
+  if (exact || !part.includes("\uFFFD")) return exact;
+  const like = nodes.filter((n) => nameMatches(part, n.name));
+  if (like.length > 1) {
+    throw new ValidationError(`${path}: ${like.length} names with invalid UTF-8 bytes match "${part}"`);
+  }
+  return like[0];
 }
 
 /**
@@ -50,9 +63,7 @@ export async function* ls(
   path = "/",
   options: LsOptions = {},
 ): AsyncGenerator<LsEntry> {
-  const parts = splitSnapshotPath(path);
-  const { node, tree } = await findPath(repo, snapshot, path, options.signal);
-  const base = parts.length === 0 ? "" : `/${parts.join("/")}`;
+  const { node, tree, path: base } = await findPath(repo, snapshot, path, options.signal);
   if (node) yield { path: base, node };
   if (tree !== undefined) yield* walkTree(repo, tree, base, options.recursive ?? true, options.signal);
 }

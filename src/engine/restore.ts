@@ -12,7 +12,7 @@ import { createProgress, type Progress } from "./progress.ts";
 import { isPackSource, type PackSource } from "./repository/pack-reader.ts";
 import { applyDirMeta, ensureDir, restoreSymlink } from "./restore/fs-ops.ts";
 import { type BatchOptions, restoreBatch } from "./restore/plan.ts";
-import { createSelector, type Selection, splitSnapshotPath } from "./restore/select.ts";
+import { createSelector, pathMatches, type Selection, splitSnapshotPath } from "./restore/select.ts";
 import { type FileJob, HandleBudget } from "./restore/sink.ts";
 import { TreeFeed } from "./restore/trees.ts";
 import type { RestoreOptions, RestoreSummary } from "./restore/types.ts";
@@ -158,7 +158,7 @@ async function restoreNode(
   const path = [...comps, node.name];
   const sel = run.select(path);
   if (sel === "none") return;
-  run.unmet.delete(display);
+  for (const inc of run.unmet) if (pathMatches(splitSnapshotPath(inc), path)) run.unmet.delete(inc);
   const name = nameToBytes(node.name);
   const full = joinBytes(dir, name);
   try {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import { diff } from "../../src/engine/diff.ts";
 import { dump } from "../../src/engine/dump.ts";
 import { findPath, ls } from "../../src/engine/ls.ts";
 import type { RepositoryImpl } from "../../src/engine/repository/repository.ts";
+import { restore } from "../../src/engine/restore.ts";
 import { NotFoundError, ValidationError } from "../../src/util/errors.ts";
 import { memoryRepo } from "../helpers/engine-repo.ts";
 import { build, dir, file, link } from "../helpers/fs-tree.ts";
@@ -51,6 +52,35 @@ describe("ls", () => {
     await expect(findPath(repo, snapshot, `${tmp.path}/nope`)).rejects.toThrow(NotFoundError);
     await expect(findPath(repo, snapshot, `${tmp.path}/a/b/deeper`)).rejects.toThrow(NotFoundError);
     await expect(findPath(repo, snapshot, `${tmp.path}/../etc`)).rejects.toThrow(ValidationError);
+  });
+});
+
+describe("names that are not valid UTF-8", () => {
+  it("are found by ls, dump and restore --include when given as shown (U+FFFD for each bad byte)", async () => {
+    const raw = (b: number[]) => Buffer.concat([Buffer.from(`${tmp.path}/`), Buffer.from(b)]);
+    writeFileSync(raw([0x61, 0xff, 0xfe]), "first"); // "a\xff\xfe"
+    writeFileSync(raw([0x62, 0xe2, 0x82]), "second"); // "b" + a truncated 3-byte sequence
+    writeFileSync(raw([0x63, 0xff]), "one");
+    writeFileSync(raw([0x63, 0xfe]), "two"); // "c\xff" and "c\xfe" look alike
+    const { snapshot } = await backup(repo, [tmp.path]);
+    const shown = (bytes: number[]) => `${tmp.path}/${Buffer.from(bytes).toString("utf8")}`;
+    const found = await findPath(repo, snapshot, shown([0x61, 0xff, 0xfe]));
+    expect(found.node?.name).toBe("a\udcff\udcfe");
+    expect(found.path).toBe(`${tmp.path}/a\udcff\udcfe`);
+    expect((await findPath(repo, snapshot, shown([0x62, 0xe2, 0x82]))).node?.name).toBe("b\udce2\udc82");
+    await expect(findPath(repo, snapshot, shown([0x63, 0xff]))).rejects.toThrow(
+      /2 names with invalid UTF-8 bytes match/,
+    );
+    const listed: string[] = [];
+    for await (const e of ls(repo, snapshot, shown([0x61, 0xff, 0xfe]))) listed.push(e.path);
+    expect(listed).toEqual([`${tmp.path}/a\udcff\udcfe`]);
+    const target = join(tmp.path, "out");
+    const r = await restore(repo, snapshot, { target, includes: [shown([0x61, 0xff, 0xfe])] });
+    expect(r.errors).toEqual([]);
+    expect(r.files_restored).toBe(1);
+    expect(readFileSync(Buffer.concat([Buffer.from(`${target}/`), raw([0x61, 0xff, 0xfe])]), "utf8")).toBe(
+      "first",
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 /** Which snapshot paths a restore with includes touches. */
 import { ValidationError } from "../../util/errors.ts";
+import { nameMatches } from "../scan/names.ts";
 
 export type Selection = "all" | "ancestor" | "none";
 
@@ -24,11 +25,16 @@ export function createSelector(includes: string[] | undefined): (path: string[])
     for (const w of wanted) {
       const n = Math.min(w.length, path.length);
       let same = true;
-      for (let i = 0; i < n && same; i++) same = w[i] === path[i];
+      for (let i = 0; i < n && same; i++) same = nameMatches(w[i]!, path[i]!);
       if (!same) continue;
       if (path.length >= w.length) return "all";
       result = "ancestor";
     }
     return result;
   };
+}
+
+/** True when `path` is the path `query` names, component by component (see nameMatches). */
+export function pathMatches(query: string[], path: string[]): boolean {
+  return query.length === path.length && query.every((q, i) => nameMatches(q, path[i]!));
 }

@@ -80,3 +80,14 @@ export function joinBytes(dir: Buffer, name: Uint8Array): Buffer {
 export function displayPath(path: Uint8Array | string): string {
   return typeof path === "string" ? path : Buffer.from(path).toString("utf8");
 }
+
+/**
+ * True when `query` (a name typed or passed as a command-line argument) denotes the tree name
+ * `name`: equal, or, when the query holds U+FFFD, equal to the name's bytes decoded with
+ * replacement. Arguments arrive decoded that way, so a name with invalid UTF-8 bytes can be given
+ * as shown by `ls` (several names may then match).
+ */
+export function nameMatches(query: string, name: string): boolean {
+  if (query === name) return true;
+  return query.includes("\uFFFD") && nameToBytes(name).toString("utf8") === query;
+}
