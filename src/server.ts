@@ -75,7 +75,7 @@ export async function startServer(config: ServerConfig, logger = createLogger(co
     const server = listen(config, createApp(services).fetch);
     cleanups.push(() => void server.stop(true));
     const url = `http://${formatHostPort(config.host, server.port)}`;
-    if (!config.publicUrl) services.security.publicUrl = url;
+    if (!config.publicUrl) services.security.publicUrl = defaultPublicUrl(config.host, server.port, logger);
     announceSetupToken(database.db, logger, services.security.publicUrl);
     // Last: callers treat this line as "ready".
     logger.info({ url, dataDir: config.dataDir, version }, "backapp listening");
@@ -106,6 +106,22 @@ function buildServices(config: ServerConfig, db: Db, logger: Logger): AppService
     dataDir: config.dataDir,
     startedAt: new Date(),
   };
+}
+
+const WILDCARDS: Record<string, string> = { "0.0.0.0": "127.0.0.1", "::": "::1" };
+
+/**
+ * The listen URL, except that "all interfaces" is no address a browser can open: links then
+ * use the loopback address, and the operator is told to set BACKAPP_PUBLIC_URL.
+ */
+function defaultPublicUrl(host: string, port: number | undefined, logger: Logger): string {
+  const loopback = WILDCARDS[host];
+  if (!loopback) return `http://${formatHostPort(host, port)}`;
+  logger.warn(
+    { listen: formatHostPort(host, port) },
+    "listening on all interfaces: set BACKAPP_PUBLIC_URL to the address users reach, for the links in emails",
+  );
+  return `http://${formatHostPort(loopback, port)}`;
 }
 
 function announceSetupToken(db: Db, logger: Logger, publicUrl: string): void {
