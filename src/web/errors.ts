@@ -50,6 +50,29 @@ export function errorResponse(
   return c.html(html, status);
 }
 
+/** Drops what follows "params:" in a line: drizzle puts a failed query's bound values there. */
+function withoutParams(text: string): string {
+  return text.replace(/^(\s*params:).*$/gm, "$1 [redacted]");
+}
+
+/**
+ * An error as logged: name, message, stack and cause, with the bound values of a failed SQL query
+ * removed (drizzle's DrizzleQueryError puts them in its message and so in its stack): they hold
+ * emails, password and token hashes, encrypted secrets.
+ */
+export function loggableError(error: Error): Record<string, unknown> {
+  const cause =
+    error.cause instanceof Error
+      ? { name: error.cause.name, message: withoutParams(error.cause.message) }
+      : undefined;
+  return {
+    name: error.name,
+    message: withoutParams(error.message),
+    ...(error.stack ? { stack: withoutParams(error.stack) } : {}),
+    ...(cause ? { cause } : {}),
+  };
+}
+
 export function notFound(c: Context<AppEnv>) {
   return errorResponse(c, 404, "There is nothing at this address.");
 }
@@ -73,9 +96,6 @@ export function onError(error: Error, c: Context<AppEnv>) {
   if (error instanceof EmailTakenError) return errorResponse(c, 409, error.message, { email: error.message });
   if (error instanceof FieldError) return errorResponse(c, 400, error.message, error.fields);
   if (error instanceof ValidationError) return errorResponse(c, 400, error.message);
-  c.get("services").logger.error(
-    { reqId: c.get("requestId"), err: { name: error.name, message: error.message, stack: error.stack } },
-    "unhandled error",
-  );
+  c.get("services").logger.error({ reqId: c.get("requestId"), err: loggableError(error) }, "unhandled error");
   return errorResponse(c, 500, "An unexpected error occurred. It has been logged.");
 }

@@ -30,3 +30,23 @@ describe("unexpected errors", () => {
     expect(logged).toHaveLength(2);
   });
 });
+
+describe("logged errors", () => {
+  it("keep a failed query's SQL and cause but not its bound values", async () => {
+    const { DrizzleQueryError } = await import("drizzle-orm/errors");
+    t.app.get("/api/query-boom", () => {
+      throw new DrizzleQueryError(
+        "insert into sessions (id, secret_hash) values (?, ?)",
+        ["sess-id", "hash-of-a-secret-token"],
+        new Error("UNIQUE constraint failed: sessions.id"),
+      );
+    });
+    const res = await t.app.request("http://backapp.test/api/query-boom");
+    expect(res.status).toBe(500);
+    const logged = t.logs.find((l) => l.msg === "unhandled error");
+    const text = JSON.stringify(logged);
+    expect(text).toContain("insert into sessions");
+    expect(text).toContain("UNIQUE constraint failed: sessions.id");
+    expect(text).not.toContain("hash-of-a-secret-token");
+  });
+});
