@@ -1,4 +1,10 @@
-import { BackappError, CancelledError, ValidationError, WrongPasswordError } from "../util/errors.ts";
+import {
+  BackappError,
+  CancelledError,
+  redactQueryParams,
+  ValidationError,
+  WrongPasswordError,
+} from "../util/errors.ts";
 import { version } from "../util/version.ts";
 import { UsageError } from "./args.ts";
 import { type CommandEntry, commands } from "./commands.ts";
@@ -89,24 +95,21 @@ function wantsHelp(argv: string[]): boolean {
 }
 
 function reportError(command: Command, error: unknown, io: CliIo): number {
+  // Failed SQL queries list their bound values (hashes, emails): never print those.
+  const message = redactQueryParams(error instanceof Error ? error.message : String(error));
   if (error instanceof UsageError) {
-    io.stderr(`backapp ${command.name}: ${error.message}\n\n${command.usage}`);
+    io.stderr(`backapp ${command.name}: ${message}\n\n${command.usage}`);
     return EXIT_USAGE;
   }
   if (error instanceof CancelledError) {
     io.stderr(`backapp ${command.name}: cancelled\n`);
     return EXIT_FATAL;
   }
-  if (
-    error instanceof WrongPasswordError ||
-    error instanceof ValidationError ||
-    error instanceof BackappError
-  ) {
-    io.stderr(`backapp ${command.name}: ${error.message}\n`);
-    return EXIT_FATAL;
-  }
-  const message = error instanceof Error ? error.message : String(error);
   io.stderr(`backapp ${command.name}: ${message}\n`);
-  if (io.env.BACKAPP_DEBUG && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+  const expected =
+    error instanceof WrongPasswordError || error instanceof ValidationError || error instanceof BackappError;
+  if (!expected && io.env.BACKAPP_DEBUG && error instanceof Error && error.stack) {
+    io.stderr(`${redactQueryParams(error.stack)}\n`);
+  }
   return EXIT_FATAL;
 }

@@ -52,3 +52,11 @@ export function wrapError(context: string, cause: unknown): BackappError {
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError("cancelled", { cause: signal.reason });
 }
+
+/**
+ * Replaces what follows "params:" on a line with "[redacted]": drizzle's failed-query errors list
+ * the bound values there (emails, password and token hashes), in the message and so the stack.
+ */
+export function redactQueryParams(text: string): string {
+  return text.replace(/^(\s*params:).*$/gm, "$1 [redacted]");
+}

@@ -7,7 +7,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AuthFailedError, FieldError, ForbiddenError, RateLimitedError } from "../auth/errors.ts";
 import { EmailTakenError } from "../db/users.ts";
-import { NotFoundError, ValidationError } from "../util/errors.ts";
+import { NotFoundError, redactQueryParams, ValidationError } from "../util/errors.ts";
 import type { AppEnv } from "./context.ts";
 
 const HEADINGS: Record<number, string> = {
@@ -50,11 +50,6 @@ export function errorResponse(
   return c.html(html, status);
 }
 
-/** Drops what follows "params:" in a line: drizzle puts a failed query's bound values there. */
-function withoutParams(text: string): string {
-  return text.replace(/^(\s*params:).*$/gm, "$1 [redacted]");
-}
-
 /**
  * An error as logged: name, message, stack and cause, with the bound values of a failed SQL query
  * removed (drizzle's DrizzleQueryError puts them in its message and so in its stack): they hold
@@ -63,12 +58,12 @@ function withoutParams(text: string): string {
 export function loggableError(error: Error): Record<string, unknown> {
   const cause =
     error.cause instanceof Error
-      ? { name: error.cause.name, message: withoutParams(error.cause.message) }
+      ? { name: error.cause.name, message: redactQueryParams(error.cause.message) }
       : undefined;
   return {
     name: error.name,
-    message: withoutParams(error.message),
-    ...(error.stack ? { stack: withoutParams(error.stack) } : {}),
+    message: redactQueryParams(error.message),
+    ...(error.stack ? { stack: redactQueryParams(error.stack) } : {}),
     ...(cause ? { cause } : {}),
   };
 }

@@ -83,3 +83,28 @@ describe("serve flag and environment errors (exit 2, one line, then usage)", () 
     });
   }
 });
+
+describe("fatal errors", () => {
+  it("print one line without a failed query's bound values", async () => {
+    const { DrizzleQueryError } = await import("drizzle-orm/errors");
+    const { commands } = await import("../../src/cli/commands.ts");
+    const entry = commands.find((c) => c.name === "setup-token")!;
+    const original = entry.load;
+    (entry as { load: typeof entry.load }).load = async () => ({
+      ...(await original()),
+      run: async () => {
+        throw new DrizzleQueryError("select 1 where x = ?", ["hash-of-a-secret"], new Error("boom"));
+      },
+    });
+    try {
+      const r = await run(["setup-token"], { BACKAPP_DEBUG: "1" });
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(
+        /^backapp setup-token: Failed query: select 1 where x = \?\nparams: \[redacted\]\n/,
+      );
+      expect(r.err).not.toContain("hash-of-a-secret");
+    } finally {
+      (entry as { load: typeof entry.load }).load = original;
+    }
+  });
+});

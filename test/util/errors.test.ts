@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { CancelledError, NotFoundError, throwIfAborted, wrapError } from "../../src/util/errors.ts";
+import {
+  CancelledError,
+  NotFoundError,
+  redactQueryParams,
+  throwIfAborted,
+  wrapError,
+} from "../../src/util/errors.ts";
 
 describe("wrapError", () => {
   it("keeps the kind and prefixes the context", () => {
@@ -17,5 +23,16 @@ describe("wrapError", () => {
     expect(() => throwIfAborted(c.signal)).not.toThrow();
     c.abort();
     expect(() => throwIfAborted(c.signal)).toThrow(CancelledError);
+  });
+});
+
+describe("redactQueryParams", () => {
+  it("hides the bound values of a failed query, on every line they appear", () => {
+    const text =
+      "Failed query: select * from users where email = ?\nparams: a@b.c,hash\n  at x\nparams: again";
+    expect(redactQueryParams(text)).toBe(
+      "Failed query: select * from users where email = ?\nparams: [redacted]\n  at x\nparams: [redacted]",
+    );
+    expect(redactQueryParams("no params here")).toBe("no params here");
   });
 });
