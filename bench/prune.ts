@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { backup } from "../src/engine/backup.ts";
 import { initRepository } from "../src/engine/repository/open.ts";
 import { createLocalBackend } from "../src/storage/local.ts";
+import { formatBytes } from "../src/util/bytes.ts";
 import { s3Target, type Target } from "./lib/targets.ts";
 import { ensureTree } from "./lib/tree.ts";
 
@@ -179,11 +180,11 @@ const rows = [
   ["forget (keep half)", `${forget.wallS.toFixed(2)} s, peak RSS ${forget.maxRssMiB.toFixed(0)} MiB`],
   [
     "prune",
-    `${prune.wallS.toFixed(2)} s, peak RSS ${prune.maxRssMiB.toFixed(0)} MiB; packs removed ${report.packs.removed}, repacked ${report.packs.repacked}, written ${report.packs.written}; freed ${mib(report.bytes.freed!)}`,
+    `${prune.wallS.toFixed(2)} s, peak RSS ${prune.maxRssMiB.toFixed(0)} MiB; packs removed ${report.packs.removed}, repacked ${report.packs.repacked}, written ${report.packs.written}; freed ${mib(report.bytes.freed!)}; unused left in kept packs ${formatBytes(report.bytes.unused_left!)}`,
   ],
   [
     "then prune --max-unused 0",
-    `${tight.wallS.toFixed(2)} s, peak RSS ${tight.maxRssMiB.toFixed(0)} MiB; packs repacked ${tightReport.packs.repacked}, written ${tightReport.packs.written}; freed ${mib(tightReport.bytes.freed!)}`,
+    `${tight.wallS.toFixed(2)} s, peak RSS ${tight.maxRssMiB.toFixed(0)} MiB; packs repacked ${tightReport.packs.repacked}, written ${tightReport.packs.written}; freed ${formatBytes(tightReport.bytes.freed!)}`,
   ],
   ["check --read-data after", `${check.wallS.toFixed(2)} s, peak RSS ${check.maxRssMiB.toFixed(0)} MiB`],
   [
