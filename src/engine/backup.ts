@@ -39,6 +39,12 @@ function startScan(paths: string[], filter: PathFilter, progress: Progress, sign
   };
 }
 
+/** Bytes a repository holds for saving (queued and packed, not yet uploaded), when it tells. */
+function bufferedBytes(repo: Repository): number {
+  const r = repo as Repository & { bufferedBytes?: () => number };
+  return typeof r.bufferedBytes === "function" ? r.bufferedBytes() : 0;
+}
+
 /**
  * NotFoundError when not one of the given paths exists: a snapshot of nothing (and exit code 3)
  * would hide a typo or an unmounted disk. When only some are missing, each is a per-file error.
@@ -76,11 +82,15 @@ export async function backup(
   await requireSomePath(roots);
   const errors: FileError[] = [];
   const notices: FileError[] = [];
+  let reading = true;
   const progress = createProgress({
     operation: "backup",
     listener: options.onProgress,
     intervalMs: options.progressIntervalMs,
     now,
+    // Data read but still queued for sealing and upload is not "done"; after the walk, the last
+    // packs are sealed and sent (flush): hold at least a byte back until that ends.
+    unsettled: () => Math.max(bufferedBytes(repo), reading ? 0 : 1),
   });
   const stopScan = startScan(roots, filter, progress, signal);
   const archiver = new Archiver(
@@ -103,6 +113,7 @@ export async function backup(
   );
   try {
     for await (const entry of walk(roots, filter, signal)) await archiver.consume(entry);
+    reading = false;
     await repo.flush(signal);
   } catch (e) {
     await archiver.drain();

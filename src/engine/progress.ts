@@ -13,6 +13,11 @@ export interface ProgressOptions {
   /** Window for the rate, in ms (default 10 s). */
   windowMs?: number;
   now?: () => number;
+  /**
+   * Bytes counted as done that are not stored yet (a backup's data still queued for sealing and
+   * upload). Progress events leave them out until finish(), so 100% means stored, not just read.
+   */
+  unsettled?: () => number;
 }
 
 export interface Progress {
@@ -65,22 +70,26 @@ export function createProgress(options: ProgressOptions): Progress {
   let totals = { files: 0, bytes: 0, done: false };
   let last = Number.NEGATIVE_INFINITY;
   let finished = false;
+  let shown = 0;
   emit({ type: "start", operation: options.operation, time: new Date(started).toISOString() });
 
   const send = () => {
     const t = now();
     last = t;
-    samples.push([t, bytesDone]);
+    // Never backwards; exact once finished.
+    const held = finished ? 0 : (options.unsettled?.() ?? 0);
+    shown = finished ? bytesDone : Math.max(shown, bytesDone - held);
+    samples.push([t, shown]);
     const rate = windowRate(samples, t, windowMs);
     emit({
       type: "progress",
       files_done: filesDone,
       files_total: Math.max(totals.files, filesDone),
-      bytes_done: bytesDone,
+      bytes_done: shown,
       bytes_total: Math.max(totals.bytes, bytesDone),
       current: [...current].slice(0, 4),
       rate,
-      eta: eta(bytesDone, totals.bytes, rate, totals.done),
+      eta: eta(shown, totals.bytes, rate, totals.done),
       errors,
       elapsed_ms: t - started,
     });

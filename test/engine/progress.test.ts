@@ -3,6 +3,34 @@ import { createProgress, eta, windowRate } from "../../src/engine/progress.ts";
 import type { ProgressEvent } from "../../src/engine/types.ts";
 
 describe("progress aggregator", () => {
+  it("leaves unsettled bytes out of bytes_done until finish, never going backwards", () => {
+    let t = 0;
+    let unsettled = 0;
+    const done: number[] = [];
+    const p = createProgress({
+      operation: "backup",
+      listener: (e) => {
+        if (e.type === "progress") done.push(e.bytes_done);
+      },
+      intervalMs: 10,
+      now: () => t,
+      unsettled: () => unsettled,
+    });
+    p.scan(1, 1000, true);
+    const step = (bytes: number, pending: number) => {
+      p.addBytes(bytes);
+      unsettled = pending;
+      t += 100;
+      p.tick();
+    };
+    step(400, 300); // read 400, 300 still queued for upload
+    step(600, 1000); // all read, all queued: shown must not drop below 100
+    step(0, 200);
+    step(0, 1); // reading done, last packs still being sent
+    p.finish();
+    expect(done).toEqual([100, 100, 800, 999, 1000]);
+  });
+
   it("emits start, scan, throttled progress with rate and ETA, errors, and a final event", () => {
     let t = 1_000_000;
     const events: ProgressEvent[] = [];

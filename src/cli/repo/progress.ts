@@ -46,12 +46,22 @@ function throttle(intervalMs: number, now: () => number): () => boolean {
 
 function jsonRenderer(io: CliIo, options: RendererOptions): ProgressRenderer {
   const due = throttle(options.intervalMs ?? 1000, options.now ?? Date.now);
+  // The last progress event held back by the throttle: printed at the end, so the final counts
+  // (the engine's last event) are always in the output.
+  let held: ProgressEvent | null = null;
   return {
     onEvent(event) {
-      if (event.type === "progress" && !due()) return;
+      if (event.type === "progress" && !due()) {
+        held = event;
+        return;
+      }
+      if (event.type === "progress") held = null;
       io.stdout(`${JSON.stringify(event)}\n`);
     },
-    finish() {},
+    finish() {
+      if (held) io.stdout(`${JSON.stringify(held)}\n`);
+      held = null;
+    },
   };
 }
 

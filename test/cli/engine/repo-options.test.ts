@@ -178,9 +178,12 @@ describe("progress renderers", () => {
     now = 1500;
     r.onEvent(progress());
     r.onEvent({ type: "error", path: "/x", message: "boom" });
+    now = 1600;
+    r.onEvent(progress({ files_done: 9 })); // throttled, but the last one: printed by finish()
     r.finish();
-    const parsed = lines.map((l) => JSON.parse(l) as { type: string });
-    expect(parsed.map((p) => p.type)).toEqual(["start", "progress", "progress", "error"]);
+    const parsed = lines.map((l) => JSON.parse(l) as { type: string; files_done?: number });
+    expect(parsed.map((p) => p.type)).toEqual(["start", "progress", "progress", "error", "progress"]);
+    expect(parsed.at(-1)?.files_done).toBe(9);
     expect(lines.every((l) => l.endsWith("\n") && !l.slice(0, -1).includes("\n"))).toBe(true);
   });
 
