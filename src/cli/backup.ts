@@ -111,6 +111,13 @@ export const backupCommand: Command = {
     const compression = parseCompression(flags.compression);
     const limitUploadKbps = intFlag("limit-upload", flags["limit-upload"], 1);
     if (flags.host === "") throw new UsageError("flag --host needs a non-empty name");
+    if (flags.tag?.some((t) => t.trim() === "")) throw new UsageError("flag --tag needs a non-empty tag");
+    for (const [name, globs] of [
+      ["exclude", flags.exclude],
+      ["include", flags.include],
+    ] as const) {
+      if (globs?.some((g) => g === "")) throw new UsageError(`flag --${name} needs a non-empty pattern`);
+    }
     const target = resolveTarget(flags, io);
     const hostname = flags.host ?? osHostname();
     const json = flags.json === true;
