@@ -8,9 +8,9 @@
 import { createHash } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { constants } from "node:fs";
-import { chmod, chown, lchown, lstat, mkdir, open, readlink, rm, symlink, unlink } from "node:fs/promises";
+import { lchown, lstat, mkdir, open, readlink, rm, symlink, unlink } from "node:fs/promises";
 import type { TreeNode } from "../types.ts";
-import { exactTimes, setPathTimes } from "./times.ts";
+import { exactTimes, setFdTimes, setPathTimes } from "./times.ts";
 
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
@@ -68,11 +68,22 @@ export async function openForWrite(path: Buffer) {
   }
 }
 
-/** Owner (as root, best effort), mode and times of a directory, after its contents. */
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/**
+ * Owner (as root, best effort), mode and times of a directory, after its contents. Through a
+ * handle opened without following a symlink, so a directory swapped for a symlink since it was
+ * made (by someone else writing in the target) never passes its mode or owner to what it points at.
+ */
 export async function applyDirMeta(path: Buffer, node: TreeNode): Promise<void> {
-  if (isRoot) await chown(path, node.uid, node.gid).catch(() => {});
-  await chmod(path, node.mode & 0o7777);
-  await setPathTimes(path, node.mtime, false);
+  const fh = await open(path, DIR_FLAGS);
+  try {
+    if (isRoot) await fh.chown(node.uid, node.gid).catch(() => {});
+    await fh.chmod(node.mode & 0o7777);
+    setFdTimes(fh.fd, node.mtime);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Creates (or keeps, when identical) a symlink; never follows an existing one. */

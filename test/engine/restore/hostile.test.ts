@@ -1,7 +1,8 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
+import { applyDirMeta } from "../../../src/engine/restore/fs-ops.ts";
 import { restore } from "../../../src/engine/restore.ts";
 import type { Repository, Snapshot, Tree, TreeNode } from "../../../src/engine/types.ts";
 import { memoryRepo } from "../../helpers/engine-repo.ts";
@@ -112,6 +113,23 @@ describe("restore of a hostile tree", () => {
     expect(lstatSync(join(target, "d")).isDirectory()).toBe(true);
     expect(readFileSync(join(target, "d", "x"), "utf8")).toBe("pwned");
     expect(readFileSync(join(target, "fine"), "utf8")).toBe("ok");
+  });
+
+  it("never applies a directory's mode or owner through a symlink swapped in for it", async () => {
+    const real = join(tmp.path, "real");
+    mkdirSync(real, { mode: 0o755 });
+    const swapped = join(tmp.path, "swapped");
+    symlinkSync(real, swapped);
+    const node = {
+      ...(await fileNode("swapped", "")),
+      type: "dir" as const,
+      mode: 0o777,
+      uid: 4321,
+      gid: 4321,
+    };
+    await expect(applyDirMeta(Buffer.from(swapped), node as TreeNode)).rejects.toThrow(/ELOOP|ENOTDIR/);
+    expect(lstatSync(real).mode & 0o7777).toBe(0o755);
+    expect(lstatSync(real).uid).toBe(process.getuid?.() ?? lstatSync(real).uid);
   });
 
   it("reports a damaged tree or blob as errors and restores what it can", async () => {
