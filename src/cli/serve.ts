@@ -5,10 +5,13 @@ import type { Command } from "./io.ts";
 
 const usage = `Usage: backapp serve [--listen HOST:PORT] [--data-dir DIR] [--log-level LEVEL]
 
-Serves the web UI and JSON API.
+Serves the web UI and JSON API. Logs are JSON lines on stdout. One server per data dir.
+SIGTERM or SIGINT: stop accepting, let requests finish (up to 8 s), close the database, exit 0;
+a second signal cuts the remaining requests (exit 1).
 
 Flags:
-  --listen HOST:PORT   address to listen on (env BACKAPP_LISTEN, default 127.0.0.1:8080)
+  --listen HOST:PORT   address to listen on (env BACKAPP_LISTEN, default 127.0.0.1:8080; [::1]:8080
+                       for IPv6; :8080 is 127.0.0.1:8080, all interfaces are 0.0.0.0:8080 or [::]:8080)
   --data-dir DIR       where backapp.db lives (env BACKAPP_DATA_DIR, default: the platform's data dir)
   --log-level LEVEL    trace|debug|info|warn|error|fatal|silent (env BACKAPP_LOG_LEVEL, default info)
 `;
