@@ -13,7 +13,7 @@
 import { IntegrityError, ValidationError, wrapError } from "../util/errors.ts";
 import { deleteAll, writeNewIndex } from "./prune/commit.ts";
 import { requireExclusiveLock } from "./prune/guard.ts";
-import { listStoredPacks, loadAllIndexFiles, markUsed } from "./prune/load.ts";
+import { collectGarbage, listStoredPacks, loadAllIndexFiles, markUsed } from "./prune/load.ts";
 import { type PrunePlan, planChangesPacks, planPrune } from "./prune/plan.ts";
 import { repackPacks } from "./prune/repack.ts";
 import { DEFAULT_PACK_SIZE } from "./repository/open.ts";
@@ -125,8 +125,10 @@ export async function pruneRepository(
   const snapshots = (await listAllSnapshots(repo, signal)).filter((s) => !excluded.has(s.id));
   await onStep?.("mark");
   const used = await markUsed(repo, snapshots, signal);
+  collectGarbage(used.size);
   await onStep?.("plan");
   const plan = planPrune(index, stored, used, maxUnused);
+  collectGarbage(used.size);
   let storedBytes = 0;
   for (const size of stored.values()) storedBytes += size;
   const out = report(

@@ -13,7 +13,7 @@ import { throwIfAborted } from "../../util/errors.ts";
 import { sha256Hex } from "../crypto/aead.ts";
 import type { MasterKeys } from "../crypto/keys.ts";
 import { encodeIndex, type IndexPack } from "../repository/index-file.ts";
-import { type PackRecord, packEntries } from "./load.ts";
+import { collectGarbage, type PackRecord, packEntries } from "./load.ts";
 import { storeConfirmed } from "./repack.ts";
 
 /** Entries per new index file: about 4.6 MB of plaintext each. */
@@ -40,6 +40,7 @@ export async function writeNewIndex(
     const id = sha256Hex(bytes);
     await storeConfirmed(backend, `index/${id}`, bytes, signal);
     ids.push(id);
+    collectGarbage(entries); // the batch's entry objects and the encoded file
     batch = [];
     entries = 0;
   };

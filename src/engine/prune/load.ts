@@ -51,13 +51,16 @@ export async function loadAllIndexFiles(
   const out: LoadedIndex = { files: [], packs: new Map() };
   const names: string[] = [];
   for await (const o of backend.list("index/", { signal })) names.push(o.name);
+  let entries = 0;
   for (const name of names.sort()) {
     throwIfAborted(signal);
     const id = name.slice("index/".length);
     try {
       const bytes = await backend.get(name, { signal });
       if (sha256Hex(bytes) !== id) throw new IntegrityError("content does not match its name");
-      for (const p of decodeIndex(bytes, keys).packs) {
+      const decoded = decodeIndex(bytes, keys).packs;
+      entries = decoded.reduce((n, p) => n + p.entries.length, 0);
+      for (const p of decoded) {
         if (out.packs.has(p.id)) continue;
         const raw = encodeEntries(p.entries);
         out.packs.set(p.id, { id: p.id, size: p.size, salt: p.salt, count: p.entries.length, raw });
@@ -66,8 +69,23 @@ export async function loadAllIndexFiles(
       throw wrapError(`prune: index file ${id.slice(0, 12)} cannot be read (run check)`, e);
     }
     out.files.push(id);
+    collectGarbage(entries); // the decoded entries of this file
   }
   return out;
+}
+
+/** Below this many index entries a phase leaves too little garbage to be worth a full collection. */
+const COLLECT_FROM_ENTRIES = 50_000;
+
+/**
+ * A full collection where the runtime offers one (Bun), after a prune phase that went over
+ * `entries` index entries: each leaves an object and a hex string per entry behind, which JSC
+ * collects lazily, so peak memory grew with the garbage rather than with what prune holds (500 000
+ * blobs: 536 → 390 MiB peak RSS). Skipped for small repositories, where it would only cost time.
+ */
+export function collectGarbage(entries = Number.POSITIVE_INFINITY): void {
+  if (entries < COLLECT_FROM_ENTRIES) return;
+  (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc(true);
 }
 
 /** Stored packs: object name → size. */

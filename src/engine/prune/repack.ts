@@ -11,7 +11,7 @@ import { packName } from "../repository/pack-format.ts";
 import type { RepositoryImpl } from "../repository/repository.ts";
 import { type CoreReply, type FinishedPack, SealCore } from "../repository/seal-core.ts";
 import type { BlobSet } from "./load.ts";
-import { packEntries } from "./load.ts";
+import { collectGarbage, packEntries } from "./load.ts";
 import type { PackUsage } from "./plan.ts";
 
 /** Uploads a pack and checks the store reports it with the right size. */
@@ -27,6 +27,8 @@ export async function storeConfirmed(
     throw new IntegrityError(`${name}: stored size ${info.size} differs from written ${bytes.byteLength}`);
   }
 }
+
+const COLLECT_EVERY = 64 * 1024 * 1024;
 
 export interface RepackProgress {
   packsDone: number;
@@ -78,6 +80,9 @@ export async function repackPacks(
       });
     }
     await upload();
+    // Downloaded packs are big short-lived buffers: collect every 64 MiB read.
+    if (Math.floor((bytesDone + p.size) / COLLECT_EVERY) > Math.floor(bytesDone / COLLECT_EVERY))
+      collectGarbage();
     bytesDone += p.size;
     opts.onPack?.({ packsDone: i + 1, bytesDone });
   }
