@@ -101,10 +101,18 @@ function isStale(lock: LockRecord, opts: LockOptions): boolean {
 
 function parseLock(keys: MasterKeys, bytes: Uint8Array): LockRecord {
   const r = JSON.parse(new TextDecoder().decode(openWith(keys, "lock", bytes))) as LockRecord;
-  if (typeof r.time !== "string" || typeof r.pid !== "number" || typeof r.exclusive !== "boolean") {
+  if (!r || typeof r.time !== "string" || typeof r.pid !== "number" || typeof r.exclusive !== "boolean") {
     throw new Error("malformed lock");
   }
-  return r;
+  // Only the fields of the format, with printable fallbacks: a lock may be hostile.
+  const text = (v: unknown) => (typeof v === "string" ? v : "?");
+  return {
+    time: r.time,
+    hostname: text(r.hostname),
+    pid: r.pid,
+    exclusive: r.exclusive,
+    username: text(r.username),
+  };
 }
 
 /**

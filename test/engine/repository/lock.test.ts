@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { newMasterKeys } from "../../../src/engine/crypto/keys.ts";
+import { newMasterKeys, sealWith } from "../../../src/engine/crypto/keys.ts";
 import {
   acquireLock,
   listLocks,
@@ -110,6 +110,23 @@ describe("locks", () => {
     expect(info).toMatchObject({ unreadable: true, exclusive: true, stale: false });
     expect(await removeStaleLocks(backend, keys)).toEqual([]);
     expect((await removeAllLocks(backend, keys)).map((l) => l.name)).toEqual(["locks/garbage"]);
+  });
+
+  it("reads only the format's fields of an authentic but odd lock", async () => {
+    const backend = createMemoryBackend();
+    const put = (name: string, record: object) =>
+      backend.put(`locks/${name}`, sealWith(keys, "lock", new TextEncoder().encode(JSON.stringify(record))));
+    const now = new Date().toISOString();
+    await put("a", { time: now, pid: -1, exclusive: true, hostname: "this-host", extra: "x".repeat(10) });
+    await put("b", { time: now, pid: 7, exclusive: false, hostname: 42 });
+    const locks = await listLocks(backend, keys, { hostname: "this-host" });
+    expect(locks.map(({ name, stale, hostname, username }) => ({ name, stale, hostname, username }))).toEqual(
+      [
+        { name: "locks/a", stale: true, hostname: "this-host", username: "?" }, // no such pid here
+        { name: "locks/b", stale: false, hostname: "?", username: "?" },
+      ],
+    );
+    expect(Object.keys(locks[0]!)).not.toContain("extra");
   });
 
   it("reports a storage failure while reading a lock instead of guessing", async () => {
