@@ -1,5 +1,5 @@
 import { ensureSetupToken } from "../auth/accounts.ts";
-import { defaultDataDir } from "../config/index.ts";
+import { resolveDataDir } from "../config/index.ts";
 import { openDatabase } from "../db/client.ts";
 import { systemClock } from "../util/clock.ts";
 import { BackappError } from "../util/errors.ts";
@@ -17,7 +17,7 @@ Flags:
 
 /** --data-dir, then BACKAPP_DATA_DIR, then the platform default. */
 export function dataDirFrom(flag: string | undefined, io: CliIo): string {
-  return flag ?? io.env.BACKAPP_DATA_DIR ?? defaultDataDir(io.env);
+  return resolveDataDir(flag, io.env);
 }
 
 export const setupTokenCommand: Command = {
