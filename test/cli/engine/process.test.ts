@@ -107,8 +107,10 @@ describe.each(["local", "s3"] as const)("as processes on %s", { timeout: 180_000
 
   it("SIGINT cancels a backup cleanly: exit 1, no snapshot, no lock left", async () => {
     const child = spawnBackapp(repo, ["backup", "--json", "--limit-upload", "4096", src]);
-    await waitFor("upload progress", () =>
-      child.lines.some((l) => l.includes('"type":"progress"') && !l.includes('"bytes_done":0,')),
+    // Reading is done in a moment; the 32 MiB then take seconds to upload at 4 MiB/s (bytes_done
+    // counts stored data, so it may stay 0 until the first packs are up): cancel once files are read.
+    await waitFor("files read", () =>
+      child.lines.some((l) => l.includes('"type":"progress"') && !l.includes('"files_done":0,')),
     );
     child.proc.kill("SIGINT");
     expect(await child.done).toBe(1);
