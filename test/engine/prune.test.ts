@@ -149,6 +149,19 @@ describe("prune", () => {
     await expectHealthy(inner, contents);
   });
 
+  it("leaves objects under data/ that are not named like packs alone", async () => {
+    const backend = createMemoryBackend();
+    const contents = await build(backend, 1);
+    const strangers = ["data/README", `data/ab/${"cd".repeat(32)}`, `data/00/${"0".repeat(63)}`];
+    for (const name of strangers) await backend.put(name, new Uint8Array([1]));
+    const report = await withExclusive(backend, (r) => pruneRepository(r));
+    expect(report.packs.unindexed).toBe(0);
+    const left = await listing(backend, "data/");
+    for (const name of strangers) expect(left.has(name)).toBe(true);
+    for (const name of strangers) await backend.delete(name);
+    await expectHealthy(backend, contents);
+  });
+
   it("keeps one copy of a blob stored twice", async () => {
     const backend = createMemoryBackend();
     await init(backend, "pw").then((r) => r.close());

@@ -127,8 +127,19 @@ export function planPrune(
     else plan.keep.push(u);
   }
   const indexed = new Set([...index.packs.keys()].map(packName));
-  for (const [name, size] of stored) if (!indexed.has(name)) plan.unindexed.push({ name, size });
+  for (const [name, size] of stored) {
+    if (!indexed.has(name) && isPackName(name)) plan.unindexed.push({ name, size });
+  }
   return plan;
+}
+
+/**
+ * Only objects named like packs ("data/<first 2 hex>/<64 hex>") are leftovers prune may delete;
+ * anything else under data/ (a folder marker some S3 tools create, a stray file) is not ours:
+ * the format says unknown names are ignored.
+ */
+function isPackName(name: string): boolean {
+  return /^data\/([0-9a-f]{2})\/\1[0-9a-f]{62}$/.test(name);
 }
 
 /** True when carrying out the plan would change nothing but index file layout. */
