@@ -56,11 +56,12 @@ export async function addKey(
  * for a shorter or ambiguous prefix and for the current key (which also protects the last one);
  * NotFoundError for an unknown id.
  */
-export async function removeKey(repo: RepositoryImpl, id: string): Promise<void> {
+export async function removeKey(repo: RepositoryImpl, ref: string): Promise<void> {
   requireEncrypted(repo);
-  if (!/^[0-9a-f]{8,64}$/.test(id)) {
-    throw new ValidationError(`"${id}" is not a key id or a prefix of at least 8 hex characters`);
+  if (!/^[0-9a-fA-F]{8,64}$/.test(ref)) {
+    throw new ValidationError(`"${ref}" is not a key id or a prefix of at least 8 hex characters`);
   }
+  const id = ref.toLowerCase();
   const keys = await listKeys(repo);
   const matches = keys.filter((k) => k.id.startsWith(id));
   if (matches.length === 0) throw new NotFoundError(`key ${id} not found`);
