@@ -51,10 +51,10 @@ export async function loadAllIndexFiles(
   const out: LoadedIndex = { files: [], packs: new Map() };
   const names: string[] = [];
   for await (const o of backend.list("index/", { signal })) names.push(o.name);
-  let entries = 0;
   for (const name of names.sort()) {
     throwIfAborted(signal);
     const id = name.slice("index/".length);
+    let entries = 0;
     try {
       const bytes = await backend.get(name, { signal });
       if (sha256Hex(bytes) !== id) throw new IntegrityError("content does not match its name");
