@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { sealWith } from "../../../src/engine/crypto/keys.ts";
 import { tempDir } from "../../helpers/temp.ts";
-import { backapp, backendOf, localRepo, type TestRepo, takeSnapshots } from "./fixtures.ts";
+import { backapp, backendOf, localRepo, openLib, type TestRepo, takeSnapshots } from "./fixtures.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -265,6 +266,43 @@ describe("backapp prune, stats, unlock", () => {
     expect(r.stdout).toBe("removed 0 stale locks\n");
     const all = await backapp(repo, ["unlock", "--remove-all"]);
     expect(all.stdout).toBe("removed 0 locks\n");
+  });
+
+  it("a lock of another host blocks prune until 30 minutes without refresh make it stale", async () => {
+    const repo = await withSnapshots(1);
+    const r = await openLib(repo, { lock: "none" });
+    const lockAt = async (minutesAgo: number) => {
+      const record = {
+        time: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+        hostname: "some-other-host",
+        pid: process.pid, // alive here, but on another host it says nothing
+        exclusive: false,
+        username: "ann",
+      };
+      const name = `locks/${String(minutesAgo).padStart(64, "0")}`;
+      await r.backend.put(
+        name,
+        sealWith(r.masterKeys, "lock", new TextEncoder().encode(JSON.stringify(record))),
+      );
+      return name;
+    };
+    try {
+      const fresh = await lockAt(29);
+      const blocked = await backapp(repo, ["prune"]);
+      expect(blocked.code).toBe(1);
+      expect(blocked.stderr).toContain("repository is locked: a shared lock by ann@some-other-host");
+      await r.backend.delete(fresh);
+      await lockAt(31);
+      const pruned = await backapp(repo, ["prune"]);
+      expect(pruned.stderr).toBe("");
+      expect(pruned.code).toBe(0);
+      const unlock = await backapp(repo, ["unlock"]);
+      expect(unlock.stdout).toMatch(
+        /^removed a shared lock by ann@some-other-host pid \d+ since .*\nremoved 1 stale lock\n$/,
+      );
+    } finally {
+      await r.close();
+    }
   });
 
   it("unlock names what it removes; an unreadable lock stays until --remove-all", async () => {
