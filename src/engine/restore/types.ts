@@ -26,7 +26,7 @@ export interface RestoreOptions {
 
 export interface RestoreSummary {
   files_restored: number;
-  /** Files already correct in the target (size and mtime match; content too with verify). */
+  /** Files already correct in the target (size, mtime, mode and, as root, owner match; content too with verify). */
   files_skipped: number;
   dirs: number;
   symlinks: number;
