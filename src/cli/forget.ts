@@ -25,7 +25,7 @@ damaged ones included.
 Keep rules (N: a whole number or "unlimited"):
   --keep-last N          the N newest snapshots
   --keep-hourly N        the newest snapshot of each of the last N hours that have snapshots
-  --keep-daily N         ... days (while periods are left, the oldest snapshot is kept too)
+  --keep-daily N         ... days
   --keep-weekly N        ... ISO weeks (Monday to Sunday)
   --keep-monthly N       ... months
   --keep-yearly N        ... years

@@ -105,12 +105,9 @@ describe("applyRetention basics", () => {
       expect(r.remove.map((s) => s.id)).toEqual([b.id, a.id]);
       const d = applyRetention(input, { keepDaily: 1 }, { timeZone: "UTC" });
       expect(d.keep.map((k) => k.snapshot.id)).toEqual([c.id]);
-      // With days left, the oldest (the smallest id) is kept too.
+      // Days left over keep nothing more: only the newest of the day stays.
       const o = applyRetention(input, { keepDaily: 3 }, { timeZone: "UTC" });
-      expect(o.keep.map((k) => [k.snapshot.id, k.reasons])).toEqual([
-        [c.id, ["daily 2024-05-05"]],
-        [a.id, ["oldest daily 2024-05-05"]],
-      ]);
+      expect(o.keep.map((k) => [k.snapshot.id, k.reasons])).toEqual([[c.id, ["daily 2024-05-05"]]]);
     }
   });
 
@@ -283,18 +280,17 @@ describe("calendar buckets", () => {
   });
 });
 
-describe("the oldest snapshot of a group (restic ≥ 0.16)", () => {
+describe("only the newest of each period (no extra oldest snapshot, unlike restic ≥ 0.16)", () => {
   const day = (d: number, h = 12) =>
     `2024-01-${String(d).padStart(2, "0")}T${String(h).padStart(2, "0")}:00Z`;
   it.each([
     [
-      "is kept while a rule has periods left",
+      "is not kept while a rule has periods left",
       [day(1, 8), day(1, 20), day(2)],
       { keepDaily: 7 },
       [
         [day(2), ["daily 2024-01-02"]],
         [day(1, 20), ["daily 2024-01-01"]],
-        [day(1, 8), ["oldest daily 2024-01-01"]],
       ],
     ],
     [
@@ -307,22 +303,16 @@ describe("the oldest snapshot of a group (restic ≥ 0.16)", () => {
       ],
     ],
     [
-      "is kept by unlimited counts",
+      "is not kept by unlimited counts",
       [day(1, 8), day(1, 20)],
       { keepDaily: Number.POSITIVE_INFINITY },
-      [
-        [day(1, 20), ["daily 2024-01-01"]],
-        [day(1, 8), ["oldest daily 2024-01-01"]],
-      ],
+      [[day(1, 20), ["daily 2024-01-01"]]],
     ],
     [
-      "takes one period of each rule with periods left",
+      "is not kept by a second rule with periods left",
       [day(1, 8), day(1, 20)],
       { keepDaily: 1, keepMonthly: 2 },
-      [
-        [day(1, 20), ["daily 2024-01-01", "monthly 2024-01"]],
-        [day(1, 8), ["oldest monthly 2024-01"]],
-      ],
+      [[day(1, 20), ["daily 2024-01-01", "monthly 2024-01"]]],
     ],
     [
       "is never added by keep-last",
@@ -334,7 +324,7 @@ describe("the oldest snapshot of a group (restic ≥ 0.16)", () => {
       ],
     ],
     [
-      "is a group's own oldest",
+      "keeps one per week, however many days are in it",
       [day(1, 8), day(1, 20)],
       { keepWeekly: 1 },
       [[day(1, 20), ["weekly 2024-W01"]]],
@@ -354,7 +344,10 @@ describe("the oldest snapshot of a group (restic ≥ 0.16)", () => {
   );
 });
 
-/** restic's ApplyPolicy (internal/data/snapshot_policy.go) transcribed: bucket labels from Intl. */
+/**
+ * restic's ApplyPolicy (internal/restic/snapshot_policy.go, 0.14: no "oldest" rule, with the
+ * future-snapshot anchor of later versions for keep-within) transcribed; bucket labels from Intl.
+ */
 function resticOracle(snaps: RetentionSnapshot[], p: RetentionPolicy, zone: string, now: number): string[] {
   const list = [...snaps].sort((a, b) => Date.parse(b.time) - Date.parse(a.time) || b.id.localeCompare(a.id));
   const parts = (t: string) => {
@@ -393,7 +386,7 @@ function resticOracle(snaps: RetentionSnapshot[], p: RetentionPolicy, zone: stri
     for (const [i, b] of buckets.entries()) {
       if (b[0] <= 0) continue;
       const val = b[1](cur.time, nr);
-      if (val !== last[i] || nr === list.length - 1) {
+      if (val !== last[i]) {
         kept = true;
         last[i] = val;
         b[0]--;

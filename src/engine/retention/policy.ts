@@ -3,8 +3,8 @@
  * - keep-last N keeps the N newest snapshots;
  * - keep-hourly/daily/weekly/monthly/yearly N keeps the newest snapshot of each of the last N
  *   periods (wall-clock buckets in the policy's time zone, see calendar.ts) that have snapshots;
- *   periods without snapshots do not count; while a rule still has periods left when the walk
- *   reaches the group's oldest snapshot, that one is kept too ("oldest daily ..."), as restic does;
+ *   periods without snapshots do not count (restic 0.14's rules: restic ≥ 0.16's extra "oldest
+ *   snapshot" rule is deliberately not applied);
  * - keep-within D keeps every snapshot strictly newer than (newest snapshot − D), the newest being
  *   the newest one not in the future (or now, when all are), D applied as
  *   calendar arithmetic on the newest snapshot's wall clock (month ends clamp: Mar 31 − 1m = Feb 28
@@ -204,7 +204,7 @@ function applyGroup<T extends RetentionSnapshot>(
   const cutoff = rules.within ? withinCutoff(anchor, rules.within, timeZone) : 0;
   const keep: KeptSnapshot<T>[] = [];
   const remove: T[] = [];
-  for (const [i, s] of sorted.entries()) {
+  for (const s of sorted) {
     const ms = Date.parse(s.time);
     const reasons: string[] = [];
     if (lastLeft > 0) {
@@ -212,15 +212,14 @@ function applyGroup<T extends RetentionSnapshot>(
       reasons.push("last");
     }
     const w = wallClock(ms, timeZone);
-    // The oldest snapshot of the group is kept too while a rule has periods left (restic ≥ 0.16):
-    // with fewer periods than asked for, the history then reaches back as far as it can.
-    const oldest = i === sorted.length - 1;
+    // Only the newest snapshot of each period counts (restic 0.14's rule, and the issue's). Newer
+    // restic also keeps a group's oldest snapshot while periods are left; we don't: a rule keeps
+    // exactly the newest of each of its periods, no more.
     for (const b of left) {
       if (b.n <= 0) continue;
       const label = bucketOf(b.unit, w);
-      if (label !== b.last) reasons.push(`${b.unit} ${label}`);
-      else if (oldest) reasons.push(`oldest ${b.unit} ${label}`);
-      else continue;
+      if (label === b.last) continue;
+      reasons.push(`${b.unit} ${label}`);
       b.n--;
       b.last = label;
     }
