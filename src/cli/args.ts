@@ -54,6 +54,11 @@ function cleanMessage(error: unknown): string {
   if (missing) return `flag ${missing[1]?.split(",").pop()?.trim()} needs a value`;
   const noValue = /Option '([^']+)' does not take an argument/.exec(raw);
   if (noValue) return `flag ${noValue[1]} does not take a value`;
+  // "--keep-last -1": a value that looks like a flag; it is never a valid value here.
+  const ambiguous = /Option '([^']+)' argument is ambiguous/.exec(raw);
+  if (ambiguous) {
+    return `flag ${ambiguous[1]?.split(",").pop()?.trim()} got a value that looks like a flag (write --flag=VALUE if it is meant)`;
+  }
   return raw.split("\n")[0] ?? raw;
 }
 

@@ -68,6 +68,12 @@ describe("parseFlags", () => {
   it("names a flag missing its value", () => {
     expect(() => parseFlags(["--name"], specs)).toThrow(/--name needs a value/);
   });
+  it("names a flag given another flag-like value", () => {
+    expect(() => parseFlags(["--name", "-1"], specs)).toThrow(
+      /flag --name got a value that looks like a flag/,
+    );
+    expect(parseFlags(["--name=-1"], specs).flags.name).toBe("-1");
+  });
   it("refuses a value for a boolean", () => {
     expect(() => parseFlags(["--json=yes"], specs)).toThrow(UsageError);
   });
