@@ -1,6 +1,7 @@
 import { checkRepository } from "../engine/check.ts";
+import { adoptUnindexedPacks, type RepositoryImpl } from "../engine/repository/index.ts";
 import { parseFlags, UsageError } from "./args.ts";
-import type { Command } from "./io.ts";
+import type { CliIo, Command } from "./io.ts";
 import { withCancellation } from "./repo/cancel.ts";
 import {
   REPO_FLAGS,
@@ -11,7 +12,7 @@ import {
 } from "./repo/options.ts";
 import { createProgressRenderer } from "./repo/progress.ts";
 
-const usage = `Usage: backapp check --repo REPO [--read-data | --read-data-subset PCT]
+const usage = `Usage: backapp check --repo REPO [--read-data | --read-data-subset PCT] [--rebuild-index]
 
 Verifies the repository's structure: index files load, indexed packs exist with the right size,
 snapshots and every tree they reach load, every referenced blob is indexed. Exits 1 when it finds
@@ -20,6 +21,8 @@ damage, naming each damaged object.
 Flags:
   --read-data              also download every pack and authenticate every blob
   --read-data-subset PCT   the same for a random PCT percent of the packs (e.g. 10 or 2.5%)
+  --rebuild-index          first index, from their own headers, the packs no index file lists
+                           (left by an interrupted backup, or after an index file was lost)
 
 ${REPO_FLAGS_USAGE}`;
 
@@ -35,6 +38,18 @@ export function parsePercent(value: string): number {
   return pct;
 }
 
+/**
+ * Indexes packs that no index file lists, from their own headers (only adds an index file, so a
+ * shared lock is enough). Returns the packs whose header could not be read, as problems.
+ */
+async function rebuildIndex(repo: RepositoryImpl, io: CliIo, signal: AbortSignal) {
+  const r = await adoptUnindexedPacks(repo, signal);
+  const what =
+    r.packs === 0 ? "no pack was missing from the index" : `indexed ${r.packs} packs (${r.blobs} blobs)`;
+  io.stdout(`rebuild index: ${what}\n`);
+  return r.errors;
+}
+
 export const checkCommand: Command = {
   name: "check",
   summary: "verify the repository (structure; --read-data: every byte)",
@@ -44,6 +59,7 @@ export const checkCommand: Command = {
       ...REPO_FLAGS,
       "read-data": { type: "boolean" },
       "read-data-subset": { type: "string" },
+      "rebuild-index": { type: "boolean" },
     });
     takePositionals(positionals, []);
     if (flags["read-data"] && flags["read-data-subset"] !== undefined) {
@@ -54,14 +70,16 @@ export const checkCommand: Command = {
     const target = resolveTarget(flags, io);
     const progress = createProgressRenderer(io, { json: false });
     const result = await withCancellation((signal) =>
-      withRepository(target, { lock: "shared", signal }, (repo) =>
-        checkRepository(repo, {
+      withRepository(target, { lock: "shared", signal }, async (repo) => {
+        const adopted = flags["rebuild-index"] ? await rebuildIndex(repo, io, signal) : [];
+        const result = await checkRepository(repo, {
           readData: flags["read-data"] === true,
           readDataSubsetPct: subset,
           onProgress: (e) => progress.onEvent(e),
           signal,
-        }),
-      ),
+        });
+        return { ...result, errors: [...adopted, ...result.errors] };
+      }),
     );
     progress.finish();
     const read = flags["read-data"] ? ", all data read" : subset ? `, ${subset}% of packs read` : "";
@@ -71,7 +89,7 @@ export const checkCommand: Command = {
     if (result.unindexedPacks > 0) {
       const n = result.unindexedPacks;
       io.stdout(
-        `note: ${n} pack${n === 1 ? " is" : "s are"} in no index file (left by an interrupted backup: harmless, prune removes ${n === 1 ? "it" : "them"}; if blobs are reported missing from the index below, an index file was lost)\n`,
+        `note: ${n} pack${n === 1 ? " is" : "s are"} in no index file (left by an interrupted backup: harmless, prune removes ${n === 1 ? "it" : "them"}; if blobs are reported missing from the index below, an index file was lost: check --rebuild-index indexes them again)\n`,
       );
     }
     if (result.errors.length === 0) {

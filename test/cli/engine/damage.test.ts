@@ -120,7 +120,7 @@ describe.each(["local", "s3"] as const)("on %s", (kind) => {
     expect((await backapp(repo, ["check"])).code).toBe(0);
   });
 
-  it("a deleted index file: check names what is no longer indexed and notes the orphaned packs", async () => {
+  it("a deleted index file: check names what is lost and notes the orphaned packs; --rebuild-index repairs", async () => {
     const objects = await repoObjects(repo);
     const indexFiles = [...objects.keys()].filter((n) => n.startsWith("index/"));
     expect(indexFiles.length).toBeGreaterThan(0);
@@ -130,6 +130,16 @@ describe.each(["local", "s3"] as const)("on %s", (kind) => {
       expect(check.code).toBe(1);
       expect(check.stdout).toMatch(/^note: \d+ packs? (is|are) in no index file/m);
       expect(check.stdout).toMatch(/^damaged: tree\/[0-9a-f]{64}: .*not in the index$/m);
+      // The packs describe themselves: --rebuild-index indexes them again and all is readable.
+      const rebuilt = await backapp(repo, ["check", "--rebuild-index", "--read-data"]);
+      expect(rebuilt.stdout).toMatch(/^rebuild index: indexed \d+ packs \(\d+ blobs\)\n/);
+      expect(rebuilt.stdout).toContain("no errors were found");
+      expect(rebuilt.code).toBe(0);
+      const again = await backapp(repo, ["check", "--rebuild-index"]);
+      expect(again.stdout).toMatch(/^rebuild index: no pack was missing from the index\n/);
+      const target = join(out.path, `rebuilt-${kind}`);
+      const restore = await backapp(repo, ["restore", "latest", "--target", target, "--verify"]);
+      expect(restore.code).toBe(0);
     } finally {
       for (const name of indexFiles) await replaceObject(repo, name, objects.get(name)!);
     }
