@@ -14,9 +14,14 @@ const READ_CHUNK = 1024 * 1024;
  * created on demand. Writes go to a temp file in the target's folder, are fsynced, renamed over
  * the target and the folder is fsynced, so a crash leaves either the old object or the new one.
  */
+/** A temp file older than this is a leftover of a killed write (a live one is seconds old). */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
 export class LocalBackend implements Backend {
   readonly location: string;
   readonly root: string;
+  /** Folders already swept of stale temp files by this instance. */
+  private readonly swept = new Set<string>();
 
   constructor(root: string) {
     if (root === "") throw new ValidationError("local repository path is empty");
@@ -55,11 +60,33 @@ export class LocalBackend implements Backend {
       throwIfAborted(options?.signal);
       await rename(temp, path);
       await syncDir(dir);
+      await this.sweepStaleTemps(dir);
     } catch (err) {
       await handle?.close().catch(() => {});
       await unlink(temp).catch(() => {});
       if (!(data instanceof Uint8Array)) await data.cancel(err).catch(() => {});
       throw mapFsError(context, err, { reading: false });
+    }
+  }
+
+  /**
+   * Removes temp files over an hour old from `dir`, once per folder per instance: a write killed
+   * before its rename (SIGKILL, power loss) leaves one, which no reader lists and nothing else
+   * would delete. Best effort, never throws.
+   */
+  private async sweepStaleTemps(dir: string): Promise<void> {
+    if (this.swept.has(dir)) return;
+    this.swept.add(dir);
+    try {
+      const cutoff = Date.now() - STALE_TEMP_MS;
+      for (const name of await readdir(dir)) {
+        if (!name.startsWith(TEMP_PREFIX)) continue;
+        const temp = join(dir, name);
+        const st = await stat(temp).catch(() => null);
+        if (st?.isFile() && st.mtimeMs < cutoff) await unlink(temp).catch(() => {});
+      }
+    } catch {
+      // A folder that cannot be listed keeps its leftovers.
     }
   }
 

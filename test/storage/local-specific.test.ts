@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLocalBackend } from "../../src/storage/local.ts";
@@ -64,6 +64,22 @@ describe("local backend specifics", () => {
     await putting;
     expect(dec(await b.get("snap/one"))).toBe("new-part-1/part-2");
     expect(readdirSync(join(root, "snap"))).toEqual(["one"]);
+  });
+
+  it("removes temp files over an hour old (left by a killed write) when writing into their folder", async () => {
+    const root = fresh();
+    const b = createLocalBackend(root);
+    await b.put("data/ab/first", enc("1"));
+    const dir = join(root, "data", "ab");
+    writeFileSync(join(dir, ".tmp-0123456789abcdef"), "killed write");
+    writeFileSync(join(dir, ".tmp-fedcba9876543210"), "a write in progress");
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+    utimesSync(join(dir, ".tmp-0123456789abcdef"), twoHoursAgo, twoHoursAgo);
+    // Another instance (the next process) sweeps the folder once, at its first write there.
+    const next = createLocalBackend(root);
+    await next.put("data/ab/second", enc("2"));
+    expect(readdirSync(dir).sort()).toEqual([".tmp-fedcba9876543210", "first", "second"]);
+    expect(await names(next, "data/")).toEqual(["data/ab/first", "data/ab/second"]);
   });
 
   it("leaves the old object and no temp file when the source stream fails", async () => {
