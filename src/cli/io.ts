@@ -12,7 +12,7 @@ export interface CliIo {
 
 export function processIo(): CliIo {
   return {
-    stdout: (text) => process.stdout.write(text),
+    stdout: stdoutWriter(process.stdout),
     stderr: (text) => process.stderr.write(text),
     stdoutStream: process.stdout,
     env: environment(),
@@ -28,4 +28,27 @@ export interface Command {
   /** Full usage text printed on `backapp CMD --help` and after usage errors. */
   usage: string;
   run(argv: string[], io: CliIo): Promise<number>;
+}
+
+/**
+ * Writes to stdout until its reader goes away (`backapp ls … | head`): then the rest of the output
+ * is dropped quietly and the command finishes its work (a backup is not cut short by a closed
+ * pipe), instead of an EPIPE stack trace.
+ */
+export function stdoutWriter(stream: NodeJS.WritableStream): (text: string) => void {
+  let closed = false;
+  const isBrokenPipe = (e: unknown) => (e as NodeJS.ErrnoException | null)?.code === "EPIPE";
+  stream.on("error", (e) => {
+    if (!isBrokenPipe(e)) throw e;
+    closed = true;
+  });
+  return (text) => {
+    if (closed) return;
+    try {
+      stream.write(text);
+    } catch (e) {
+      if (!isBrokenPipe(e)) throw e;
+      closed = true;
+    }
+  };
 }
