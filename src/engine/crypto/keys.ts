@@ -56,11 +56,26 @@ export function newMasterKeys(): MasterKeys {
   return { encrypt: random(KEY_BYTES), mac: random(KEY_BYTES) };
 }
 
+/** scrypt needs 128·N·r bytes; a key object asking for more is refused before anything is allocated. */
+const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024;
+
+/**
+ * Key objects are read from storage, so their parameters may be hostile: non-integers, N = 2^40,
+ * or N = 2^24 with r = 64 (128 GiB) would make scrypt throw a non-integrity error or exhaust memory.
+ */
 function checkParams(p: ScryptParams): void {
-  const pow2 = Number.isInteger(Math.log2(p.N));
-  if (!pow2 || p.N < 2 || p.N > 2 ** 24 || p.r < 1 || p.r > 64 || p.p < 1 || p.p > 16) {
-    throw new IntegrityError(`unsupported scrypt parameters N=${p.N} r=${p.r} p=${p.p}`);
-  }
+  const ints = Number.isSafeInteger(p.N) && Number.isSafeInteger(p.r) && Number.isSafeInteger(p.p);
+  const ok =
+    ints &&
+    Number.isInteger(Math.log2(p.N)) &&
+    p.N >= 2 &&
+    p.N <= 2 ** 24 &&
+    p.r >= 1 &&
+    p.r <= 64 &&
+    p.p >= 1 &&
+    p.p <= 16 &&
+    128 * p.N * p.r <= MAX_SCRYPT_MEMORY;
+  if (!ok) throw new IntegrityError(`unsupported scrypt parameters N=${p.N} r=${p.r} p=${p.p}`);
 }
 
 export function deriveWrappingKey(password: string, salt: Uint8Array, params: ScryptParams): Uint8Array {

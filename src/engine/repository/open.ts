@@ -128,18 +128,22 @@ export async function initRepository(
 
 /** Tries every key object; WrongPasswordError when none opens with `password`. */
 async function unlockKeys(backend: Backend, password: string, signal?: AbortSignal) {
+  const skipped: string[] = [];
   for await (const o of backend.list("keys/", { signal })) {
     throwIfAborted(signal);
     let keys: MasterKeys | null;
     try {
       keys = unwrapMasterKeys(parseKeyFile(await backend.get(o.name, { signal })), password);
     } catch (e) {
-      if (e instanceof IntegrityError) continue; // a damaged key object; another may work
-      throw e;
+      // A damaged or hostile key object; another may work. Named if none does.
+      if (!(e instanceof IntegrityError)) throw e;
+      skipped.push(`${o.name}: ${e.message}`);
+      continue;
     }
     if (keys) return { keys, keyId: o.name.slice("keys/".length) };
   }
-  throw new WrongPasswordError("wrong password or no key found");
+  const why = skipped.length > 0 ? ` (${skipped.join("; ")})` : "";
+  throw new WrongPasswordError(`wrong password or no key found${why}`);
 }
 
 /**
