@@ -7,7 +7,7 @@ import { IntegrityError } from "../../util/errors.ts";
 import { fromHex, SALT_BYTES, toHex } from "../crypto/aead.ts";
 import { type MasterKeys, openWith, sealWith } from "../crypto/keys.ts";
 import { compress, decompress } from "./compression.ts";
-import { ENTRY_BYTES, type PackEntry, readEntry, writeEntry } from "./pack-format.ts";
+import { ENTRY_BYTES, type PackEntry, readEntry, TRAILER_BYTES, writeEntry } from "./pack-format.ts";
 
 const MAGIC = [0x42, 0x4b, 0x49, 0x58]; // "BKIX"
 const VERSION = 1;
@@ -83,6 +83,19 @@ class Reader {
   }
 }
 
+/**
+ * Blobs lie before the pack's header and trailer. An entry reaching past them (a hostile or buggy
+ * index) would make readers ask for, and buffer, up to 4 GiB for one blob.
+ */
+function checkEntry(e: PackEntry, pack: string, packSize: number): PackEntry {
+  if (e.offset + e.length > packSize - TRAILER_BYTES) {
+    throw new IntegrityError(
+      `index entry of ${e.type} blob ${e.id} points past the end of pack ${pack} (offset ${e.offset}, length ${e.length}, pack size ${packSize})`,
+    );
+  }
+  return e;
+}
+
 /** Opens and parses an index file. IntegrityError when it does not authenticate or parse. */
 export function decodeIndex(stored: Uint8Array, keys: MasterKeys): IndexFile {
   const framed = openWith(keys, "index", stored);
@@ -104,7 +117,7 @@ export function decodeIndex(stored: Uint8Array, keys: MasterKeys): IndexFile {
     const entries: PackEntry[] = [];
     for (let k = r.u32(); k > 0; k--) {
       r.need(ENTRY_BYTES);
-      entries.push(readEntry(r.view, r.bytes, r.at));
+      entries.push(checkEntry(readEntry(r.view, r.bytes, r.at), id, size));
       r.at += ENTRY_BYTES;
     }
     packs.push({ id, size, salt, entries });
