@@ -188,7 +188,7 @@ describe("hostile repository content", () => {
     const treePacks = new Set(
       engine.index
         .packs()
-        .filter((p) => engine.index.entries().some((e) => e.pack === p.id && e.type === "tree"))
+        .filter((p) => [...engine.index.entries()].some((e) => e.pack === p.id && e.type === "tree"))
         .map((p) => p.id),
     );
     await engine.close();
