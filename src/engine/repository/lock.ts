@@ -219,7 +219,15 @@ async function tryAcquire(
   };
   await write();
   // Two processes may have passed the first check at once: look again now that ours is visible.
-  const after = conflict(await listLocks(backend, keys, options), options.exclusive, name);
+  let after: LockInfo | undefined;
+  try {
+    after = conflict(await listLocks(backend, keys, options), options.exclusive, name);
+  } catch (e) {
+    // Not holding it after all: a lock left here would block others (for 30 minutes, as this
+    // process lives on) though nobody holds it.
+    await backend.delete(name).catch(() => {});
+    throw e;
+  }
   if (after) {
     await backend.delete(name);
     throw new LockedError(lockedBy(after));
