@@ -13,6 +13,10 @@ export type FaultMethod = "put" | "get" | "getStream" | "stat" | "list" | "delet
  * - corrupt: get/getStream return the data with one byte flipped (at `at`, default the middle).
  * - break-stream: getStream fails with a transient error after `afterBytes` bytes.
  * - delay: waits `ms` (abortable), then performs the call.
+ * - torn-write: put stores only the first `keep` bytes (default half) of byte data, then throws a
+ *   transient error: what a backend without atomic writes leaves when a connection drops.
+ * - short-read: get/getStream deliver only the first `keep` bytes (default half) of what was
+ *   asked, without an error (a truncated response).
  */
 export type Fault =
   | { kind: "transient" | "permanent" | "not-found" }
@@ -20,7 +24,9 @@ export type Fault =
   | { kind: "lost-ack" }
   | { kind: "corrupt"; at?: number }
   | { kind: "break-stream"; afterBytes: number }
-  | { kind: "delay"; ms: number };
+  | { kind: "delay"; ms: number }
+  | { kind: "torn-write"; keep?: number }
+  | { kind: "short-read"; keep?: number };
 
 export interface FaultRule {
   /** Which methods the rule watches ("*" for all). */
@@ -119,15 +125,23 @@ export class FaultyBackend implements Backend {
     }
   }
 
-  put(name: string, data: Uint8Array | ReadableStream<Uint8Array>, options?: PutOptions): Promise<void> {
-    return this.apply(this.pick("put", name), `put ${name}`, options?.signal, () =>
-      this.inner.put(name, data, options),
-    );
+  async put(
+    name: string,
+    data: Uint8Array | ReadableStream<Uint8Array>,
+    options?: PutOptions,
+  ): Promise<void> {
+    const fault = this.pick("put", name);
+    if (fault?.kind === "torn-write" && data instanceof Uint8Array) {
+      await this.inner.put(name, data.slice(0, fault.keep ?? Math.floor(data.byteLength / 2)), options);
+      throw new TransientStorageError(`put ${name}: injected torn write`);
+    }
+    return this.apply(fault, `put ${name}`, options?.signal, () => this.inner.put(name, data, options));
   }
 
   async get(name: string, options?: GetOptions): Promise<Uint8Array> {
     const fault = this.pick("get", name);
     const data = await this.apply(fault, `get ${name}`, options?.signal, () => this.inner.get(name, options));
+    if (fault?.kind === "short-read") return data.slice(0, fault.keep ?? Math.floor(data.byteLength / 2));
     return fault?.kind === "corrupt" ? corrupt(data, fault.at) : data;
   }
 
@@ -139,6 +153,10 @@ export class FaultyBackend implements Backend {
     if (fault?.kind === "corrupt") return transformStream(stream, { corruptAt: fault.at ?? 0 });
     if (fault?.kind === "break-stream")
       return transformStream(stream, { breakAfter: fault.afterBytes, name });
+    if (fault?.kind === "short-read") {
+      const keep = fault.keep ?? Math.floor((options?.length ?? 0) / 2);
+      return transformStream(stream, { endAfter: keep });
+    }
     return stream;
   }
 
@@ -190,10 +208,13 @@ function corrupt(data: Uint8Array, at?: number): Uint8Array {
   return copy;
 }
 
-/** Flips the byte at stream position `corruptAt`, or fails after `breakAfter` bytes. */
+/**
+ * Flips the byte at stream position `corruptAt`, fails after `breakAfter` bytes, or ends the
+ * stream quietly after `endAfter` bytes.
+ */
 function transformStream(
   source: ReadableStream<Uint8Array>,
-  opts: { corruptAt?: number; breakAfter?: number; name?: string },
+  opts: { corruptAt?: number; breakAfter?: number; endAfter?: number; name?: string },
 ): ReadableStream<Uint8Array> {
   let position = 0;
   let broken = false;
@@ -203,6 +224,13 @@ function transformStream(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         if (broken) return fail(controller);
+        if (opts.endAfter !== undefined) {
+          const keep = Math.max(0, Math.min(chunk.byteLength, opts.endAfter - position));
+          if (keep > 0) controller.enqueue(chunk.slice(0, keep));
+          position += keep;
+          if (position >= opts.endAfter) controller.terminate();
+          return;
+        }
         const end = position + chunk.byteLength;
         if (opts.breakAfter !== undefined && end > opts.breakAfter) {
           // Deliver the bytes before the break, fail on the next read: what a dropped socket looks like.
