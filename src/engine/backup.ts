@@ -9,6 +9,7 @@ import { hostname as osHostname, userInfo } from "node:os";
 import { CancelledError, NotFoundError } from "../util/errors.ts";
 import { version } from "../util/version.ts";
 import { Archiver } from "./backup/archiver.ts";
+import { estimatedTotals, parentTotals } from "./backup/totals.ts";
 import type { BackupOptions, BackupResult } from "./backup/types.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { createPathFilter, type PathFilter } from "./scan/patterns.ts";
@@ -92,7 +93,10 @@ export async function backup(
     // packs are sealed and sent (flush): hold at least a byte back until that ends.
     unsettled: () => Math.max(bufferedBytes(repo), reading ? 0 : 1),
   });
-  const stopScan = startScan(roots, filter, progress, signal);
+  // With a parent, its summary gives the totals (corrected as the walk goes): no second walk.
+  const estimate = parentTotals(options.parent);
+  const totals = estimate ? estimatedTotals(progress, estimate, now) : undefined;
+  const stopScan = totals ? async () => {} : startScan(roots, filter, progress, signal);
   const archiver = new Archiver(
     {
       repo,
@@ -108,11 +112,13 @@ export async function backup(
         notices.push(n);
         options.onNotice?.(n);
       },
+      totals,
     },
     options.parent?.tree,
   );
   try {
     for await (const entry of walk(roots, filter, signal)) await archiver.consume(entry);
+    totals?.finish();
     reading = false;
     await repo.flush(signal);
   } catch (e) {

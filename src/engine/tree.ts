@@ -44,13 +44,21 @@ export function nameSortKey(name: string): Buffer {
   return Buffer.from(out);
 }
 
-/** Compares names by their (generalised) UTF-8 bytes, not UTF-16 code units. */
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * Compares names by their (generalised) UTF-8 bytes, not UTF-16 code units. Without surrogates
+ * (every name outside the astral planes and invalid UTF-8) UTF-16 code unit order is code point
+ * order, which is UTF-8 byte order: a plain string comparison, no encoding.
+ */
 export function compareNames(a: string, b: string): number {
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(nameSortKey(a), nameSortKey(b));
 }
 
 /** Lone surrogates other than escaped bytes (U+DC80–U+DCFF) never come from a file name. */
 function badSurrogate(name: string): boolean {
+  if (!SURROGATE.test(name)) return false;
   for (const ch of name) {
     const cp = ch.codePointAt(0)!;
     if (cp >= 0xd800 && cp <= 0xdfff && !(cp >= 0xdc80 && cp <= 0xdcff)) return true;
@@ -106,15 +114,14 @@ function typeProblem(n: TreeNode): string | null {
 export function treeProblem(tree: Tree): string | null {
   if (typeof tree !== "object" || tree === null || !Array.isArray(tree.nodes)) return "tree has no node list";
   if (Object.keys(tree).some((k) => k !== "nodes")) return "tree has unknown fields";
-  let prev: Buffer | null = null;
+  let prev: string | null = null;
   for (const node of tree.nodes) {
     const p = nodeProblem(node);
     if (p) return `${typeof node?.name === "string" ? JSON.stringify(node.name) : "node"}: ${p}`;
-    const key = nameSortKey(node.name);
-    if (prev !== null && Buffer.compare(prev, key) >= 0) {
+    if (prev !== null && compareNames(prev, node.name) >= 0) {
       return `${JSON.stringify(node.name)}: nodes not sorted or duplicated`;
     }
-    prev = key;
+    prev = node.name;
   }
   return null;
 }
@@ -140,8 +147,8 @@ function canonicalNode(n: TreeNode): TreeNode {
 
 /** Canonical bytes of a tree (sorting its nodes). ValidationError when a node is invalid. */
 export function encodeTree(tree: Tree): Uint8Array {
-  const keyed = tree.nodes.map((n) => ({ n, key: nameSortKey(typeof n.name === "string" ? n.name : "") }));
-  const nodes = keyed.sort((a, b) => Buffer.compare(a.key, b.key)).map((k) => canonicalNode(k.n));
+  const name = (n: TreeNode) => (typeof n.name === "string" ? n.name : "");
+  const nodes = [...tree.nodes].sort((a, b) => compareNames(name(a), name(b))).map(canonicalNode);
   const sorted = { nodes };
   const problem = treeProblem(sorted);
   if (problem) throw new ValidationError(`invalid tree: ${problem}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeTree, encodeTree, treeProblem } from "../../src/engine/tree.ts";
+import { compareNames, decodeTree, encodeTree, nameSortKey, treeProblem } from "../../src/engine/tree.ts";
 import type { Tree, TreeNode } from "../../src/engine/types.ts";
 import { createMemoryBackend } from "../../src/storage/memory.ts";
 import { IntegrityError, ValidationError } from "../../src/util/errors.ts";
@@ -107,5 +107,37 @@ describe("trees", () => {
     await expect(repo.loadTree(id)).rejects.toThrow(IntegrityError);
     await expect(repo.loadTree(id)).rejects.toThrow(id);
     await repo.close();
+  });
+});
+
+describe("compareNames", () => {
+  it("orders like the UTF-8 bytes of the names, with and without surrogates", () => {
+    const pieces = [
+      "a",
+      "B",
+      "~",
+      "\u00e9",
+      "\u07ff",
+      "\u0800",
+      "\ue000",
+      "\uffff",
+      "\u{1f600}",
+      "\u{10000}",
+      "\udc80",
+      "\udcff",
+      "",
+    ];
+    const names: string[] = [];
+    for (const x of pieces) for (const y of pieces) for (const z of ["", "\udc90"]) names.push(x + y + z);
+    const wrong: string[] = [];
+    for (const a of names) {
+      for (const b of names) {
+        const bytes = Math.sign(Buffer.compare(nameSortKey(a), nameSortKey(b)));
+        if (Math.sign(compareNames(a, b)) !== bytes)
+          wrong.push(`${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+      }
+    }
+    expect(names.length).toBe(338);
+    expect(wrong).toEqual([]);
   });
 });

@@ -14,6 +14,7 @@ import { FileReadError, saveFile } from "./file.ts";
 import { Limiter } from "./limiter.ts";
 import { nodeFromStat, unchangedSince } from "./node.ts";
 import { loadParentDir, type ParentDir, parentSubtree } from "./parent.ts";
+import type { Matched, Totals } from "./totals.ts";
 
 function sameContent(a: TreeNode, b: TreeNode): boolean {
   return a.size === b.size && (a.content ?? []).join() === (b.content ?? []).join();
@@ -24,6 +25,8 @@ interface Frame {
   nodes: TreeNode[];
   pending: Promise<void>[];
   parent: ParentDir;
+  /** Parent files found here (for the progress totals' estimate). */
+  matched: Matched;
 }
 
 export interface ArchiverOptions {
@@ -34,6 +37,8 @@ export interface ArchiverOptions {
   progress: Progress;
   onError(e: FileError): void;
   onNotice(e: FileError): void;
+  /** Progress totals estimated from the parent snapshot (else a counting walk gives them). */
+  totals?: Totals;
 }
 
 type Counters = Omit<SnapshotSummary, "duration_ms" | "errors">;
@@ -107,12 +112,13 @@ export class Archiver {
     const up = this.stack.at(-1);
     const id = up ? parentSubtree(up.parent, entry.name ?? "") : this.rootParent;
     const parent = await loadParentDir(this.o.repo, id, this.o.signal);
-    this.stack.push({ entry, nodes: [], pending: [], parent });
+    this.stack.push({ entry, nodes: [], pending: [], parent, matched: { files: 0, bytes: 0 } });
   }
 
   private async leave(): Promise<void> {
     const frame = this.stack.pop();
     if (!frame) throw new ValidationError("unbalanced walk");
+    this.o.totals?.left(frame.parent, frame.matched);
     await Promise.all(frame.pending);
     this.check();
     const { entry } = frame;
@@ -162,6 +168,7 @@ export class Archiver {
     const name = entry.name ?? "";
     const prev = frame.parent?.get(name);
     const size = Number(entry.stat.size);
+    this.o.totals?.found(prev, size, frame.matched);
     if (
       !this.o.full &&
       unchangedSince(prev, entry.stat) &&

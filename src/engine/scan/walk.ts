@@ -141,6 +141,46 @@ async function* walkEntry(
   }
 }
 
+/** lstat calls kept in flight ahead of the consumer (Bun's one-at-a-time lstat is ~5× slower). */
+const STATS_AHEAD = 32;
+
+interface Lstated {
+  path: Buffer;
+  stat?: BigIntStats;
+  error?: unknown;
+}
+
+/**
+ * The lstat of each name in `dir`, in order, a bounded number started ahead: awaited one at a time, each
+ * lstat costs a thread-pool round trip; a few dozen in flight overlap them (and the disk reads of a
+ * cold cache). A stat is at most STATS_AHEAD entries older than its turn; a file read later is
+ * described by its own fstat (backup/file.ts).
+ */
+function statAhead(dir: Buffer, names: Buffer[]): { next(): Promise<Lstated> } {
+  const queue: Promise<Lstated>[] = [];
+  let started = 0;
+  const start = () => {
+    while (started < names.length && queue.length < STATS_AHEAD) {
+      const path = joinBytes(dir, names[started++]!);
+      queue.push(
+        lstat(path, { bigint: true }).then(
+          (stat) => ({ path, stat }),
+          (error: unknown) => ({ path, error }),
+        ),
+      );
+    }
+  };
+  return {
+    next() {
+      start();
+      const r = queue.shift();
+      start();
+      if (!r) throw new Error("statAhead: no more paths");
+      return r;
+    },
+  };
+}
+
 async function* walkDir(
   ctx: Ctx,
   base: Base,
@@ -156,16 +196,14 @@ async function* walkDir(
   } catch (e) {
     yield { kind: "error", display: base.display, message: message(e) };
   }
+  const stats = statAhead(base.path, names);
   for (const raw of names) {
     throwIfAborted(ctx.signal);
     const name = nameFromBytes(raw);
-    const path = joinBytes(base.path, raw);
+    const { path, stat: child, error } = await stats.next();
     const display = displayPath(path);
-    let child: BigIntStats;
-    try {
-      child = await lstat(path, { bigint: true });
-    } catch (e) {
-      yield { kind: "error", display, message: message(e) };
+    if (!child) {
+      yield { kind: "error", display, message: message(error) };
       continue;
     }
     const childRel = rel === "" ? name : `${rel}/${name}`;
