@@ -41,16 +41,49 @@ export function decodeSnapshot(id: string, stored: Uint8Array, keys: MasterKeys)
     if (e instanceof IntegrityError) throw e;
     throw new IntegrityError("malformed snapshot", { cause: e });
   }
-  const ok =
-    s &&
-    typeof s.time === "string" &&
-    !Number.isNaN(Date.parse(s.time)) &&
-    isHexId(s.tree) &&
-    Array.isArray(s.paths) &&
-    Array.isArray(s.tags) &&
-    (s.parent === null || isHexId(s.parent));
-  if (!ok) throw new IntegrityError("malformed snapshot");
+  const problem = shapeProblem(s);
+  if (problem) throw new IntegrityError(`malformed snapshot: ${problem}`);
   return { ...s, id };
+}
+
+const SUMMARY_COUNTS = [
+  "files_new",
+  "files_changed",
+  "files_unmodified",
+  "dirs",
+  "bytes_processed",
+  "bytes_added",
+  "bytes_stored",
+  "duration_ms",
+] as const;
+
+const isStrings = (x: unknown) => Array.isArray(x) && x.every((v) => typeof v === "string");
+
+/**
+ * What is wrong with a decoded snapshot's shape, or null. Every field is checked: listing,
+ * retention and stats use them all, and one odd snapshot must be reported as damaged, not crash
+ * every command that lists snapshots.
+ */
+function shapeProblem(s: SnapshotInput): string | null {
+  if (!s || typeof s !== "object") return "not an object";
+  if (typeof s.time !== "string" || Number.isNaN(Date.parse(s.time))) return "bad time";
+  if (!isHexId(s.tree)) return "tree is not a blob id";
+  if (!(s.parent === null || isHexId(s.parent))) return "parent is not a snapshot id";
+  if (typeof s.hostname !== "string" || typeof s.username !== "string") return "bad hostname or username";
+  if (!isStrings(s.paths) || !isStrings(s.tags)) return "paths and tags must be lists of strings";
+  if (typeof s.program_version !== "string") return "bad program_version";
+  const sum = s.summary as unknown as Partial<Record<string, unknown>> | null;
+  if (!sum || typeof sum !== "object") return "no summary";
+  if (!SUMMARY_COUNTS.every((k) => typeof sum[k] === "number" && Number.isFinite(sum[k]))) {
+    return "summary counts must be numbers";
+  }
+  const errorsOk =
+    Array.isArray(sum.errors) &&
+    sum.errors.every(
+      (e: { path?: unknown; message?: unknown } | null) =>
+        e !== null && typeof e === "object" && typeof e.path === "string" && typeof e.message === "string",
+    );
+  return errorsOk ? null : "summary errors must be {path, message} objects";
 }
 
 export async function listSnapshotIds(backend: Backend, signal?: AbortSignal): Promise<string[]> {
