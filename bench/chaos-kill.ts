@@ -35,12 +35,18 @@ const { values } = parseArgs({
     targets: { type: "string", default: "local,s3" },
     seed: { type: "string", default: String(Date.now() % 1_000_000) },
     "max-kill-ms": { type: "string", default: "5000" },
+    /**
+     * Prune-focused runs: every other round a forget --prune, 4 in 5 killed within this many ms
+     * (at most the duration of the last forget that ran to the end); backups are not killed.
+     */
+    "prune-kill-ms": { type: "string" },
     out: { type: "string" },
   },
 });
 const root = resolve(values.dir!);
 const rounds = Number(values.rounds);
 const maxKillMs = Number(values["max-kill-ms"]);
+const pruneKillMs = values["prune-kill-ms"] === undefined ? null : Number(values["prune-kill-ms"]);
 const bun = resolve(import.meta.dirname, "../node_modules/.bin/bun");
 const main = resolve(import.meta.dirname, "../src/main.ts");
 const password = "chaos passphrase";
@@ -185,19 +191,31 @@ async function loop(target: Target, tree: string): Promise<Tally> {
     tally.failures.push(`${what}: exit ${r.code} ${r.signal ?? ""} ${r.stderr.trim().slice(0, 600)}`);
   const init = await backapp(env, ["init"]);
   if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
+  let lastForgetMs = pruneKillMs ?? 0;
   for (let round = 0; round < rounds; round++) {
     churn(tree, round);
     const delay = 50 + rand() * (maxKillMs - 50);
-    const isForget = round % 4 === 3;
+    const isForget = pruneKillMs === null ? round % 4 === 3 : round % 2 === 1;
     const full = !isForget && rand() < 0.25 ? ["--full"] : [];
     const args = isForget ? ["forget", "--keep-last", "2", "--prune"] : ["backup", ...full, tree];
-    const r = await backapp(env, args, isForget && rand() < 0.5 ? undefined : delay);
+    // Prune-focused: backups run to the end (so there is something to forget), prunes are killed.
+    const killAt =
+      pruneKillMs === null
+        ? isForget && rand() < 0.5
+          ? undefined
+          : delay
+        : isForget && rand() < 0.8
+          ? 50 + rand() * (Math.min(pruneKillMs, lastForgetMs) - 50)
+          : undefined;
+    const r = await backapp(env, args, killAt);
+    // Prune-focused kills land anywhere within what a whole forget --prune took last time.
+    if (isForget && r.code === 0) lastForgetMs = r.ms;
     record(isForget ? tally.forgets : tally.backups, r);
     if (!killed(r) && r.code !== 0 && !(r.code === 3 && !isForget)) fail(`round ${round} ${args[0]}`, r);
     const check = await backapp(env, ["check"]);
     tally.checks += 1;
     if (check.stdout.includes("note:")) tally.notes += 1;
-    const line = `round ${round}: ${args[0]} ${killed(r) ? `killed at ${Math.round(delay)} ms` : `exit ${r.code}`} (${Math.round(r.ms)} ms), check exit ${check.code}`;
+    const line = `round ${round}: ${args[0]} ${killed(r) ? `killed at ${Math.round(killAt ?? 0)} ms` : `exit ${r.code}`} (${Math.round(r.ms)} ms), check exit ${check.code}`;
     console.log(line);
     if (check.code !== 0) fail(`round ${round} check after ${args[0]}`, check);
   }
@@ -244,7 +262,7 @@ function report(tallies: Tally[]): string {
   const lines = [
     `# Chaos kill loop, ${new Date().toISOString().slice(0, 10)}`,
     "",
-    `\`bun bench/chaos-kill.ts --rounds ${rounds} --seed ${values.seed} --max-kill-ms ${maxKillMs}\` (${rounds} rounds per target; ` +
+    `\`bun bench/chaos-kill.ts --rounds ${rounds} --seed ${values.seed} --max-kill-ms ${maxKillMs}${pruneKillMs === null ? "" : ` --prune-kill-ms ${pruneKillMs}`}\` (${rounds} rounds per target; ` +
       `backups and \`forget --keep-last 2 --prune\` SIGKILLed after 0.05–${maxKillMs / 1000} s; \`check\` after each round).`,
     "",
   ];

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { backup } from "../../src/engine/backup.ts";
+import { checkRepository } from "../../src/engine/check.ts";
 import { forgetSnapshotIds } from "../../src/engine/forget.ts";
 import { pruneRepository } from "../../src/engine/prune.ts";
 import type { FaultMethod } from "../../src/storage/faulty.ts";
@@ -59,6 +60,42 @@ async function everyPoint(
 
 /** Holds the memory backend of the current attempt (each attempt starts from a fresh copy). */
 const setup = { current: async () => null as unknown as MemoryBackend };
+
+describe("torn writes that no retry repairs", () => {
+  it("a torn pack fails the backup; it is a harmless leftover that check notes and prune removes", async () => {
+    const memory = await initMemory();
+    const src = buildSource(tmp.path, 20);
+    const { backend } = faulty(memory, [
+      { method: "put", match: /^data\//, after: 3, fault: { kind: "torn-write" } },
+    ]);
+    await expect(backupOnce(backend, src)).rejects.toThrow(/injected torn write/);
+    const check = await withRepo(memory, (repo) => checkRepository(repo, { readData: true }));
+    expect(check.errors).toEqual([]);
+    expect(check.unindexedPacks).toBeGreaterThan(0);
+    expect((await backupOnce(memory, src)).summary.errors).toEqual([]);
+    const report = await withRepo(memory, (repo) => pruneRepository(repo), { lock: "exclusive" });
+    expect(report.packs.unindexed).toBeGreaterThan(0);
+    const after = await withRepo(memory, (repo) => checkRepository(repo, { readData: true }));
+    expect(after.errors).toEqual([]);
+    expect(after.unindexedPacks).toBe(0);
+    await expectRestores(memory, src, join(tmp.path, "restore-torn-pack"));
+  });
+
+  it("a torn index file is named by check (the only damage); the next backup still works", async () => {
+    const memory = await initMemory();
+    const src = buildSource(tmp.path, 21);
+    const { backend } = faulty(memory, [{ method: "put", match: /^index\//, fault: { kind: "torn-write" } }]);
+    await expect(backupOnce(backend, src)).rejects.toThrow(/injected torn write/);
+    // The failing backup wrote its index once more on the way out: that copy is whole.
+    const indexFiles = [...memory.objects.keys()].filter((k) => k.startsWith("index/"));
+    expect(indexFiles).toHaveLength(2);
+    const problems = await checkClean(memory);
+    expect(problems).toHaveLength(1);
+    expect(indexFiles.some((name) => problems[0]!.startsWith(`${name}: `))).toBe(true);
+    expect((await backupOnce(memory, src)).summary.errors).toEqual([]);
+    await expectRestores(memory, src, join(tmp.path, "restore-torn-index"));
+  });
+});
 
 describe("permanent storage faults", () => {
   it.each(["put", "get", "list", "stat"] as const)(
