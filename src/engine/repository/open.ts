@@ -126,9 +126,21 @@ export async function initRepository(
   return build(backend, { keys, config, keyId }, { ...options, lock: options.lock ?? "none" });
 }
 
-/** Tries every key object; WrongPasswordError when none opens with `password`. */
-async function unlockKeys(backend: Backend, password: string, signal?: AbortSignal) {
+/**
+ * Tries every key object until one opens with `password` and its master keys decrypt the config.
+ * A key that opens but does not decrypt the config is skipped: an `init` killed between writing
+ * its key and its config, then run again with the same passphrase, leaves such a key, and taking
+ * it would make the repository unopenable whenever it is listed first. WrongPasswordError when no
+ * key opens, naming the key objects refused as damaged or hostile.
+ */
+async function unlockKeys(
+  backend: Backend,
+  password: string,
+  env: ReturnType<typeof parseEnvelope>,
+  signal?: AbortSignal,
+) {
   const skipped: string[] = [];
+  let configError: unknown = null;
   for await (const o of backend.list("keys/", { signal })) {
     throwIfAborted(signal);
     let keys: MasterKeys | null;
@@ -140,8 +152,14 @@ async function unlockKeys(backend: Backend, password: string, signal?: AbortSign
       skipped.push(`${o.name}: ${e.message}`);
       continue;
     }
-    if (keys) return { keys, keyId: o.name.slice("keys/".length) };
+    if (!keys) continue;
+    try {
+      return { keys, keyId: o.name.slice("keys/".length), config: decodeConfig(env, keys) };
+    } catch (e) {
+      configError ??= e;
+    }
   }
+  if (configError) throw wrapError("config", configError);
   const why = skipped.length > 0 ? ` (${skipped.join("; ")})` : "";
   throw new WrongPasswordError(`wrong password or no key found${why}`);
 }
@@ -174,16 +192,15 @@ export async function openRepository(
   tuning(options);
   const env = await readConfig(backend, options.signal);
   if (!env.encrypted) await refuseDowngrade(backend, options.signal);
-  const { keys, keyId } = env.encrypted
-    ? await unlockKeys(backend, password, options.signal)
-    : { keys: plainKeys(env), keyId: null };
+  if (env.encrypted) return build(backend, await unlockKeys(backend, password, env, options.signal), options);
+  const keys = plainKeys(env);
   let config: RepoConfig;
   try {
     config = decodeConfig(env, keys);
   } catch (e) {
     throw wrapError("config", e);
   }
-  return build(backend, { keys, config, keyId }, options);
+  return build(backend, { keys, config, keyId: null }, options);
 }
 
 async function build(
