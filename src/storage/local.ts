@@ -50,7 +50,8 @@ export class LocalBackend implements Backend {
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
     let handle: FileHandle | undefined;
     try {
-      await mkdir(dir, { recursive: true });
+      const created = await mkdir(dir, { recursive: true });
+      if (created !== undefined) await syncNewDirs(created, dir);
       handle = await open(temp, "wx", 0o600);
       if (data instanceof Uint8Array) await writeAll(handle, data, 0, options);
       else await writeStream(handle, data, options);
@@ -249,6 +250,19 @@ async function writeStream(
 }
 
 /** Makes the rename durable; some file systems refuse fsync on folders, which we tolerate. */
+/**
+ * Makes the entries of freshly created folders durable (`created` is the first folder mkdir made,
+ * `dir` the deepest): without it a power loss could drop a new data/<xx> folder, and the packs
+ * in it, though the index written after them survived.
+ */
+async function syncNewDirs(created: string, dir: string): Promise<void> {
+  const stop = dirname(created);
+  for (let d = dir; d !== stop; ) {
+    d = dirname(d);
+    await syncDir(d);
+  }
+}
+
 async function syncDir(dir: string): Promise<void> {
   let handle: FileHandle | undefined;
   try {
