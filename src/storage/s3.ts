@@ -11,7 +11,13 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { NotFoundError, PermanentStorageError, throwIfAborted, ValidationError } from "../util/errors.ts";
+import {
+  NotFoundError,
+  PermanentStorageError,
+  TransientStorageError,
+  throwIfAborted,
+  ValidationError,
+} from "../util/errors.ts";
 import type { Backend, GetOptions, ObjectInfo, PutOptions } from "./backend.ts";
 import { validateName, validatePrefix, validateRange } from "./names.ts";
 import { addContentMd5 } from "./s3-content-md5.ts";
@@ -150,18 +156,32 @@ export class S3Backend implements Backend {
   async get(name: string, options?: GetOptions): Promise<Uint8Array> {
     const res = await this.getObject(name, options);
     if (!res?.Body) return new Uint8Array(0);
+    let bytes: Uint8Array;
     try {
-      return await res.Body.transformToByteArray();
+      bytes = await res.Body.transformToByteArray();
     } catch (err) {
       throw this.fail(`download ${name}`, err, options?.signal);
     }
+    // A body cut short without an error (a proxy or server closing early) is a failed read that
+    // may pass on retry, not data: callers would take it for a damaged object.
+    const expected = res.ContentLength;
+    if (expected !== undefined && bytes.byteLength < expected) {
+      throw new TransientStorageError(
+        `download ${name} in ${this.location}: got ${bytes.byteLength} of ${expected} bytes`,
+      );
+    }
+    return bytes;
   }
 
   async getStream(name: string, options?: GetOptions): Promise<ReadableStream<Uint8Array>> {
     const res = await this.getObject(name, options);
     if (!res?.Body) return new ReadableStream({ start: (c) => c.close() });
     const body = res.Body.transformToWebStream() as ReadableStream<Uint8Array>;
-    return mapStreamErrors(body, (err) => this.fail(`download ${name}`, err, options?.signal));
+    return mapStreamErrors(
+      body,
+      (err) => this.fail(`download ${name}`, err, options?.signal),
+      res.ContentLength,
+    );
   }
 
   async stat(name: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo> {
@@ -313,18 +333,30 @@ function rangeHeader(options?: GetOptions): string | undefined | "empty" {
 }
 
 /** Re-raises mid-body socket errors as our kinds so the retry wrapper can resume the read. */
+/**
+ * Maps a body's errors to storage errors; a body ending before `expected` bytes fails with a
+ * transient error (the retry wrapper then resumes from the byte reached).
+ */
 function mapStreamErrors(
   body: ReadableStream<Uint8Array>,
   map: (err: unknown) => Error,
+  expected?: number,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
+  let received = 0;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
           const { done, value } = await reader.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
+          if (!done) {
+            received += value.byteLength;
+            return controller.enqueue(value);
+          }
+          if (expected !== undefined && received < expected) {
+            throw new TransientStorageError(`stream ended after ${received} of ${expected} bytes`);
+          }
+          controller.close();
         } catch (err) {
           controller.error(map(err));
         }
