@@ -15,6 +15,7 @@ export type FaultMethod = "put" | "get" | "getStream" | "stat" | "list" | "delet
  * - delay: waits `ms` (abortable), then performs the call.
  * - torn-write: put stores only the first `keep` bytes (default half) of byte data, then throws a
  *   transient error: what a backend without atomic writes leaves when a connection drops.
+ * - break-list: list yields `afterItems` names, then fails with a transient error (a page lost).
  * - short-read: get/getStream deliver only the first `keep` bytes (default half) of what was
  *   asked, without an error (a truncated response).
  */
@@ -26,7 +27,8 @@ export type Fault =
   | { kind: "break-stream"; afterBytes: number }
   | { kind: "delay"; ms: number }
   | { kind: "torn-write"; keep?: number }
-  | { kind: "short-read"; keep?: number };
+  | { kind: "short-read"; keep?: number }
+  | { kind: "break-list"; afterItems: number };
 
 export interface FaultRule {
   /** Which methods the rule watches ("*" for all). */
@@ -171,7 +173,13 @@ export class FaultyBackend implements Backend {
     const iterable = await this.apply(fault, `list ${prefix}`, options?.signal, async () =>
       this.inner.list(prefix, options),
     );
-    yield* iterable;
+    if (fault?.kind !== "break-list") return yield* iterable;
+    let n = 0;
+    for await (const info of iterable) {
+      if (n++ >= fault.afterItems) break;
+      yield info;
+    }
+    throw new TransientStorageError(`list ${prefix}: injected broken listing`);
   }
 
   delete(name: string, options?: { signal?: AbortSignal }): Promise<void> {

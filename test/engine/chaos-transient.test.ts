@@ -1,6 +1,7 @@
 /**
  * Transient storage faults at random points (seeded) of backup, restore, check and forget+prune:
- * errors, lost acknowledgements, torn writes and broken streams that the retry wrapper must absorb.
+ * errors, lost acknowledgements, torn writes, broken streams and listings that the retry wrapper
+ * must absorb.
  * Every command succeeds, and the repository checks clean and restores byte for byte afterwards.
  */
 import { join } from "node:path";
@@ -36,6 +37,7 @@ function storm(p: number): FaultRule[] {
     { method: "put", probability: p, times: ALWAYS, fault: { kind: "lost-ack" } },
     { method: "put", probability: p, times: ALWAYS, fault: { kind: "torn-write" } },
     { method: "getStream", probability: p, times: ALWAYS, fault: { kind: "break-stream", afterBytes: 5000 } },
+    { method: "list", probability: 2 * p, times: ALWAYS, fault: { kind: "break-list", afterItems: 1 } },
   ];
 }
 
