@@ -80,6 +80,9 @@ export function parseEnvelope(bytes: Uint8Array): Envelope {
 }
 
 function checkConfig(c: RepoConfig): RepoConfig {
+  if (typeof c?.version === "number" && c.version !== 1) {
+    throw new ValidationError(`repository config version ${c.version} is not supported (this build reads 1)`);
+  }
   if (c?.version !== 1 || !isHexId(c.id) || typeof c.chunker !== "object" || !c.chunker) {
     throw new IntegrityError("config has an unknown shape");
   }
