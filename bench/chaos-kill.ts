@@ -1,15 +1,16 @@
 /**
  * Kill loop (not a test: it runs for minutes). `bun bench/chaos-kill.ts [--dir DIR] [--rounds N]
- * [--targets local,s3] [--seed N] [--out FILE]`
+ * [--targets local,s3] [--seed N] [--max-kill-ms MS] [--prune-kill-ms MS] [--out FILE]`
  *
  * On each target (a local folder; s3rver over HTTPS in its own process, bench/lib/targets.ts):
  * `init`, then N rounds of a real `bun src/main.ts backup` (or, one round in four, `forget
- * --keep-last 2 --prune`) SIGKILLed after a random 0.05–5 s (a forget is let finish half of the
- * time; a backup in four runs with --full); 16–64 MiB of new data per round in the ~200 MiB tree. After every round `check`
- * must exit 0. After the loop: a full backup completes, `check --read-data` passes, the latest
- * snapshot restores byte for byte (content, type, mode, mtime, symlink target), and a restore
- * SIGKILLed mid-way and rerun into the same target is exact too. Failures are collected, not
- * thrown; results go to bench/results/chaos-kill-YYYY-MM-DD.md.
+ * --keep-last 2 --prune`) SIGKILLed after a random 0.05 s – max-kill-ms (default 5 s; a forget
+ * is let finish half of the time; one backup in four runs with --full); 16–64 MiB of new data
+ * per round in the ~214 MiB tree. --prune-kill-ms switches to prune-focused rounds (see below).
+ * After every round `check` must exit 0. After the loop: a full backup completes, `check
+ * --read-data` passes, the latest snapshot restores byte for byte (content, type, mode, mtime,
+ * symlink target), and restores SIGKILLed mid-way and rerun into the same target are exact too.
+ * Failures are collected, not thrown; results go to bench/results/chaos-kill-YYYY-MM-DD.md.
  */
 import { createHash, randomBytes } from "node:crypto";
 import {
