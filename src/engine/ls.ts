@@ -75,11 +75,23 @@ async function* walkTree(
   recursive: boolean,
   signal?: AbortSignal,
 ): AsyncGenerator<LsEntry> {
-  for (const node of (await repo.loadTree(id, signal)).nodes) {
+  // An explicit stack, not recursion: a hostile (or just very deep) tree must not overflow the
+  // call stack. Depth first, in tree order, like the recursive walk.
+  const stack: { nodes: TreeNode[]; next: number; base: string }[] = [
+    { nodes: (await repo.loadTree(id, signal)).nodes, next: 0, base },
+  ];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    const node = frame.nodes[frame.next++];
+    if (node === undefined) {
+      stack.pop();
+      continue;
+    }
     throwIfAborted(signal);
-    const path = `${base}/${node.name}`;
+    const path = `${frame.base}/${node.name}`;
     yield { path, node };
-    if (recursive && node.type === "dir" && node.subtree)
-      yield* walkTree(repo, node.subtree, path, true, signal);
+    if (recursive && node.type === "dir" && node.subtree) {
+      stack.push({ nodes: (await repo.loadTree(node.subtree, signal)).nodes, next: 0, base: path });
+    }
   }
 }

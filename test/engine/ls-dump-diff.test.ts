@@ -28,6 +28,34 @@ afterEach(async () => {
 const T = 1_600_000_000;
 
 describe("ls", () => {
+  it("walks a tree far deeper than the call stack allows", async () => {
+    const { snapshot } = await backup(repo, [tmp.path]);
+    const depth = 20_000;
+    const dirNode = (subtree: string) => ({
+      name: "d",
+      type: "dir" as const,
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      mtime: "0",
+      ctime: "0",
+      inode: 0,
+      device: 0,
+      size: 0,
+      subtree,
+    });
+    let id = await repo.saveTree({ nodes: [] });
+    for (let i = 0; i < depth; i++) id = await repo.saveTree({ nodes: [dirNode(id)] });
+    let count = 0;
+    let last = "";
+    for await (const e of ls(repo, { ...snapshot, tree: id })) {
+      count++;
+      last = e.path;
+    }
+    expect(count).toBe(depth);
+    expect(last.length).toBe(depth * 2);
+  });
+
   it("lists a snapshot recursively, or one level, from any path", async () => {
     build(tmp.path, { a: dir({ b: file("bb", { mtime: T }), c: dir({ d: file("") }) }), z: link("a") });
     const { snapshot } = await backup(repo, [tmp.path]);
