@@ -7,15 +7,18 @@
  */
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
-import { CancelledError, throwIfAborted, ValidationError } from "../util/errors.ts";
+import { CancelledError, IntegrityError, throwIfAborted, ValidationError } from "../util/errors.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { isPackSource, type PackSource } from "./repository/pack-reader.ts";
+import { startCount } from "./restore/count.ts";
 import { applyDirMeta, ensureDir, restoreSymlink } from "./restore/fs-ops.ts";
+import { LinkCounter, type LinkGroups, linkFollower } from "./restore/links.ts";
 import { type BatchOptions, restoreBatch } from "./restore/plan.ts";
 import { createSelector, pathMatches, type Selection, splitSnapshotPath } from "./restore/select.ts";
 import { type FileJob, HandleBudget } from "./restore/sink.ts";
 import { TreeFeed } from "./restore/trees.ts";
 import type { RestoreOptions, RestoreSummary } from "./restore/types.ts";
+import { fileMatches } from "./restore/verify.ts";
 import { joinBytes, nameToBytes } from "./scan/names.ts";
 import { badName } from "./tree.ts";
 import type { BlobId, FileError, Repository, Snapshot, Tree, TreeNode } from "./types.ts";
@@ -43,6 +46,9 @@ interface Run {
   fatal: unknown;
   /** Normalized includes ("/a/b") not met yet. */
   unmet: Set<string>;
+  /** Hard link candidates, filled by the counting pass; sealed into `links` before the walk. */
+  counter: LinkCounter;
+  links: LinkGroups | null;
 }
 
 function fail(run: Run, path: string, e: unknown): void {
@@ -55,41 +61,6 @@ function fail(run: Run, path: string, e: unknown): void {
 
 function isFatal(run: Run, e: unknown): boolean {
   return e instanceof CancelledError || run.signal.aborted || run.fatal !== null;
-}
-
-/**
- * Counts the selected files and bytes, for progress totals, loading subtrees side by side (the
- * feed bounds how many at once) and leaving them in the feed for the restoring walk.
- */
-async function countTree(run: Run, id: BlobId, comps: string[], acc: { files: number; bytes: number }) {
-  const tree = await run.trees.peek(id);
-  const subdirs: Promise<void>[] = [];
-  for (const node of tree.nodes) {
-    if (badName(node.name)) continue;
-    const path = [...comps, node.name];
-    const sel = run.select(path);
-    if (sel === "none") continue;
-    if (node.type === "dir" && node.subtree) subdirs.push(countTree(run, node.subtree, path, acc));
-    else if (node.type === "file" && sel === "all") {
-      acc.files++;
-      acc.bytes += node.size;
-    }
-  }
-  await Promise.all(subdirs);
-}
-
-/** Starts the counting pass (which also feeds trees to the walk); the result stops it. */
-function startCount(run: Run, root: BlobId): () => Promise<void> {
-  const stop = new AbortController();
-  run.trees = new TreeFeed(run.repo, AbortSignal.any([run.signal, stop.signal]));
-  const acc = { files: 0, bytes: 0 };
-  const done = countTree(run, root, [], acc)
-    .then(() => run.progress.scan(acc.files, acc.bytes, true))
-    .catch(() => {});
-  return async () => {
-    stop.abort();
-    await done;
-  };
 }
 
 /** Subtrees of a directory's children loaded a few ahead of the walk (trees are small GETs). */
@@ -174,7 +145,9 @@ async function restoreNode(
       await restoreSymlink(full, nameToBytes(node.target ?? ""), node);
       run.summary.symlinks++;
     } else if (node.type === "file") {
-      await addFile(run, { node, dir, name, path: full, display });
+      const job: FileJob = { node, dir, name, path: full, display };
+      // A follower of a hard link group is linked once its leader is in place (linkAll).
+      if (run.links?.route(job) !== "link") await addFile(run, job);
     } else {
       fail(run, display, new Error(`unknown node type ${JSON.stringify(node.type)}`));
     }
@@ -233,6 +206,7 @@ function batchOptions(run: Run): BatchOptions {
     events: {
       started: (job) => progress.fileStarted(job.display),
       skipped(job) {
+        if (job.group) job.group.leaderOk = true;
         run.summary.files_skipped++;
         run.summary.bytes_skipped += job.node.size;
         if (run.options.verify) run.summary.files_verified++;
@@ -241,6 +215,7 @@ function batchOptions(run: Run): BatchOptions {
         progress.tick();
       },
       restored(job) {
+        if (job.group) job.group.leaderOk = true;
         run.summary.files_restored++;
         run.summary.bytes_written += job.node.size;
         if (run.options.verify) run.summary.files_verified++;
@@ -248,6 +223,7 @@ function batchOptions(run: Run): BatchOptions {
         progress.tick();
       },
       failed(job, error) {
+        if (job.group) job.group.leaderOk = false;
         fail(run, job.display, error);
         progress.fileDone(job.display);
         progress.tick();
@@ -271,8 +247,10 @@ function emptySummary(): RestoreSummary {
     bytes_written: 0,
     bytes_skipped: 0,
     files_verified: 0,
+    files_linked: 0,
     duration_ms: 0,
     errors: [],
+    notices: [],
   };
 }
 
@@ -312,21 +290,27 @@ export async function restore(
     unmet: new Set(
       (options.includes ?? []).map((i) => `/${splitSnapshotPath(i).join("/")}`).filter((i) => i !== "/"),
     ),
+    counter: new LinkCounter(),
+    links: null,
   };
   const target = Buffer.from(resolve(options.target));
-  const stopCount = startCount(run, snapshot.tree);
+  const count = startCount(run, snapshot.tree);
   try {
     await makeTarget(target);
+    // Hard link groups must be known before the first file of one is met.
+    await count.done;
+    run.links = run.counter.seal();
     await restoreTree(run, run.trees.take(snapshot.tree, signal), target, []);
     await dispatch(run);
     await run.running;
+    await linkAll(run);
     await finishDirs(run);
     reportMissingIncludes(run);
   } catch (e) {
     await run.running.catch(() => {});
     throw signal.aborted ? new CancelledError("restore cancelled", { cause: e }) : e;
   } finally {
-    await stopCount();
+    await count.stop();
     progress.finish();
   }
   run.summary.duration_ms = Date.now() - started;
@@ -354,4 +338,62 @@ async function finishDirs(run: Run): Promise<void> {
 /** An include that matched nothing is reported as an error (a typo should not look like success). */
 function reportMissingIncludes(run: Run): void {
   for (const inc of run.unmet) fail(run, inc, new Error("not found in the snapshot"));
+}
+
+/**
+ * Links every hard link follower to its group's leader, after all batches (so leaders are in
+ * place) and before directory metadata (so read-only directories can still be written). When a
+ * leader could not be restored, its followers are restored as files of their own.
+ */
+async function linkAll(run: Run): Promise<void> {
+  for (const group of run.links?.withFollowers() ?? []) {
+    if (group.leaderOk !== true) {
+      for (const f of group.followers) await addFile(run, f);
+      continue;
+    }
+    for (const f of group.followers) {
+      throwIfAborted(run.signal);
+      await linkOne(run, group.leader, f);
+    }
+  }
+  await dispatch(run);
+  await run.running;
+}
+
+/** Links one follower; counts it (a link shares its verified leader's inode) and reports it. */
+async function linkOne(run: Run, leader: FileJob, f: FileJob): Promise<void> {
+  const { progress, summary } = run;
+  const verify = run.options.verify ?? false;
+  progress.fileStarted(f.display);
+  try {
+    const result = linkFollower(leader, f, { copyAgain: verify });
+    if (result === "copied" && verify && !(await fileMatches(run.repo, f.path, f.node, run.signal))) {
+      throw new IntegrityError("verification failed: the copied file does not match its blobs");
+    }
+    if (verify) summary.files_verified++;
+    if (result === "kept") {
+      summary.files_skipped++;
+      summary.bytes_skipped += f.node.size;
+    } else {
+      summary.files_restored++;
+      if (result === "linked") summary.files_linked++;
+      else copiedNotice(run, leader, f);
+    }
+  } catch (e) {
+    if (isFatal(run, e)) throw e;
+    fail(run, f.display, e);
+  }
+  progress.addBytes(f.node.size);
+  progress.fileDone(f.display);
+  progress.tick();
+}
+
+function copiedNotice(run: Run, leader: FileJob, f: FileJob): void {
+  run.summary.bytes_written += f.node.size;
+  const notice = {
+    path: f.display,
+    message: `copied: the file system refused a hard link to ${leader.display}`,
+  };
+  run.summary.notices.push(notice);
+  run.options.onNotice?.(notice);
 }

@@ -26,6 +26,7 @@ import {
 import { IntegrityError } from "../../util/errors.ts";
 import type { Repository, TreeNode } from "../types.ts";
 import { isRoot, sameMtime, tempName } from "./fs-ops.ts";
+import type { LinkGroup } from "./links.ts";
 import { setFdTimes } from "./times.ts";
 import { fileMatches } from "./verify.ts";
 
@@ -40,6 +41,8 @@ export interface FileJob {
   dirInTheWay?: boolean;
   /** Set for a big file restored a slice of blobs per batch (bounded plan memory). */
   segment?: Segment;
+  /** Set when other files of the restore are hard links to this one (see links.ts). */
+  group?: LinkGroup;
 }
 
 /** Blobs [first, first+count) of a file; the segments of one file share `state`, in order. */
@@ -58,7 +61,7 @@ export class HandleBudget {
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 const REOPEN_FLAGS = constants.O_WRONLY | constants.O_NOFOLLOW;
 
-function lstatOrNullSync(path: Buffer): BigIntStats | null {
+export function lstatOrNullSync(path: Buffer): BigIntStats | null {
   return lstatSync(path, { bigint: true, throwIfNoEntry: false }) ?? null;
 }
 
@@ -72,6 +75,19 @@ function createForWrite(path: Buffer): number {
     rmSync(path, { recursive: true, force: true });
     return openSync(path, CREATE_FLAGS, 0o600);
   }
+}
+
+/** Owner (as root, best effort), mode and times of an open file. Throws fs errors. */
+export function applyFileMeta(fd: number, node: TreeNode): void {
+  if (isRoot) {
+    try {
+      fchownSync(fd, node.uid, node.gid);
+    } catch {
+      // best effort, as for every owner change
+    }
+  }
+  fchmodSync(fd, node.mode & 0o7777);
+  setFdTimes(fd, node.mtime);
 }
 
 export class FileSink {
@@ -123,16 +139,7 @@ export class FileSink {
   /** Applies metadata and renames into place (after the last write, or at once for no blobs). */
   async finish(repo: Repository, verify: boolean, signal: AbortSignal): Promise<void> {
     const node = this.job.node;
-    const fd = this.handle();
-    if (isRoot) {
-      try {
-        fchownSync(fd, node.uid, node.gid);
-      } catch {
-        // best effort, as for every owner change
-      }
-    }
-    fchmodSync(fd, node.mode & 0o7777);
-    setFdTimes(fd, node.mtime);
+    applyFileMeta(this.handle(), node);
     this.closeHandle();
     if (this.job.dirInTheWay && lstatOrNullSync(this.job.path)?.isDirectory()) {
       rmSync(this.job.path, { recursive: true, force: true });
@@ -165,6 +172,15 @@ export class FileSink {
   }
 }
 
+/**
+ * True when `st` is a regular file with the node's size, mtime, mode and (as root) owner. A file
+ * whose mode or owner differs is rewritten, so a rerun repairs it too.
+ */
+export function sameFileMeta(st: BigIntStats, node: TreeNode): boolean {
+  if (!st.isFile() || Number(st.size) !== node.size || !sameMtime(st, node.mtime)) return false;
+  return sameOwnerAndMode(st, node);
+}
+
 function sameOwnerAndMode(st: BigIntStats, node: TreeNode): boolean {
   if (Number(st.mode & 0o7777n) !== (node.mode & 0o7777)) return false;
   return !isRoot || (Number(st.uid) === node.uid && Number(st.gid) === node.gid);
@@ -183,8 +199,6 @@ export async function alreadyThere(
 ): Promise<boolean> {
   const st = lstatOrNullSync(job.path);
   job.dirInTheWay = st?.isDirectory() === true;
-  if (!st?.isFile() || Number(st.size) !== job.node.size || !sameMtime(st, job.node.mtime)) return false;
-  // A file whose mode (or owner, as root) differs is rewritten, so a rerun repairs it too.
-  if (!sameOwnerAndMode(st, job.node)) return false;
+  if (!st || !sameFileMeta(st, job.node)) return false;
   return !verify || (await fileMatches(repo, job.path, job.node, signal));
 }

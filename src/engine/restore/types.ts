@@ -14,6 +14,8 @@ export interface RestoreOptions {
   signal?: AbortSignal;
   onProgress?: ProgressListener;
   onError?: (error: FileError) => void;
+  /** Notes that are not errors (a hard link restored as a copy where links are refused). */
+  onNotice?: (notice: FileError) => void;
   /** Pack ranges read at once (default 6); memory is about one blob per range in flight. */
   concurrency?: number;
   progressIntervalMs?: number;
@@ -34,6 +36,13 @@ export interface RestoreSummary {
   bytes_skipped: number;
   /** Files whose content was checked against their blob ids (verify). */
   files_verified: number;
+  /**
+   * Of files_restored, those made hard links to another restored file (no bytes written). A
+   * path already linked correctly counts in files_skipped.
+   */
+  files_linked: number;
   duration_ms: number;
   errors: FileError[];
+  /** Hard links restored as copies because the file system refused link(2); not errors. */
+  notices: FileError[];
 }
