@@ -58,8 +58,10 @@ export const restoreCommand: Command = {
     ).finally(() => progress.finish());
     const s = summary;
     const verified = flags.verify ? `, ${s.files_verified} verified` : "";
+    const linked = s.files_linked > 0 ? `, ${s.files_linked} of them as hard links` : "";
+    for (const n of s.notices) io.stderr(`note: ${n.path}: ${n.message}\n`);
     io.stdout(
-      `restored ${s.files_restored} files (${formatBytes(s.bytes_written)}), ${s.dirs} folders, ${s.symlinks} symlinks; ` +
+      `restored ${s.files_restored} files (${formatBytes(s.bytes_written)}${linked}), ${s.dirs} folders, ${s.symlinks} symlinks; ` +
         `${s.files_skipped} already correct (${formatBytes(s.bytes_skipped)})${verified} in ${formatDuration(s.duration_ms)}\n`,
     );
     if (s.errors.length === 0) return 0;

@@ -43,7 +43,7 @@ describe("hard links through the CLI", () => {
     const target = join(out.path, "whole");
     const r = await backapp(repo, ["restore", "latest", "--target", target]);
     expect([r.code, r.stderr]).toEqual([0, ""]);
-    expect(r.stdout).toMatch(/restored 6 files/);
+    expect(r.stdout).toMatch(/restored 6 files \([^)]*, 3 of them as hard links\)/);
     expectSameTree(join(target, src), src);
     const first = inode(target, "docs/one");
     for (const p of NAMES) expect(inode(target, p)).toBe(first);
@@ -88,7 +88,7 @@ describe("hard links through the CLI", () => {
   it("restore --include of two names in two folders links them, writing the bytes once", async () => {
     const target = join(out.path, "two");
     const stdout = await restoreIncluding(target, ["other/four", "docs/two"]);
-    expect(stdout).toMatch(/restored 2 files \(13 B\)/);
+    expect(stdout).toMatch(/restored 2 files \(13 B, 1 of them as hard links\)/);
     expect(inode(target, "other/four")).toBe(inode(target, "docs/two"));
     expect(lstatSync(join(target, src, "docs/two")).nlink).toBe(2);
     expect(lstatSync(join(target, src, "docs/one"), { throwIfNoEntry: false })).toBeUndefined();
