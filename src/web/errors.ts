@@ -55,7 +55,7 @@ export function errorResponse(
  * removed (drizzle's DrizzleQueryError puts them in its message and so in its stack): they hold
  * emails, password and token hashes, encrypted secrets.
  */
-export function loggableError(error: Error): Record<string, unknown> {
+function loggableError(error: Error): Record<string, unknown> {
   const cause =
     error.cause instanceof Error
       ? { name: error.cause.name, message: redactQueryParams(error.cause.message) }

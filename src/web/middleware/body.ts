@@ -10,7 +10,7 @@ import type { AppEnv } from "../context.ts";
 import { errorResponse, isApiPath } from "../errors.ts";
 
 /** Forms and JSON bodies are small; nothing here uploads files. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 export function limitBody(): MiddlewareHandler<AppEnv> {
   return bodyLimit({
@@ -26,7 +26,7 @@ function hasBody(c: Context<AppEnv>): boolean {
 }
 
 /** application/json or any "+json" type, with or without parameters. */
-export function isJsonType(type: string | undefined): boolean {
+function isJsonType(type: string | undefined): boolean {
   const base = (type ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
   return base === "application/json" || /^application\/[\w.+-]+\+json$/.test(base);
 }

@@ -64,7 +64,7 @@ function fromTrustedProxy(c: Context<AppEnv>): boolean {
  * for the hop it appended, so the first address that is not a trusted proxy is the client. (The
  * leftmost entry is whatever the client sent, and would let anyone dodge rate limits.)
  */
-export function clientAddress(c: Context<AppEnv>): string {
+function clientAddress(c: Context<AppEnv>): string {
   let ip = peerAddress(c);
   const hops = (c.req.header("x-forwarded-for") ?? "")
     .split(",")

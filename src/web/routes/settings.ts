@@ -20,8 +20,9 @@ type Ctx = Context<AppEnv>;
 
 function smtpState(c: Ctx) {
   const { db, security } = c.get("services");
-  const source = security.mailer ? "env" : smtpSummary(db) ? "settings" : "none";
-  return { source, settings: smtpSummary(db) };
+  const settings = smtpSummary(db);
+  const source = security.mailer ? "env" : settings ? "settings" : "none";
+  return { source, settings };
 }
 
 function save(c: Ctx, input: SmtpInput) {
