@@ -4,7 +4,7 @@ import { openDatabase } from "../db/client.ts";
 import { systemClock } from "../util/clock.ts";
 import { BackappError } from "../util/errors.ts";
 import { parseFlags, UsageError } from "./args.ts";
-import type { CliIo, Command } from "./io.ts";
+import type { Command } from "./io.ts";
 
 const usage = `Usage: backapp setup-token [--data-dir DIR]
 
@@ -15,11 +15,6 @@ Flags:
   --data-dir DIR   where backapp.db lives (env BACKAPP_DATA_DIR, default: the platform's data dir)
 `;
 
-/** --data-dir, then BACKAPP_DATA_DIR, then the platform default. */
-export function dataDirFrom(flag: string | undefined, io: CliIo): string {
-  return resolveDataDir(flag, io.env);
-}
-
 export const setupTokenCommand: Command = {
   name: "setup-token",
   summary: "print the one-time token for creating the first account",
@@ -28,7 +23,7 @@ export const setupTokenCommand: Command = {
     const { flags, positionals } = parseFlags(argv, { "data-dir": { type: "string" } });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     // No data-dir lock: the server may be running; SQLite's busy timeout handles the sharing.
-    const database = openDatabase(dataDirFrom(flags["data-dir"], io));
+    const database = openDatabase(resolveDataDir(flags["data-dir"], io.env));
     try {
       const token = ensureSetupToken({ db: database.db, clock: systemClock });
       if (!token) {

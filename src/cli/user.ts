@@ -4,7 +4,7 @@ import { audit, setPassword } from "../auth/accounts.ts";
 import { adminCreateUser } from "../auth/admin.ts";
 import { passwordProblem } from "../auth/policy.ts";
 import { fieldErrors, userCreateSchema } from "../auth/schemas.ts";
-import { readRepositoryEnv } from "../config/index.ts";
+import { readRepositoryEnv, resolveDataDir } from "../config/index.ts";
 import { openDatabase } from "../db/client.ts";
 import { countUsers, findUserByEmail } from "../db/users.ts";
 import { systemClock } from "../util/clock.ts";
@@ -12,7 +12,6 @@ import { NotFoundError, ValidationError } from "../util/errors.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
 import { promptHidden, stdinIsTTY } from "./prompt.ts";
-import { dataDirFrom } from "./setup-token.ts";
 
 const usage = `Usage: backapp user add --email EMAIL --name NAME [--admin] [--data-dir DIR]
        backapp user reset-password --email EMAIL [--data-dir DIR]
@@ -63,7 +62,7 @@ export const userCommand: Command = {
     }
     if (!flags.email) throw new UsageError("--email is required");
     if (sub === "add" && !flags.name) throw new UsageError("--name is required");
-    const dataDir = dataDirFrom(flags["data-dir"], io);
+    const dataDir = resolveDataDir(flags["data-dir"], io.env);
     if (sub === "reset-password" && !existsSync(join(dataDir, "backapp.db"))) {
       throw new NotFoundError(`no backapp database in ${dataDir}; check --data-dir`);
     }
