@@ -40,12 +40,6 @@ function startScan(paths: string[], filter: PathFilter, progress: Progress, sign
   };
 }
 
-/** Bytes a repository holds for saving (queued and packed, not yet uploaded), when it tells. */
-function bufferedBytes(repo: Repository): number {
-  const r = repo as Repository & { bufferedBytes?: () => number };
-  return typeof r.bufferedBytes === "function" ? r.bufferedBytes() : 0;
-}
-
 /**
  * NotFoundError when not one of the given paths exists: a snapshot of nothing (and exit code 3)
  * would hide a typo or an unmounted disk. When only some are missing, each is a per-file error.
@@ -91,7 +85,7 @@ export async function backup(
     now,
     // Data read but still queued for sealing and upload is not "done"; after the walk, the last
     // packs are sealed and sent (flush): hold at least a byte back until that ends.
-    unsettled: () => Math.max(bufferedBytes(repo), reading ? 0 : 1),
+    unsettled: () => Math.max(repo.bufferedBytes?.() ?? 0, reading ? 0 : 1),
   });
   // With a parent, its summary gives the totals (corrected as the walk goes): no second walk.
   const estimate = parentTotals(options.parent);

@@ -137,6 +137,9 @@ export interface Repository {
    */
   indexUploaded?(): Promise<void>;
 
+  /** Optional: bytes held for saving (queued and packed, not yet uploaded); 0 when none. */
+  bufferedBytes?(): number;
+
   /** Writes a snapshot object (after flush). Returns the new snapshot with its id. */
   saveSnapshot(snapshot: SnapshotInput, signal?: AbortSignal): Promise<Snapshot>;
 

@@ -9,14 +9,14 @@ import { TEMP_PREFIX, validateName, validatePrefix, validateRange } from "./name
 /** Size of each read when streaming a file out; big enough for throughput, small for memory. */
 const READ_CHUNK = 1024 * 1024;
 
+/** A temp file older than this is a leftover of a killed write (a live one is seconds old). */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
 /**
  * A repository in a local folder. Each object is one file; "/" in names maps to subfolders,
  * created on demand. Writes go to a temp file in the target's folder, are fsynced, renamed over
  * the target and the folder is fsynced, so a crash leaves either the old object or the new one.
  */
-/** A temp file older than this is a leftover of a killed write (a live one is seconds old). */
-const STALE_TEMP_MS = 60 * 60 * 1000;
-
 export class LocalBackend implements Backend {
   readonly location: string;
   readonly root: string;
@@ -249,7 +249,6 @@ async function writeStream(
   }
 }
 
-/** Makes the rename durable; some file systems refuse fsync on folders, which we tolerate. */
 /**
  * Makes the entries of freshly created folders durable (`created` is the first folder mkdir made,
  * `dir` the deepest): without it a power loss could drop a new data/<xx> folder, and the packs
@@ -263,6 +262,7 @@ async function syncNewDirs(created: string, dir: string): Promise<void> {
   }
 }
 
+/** Makes the rename durable; some file systems refuse fsync on folders, which we tolerate. */
 async function syncDir(dir: string): Promise<void> {
   let handle: FileHandle | undefined;
   try {

@@ -332,10 +332,9 @@ function rangeHeader(options?: GetOptions): string | undefined | "empty" {
   return offset > 0 ? `bytes=${offset}-` : undefined;
 }
 
-/** Re-raises mid-body socket errors as our kinds so the retry wrapper can resume the read. */
 /**
- * Maps a body's errors to storage errors; a body ending before `expected` bytes fails with a
- * transient error (the retry wrapper then resumes from the byte reached).
+ * Re-raises mid-body socket errors as our kinds so the retry wrapper can resume the read; a body
+ * ending before `expected` bytes fails with a transient error (the retry resumes from the byte reached).
  */
 function mapStreamErrors(
   body: ReadableStream<Uint8Array>,

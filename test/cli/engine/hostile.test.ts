@@ -11,6 +11,7 @@ import { initRepository } from "../../../src/engine/repository/open.ts";
 import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
 import type { TreeNode } from "../../../src/engine/types.ts";
 import { createLocalBackend } from "../../../src/storage/local.ts";
+import { emptySummary } from "../../engine/repository/fixtures.ts";
 import { tempDir } from "../../helpers/temp.ts";
 import { backapp, localRepo, PASSWORD, type TestRepo } from "./fixtures.ts";
 
@@ -66,17 +67,7 @@ beforeAll(async () => {
         parent: null,
         tree,
         program_version: "test",
-        summary: {
-          files_new: 0,
-          files_changed: 0,
-          files_unmodified: 0,
-          dirs: 0,
-          bytes_processed: 0,
-          bytes_added: 0,
-          bytes_stored: 0,
-          duration_ms: 0,
-          errors: [],
-        },
+        summary: emptySummary(),
       });
       snapshots[label] = s.id;
     }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { OpenOptions } from "../../../src/engine/repository/open.ts";
 import { initRepository, openRepository } from "../../../src/engine/repository/open.ts";
 import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
-import type { SnapshotInput } from "../../../src/engine/types.ts";
+import type { SnapshotInput, SnapshotSummary } from "../../../src/engine/types.ts";
 import type { Backend } from "../../../src/storage/backend.ts";
 import { createLocalBackend } from "../../../src/storage/local.ts";
 import { createMemoryBackend } from "../../../src/storage/memory.ts";
@@ -69,6 +69,21 @@ export function mixed(size: number, seed = 0): Uint8Array {
   return out;
 }
 
+/** A summary of all zeros, for snapshots written by hand (a fresh object each call). */
+export function emptySummary(): SnapshotSummary {
+  return {
+    files_new: 0,
+    files_changed: 0,
+    files_unmodified: 0,
+    dirs: 0,
+    bytes_processed: 0,
+    bytes_added: 0,
+    bytes_stored: 0,
+    duration_ms: 0,
+    errors: [],
+  };
+}
+
 export function snapshotInput(tree: string, time = "2026-01-01T00:00:00.000Z"): SnapshotInput {
   return {
     time,
@@ -79,17 +94,7 @@ export function snapshotInput(tree: string, time = "2026-01-01T00:00:00.000Z"): 
     parent: null,
     tree,
     program_version: "backapp test",
-    summary: {
-      files_new: 0,
-      files_changed: 0,
-      files_unmodified: 0,
-      dirs: 0,
-      bytes_processed: 0,
-      bytes_added: 0,
-      bytes_stored: 0,
-      duration_ms: 0,
-      errors: [],
-    },
+    summary: emptySummary(),
   };
 }
 

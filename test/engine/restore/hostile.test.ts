@@ -7,6 +7,7 @@ import { restore } from "../../../src/engine/restore.ts";
 import type { Repository, Snapshot, Tree, TreeNode } from "../../../src/engine/types.ts";
 import { memoryRepo } from "../../helpers/engine-repo.ts";
 import { tempDir } from "../../helpers/temp.ts";
+import { emptySummary } from "../repository/fixtures.ts";
 
 let tmp: { path: string; cleanup(): void };
 let repo: RepositoryImpl;
@@ -58,17 +59,7 @@ function snapshotOf(tree: string): Snapshot {
     parent: null,
     tree,
     program_version: "test",
-    summary: {
-      files_new: 0,
-      files_changed: 0,
-      files_unmodified: 0,
-      dirs: 0,
-      bytes_processed: 0,
-      bytes_added: 0,
-      bytes_stored: 0,
-      duration_ms: 0,
-      errors: [],
-    },
+    summary: emptySummary(),
   };
 }
 

@@ -12,6 +12,7 @@ import { createMemoryBackend } from "../../../src/storage/memory.ts";
 import { CancelledError } from "../../../src/util/errors.ts";
 import { memoryRepo } from "../../helpers/engine-repo.ts";
 import { tempDir } from "../../helpers/temp.ts";
+import { emptySummary } from "../repository/fixtures.ts";
 
 /** Counts getStream calls; `onStream` may act on each (cancel, say). */
 function countingBackend(inner: Backend) {
@@ -70,17 +71,7 @@ async function snapshotOf(nodes: TreeNode[]): Promise<Snapshot> {
     parent: null,
     tree,
     program_version: "test",
-    summary: {
-      files_new: 0,
-      files_changed: 0,
-      files_unmodified: 0,
-      dirs: 0,
-      bytes_processed: 0,
-      bytes_added: 0,
-      bytes_stored: 0,
-      duration_ms: 0,
-      errors: [],
-    },
+    summary: emptySummary(),
   };
 }
 
