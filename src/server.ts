@@ -64,27 +64,25 @@ function formatHostPort(host: string, port: number | undefined): string {
 export async function startServer(config: ServerConfig, logger = createLogger(config.logLevel)) {
   ensureDataDir(config.dataDir);
   const lock = lockDataDir(config.dataDir);
-  const cleanups: (() => void)[] = [() => lock.release()];
-  const cleanUp = () => {
-    for (const f of cleanups.splice(0).reverse()) f();
+  let database: ReturnType<typeof openDatabase> | undefined;
+  let server: ReturnType<typeof Bun.serve> | undefined;
+  const closeRest = () => {
+    database?.close();
+    lock.release();
   };
   try {
-    const database = openDatabase(config.dataDir);
-    cleanups.push(() => database.close());
+    database = openDatabase(config.dataDir);
     const services = buildServices(config, database.db, logger);
-    const server = listen(config, createApp(services).fetch);
-    cleanups.push(() => void server.stop(true));
+    server = listen(config, createApp(services).fetch);
     const url = `http://${formatHostPort(config.host, server.port)}`;
     if (!config.publicUrl) services.security.publicUrl = defaultPublicUrl(config.host, server.port, logger);
     announceSetupToken(database.db, logger, services.security.publicUrl);
     // Last: callers treat this line as "ready".
     logger.info({ url, dataDir: config.dataDir, version }, "backapp listening");
-    return running(url, server, logger, () => {
-      database.close();
-      lock.release();
-    });
+    return running(url, server, logger, closeRest);
   } catch (error) {
-    cleanUp();
+    void server?.stop(true);
+    closeRest();
     throw error;
   }
 }
