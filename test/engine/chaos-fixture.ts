@@ -19,7 +19,7 @@ import { createMemoryBackend, type MemoryBackend } from "../../src/storage/memor
 import { withRetry } from "../../src/storage/retry.ts";
 import { build, dir, file, link, listTree, treeDifferences } from "../helpers/fs-tree.ts";
 
-export const PW = "chaos";
+const PW = "chaos";
 const TUNING: OpenOptions = { workers: 0, packSize: 48 * 1024, ownsBackend: false };
 
 /** A seeded uniform generator (mulberry32): every failing draw can be replayed. */
@@ -80,7 +80,7 @@ export function faulty(
   return { faults, backend };
 }
 
-export function openRepo(backend: Backend, options: OpenOptions = {}): Promise<RepositoryImpl> {
+function openRepo(backend: Backend, options: OpenOptions = {}): Promise<RepositoryImpl> {
   return openRepository(backend, PW, { ...TUNING, ...options });
 }
 
