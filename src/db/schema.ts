@@ -67,6 +67,10 @@ export const destinations = sqliteTable(
     settings: text("settings").notNull(),
     /** Access keys and repository passphrase, encrypted with the server's secret key. */
     secretsEnc: text("secrets_enc"),
+    /** The repository's own id (from its config object): runs into one repository are queued. */
+    repositoryId: text("repository_id"),
+    /** When prune last ran on this repository (ms), for the prune cadence. */
+    lastPruneAt: integer("last_prune_at", { mode: "number" }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -93,6 +97,10 @@ export const backupConfigs = sqliteTable(
     options: text("options").notNull(),
     /** JSON {keepLast, keepDaily, keepWeekly, keepMonthly, retentionDays}. */
     retention: text("retention").notNull().default("{}"),
+    /** JSON {pre, post}: shell hooks (admins only), each {command, timeoutSeconds, abortOnFailure}. */
+    hooks: text("hooks").notNull().default("{}"),
+    /** The last scheduled fire time the scheduler handled (ran, queued or recorded as missed), ms. */
+    lastScheduledAt: integer("last_scheduled_at", { mode: "number" }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -110,7 +118,16 @@ export const backupLogs = sqliteTable(
     kind: text("kind", { enum: ["backup", "restore", "check", "prune", "drill"] })
       .notNull()
       .default("backup"),
-    status: text("status", { enum: ["running", "completed", "partial", "failed", "cancelled"] }).notNull(),
+    status: text("status", {
+      enum: ["queued", "running", "completed", "partial", "failed", "cancelled", "missed"],
+    }).notNull(),
+    /** What started it: "schedule", "manual" (Run now / API), "catch-up" (missed while down). */
+    trigger: text("trigger").notNull().default("manual"),
+    /** Why it ended as it did when not completed, e.g. "interrupted", "cancelled by a@b.c". */
+    reason: text("reason"),
+    destinationId: text("destination_id"),
+    /** The scheduled time this run stands for (scheduled and catch-up runs), ms. */
+    scheduledFor: integer("scheduled_for", { mode: "number" }),
     startTime: integer("start_time", { mode: "number" }).notNull(),
     endTime: integer("end_time", { mode: "number" }),
     snapshotId: text("snapshot_id"),
@@ -127,6 +144,7 @@ export const backupLogs = sqliteTable(
     index("backup_logs_config_time_idx").on(t.configId, t.startTime),
     index("backup_logs_user_time_idx").on(t.userId, t.startTime),
     index("backup_logs_status_idx").on(t.status),
+    index("backup_logs_time_idx").on(t.startTime, t.id),
   ],
 );
 
@@ -139,11 +157,24 @@ export const alerts = sqliteTable(
       .references(() => users.id, { onDelete: "cascade" }),
     configId: text("config_id").references(() => backupConfigs.id, { onDelete: "cascade" }),
     type: text("type", { enum: ["failure", "warning", "info"] }).notNull(),
+    /** What problem: failed_run, unreadable_files, missed_schedule, interrupted_run, destination_unreachable, ... */
+    kind: text("kind").notNull().default("failed_run"),
+    destinationId: text("destination_id"),
+    /** The run that raised (or last repeated) it. */
+    logId: text("log_id"),
     message: text("message").notNull(),
     acknowledged: integer("acknowledged", { mode: "boolean" }).notNull().default(false),
     timestamp: integer("timestamp", { mode: "number" }).notNull(),
+    /** Last time the same ongoing problem was seen again (one row per problem, not per retry). */
+    lastSeenAt: integer("last_seen_at", { mode: "number" }),
+    occurrences: integer("occurrences").notNull().default(1),
+    /** When the problem went away (e.g. the next run succeeded); null while ongoing. */
+    resolvedAt: integer("resolved_at", { mode: "number" }),
   },
-  (t) => [index("alerts_user_ack_idx").on(t.userId, t.acknowledged, t.timestamp)],
+  (t) => [
+    index("alerts_user_ack_idx").on(t.userId, t.acknowledged, t.timestamp),
+    index("alerts_open_idx").on(t.kind, t.configId, t.destinationId, t.resolvedAt),
+  ],
 );
 
 export const settings = sqliteTable("settings", {
