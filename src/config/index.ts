@@ -2,6 +2,7 @@
  * Every environment variable and default lives here; the rest of the program receives frozen
  * objects. This is the only module that reads process.env.
  */
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { ValidationError } from "../util/errors.ts";
@@ -210,6 +211,22 @@ export function readRepositoryEnv(env: Env = process.env): RepositoryEnv {
       sessionToken: env.AWS_SESSION_TOKEN || undefined,
     }),
   });
+}
+
+/**
+ * AWS_CA_BUNDLE, as the AWS tools honour it: the path of a PEM file of certificates that S3
+ * connections trust. Returns the file's text (passed down to the storage layer), or undefined
+ * when the variable is unset. ValidationError naming the variable when the file cannot be read.
+ */
+export function readAwsCaBundle(env: Env = process.env): string | undefined {
+  const path = envValue(env, "AWS_CA_BUNDLE");
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ValidationError(`AWS_CA_BUNDLE: cannot read ${path}: ${code}`);
+  }
 }
 
 /** The process environment, for the CLI's I/O boundary; everything else gets typed settings. */

@@ -17,6 +17,10 @@ export interface S3Settings {
   accessKeyId?: string;
   secretAccessKey?: string;
   sessionToken?: string;
+  /** Storage class for pack objects (data/), e.g. STANDARD_IA; metadata objects stay STANDARD. */
+  storageClass?: string;
+  /** PEM certificates to trust for an https endpoint (a private CA, or the AWS_CA_BUNDLE file's text). */
+  caPem?: string;
 }
 
 export interface OpenBackendOptions {

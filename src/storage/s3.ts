@@ -8,7 +8,7 @@ import {
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
   S3Client,
-  type S3ClientConfig,
+  type StorageClass,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import {
@@ -20,6 +20,7 @@ import {
 } from "../util/errors.ts";
 import type { Backend, GetOptions, ObjectInfo, PutOptions } from "./backend.ts";
 import { validateName, validatePrefix, validateRange } from "./names.ts";
+import { clientConfig, describeLocation } from "./s3-config.ts";
 import { addContentMd5 } from "./s3-content-md5.ts";
 import { mapS3Error } from "./s3-errors.ts";
 
@@ -38,6 +39,10 @@ export interface S3BackendOptions {
   partSize?: number;
   /** Parts in flight at once; memory is about partSize × (queueSize + 1). Default 2. */
   queueSize?: number;
+  /** S3 storage class for pack objects under data/ (e.g. STANDARD_IA); metadata stays STANDARD. */
+  storageClass?: string;
+  /** PEM certificates to trust for an https endpoint (a private CA); replaces the default roots. */
+  caPem?: string;
 }
 
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -52,6 +57,7 @@ export class S3Backend implements Backend {
   private readonly prefix: string;
   private readonly partSize: number;
   private readonly queueSize: number;
+  private readonly storageClass: StorageClass | undefined;
   /** Set once the bucket is known to exist (see checkBucket). */
   private bucketSeen = false;
 
@@ -61,6 +67,7 @@ export class S3Backend implements Backend {
     this.prefix = opts.prefix.replace(/^\/+|\/+$/g, "");
     this.partSize = opts.partSize ?? DEFAULT_PART_SIZE;
     this.queueSize = opts.queueSize ?? 2;
+    this.storageClass = (opts.storageClass || undefined) as StorageClass | undefined;
     this.location = describeLocation(opts.bucket, this.prefix, opts.endpoint);
     this.client = new S3Client(clientConfig(opts));
     addContentMd5(this.client);
@@ -69,6 +76,11 @@ export class S3Backend implements Backend {
   private key(name: string): string {
     validateName(name);
     return this.prefix === "" ? name : `${this.prefix}/${name}`;
+  }
+
+  /** Only packs take the storage class: config, keys, index and snapshots are read on every open. */
+  private classOf(name: string): StorageClass | undefined {
+    return name.startsWith("data/") ? this.storageClass : undefined;
   }
 
   private fail(context: string, err: unknown, signal?: AbortSignal): Error {
@@ -89,6 +101,7 @@ export class S3Backend implements Backend {
           Key,
           Body: data,
           ContentLength: data.byteLength,
+          StorageClass: this.classOf(name),
         });
         await this.client.send(cmd, { abortSignal: options?.signal });
       } catch (err) {
@@ -108,7 +121,7 @@ export class S3Backend implements Backend {
     const source = recordingErrors(data);
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key, Body: source.stream },
+      params: { Bucket: this.bucket, Key, Body: source.stream, StorageClass: this.classOf(name) },
       partSize: this.partSize,
       queueSize: this.queueSize,
       leavePartsOnError: false,
@@ -286,42 +299,6 @@ export class S3Backend implements Backend {
 
 export function createS3Backend(opts: S3BackendOptions): S3Backend {
   return new S3Backend(opts);
-}
-
-function clientConfig(opts: S3BackendOptions): S3ClientConfig {
-  const config: S3ClientConfig = {
-    region: opts.region ?? "us-east-1",
-    // Many S3-compatible servers reject the SDK's default flexible checksums.
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    // Retrying is the job of the withRetry wrapper, which sees every backend alike.
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: 10_000, socketTimeout: 120_000 },
-  };
-  if (opts.endpoint) {
-    config.endpoint = opts.endpoint;
-    config.forcePathStyle = true;
-  }
-  if (opts.accessKeyId && opts.secretAccessKey) {
-    config.credentials = {
-      accessKeyId: opts.accessKeyId,
-      secretAccessKey: opts.secretAccessKey,
-      ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}),
-    };
-  }
-  return config;
-}
-
-function describeLocation(bucket: string, prefix: string, endpoint?: string): string {
-  let host = "";
-  if (endpoint) {
-    try {
-      host = ` at ${new URL(endpoint).host}`; // host only: a URL could carry user:password@
-    } catch {
-      host = " at a custom endpoint";
-    }
-  }
-  return `s3://${bucket}${prefix ? `/${prefix}` : ""}${host}`;
 }
 
 /** The HTTP Range header for a read, "empty" for a zero-length one, undefined for the whole object. */
