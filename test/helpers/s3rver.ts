@@ -77,13 +77,14 @@ export function uniqueBucketName(prefix = "test"): string {
  * Starts s3rver in-process (it runs on Bun, including under vitest's thread pool) on a random
  * loopback port with its own temp folder, silent, with one fresh bucket. s3rver checks access
  * key ids (unknown → InvalidAccessKeyId) but not SigV4 signatures, so a wrong secret is accepted.
+ * With `tls` (PEM key and certificate, e.g. from selfSignedCert) it serves https.
  */
-export async function startS3rver(): Promise<TestS3> {
+export async function startS3rver(tls?: { key: string; cert: string }): Promise<TestS3> {
   const S3rverServer = loadS3rver();
   const directory = mkdtempSync(join(tmpdir(), "backapp-s3rver-"));
-  const server = new S3rverServer({ address: "127.0.0.1", port: 0, silent: true, directory });
+  const server = new S3rverServer({ address: "127.0.0.1", port: 0, silent: true, directory, ...tls });
   const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   const region = "us-east-1";
   const client = new S3Client({
     endpoint,
@@ -92,6 +93,7 @@ export async function startS3rver(): Promise<TestS3> {
     credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
+    ...(tls ? { requestHandler: { httpsAgent: { ca: tls.cert } } } : {}),
   });
   const createBucket = async (name: string) => {
     await client.send(new CreateBucketCommand({ Bucket: name }));
