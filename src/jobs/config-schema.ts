@@ -105,7 +105,7 @@ const command = z
   .trim()
   .min(1, "Enter a command.")
   .max(4000, "Use at most 4000 characters.")
-  .refine((c) => !/[\u0000\r\n]/.test(c), "Write the command on one line.");
+  .refine((c) => !CONTROL.test(c), "Write the command on one line, without control characters.");
 
 const hookTimeout = whole(1, 86_400, "a number of seconds").default(300);
 
