@@ -1,10 +1,9 @@
 import { hostname as osHostname } from "node:os";
 import { type BackupResult, backup } from "../engine/backup.ts";
-import type { RepositoryImpl } from "../engine/repository/index.ts";
 import { normalizePaths } from "../engine/scan/roots.ts";
 import type { CompressionMode, Snapshot } from "../engine/types.ts";
+import { findParent } from "../jobs/operations.ts";
 import { formatBytes, formatDuration } from "../util/bytes.ts";
-import { NotFoundError } from "../util/errors.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
 import { withCancellation } from "./repo/cancel.ts";
@@ -50,22 +49,6 @@ const FLAGS = {
   "limit-upload": { type: "string" },
   json: { type: "boolean" },
 } as const;
-
-/** The latest snapshot with the same host and the same set of paths, or null. */
-async function findParent(
-  repo: RepositoryImpl,
-  hostname: string,
-  paths: string[],
-  signal: AbortSignal,
-  io: CliIo,
-) {
-  try {
-    return await repo.findSnapshot("latest", signal, { hostname, paths }, warnDamaged(io));
-  } catch (e) {
-    if (e instanceof NotFoundError) return null;
-    throw e;
-  }
-}
 
 /** The summary line of `backup --json`: exactly the contract's fields, in its order. */
 export function summaryJson(result: BackupResult) {
@@ -125,7 +108,7 @@ export const backupCommand: Command = {
     let parent: Snapshot | null = null;
     const result = await withCancellation((signal) =>
       withRepository(target, { lock: "shared", compression, limitUploadKbps, signal }, async (repo) => {
-        parent = await findParent(repo, hostname, normalizePaths(positionals), signal, io);
+        parent = await findParent(repo, hostname, normalizePaths(positionals), signal, warnDamaged(io));
         return backup(repo, positionals, {
           excludes: flags.exclude,
           includes: flags.include,

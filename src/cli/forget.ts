@@ -1,7 +1,7 @@
-import { type ForgetResult, forgetSnapshotIds, forgetSnapshots } from "../engine/forget.ts";
-import { type PruneReport, pruneRepository } from "../engine/prune.ts";
+import type { ForgetResult } from "../engine/forget.ts";
 import { checkTimeZone, type GroupField, parseDuration, type RetentionPolicy } from "../engine/retention.ts";
 import type { Snapshot } from "../engine/types.ts";
+import { type ForgetOutcome, type ForgetSelection, forgetAndPrune, forgetLock } from "../jobs/operations.ts";
 import { ValidationError } from "../util/errors.ts";
 import { type FlagSpecs, type ParsedFlags, parseFlags, UsageError } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
@@ -210,15 +210,7 @@ function checkIds(flags: ForgetFlags, refs: string[]): void {
   }
 }
 
-interface Outcome {
-  result: ForgetResult;
-  /** The named snapshots (forget ID...), else null. */
-  ids: string[] | null;
-  pruned: PruneReport | null;
-  damaged: { id: string; error: string }[];
-}
-
-async function forget(flags: ForgetFlags, refs: string[], io: CliIo): Promise<Outcome> {
+async function forget(flags: ForgetFlags, refs: string[], io: CliIo): Promise<ForgetOutcome> {
   const policy = refs.length > 0 ? null : policyFrom(flags);
   const groupBy = parseGroupBy(flags["group-by"]);
   const timeZone = parseTimeZone(flags["time-zone"]);
@@ -226,37 +218,19 @@ async function forget(flags: ForgetFlags, refs: string[], io: CliIo): Promise<Ou
   if (maxUnusedPct !== undefined && !flags.prune) throw new UsageError("--max-unused needs --prune");
   const dryRun = flags["dry-run"] === true;
   const target = resolveTarget(flags, io);
-  const lock = flags.prune && !dryRun ? "exclusive" : "shared";
-  const damaged: Outcome["damaged"] = [];
+  const lock = forgetLock({ prune: flags.prune, dryRun });
   const onDamaged = (id: string, e: Error) => {
-    damaged.push({ id, error: e.message });
     io.stderr(
       `backapp forget: warning: snapshot ${id.slice(0, 12)} cannot be read and is left in place: ${e.message}\n`,
     );
   };
+  const selection: ForgetSelection = policy
+    ? { policy, timeZone, groupBy, hosts: flags.host, tags: flags.tag }
+    : { ids: refs };
   return withCancellation((signal) =>
-    withRepository(target, { lock, signal }, async (repo) => {
-      let ids: string[] | null = null;
-      let result: ForgetResult;
-      if (policy) {
-        const opts = { dryRun, timeZone, groupBy, hosts: flags.host, tags: flags.tag, signal, onDamaged };
-        result = await forgetSnapshots(repo, policy, opts);
-      } else {
-        ids = await forgetSnapshotIds(repo, refs, { dryRun, signal });
-        result = { groups: [], keep: [], remove: [], removed: dryRun ? [] : ids };
-      }
-      // Prune would refuse on a snapshot it cannot read (its data would look unused).
-      const pruned =
-        flags.prune && damaged.length === 0
-          ? await pruneRepository(repo, {
-              maxUnusedPct,
-              dryRun,
-              signal,
-              excludeSnapshots: ids ?? result.remove.map((s) => s.id),
-            })
-          : null;
-      return { result, ids, pruned, damaged };
-    }),
+    withRepository(target, { lock, signal }, (repo) =>
+      forgetAndPrune(repo, selection, { dryRun, prune: flags.prune, maxUnusedPct, signal, onDamaged }),
+    ),
   );
 }
 

@@ -11,12 +11,14 @@
  */
 import { readFileSync } from "node:fs";
 import { readRepositoryEnv } from "../../config/index.ts";
-import { type OpenOptions, openRepository, type RepositoryImpl } from "../../engine/repository/index.ts";
+import type { OpenOptions, RepositoryImpl } from "../../engine/repository/index.ts";
 import { type OnDamagedSnapshot, parseSnapshotRef } from "../../engine/repository/snapshots.ts";
+import { openWithPassphrase, requirePassphrase, withOpened } from "../../jobs/operations.ts";
 import type { Backend } from "../../storage/backend.ts";
 import { openBackend, type S3Settings } from "../../storage/open.ts";
-import { ValidationError, WrongPasswordError } from "../../util/errors.ts";
+import { ValidationError } from "../../util/errors.ts";
 import { Secret } from "../../util/secret.ts";
+
 import { type FlagSpecs, type ParsedFlags, UsageError } from "../args.ts";
 import type { CliIo } from "../io.ts";
 
@@ -85,14 +87,7 @@ function readPassword(file: string | undefined, fromEnv: string | undefined): Se
 
 /** The passphrase, or a clear error (exit 1) when none was given or it is empty. */
 export function requirePassword(target: RepoTarget): Secret {
-  if (target.password === null) {
-    throw new ValidationError("no passphrase given: set BACKAPP_PASSWORD or use --password-file FILE");
-  }
-  if (target.password.reveal() === "") {
-    const from = target.passwordSource ? ` (${target.passwordSource})` : "";
-    throw new ValidationError(`the passphrase is empty${from}`);
-  }
-  return target.password;
+  return requirePassphrase(target);
 }
 
 /** Opens the storage backend for the target (retrying, optionally rate-limited uploads). */
@@ -109,15 +104,7 @@ export async function openTargetRepository(
   options: OpenOptions & { limitUploadKbps?: number } = {},
 ): Promise<RepositoryImpl> {
   const { limitUploadKbps, ...open } = options;
-  const backend = targetBackend(target, limitUploadKbps);
-  try {
-    return await openRepository(backend, target.password?.reveal() ?? "", open);
-  } catch (e) {
-    await backend.close().catch(() => {});
-    // No passphrase, or an empty one (an empty password file), says so instead of "wrong password".
-    if (e instanceof WrongPasswordError) requirePassword(target);
-    throw e;
-  }
+  return openWithPassphrase(targetBackend(target, limitUploadKbps), target, open);
 }
 
 /** Opens the repository, runs `fn`, and always closes it (releasing lock and workers). */
@@ -126,12 +113,7 @@ export async function withRepository<T>(
   options: OpenOptions & { limitUploadKbps?: number },
   fn: (repo: RepositoryImpl) => Promise<T>,
 ): Promise<T> {
-  const repo = await openTargetRepository(target, options);
-  try {
-    return await fn(repo);
-  } finally {
-    await repo.close();
-  }
+  return withOpened(() => openTargetRepository(target, options), fn);
 }
 
 /** Exactly `count` positionals, named in the message when missing or extra. */
