@@ -39,8 +39,17 @@ const patterns = z
   .max(200, "Use at most 200 patterns.")
   .default([]);
 
+/** A source path: absolute, no ".." segment, normalised (trailing "/" dropped) like allowed roots. */
+const sourcePath = z
+  .string({ error: "Enter an absolute path." })
+  .trim()
+  .min(1, "Enter an absolute path.")
+  .refine((p) => p.startsWith("/"), "Use an absolute path (starting with /).")
+  .refine((p) => !p.split("/").includes(".."), "Use a path without '..' segments.")
+  .pipe(absolutePath);
+
 const sourceSchema = z.object({
-  path: absolutePath,
+  path: sourcePath,
   includePatterns: patterns,
   excludePatterns: patterns,
 });
@@ -182,21 +191,25 @@ function numberField(text: string | undefined): number | undefined {
 
 const on = (form: Record<string, string>, name: string) => ["on", "true", "1"].includes(form[name] ?? "");
 
-/** The form's source rows (sources.N.path, sources.N.includePatterns/excludePatterns one per line); blank rows dropped. */
-function formSources(form: Record<string, string>) {
+/**
+ * The form indexes of the non-blank source rows (fields sources.N.path, sources.N.includePatterns,
+ * sources.N.excludePatterns), in order: the parsed shape numbers them 0, 1, ... in this order.
+ */
+export function formSourceIndexes(form: Record<string, string>): number[] {
   const indexes = new Set<number>();
   for (const key of Object.keys(form)) {
-    const m = /^sources\.(\d+)\./.exec(key);
-    if (m && Number(m[1]) < 100) indexes.add(Number(m[1]));
+    const m = /^sources\.(\d+)\.(path|includePatterns|excludePatterns)$/.exec(key);
+    if (m && Number(m[1]) < 100 && (form[key] ?? "").trim() !== "") indexes.add(Number(m[1]));
   }
-  return [...indexes]
-    .sort((a, b) => a - b)
-    .map((i) => ({
-      path: form[`sources.${i}.path`] ?? "",
-      includePatterns: lines(form[`sources.${i}.includePatterns`]),
-      excludePatterns: lines(form[`sources.${i}.excludePatterns`]),
-    }))
-    .filter((s) => s.path.trim() !== "" || s.includePatterns.length > 0 || s.excludePatterns.length > 0);
+  return [...indexes].sort((a, b) => a - b);
+}
+
+function formSources(form: Record<string, string>) {
+  return formSourceIndexes(form).map((i) => ({
+    path: form[`sources.${i}.path`] ?? "",
+    includePatterns: lines(form[`sources.${i}.includePatterns`]),
+    excludePatterns: lines(form[`sources.${i}.excludePatterns`]),
+  }));
 }
 
 function formCron(form: Record<string, string>): string {

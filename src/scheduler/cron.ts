@@ -184,3 +184,9 @@ export function describeSchedule(s: Schedule): string {
   }
   return `${words ?? `cron ${parts.join(" ")}`} (${s.timezone})`;
 }
+
+/** The zone this process runs in (Intl's view of it), offered as the default for a new job. */
+export function serverTimeZone(): string {
+  const zone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone && isTimeZone(zone) ? zone : "UTC";
+}

@@ -19,6 +19,8 @@ import { adminApiRoutes } from "./routes/admin-api.ts";
 import { adminPageRoutes } from "./routes/admin-pages.ts";
 import { authApiRoutes } from "./routes/auth-api.ts";
 import { authPageRoutes } from "./routes/auth-pages.ts";
+import { configsApiRoutes } from "./routes/configs-api.ts";
+import { configsPageRoutes } from "./routes/configs-pages.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { homeRoutes } from "./routes/home.ts";
 import { profilePageRoutes } from "./routes/profile-pages.ts";
@@ -60,6 +62,8 @@ export function createApp(services: AppServices) {
     adminPageRoutes(),
     adminApiRoutes(),
     settingsRoutes(),
+    configsPageRoutes(),
+    configsApiRoutes(),
   ];
   for (const area of areas) app.route("/", area);
 

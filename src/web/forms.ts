@@ -81,6 +81,9 @@ const NOTICES: Record<string, Flash> = {
   "smtp-saved": { kind: "success", message: "Email settings saved. Send a test email to check them." },
   "smtp-removed": { kind: "success", message: "Email settings removed." },
   welcome: { kind: "success", message: "Welcome to backapp." },
+  "config-created": { kind: "success", message: "Backup job created." },
+  "config-saved": { kind: "success", message: "Backup job saved." },
+  "config-deleted": { kind: "success", message: "Backup job deleted. Its snapshots stay in the destination." },
 };
 
 function noticeFlash(c: Context<AppEnv>): Flash[] {

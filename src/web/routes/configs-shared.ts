@@ -1,0 +1,43 @@
+/** What the jobs pages and the jobs API share: the principal, the job service seam, validation. */
+import type { Context } from "hono";
+import { type Principal, principalOf } from "../../auth/permissions.ts";
+import { findUserById } from "../../db/users.ts";
+import { visibleConfig } from "../../jobs/configs.ts";
+import { type ValidationReport, validateConfig } from "../../jobs/configs-validate.ts";
+import { NotFoundError } from "../../util/errors.ts";
+import type { AppEnv } from "../context.ts";
+
+type Ctx = Context<AppEnv>;
+
+/** The part of RUNNER's JobService these routes use (absent until it is wired into the services). */
+interface JobsSeam {
+  runNow(configId: string, actor: { id: string; email: string } | null): Promise<{ logId: string }>;
+  reschedule(configId: string): void;
+}
+
+export function jobsOf(c: Ctx): JobsSeam | undefined {
+  return (c.get("services") as { jobs?: JobsSeam }).jobs;
+}
+
+/** Tells the scheduler a job was created, changed or deleted. */
+export function reschedule(c: Ctx, id: string): void {
+  jobsOf(c)?.reschedule(id);
+}
+
+export function currentPrincipal(c: Ctx): Principal {
+  const user = c.get("user");
+  if (!user) throw new NotFoundError("not signed in");
+  return principalOf(user);
+}
+
+/**
+ * Validates a saved job for the signed-in user (404 for another user's id). Paths are judged
+ * against the job owner's roots; the scan stops when the request is aborted.
+ */
+export async function runValidation(c: Ctx, id: string): Promise<ValidationReport> {
+  const services = c.get("services");
+  const job = visibleConfig(services.db, currentPrincipal(c), id);
+  const owner = findUserById(services.db, job.userId);
+  if (!owner) throw new NotFoundError("backup job not found");
+  return validateConfig(services, principalOf(owner), job, { signal: c.req.raw.signal });
+}
