@@ -59,7 +59,8 @@ export function repositoryTargetSpec(
   return targetSpecOf(storedSettings(row), destinationSecrets(deps.dataDir, row), caBundleOf(deps));
 }
 
-function caBundleOf(deps: { caBundlePem?: string | null }): string | null {
+/** The AWS_CA_BUNDLE text to trust: the one passed in, else read through src/config. */
+export function caBundleOf(deps: { caBundlePem?: string | null }): string | null {
   return deps.caBundlePem === undefined ? (readAwsCaBundle() ?? null) : deps.caBundlePem;
 }
 
