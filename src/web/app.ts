@@ -21,6 +21,7 @@ import { authApiRoutes } from "./routes/auth-api.ts";
 import { authPageRoutes } from "./routes/auth-pages.ts";
 import { configsApiRoutes } from "./routes/configs-api.ts";
 import { configsPageRoutes } from "./routes/configs-pages.ts";
+import { destinationAreas } from "./routes/destinations-pages.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { homeRoutes } from "./routes/home.ts";
 import { profilePageRoutes } from "./routes/profile-pages.ts";
@@ -64,6 +65,7 @@ export function createApp(services: AppServices) {
     settingsRoutes(),
     configsPageRoutes(),
     configsApiRoutes(),
+    destinationAreas(),
   ];
   for (const area of areas) app.route("/", area);
 

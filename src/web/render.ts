@@ -34,6 +34,7 @@ export function createRenderer(options: { version: string }) {
     if (!user) return [];
     const items: NavItem[] = [
       { href: "/", label: "Dashboard" },
+      { href: "/destinations", label: "Destinations" },
       { href: "/configs", label: "Backup jobs" },
       { href: "/settings/profile", label: "Profile" },
     ];
