@@ -1,7 +1,15 @@
 #!/usr/bin/env bun
-/** Entry point: hands the command line to the CLI dispatcher and exits with its code. */
+/**
+ * Entry point: hands the command line to the CLI dispatcher and exits with its code. The hidden
+ * `__run` command is the child process of one server-side backup run (src/jobs/run-child.ts):
+ * not a user command, so it is not listed in --help.
+ */
 import { runCli } from "./cli/index.ts";
 import { processIo } from "./cli/io.ts";
 
-const code = await runCli(process.argv.slice(2), processIo());
+const argv = process.argv.slice(2);
+const code =
+  argv[0] === "__run"
+    ? await (await import("./jobs/run-child.ts")).runChildMain()
+    : await runCli(argv, processIo());
 process.exit(code);

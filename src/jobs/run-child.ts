@@ -1,0 +1,168 @@
+/**
+ * The child process of one run (`backapp __run`): reads the RunSpec from stdin, backs up, applies
+ * the job's retention (and prune when due), and reports JSON lines on stdout (run-protocol.ts).
+ * It runs outside the server's event loop, so a busy or crashing backup never stalls or kills the
+ * server. Cancel = {"type":"cancel"} on stdin, SIGTERM or SIGINT, or stdin closing (the server is
+ * gone): the engine's AbortSignal stops the backup without writing a snapshot.
+ */
+import { hostname } from "node:os";
+import { createInterface } from "node:readline";
+import { backup } from "../engine/backup.ts";
+import type { RepositoryImpl } from "../engine/repository/index.ts";
+import { retentionFromConfig } from "../engine/retention.ts";
+import { normalizePaths } from "../engine/scan/roots.ts";
+import {
+  CancelledError,
+  LockedError,
+  NotFoundError,
+  PermanentStorageError,
+  TransientStorageError,
+  WrongPasswordError,
+} from "../util/errors.ts";
+import { findParent, forgetAndPrune, forgetLock, withOpened } from "./operations.ts";
+import { openSpecRepository } from "./repository-access.ts";
+import type { ChildMessage, FailureKind, RunSpec } from "./run-protocol.ts";
+
+/** How long prune waits for a conflicting lock (say a CLI restore) before giving up until next time. */
+const PRUNE_LOCK_WAIT_MS = 60_000;
+
+function send(message: ChildMessage): Promise<void> {
+  return new Promise((resolve) => process.stdout.write(`${JSON.stringify(message)}\n`, () => resolve()));
+}
+
+/** The first line of stdin is the spec; later lines are commands; EOF means the server is gone. */
+function readStdin(abort: (why: string) => void): Promise<RunSpec> {
+  const lines = createInterface({ input: process.stdin });
+  return new Promise((resolve, reject) => {
+    let spec: RunSpec | null = null;
+    lines.on("line", (line) => {
+      if (spec === null) {
+        try {
+          spec = JSON.parse(line) as RunSpec;
+          resolve(spec);
+        } catch {
+          reject(new Error("the run spec on stdin is not JSON"));
+        }
+      } else if (line.includes('"cancel"')) abort("cancelled");
+    });
+    lines.on("close", () => {
+      if (spec === null) reject(new Error("no run spec on stdin"));
+      else abort("the server went away");
+    });
+  });
+}
+
+function failureKind(error: unknown, signal: AbortSignal): FailureKind {
+  if (signal.aborted || error instanceof CancelledError) return "cancelled";
+  if (error instanceof NotFoundError) return "source";
+  const destination = [PermanentStorageError, TransientStorageError, WrongPasswordError, LockedError];
+  return destination.some((k) => error instanceof k) ? "destination" : "other";
+}
+
+function union(spec: RunSpec, key: "includePatterns" | "excludePatterns"): string[] | undefined {
+  const all = [...new Set(spec.sources.flatMap((s) => s[key]))];
+  return all.length > 0 ? all : undefined;
+}
+
+async function backUp(repo: RepositoryImpl, spec: RunSpec, signal: AbortSignal) {
+  const paths = spec.sources.map((s) => s.path);
+  const parent = spec.full ? null : await findParent(repo, hostname(), normalizePaths(paths), signal);
+  const result = await backup(repo, paths, {
+    excludes: union(spec, "excludePatterns"),
+    includes: union(spec, "includePatterns"),
+    full: spec.full,
+    tags: spec.tags,
+    parent,
+    signal,
+    progressIntervalMs: 500,
+    onProgress: (e) => {
+      if (e.type !== "progress") return;
+      const progress = {
+        filesDone: e.files_done,
+        filesTotal: e.files_total,
+        bytesDone: e.bytes_done,
+        bytesTotal: e.bytes_total,
+        rate: e.rate,
+        eta: e.eta,
+        errors: e.errors,
+        current: e.current.slice(0, 4),
+      };
+      void send({ type: "progress", progress });
+    },
+    onError: (e) => void send({ type: "file-error", path: e.path, message: e.message }),
+  });
+  const s = result.summary;
+  await send({
+    type: "backed-up",
+    snapshotId: result.snapshot.id,
+    filesProcessed: s.files_new + s.files_changed + s.files_unmodified,
+    filesSkipped: s.errors.length,
+    totalBytes: s.bytes_processed,
+    bytesTransferred: s.bytes_stored,
+  });
+}
+
+/**
+ * Forget by the job's policy (only its own snapshots: its tag and this host), then prune when due,
+ * under the lock that needs. A failure here does not undo the backup: it is reported as a problem.
+ */
+async function applyRetention(spec: RunSpec, signal: AbortSignal): Promise<void> {
+  const policy = retentionFromConfig(spec.retention);
+  if (!policy && !spec.prune) return;
+  const lock = forgetLock({ prune: spec.prune });
+  const selection = policy ? { policy, hosts: [hostname()], tags: spec.tags.slice(0, 1) } : { ids: [] };
+  try {
+    const out = await withOpened(
+      () => openSpecRepository(spec.target, { lock, signal, lockOptions: { waitMs: PRUNE_LOCK_WAIT_MS } }),
+      (repo) => forgetAndPrune(repo, selection, { prune: spec.prune, signal }),
+    );
+    const problem = out.pruneRefused
+      ? `prune skipped: ${out.damaged.length} snapshot(s) cannot be read; run check`
+      : null;
+    await send({
+      type: "retention",
+      removed: out.result.removed.length,
+      pruned: out.pruned !== null,
+      problem,
+    });
+  } catch (e) {
+    if (signal.aborted) throw e;
+    await send({ type: "retention", removed: 0, pruned: false, problem: (e as Error).message });
+  }
+}
+
+/** Runs one job from the spec on stdin; the exit code is 0 unless the run could not start. */
+export async function runChildMain(): Promise<number> {
+  const controller = new AbortController();
+  const abort = (why: string) => {
+    if (!controller.signal.aborted) controller.abort(new CancelledError(why));
+  };
+  process.on("SIGTERM", () => abort("cancelled"));
+  process.on("SIGINT", () => abort("cancelled"));
+  const signal = controller.signal;
+  let spec: RunSpec;
+  try {
+    spec = await readStdin(abort);
+  } catch (e) {
+    await send({ type: "failed", kind: "other", message: (e as Error).message });
+    return 1;
+  }
+  try {
+    const compression = spec.compression;
+    const open = () =>
+      openSpecRepository(spec.target, {
+        lock: "shared",
+        compression,
+        limitUploadKbps: spec.limitUploadKbps,
+        signal,
+      });
+    await withOpened(open, async (repo) => {
+      await send({ type: "opened" });
+      await backUp(repo, spec, signal);
+    });
+    await applyRetention(spec, signal);
+  } catch (e) {
+    await send({ type: "failed", kind: failureKind(e, signal), message: (e as Error).message });
+  }
+  return 0;
+}

@@ -1,0 +1,88 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { listOpenAlerts } from "../../src/db/alerts.ts";
+import { findLog, logErrors } from "../../src/db/backup-logs.ts";
+import { runBackapp } from "../helpers/cli.ts";
+import { build, dir, file } from "../helpers/fs-tree.ts";
+import { createJobWorld, type JobWorld, PASSWORD } from "./run-fixture.ts";
+
+const worlds: JobWorld[] = [];
+afterEach(async () => {
+  for (const w of worlds.splice(0)) await w.close();
+});
+
+async function world() {
+  const w = await createJobWorld();
+  worlds.push(w);
+  return w;
+}
+
+describe("runner", () => {
+  it("runs a job in a child process: the row completes and the snapshot restores byte for byte", async () => {
+    const w = await world();
+    const src = join(w.root, "src");
+    const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7919) % 251);
+    build(src, { "a.txt": file("hello"), sub: dir({ "b.bin": file(big) }) });
+    const dest = await w.localDestination();
+    const jobId = w.job(dest.id, [src]);
+    const { logId } = await w.service.runNow(jobId, null);
+    const end = await w.finished(logId);
+    expect(end.status).toBe("completed");
+    const row = findLog(w.db, logId);
+    expect(row?.status).toBe("completed");
+    expect(row?.snapshotId).toMatch(/^[0-9a-f]{64}$/);
+    expect(row?.filesProcessed).toBe(2);
+    expect(row?.totalBytes).toBe(5 + big.length);
+    expect(row?.endTime).toBeGreaterThanOrEqual(row?.startTime ?? 0);
+    const target = join(w.root, "restored");
+    const env = { BACKAPP_PASSWORD: PASSWORD };
+    const r = await runBackapp(
+      ["restore", "--repo", dest.spec.address, row?.snapshotId ?? "", "--target", target],
+      { env },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(target, src, "a.txt"), "utf8")).toBe("hello");
+    expect(Buffer.compare(readFileSync(join(target, src, "sub", "b.bin")), Buffer.from(big))).toBe(0);
+  });
+
+  it("records unreadable files as a partial run with per-file errors and an alert", async () => {
+    const w = await world();
+    const src = join(w.root, "src");
+    build(src, { "ok.txt": file("ok"), "secret.txt": file("no", { mode: 0o000 }) });
+    const dest = await w.localDestination();
+    const jobId = w.job(dest.id, [src]);
+    const { logId } = await w.service.runNow(jobId, null);
+    const end = await w.finished(logId);
+    if (process.getuid?.() === 0) {
+      // root reads everything: the run is simply complete.
+      expect(end.status).toBe("completed");
+      return;
+    }
+    expect(end.status).toBe("partial");
+    const row = findLog(w.db, logId);
+    expect(logErrors(row!).map((e) => e.path)).toEqual([join(src, "secret.txt")]);
+    expect(listOpenAlerts(w.db, { configId: jobId }).map((a) => a.kind)).toEqual(["unreadable_files"]);
+  });
+
+  it("a failing run raises failed_run once per ongoing problem; the next good run resolves it", async () => {
+    const w = await world();
+    const dest = await w.localDestination();
+    const missing = join(w.root, "not-there");
+    const jobId = w.job(dest.id, [missing]);
+    for (let i = 0; i < 2; i++) {
+      const { logId } = await w.service.runNow(jobId, null);
+      const end = await w.finished(logId);
+      expect(end.status).toBe("failed");
+      expect(end.reason).toMatch(/nothing to back up/);
+    }
+    const open = listOpenAlerts(w.db, { configId: jobId });
+    expect(open.map((a) => [a.kind, a.occurrences])).toEqual([["failed_run", 2]]);
+    mkdirSync(missing);
+    writeFileSync(join(missing, "f"), "x");
+    const { logId } = await w.service.runNow(jobId, null);
+    expect((await w.finished(logId)).status).toBe("completed");
+    expect(listOpenAlerts(w.db, { configId: jobId })).toEqual([]);
+  });
+});
