@@ -9,12 +9,12 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { backup } from "../../src/engine/backup.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { DestinationJson } from "../../src/jobs/destination-schema.ts";
-import { initSpecRepository, openSpecRepository } from "../../src/jobs/repository-access.ts";
-import { startS3rver, type TestS3, uniqueBucketName } from "../helpers/s3rver.ts";
-import { type Answer, createWorld, jobBody, type World } from "./configs-fixture.ts";
+import { openSpecRepository } from "../../src/jobs/repository-access.ts";
+import { type TestS3, uniqueBucketName } from "../helpers/s3rver.ts";
+import { type Answer, jobBody, type World } from "./configs-fixture.ts";
+import { repositoryWithSnapshot, useDestinationWorld } from "./destinations-fixture.ts";
 
 let w: World;
 let s3: TestS3;
@@ -51,13 +51,9 @@ function s3Body(extra: Record<string, unknown> = {}) {
   };
 }
 
-beforeAll(async () => {
-  w = await createWorld();
-  s3 = await startS3rver();
-});
-afterAll(async () => {
-  await s3.stop();
-  w.close();
+const world = useDestinationWorld();
+beforeAll(() => {
+  ({ w, s3 } = world);
 });
 
 describe("destinations API", () => {
@@ -163,16 +159,13 @@ describe("destinations API", () => {
   });
 
   it("attaches to an existing repository: needs its passphrase, then lists its snapshots", async () => {
-    const bucket = uniqueBucketName("attach");
-    await s3.createBucket(bucket);
-    const spec = {
-      address: `s3://${bucket}/repo`,
-      s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: "S3RVER", secretAccessKey: SECRET_KEY },
+    const made = await repositoryWithSnapshot(s3, {
+      prefix: "repo",
+      secretAccessKey: SECRET_KEY,
       password: ATTACH_PASS,
-    };
-    const repo = await initSpecRepository(spec, { scrypt: { N: 1024, r: 8, p: 1 }, workers: 0 });
-    const made = await backup(repo, [w.root]);
-    await repo.close();
+      source: w.root,
+    });
+    const bucket = made.bucket;
     const body = s3Body({ name: "attached", bucket, prefix: "repo" });
 
     const missing = await call(w.alice, "POST", "/api/destinations", body);
@@ -185,9 +178,9 @@ describe("destinations API", () => {
     const right = await call(w.alice, "POST", "/api/destinations", { ...body, password: ATTACH_PASS });
     expect(right.status).toBe(201);
     const d = right.json<Created>();
-    expect(d.repository).toMatchObject({ created: false, repositoryId: repo.id });
-    expect(d.repository.snapshots.map((s) => s.id)).toEqual([made.snapshot.id]);
-    expect(d.repositoryId).toBe(repo.id);
+    expect(d.repository).toMatchObject({ created: false, repositoryId: made.repositoryId });
+    expect(d.repository.snapshots.map((s) => s.id)).toEqual([made.snapshotId]);
+    expect(d.repositoryId).toBe(made.repositoryId);
     expect(d).not.toHaveProperty("generatedPassword");
   });
 

@@ -6,11 +6,10 @@
  * other users' ids 404, /settings/s3 redirect. No secret in any page.
  */
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { backup } from "../../src/engine/backup.ts";
-import { initSpecRepository } from "../../src/jobs/repository-access.ts";
-import { startS3rver, type TestS3, uniqueBucketName } from "../helpers/s3rver.ts";
-import { type Answer, createWorld, jobBody, type World } from "./configs-fixture.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { TestS3 } from "../helpers/s3rver.ts";
+import { type Answer, jobBody, type World } from "./configs-fixture.ts";
+import { repositoryWithSnapshot, useDestinationWorld } from "./destinations-fixture.ts";
 
 let w: World;
 let s3: TestS3;
@@ -49,13 +48,9 @@ async function page(
   return r;
 }
 
-beforeAll(async () => {
-  w = await createWorld();
-  s3 = await startS3rver();
-});
-afterAll(async () => {
-  await s3.stop();
-  w.close();
+const world = useDestinationWorld();
+beforeAll(() => {
+  ({ w, s3 } = world);
 });
 
 describe("destination pages", () => {
@@ -125,23 +120,17 @@ describe("destination pages", () => {
   });
 
   it("attaching to an existing repository lists the snapshots already there", async () => {
-    const bucket = uniqueBucketName("pages");
-    await s3.createBucket(bucket);
-    const repo = await initSpecRepository(
-      {
-        address: `s3://${bucket}`,
-        s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: "S3RVER", secretAccessKey: SECRET_KEY },
-        password: ATTACH_PASS,
-      },
-      { scrypt: { N: 1024, r: 8, p: 1 }, workers: 0 },
-    );
-    const made = await backup(repo, [w.root]);
-    await repo.close();
-    const form = s3Form({ name: "Old bucket", bucket, prefix: "", password: ATTACH_PASS });
+    const made = await repositoryWithSnapshot(s3, {
+      prefix: "",
+      secretAccessKey: SECRET_KEY,
+      password: ATTACH_PASS,
+      source: w.root,
+    });
+    const form = s3Form({ name: "Old bucket", bucket: made.bucket, prefix: "", password: ATTACH_PASS });
     const r = await page(w.alice, "POST", "/destinations", form);
     expect(r.status).toBe(200);
     expect(r.text).toContain("Attached to an existing repository");
-    expect(r.text).toContain(made.snapshot.id.slice(0, 8));
+    expect(r.text).toContain(made.snapshotId.slice(0, 8));
     expect(r.text).toContain("Snapshots already there (1)");
   });
 
