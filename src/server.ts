@@ -8,6 +8,8 @@ import { createRateLimiter } from "./auth/rate-limit.ts";
 import type { ServerConfig } from "./config/index.ts";
 import { type Db, ensureDataDir, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
+import { createEventBus } from "./events/bus.ts";
+import { createJobService } from "./jobs/service.ts";
 import { createSmtpMailer } from "./notify/email.ts";
 import { systemClock } from "./util/clock.ts";
 import { BackappError } from "./util/errors.ts";
@@ -22,9 +24,11 @@ export interface RunningServer {
   port: number;
   logger: Logger;
   /**
-   * Stops accepting at once, lets in-flight requests finish for up to `graceMs` (default 10 s)
-   * then cuts the connections still open, closes the database (WAL checkpointed) and releases
-   * the data dir lock. The default is SHUTDOWN_GRACE_MS. Calling it again (say on a second signal, with graceMs 0) shortens the
+   * Stops the scheduler, cancels backup runs and waits up to half of `graceMs` for them to end
+   * (then kills their processes; the rows become "interrupted" at the next start), closes live
+   * event streams, then stops accepting and lets in-flight requests finish for the rest of the
+   * grace before cutting the connections still open, closes the database (WAL checkpointed)
+   * and releases the data dir lock. The default is SHUTDOWN_GRACE_MS. Calling it again (say on a second signal, with graceMs 0) shortens the
    * wait; every call resolves when everything is closed. Never rejects.
    */
   stop(options?: { graceMs?: number }): Promise<void>;
@@ -66,6 +70,7 @@ export async function startServer(config: ServerConfig, logger = createLogger(co
   const lock = lockDataDir(config.dataDir);
   let database: ReturnType<typeof openDatabase> | undefined;
   let server: ReturnType<typeof Bun.serve> | undefined;
+  let startedJobs: AppServices["jobs"] | undefined;
   const closeRest = () => {
     database?.close();
     lock.release();
@@ -77,21 +82,31 @@ export async function startServer(config: ServerConfig, logger = createLogger(co
     const url = `http://${formatHostPort(config.host, server.port)}`;
     if (!config.publicUrl) services.security.publicUrl = defaultPublicUrl(config.host, server.port, logger);
     announceSetupToken(database.db, logger, services.security.publicUrl);
+    startedJobs = services.jobs;
+    services.jobs.start();
     // Last: callers treat this line as "ready".
     logger.info({ url, dataDir: config.dataDir, version }, "backapp listening");
-    return running(url, server, logger, closeRest);
+    return running(url, server, logger, closeRest, async (graceMs) => {
+      // Runs first (scheduler, then cancel and drain), then live streams, then HTTP.
+      await services.jobs.stop({ drainMs: graceMs });
+      services.events.close();
+    });
   } catch (error) {
     void server?.stop(true);
+    await startedJobs?.stop({ drainMs: 0 });
     closeRest();
     throw error;
   }
 }
 
 function buildServices(config: ServerConfig, db: Db, logger: Logger): AppServices {
+  const events = createEventBus();
   return {
     db,
     logger,
     clock: systemClock,
+    events,
+    jobs: createJobService({ db, clock: systemClock, bus: events, logger, dataDir: config.dataDir }),
     security: {
       limiter: createRateLimiter(systemClock),
       trustedProxies: config.trustedProxies ?? [],
@@ -137,6 +152,7 @@ function running(
   server: ReturnType<typeof Bun.serve>,
   logger: Logger,
   closeRest: () => void,
+  stopJobs: (graceMs: number) => Promise<void>,
 ): RunningServer {
   let finished: Promise<void> | null = null;
   let done = false;
@@ -149,9 +165,19 @@ function running(
     stop({ graceMs = SHUTDOWN_GRACE_MS } = {}) {
       clearTimeout(forceTimer);
       if (done) return finished ?? Promise.resolve();
-      if (graceMs <= 0) force();
-      else forceTimer = setTimeout(force, graceMs);
+      const stopRuns = (drainMs: number) =>
+        stopJobs(drainMs).catch((e) =>
+          logger.error({ err: { message: (e as Error).message } }, "stopping backup runs failed"),
+        );
+      if (graceMs <= 0) {
+        force();
+        void stopRuns(0);
+      }
       finished ??= (async () => {
+        // Half the grace drains backup runs, the rest in-flight requests.
+        const drainMs = Math.floor(graceMs / 2);
+        await stopRuns(drainMs);
+        if (graceMs > 0 && !done) forceTimer = setTimeout(force, graceMs - drainMs);
         await server.stop(false).catch(() => {});
         done = true;
         clearTimeout(forceTimer);

@@ -19,6 +19,8 @@ import { adminApiRoutes } from "./routes/admin-api.ts";
 import { adminPageRoutes } from "./routes/admin-pages.ts";
 import { authApiRoutes } from "./routes/auth-api.ts";
 import { authPageRoutes } from "./routes/auth-pages.ts";
+import { backupsApiRoutes } from "./routes/backups-api.ts";
+import { backupsPageRoutes } from "./routes/backups-pages.ts";
 import { configsApiRoutes } from "./routes/configs-api.ts";
 import { configsPageRoutes } from "./routes/configs-pages.ts";
 import { destinationAreas } from "./routes/destinations-pages.ts";
@@ -66,6 +68,8 @@ export function createApp(services: AppServices) {
     configsPageRoutes(),
     configsApiRoutes(),
     destinationAreas(),
+    backupsApiRoutes(),
+    backupsPageRoutes(),
   ];
   for (const area of areas) app.route("/", area);
 

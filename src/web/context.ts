@@ -2,6 +2,8 @@ import type { RateLimiter } from "../auth/rate-limit.ts";
 import type { Db } from "../db/client.ts";
 import type { SessionRow } from "../db/sessions.ts";
 import type { UserRow } from "../db/users.ts";
+import type { EventBus } from "../events/bus.ts";
+import type { JobService } from "../jobs/service.ts";
 import type { Mailer } from "../notify/email.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
@@ -28,6 +30,10 @@ export interface AppServices {
   dataDir: string;
   startedAt: Date;
   security: SecurityServices;
+  /** Backup runs and schedules: the web's only way to the engine. */
+  jobs: JobService;
+  /** In-process events (runs, alerts, job changes) for live views. */
+  events: EventBus;
 }
 
 /** Hono environment: services and per-request values set by middleware. */

@@ -36,6 +36,7 @@ export function createRenderer(options: { version: string }) {
       { href: "/", label: "Dashboard" },
       { href: "/destinations", label: "Destinations" },
       { href: "/configs", label: "Backup jobs" },
+      { href: "/backups", label: "Runs" },
       { href: "/settings/profile", label: "Profile" },
     ];
     if (user.role === "admin") {

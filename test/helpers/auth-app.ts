@@ -4,6 +4,8 @@
  */
 import { createRateLimiter } from "../../src/auth/rate-limit.ts";
 import { openDatabase } from "../../src/db/client.ts";
+import { createEventBus } from "../../src/events/bus.ts";
+import { createJobService } from "../../src/jobs/service.ts";
 import type { Mailer } from "../../src/notify/email.ts";
 import { createManualClock } from "../../src/util/clock.ts";
 import { createLogger } from "../../src/util/logger.ts";
@@ -22,10 +24,13 @@ export function createTestApp(options: { mailer?: Mailer; trustedProxies?: strin
       logs.push(JSON.parse(line) as Record<string, unknown>);
     },
   });
+  const events = createEventBus();
   const services: AppServices = {
     db: database.db,
     logger,
     clock,
+    events,
+    jobs: createJobService({ db: database.db, clock, bus: events, logger, dataDir: dir.path }),
     renderer: createRenderer({ version: "test" }),
     version: "test",
     dataDir: dir.path,
@@ -45,6 +50,8 @@ export function createTestApp(options: { mailer?: Mailer; trustedProxies?: strin
     logs,
     db: database.db,
     close() {
+      void services.jobs.stop({ drainMs: 0 });
+      events.close();
       database.close();
       dir.cleanup();
     },

@@ -1,0 +1,55 @@
+/**
+ * /api/backups: start a run (202 {logId}), cancel it, list runs newest first with keyset
+ * pagination, read one run. Everything under the prefix needs a signed-in user.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { logJson } from "../../db/backup-logs.ts";
+import { cancelRun, startRun, visibleLog, visibleLogs } from "../../jobs/backups.ts";
+import type { AppEnv } from "../context.ts";
+import { actionContext, parseWith } from "../forms.ts";
+import { requireUser } from "../middleware/guards.ts";
+import { currentPrincipal } from "./configs-shared.ts";
+
+const STATUSES = ["queued", "running", "completed", "partial", "failed", "cancelled", "missed"] as const;
+
+export const logQuerySchema = z.object({
+  configId: z.string().min(1).max(64).optional(),
+  status: z.enum(STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(200).optional(),
+  cursor: z.string().max(200).optional(),
+});
+
+export function backupsApiRoutes() {
+  const api = new Hono<AppEnv>();
+  api.use("*", requireUser());
+
+  api.post("/execute/:configId", async (c) => {
+    const result = await startRun(
+      c.get("services"),
+      currentPrincipal(c),
+      c.req.param("configId"),
+      actionContext(c),
+    );
+    return c.json(result, 202);
+  });
+
+  api.get("/logs", (c) => {
+    const query = parseWith(logQuerySchema, c.req.query());
+    const page = visibleLogs(c.get("services").db, currentPrincipal(c), query);
+    return c.json({ items: page.items.map(logJson), nextCursor: page.nextCursor });
+  });
+
+  api.get("/:id", (c) =>
+    c.json(logJson(visibleLog(c.get("services").db, currentPrincipal(c), c.req.param("id")))),
+  );
+
+  api.post("/:id/cancel", async (c) => {
+    const services = c.get("services");
+    const id = c.req.param("id");
+    const cancelled = await cancelRun(services, currentPrincipal(c), id, actionContext(c));
+    return c.json({ cancelled, log: logJson(visibleLog(services.db, currentPrincipal(c), id)) });
+  });
+
+  return new Hono<AppEnv>().route("/api/backups", api);
+}
