@@ -57,6 +57,11 @@ describe("architecture", () => {
     expect(bad).toEqual([]);
   });
 
+  it("web reaches the engine only through jobs", () => {
+    const bad = violations("web", (_spec, target) => /^src\/(engine|storage)\//.test(target ?? ""));
+    expect(bad).toEqual([]);
+  });
+
   it("util imports nothing internal", () => {
     const bad = violations(
       "util",
