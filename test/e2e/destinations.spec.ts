@@ -3,67 +3,32 @@
  * through the form (test connection first), see the passphrase once and confirm keeping it, find
  * it in the list. Screenshots of the three screens go to .tmp/screens/ for a look.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "@playwright/test";
 import { startS3rver, type TestS3 } from "../helpers/s3rver.ts";
+import { type OwnServer, startOwnServer } from "./own-server.ts";
 
 const user = { name: "Dee Admin", email: "dee@example.com", password: "dest long passphrase" };
-const BUN = "node_modules/.bin/bun";
 const SECRET_KEY = "sk-e2e-Pq7Rt2Lm9Xz4";
 const shots = join(".tmp", "screens");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHealthy(url: string) {
-  for (let i = 0; i < 150; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
 let s3: TestS3;
-let server: ChildProcess;
-let dataDir: string;
+let server: OwnServer;
 let base: string;
 
 test.beforeAll(async () => {
   s3 = await startS3rver();
-  dataDir = mkdtempSync(join(tmpdir(), "backapp-e2e-dest-"));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(
-    BUN,
-    ["src/main.ts", "serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir, "--log-level", "warn"],
-    { stdio: "ignore" },
-  );
-  await waitHealthy(base);
+  server = await startOwnServer("dest");
+  base = server.base;
 });
 
 test.afterAll(async () => {
-  server?.kill("SIGTERM");
-  await new Promise((r) => server?.once("exit", r));
+  await server?.stop();
   await s3?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 test("add an S3 destination in the browser: test connection, passphrase once, list", async ({ page }) => {
-  const token = execFileSync(BUN, ["src/main.ts", "setup-token", "--data-dir", dataDir]).toString().trim();
+  const token = server.setupToken();
   await page.goto(`${base}/`);
   await page.getByLabel("Setup token").fill(token);
   await page.getByLabel("Name").fill(user.name);
