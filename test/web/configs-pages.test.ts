@@ -2,30 +2,19 @@
  * The /configs pages through the real app: the list (schedule in words, next run in the job's
  * zone, last run and its age), the form (create, field errors tied to inputs, inline checks),
  * htmx row swaps for enable/disable and Run now, delete, and 404 for other users' jobs.
- * The job service is RUNNER's; here a recording stand-in shows what the pages ask of it.
+ * The app's real job service schedules the jobs (its next run shows the pages rescheduled them)
+ * and starts the runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findConfigRecord, listConfigRecords } from "../../src/db/backup-configs.ts";
-import { insertLog } from "../../src/db/backup-logs.ts";
+import { findLog, insertLog } from "../../src/db/backup-logs.ts";
 import type { ConfigJson } from "../../src/jobs/configs.ts";
 import { newId } from "../../src/util/ids.ts";
 import { createWorld, jobBody, type World } from "./configs-fixture.ts";
 
 let w: World;
-const calls: string[] = [];
 beforeAll(async () => {
   w = await createWorld();
-  Object.assign(w.t.services, {
-    jobs: {
-      async runNow(configId: string, actor: { email: string } | null) {
-        calls.push(`runNow ${configId} ${actor?.email}`);
-        return { logId: "log-1" };
-      },
-      reschedule(configId: string) {
-        calls.push(`reschedule ${configId}`);
-      },
-    },
-  });
 });
 afterAll(() => w.close());
 
@@ -66,7 +55,7 @@ describe("job pages", () => {
       schedule: { cronExpression: "0 2 * * *", timezone: "Europe/Paris" },
       options: { retention: { keepDaily: 7 }, retentionDays: null, bandwidth: null },
     });
-    expect(calls).toContain(`reschedule ${id}`);
+    expect(w.t.services.jobs.nextRun(id)).toBeInstanceOf(Date);
   });
 
   it("list the job with its schedule in words, next run in its zone and last run", async () => {
@@ -135,22 +124,24 @@ describe("job pages", () => {
     expect(off.text).toContain('aria-checked="false"');
     expect(off.text).toContain("paused (job disabled)");
     expect(findConfigRecord(w.t.db, id)?.enabled).toBe(false);
+    expect(w.t.services.jobs.nextRun(id)).toBeNull();
     const on = await w.alice.form(`/configs/${id}/enabled`, { enabled: "1" });
     expect(on.status).toBe(303);
     expect(findConfigRecord(w.t.db, id)?.enabled).toBe(true);
+    expect(w.t.services.jobs.nextRun(id)).toBeInstanceOf(Date);
     expect((await w.bob.form(`/configs/${id}/enabled`, { enabled: "0" })).status).toBe(404);
   });
 
   it("run now: to the run's page without JavaScript, a row swap with a link under htmx", async () => {
     const plain = await w.alice.form(`/configs/${id}/run`, {});
     expect(plain.status).toBe(303);
-    expect(plain.headers.get("location")).toBe("/backups/log-1");
+    const logId = plain.headers.get("location")!.replace("/backups/", "");
+    expect(findLog(w.t.db, logId)).toMatchObject({ configId: id, trigger: "manual" });
+    // A job never overlaps itself: while that run is active, Run now answers the same run.
     const swapped = await w.alice.form(`/configs/${id}/run`, {}, HTMX);
-    expect(swapped.text).toContain('<a href="/backups/log-1">Follow it</a>');
-    expect(calls.filter((c) => c.startsWith("runNow"))).toEqual([
-      `runNow ${id} alice@example.com`,
-      `runNow ${id} alice@example.com`,
-    ]);
+    expect(swapped.text).toMatch(/^<tr id="job-/);
+    expect(swapped.text).toMatch(/Run started\. <a href="\/backups\/[a-z0-9]+">Follow it<\/a>/);
+    expect(swapped.text).toContain(`href="/backups/${logId}"`);
     expect((await w.bob.form(`/configs/${id}/run`, {})).status).toBe(404);
   });
 
@@ -190,7 +181,7 @@ describe("job pages", () => {
     expect(r.status).toBe(303);
     expect(r.headers.get("location")).toBe("/configs?notice=config-deleted");
     expect(findConfigRecord(w.t.db, other.id)).toBeUndefined();
-    expect(calls).toContain(`reschedule ${other.id}`);
+    expect(w.t.services.jobs.nextRun(other.id)).toBeNull();
   });
 
   it("refuses to delete a job while one of its runs is queued", async () => {

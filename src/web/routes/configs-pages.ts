@@ -54,12 +54,18 @@ function rowsOf(c: Ctx, jobs: BackupConfigRecord[]) {
   );
 }
 
+/** The owner column is shown only to an admin who sees other users' jobs too. */
+function ownerColumn(c: Ctx): boolean {
+  const p = currentPrincipal(c);
+  return isAdmin(p) && visibleConfigs(c.get("services").db, p).some((j) => j.userId !== p.id);
+}
+
 function renderRow(c: Ctx, job: BackupConfigRecord, notice?: string, runLogId?: string) {
   const [row] = rowsOf(c, [job]);
   const html = c.get("services").renderer.partial("config-row", {
     row: { ...row, notice, runLogId },
     csrf: c.get("session")?.csrfToken ?? null,
-    showOwner: isAdmin(currentPrincipal(c)),
+    showOwner: ownerColumn(c),
   });
   return c.html(html);
 }
@@ -76,6 +82,9 @@ function renderForm(
     id: d.id,
     name: d.name,
   }));
+  // A new job with a single destination to choose from: choose it.
+  const only = destinations.length === 1 ? destinations[0]?.id : undefined;
+  if (!job && only && !values.fields.destinationId) values.fields.destinationId = only;
   return renderPage(
     c,
     "config-form",
@@ -126,7 +135,7 @@ export function configsPageRoutes() {
   pages.get("/", (c) => {
     const p = currentPrincipal(c);
     const rows = rowsOf(c, visibleConfigs(c.get("services").db, p));
-    return renderPage(c, "configs", { title: "Backup jobs", rows, showOwner: isAdmin(p) });
+    return renderPage(c, "configs", { title: "Backup jobs", rows, showOwner: ownerColumn(c) });
   });
 
   pages.get("/new", (c) => renderForm(c, null, newFormValues(serverTimeZone())));
