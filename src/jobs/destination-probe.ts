@@ -7,7 +7,8 @@
 import { randomBytes } from "node:crypto";
 import { FieldError } from "../auth/errors.ts";
 import type { Principal } from "../auth/permissions.ts";
-import { destinationSecrets, storedSettings } from "../db/destinations.ts";
+import { type DestinationRow, destinationSecrets, storedSettings } from "../db/destinations.ts";
+import { SecretBoxError } from "../db/secret-box.ts";
 import type { Backend } from "../storage/backend.ts";
 import { storeErrorCode } from "../storage/error-code.ts";
 import { openBackend, type S3Settings } from "../storage/open.ts";
@@ -81,6 +82,16 @@ export async function probeAddress(address: string, s3: S3Settings): Promise<Pro
   }
 }
 
+/** The stored secret key, or undefined when the server key no longer opens it (the user re-enters it). */
+function storedSecretKey(dataDir: string, row: DestinationRow): string | undefined {
+  try {
+    return destinationSecrets(dataDir, row).secretAccessKey?.reveal();
+  } catch (error) {
+    if (error instanceof SecretBoxError) return undefined;
+    throw error;
+  }
+}
+
 /**
  * The S3 settings a probe uses: the input's, with the stored secret key (and, for an id alone,
  * every stored setting) of a destination the caller may see.
@@ -107,8 +118,13 @@ export function resolveProbeSettings(
   const stored = storedSettings(row);
   if (stored.kind !== "s3")
     throw new FieldError({ destinationId: "This destination is not an S3 destination." });
-  const storedKey = destinationSecrets(deps.dataDir, row).secretAccessKey?.reveal();
+  const storedKey = storedSecretKey(deps.dataDir, row);
   if (input.accessKeyId === undefined) {
+    if (storedKey === undefined) {
+      throw new FieldError({
+        secretAccessKey: "The stored secret key cannot be read with this server's key: enter it again.",
+      });
+    }
     const settings = {
       region: stored.region,
       endpoint: stored.endpoint ?? undefined,

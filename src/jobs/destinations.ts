@@ -24,6 +24,7 @@ import {
   storedSettings,
   updateDestination,
 } from "../db/destinations.ts";
+import { SecretBoxError } from "../db/secret-box.ts";
 import type { Clock } from "../util/clock.ts";
 import { BackappError } from "../util/errors.ts";
 import { newId } from "../util/ids.ts";
@@ -149,6 +150,40 @@ function accessChanged(before: StoredSettings, after: StoredSettings, input: Des
   );
 }
 
+const LOST =
+  "The stored secret cannot be read with this server's key (was secret.key replaced?): enter it again.";
+
+/** The secrets after an edit: new values where given, else the stored ones (which must still unseal). */
+function editedSecrets(
+  dataDir: string,
+  row: DestinationRow,
+  before: StoredSettings,
+  input: DestinationInput,
+): DestinationSecrets {
+  let old: DestinationSecrets | null = null;
+  try {
+    old = destinationSecrets(dataDir, row);
+  } catch (error) {
+    if (!(error instanceof SecretBoxError)) throw error;
+  }
+  let secretAccessKey: Secret | null = null;
+  if (input.type === "s3") {
+    const sameKey = before.kind === "s3" && before.accessKeyId === input.accessKeyId;
+    secretAccessKey = input.secretAccessKey
+      ? new Secret(input.secretAccessKey)
+      : sameKey
+        ? (old?.secretAccessKey ?? null)
+        : null;
+    if (secretAccessKey === null) {
+      const message = sameKey && old === null ? LOST : "Enter the secret access key for this access key id.";
+      throw new FieldError({ secretAccessKey: message });
+    }
+  }
+  const password = input.password ? new Secret(input.password) : old?.password;
+  if (!password) throw new FieldError({ password: LOST });
+  return { secretAccessKey, password };
+}
+
 /**
  * Changes a destination. Empty secret fields keep the stored ones. When the location, the
  * credentials or the passphrase change, the repository is opened with the new values and must
@@ -165,20 +200,7 @@ export async function changeDestination(
   checkLocationAccess(p, input);
   checkName(deps.db, row.userId, input.name, row.id);
   const before = storedSettings(row);
-  const old = destinationSecrets(deps.dataDir, row);
-  const keepKey = input.type === "s3" && before.kind === "s3" && before.accessKeyId === input.accessKeyId;
-  const secretAccessKey =
-    input.type !== "s3"
-      ? null
-      : input.secretAccessKey
-        ? new Secret(input.secretAccessKey)
-        : keepKey
-          ? old.secretAccessKey
-          : null;
-  if (input.type === "s3" && secretAccessKey === null) {
-    throw new FieldError({ secretAccessKey: "Enter the secret access key for this access key id." });
-  }
-  const secrets = { secretAccessKey, password: input.password ? new Secret(input.password) : old.password };
+  const secrets = editedSecrets(deps.dataDir, row, before, input);
   let settings = settingsFromInput(input, before.encrypted);
   let repositoryId = row.repositoryId ?? "";
   if (accessChanged(before, settings, input)) {

@@ -7,6 +7,7 @@
  * /api/s3 helpers (validate, test-connection naming step and code, buckets). No secret in any
  * answer, audit entry or log line.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -360,5 +361,27 @@ describe("secrets", () => {
     for (const s of secrets) {
       for (const text of [...rest, audit, logs]) expect(text).not.toContain(s);
     }
+  });
+});
+
+describe("a replaced server key", () => {
+  it("makes an edit ask for the secrets again, stored once they open the repository", async () => {
+    const items = (await w.alice.get("/api/destinations")).json<{ items: DestinationJson[] }>().items;
+    const d = items.find((x) => x.type === "s3" && x.prefix === "alice/laptop") as DestinationJson;
+    writeFileSync(join(w.t.services.dataDir, "secret.key"), `${randomBytes(32).toString("base64")}\n`);
+    const { secretAccessKey: _s, ...noSecret } = s3Body({ name: d.name });
+    const r = await w.alice.api("PUT", `/api/destinations/${d.id}`, noSecret);
+    expect(r.status).toBe(400);
+    expect(r.json<Problem>().error.fields?.secretAccessKey).toMatch(/cannot be read/);
+    const probe = await w.alice.api("GET", `/api/s3/buckets?destinationId=${d.id}`);
+    expect(probe.status).toBe(400);
+    const noPass = await w.alice.api("PUT", `/api/destinations/${d.id}`, s3Body({ name: d.name }));
+    expect(noPass.json<Problem>().error.fields?.password).toMatch(/cannot be read/);
+    const ok = await w.alice.api("PUT", `/api/destinations/${d.id}`, {
+      ...s3Body({ name: d.name }),
+      password: generated[0],
+    });
+    expect(ok.status).toBe(200);
+    expect((await w.alice.get(`/api/s3/buckets?destinationId=${d.id}`)).status).toBe(200);
   });
 });
