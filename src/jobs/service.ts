@@ -196,7 +196,17 @@ export function createJobService(deps: JobServiceDeps): JobService {
       return true;
     },
     reschedule(configId) {
-      if (!stopping) scheduler.reschedule(configId);
+      if (stopping) return;
+      scheduler.reschedule(configId);
+      const config = findConfigRecord(db, configId);
+      if (config)
+        bus.publish({
+          type: "config.changed",
+          userId: config.userId,
+          configId,
+          logId: null,
+          at: clock.now(),
+        });
     },
     nextRun: (configId) => scheduler.nextRun(configId),
     start() {

@@ -86,3 +86,78 @@ describe("runner", () => {
     expect(listOpenAlerts(w.db, { configId: jobId })).toEqual([]);
   });
 });
+
+describe("runner: hooks and retention", () => {
+  it("hooks see the run in BACKAPP_* variables; a failing pre hook stops the run, the post hook still runs", async () => {
+    const w = await world();
+    const src = join(w.root, "src");
+    build(src, { "a.txt": file("a") });
+    const dest = await w.localDestination();
+    const out = join(w.root, "hook.out");
+    const post = {
+      command: `printf '%s|%s|%s|%s\\n' "$BACKAPP_JOB_NAME" "$BACKAPP_STATUS" "$BACKAPP_SNAPSHOT_ID" "$BACKAPP_LOG_ID" >> ${out}`,
+      timeoutSeconds: 10,
+    };
+    const good = w.job(dest.id, [src], {
+      name: "good job",
+      hooks: { pre: { command: "true", timeoutSeconds: 10 }, post },
+    });
+    const { logId } = await w.service.runNow(good, null);
+    await w.finished(logId);
+    const snapshot = findLog(w.db, logId)?.snapshotId;
+    expect(readFileSync(out, "utf8")).toBe(`good job|completed|${snapshot}|${logId}\n`);
+
+    const bad = w.job(dest.id, [src], {
+      name: "bad job",
+      hooks: { pre: { command: "echo no disk >&2; exit 4", timeoutSeconds: 10, abortOnFailure: true }, post },
+    });
+    const second = await w.service.runNow(bad, null);
+    const end = await w.finished(second.logId);
+    expect(end.status).toBe("failed");
+    expect(end.reason).toBe("pre hook failed (exit 4): no disk");
+    expect(readFileSync(out, "utf8").split("\n")[1]).toBe(`bad job|failed||${second.logId}`);
+
+    const slow = w.job(dest.id, [src], { hooks: { pre: { command: "sleep 20", timeoutSeconds: 1 } } });
+    const third = await w.service.runNow(slow, null);
+    expect((await w.finished(third.logId)).reason).toBe("pre hook failed (timed out after 1 s)");
+  }, 60_000);
+
+  it("applies the job's retention after each good run, and prunes when the cadence says so", async () => {
+    const w = await world();
+    const src = join(w.root, "src");
+    build(src, { "a.txt": file("a") });
+    const dest = await w.localDestination();
+    const options = {
+      type: "incremental" as const,
+      compression: true,
+      compressionLevel: 3,
+      retentionDays: null,
+      retention: { keepLast: 1 },
+      bandwidth: null,
+    };
+    const job = w.job(dest.id, [src], { options });
+    const other = w.job(dest.id, [src], { name: "other" });
+    for (const j of [other, job, job]) {
+      const { logId } = await w.service.runNow(j, null);
+      expect((await w.finished(logId)).status).toBe("completed");
+      writeFileSync(join(src, "a.txt"), `changed ${logId}`);
+    }
+    const env = { BACKAPP_PASSWORD: PASSWORD };
+    const snaps = JSON.parse(
+      (await runBackapp(["snapshots", "--repo", dest.spec.address, "--json"], { env })).stdout,
+    );
+    // keep-last 1 of this job's snapshots; the other job's snapshot is not its to forget.
+    expect(snaps.map((s: { tags: string[] }) => s.tags[0]).sort()).toEqual(
+      [`job:${job}`, `job:${other}`].sort(),
+    );
+    const { setRunSetting } = await import("../../src/jobs/run-settings.ts");
+    const { findDestinationRow } = await import("../../src/db/destinations.ts");
+    expect(findDestinationRow(w.db, dest.id)?.lastPruneAt).toBeNull();
+    setRunSetting(w.db, "pruneEveryMs", 0, Date.now());
+    const { logId } = await w.service.runNow(job, null);
+    expect((await w.finished(logId)).status).toBe("completed");
+    expect(findDestinationRow(w.db, dest.id)?.lastPruneAt).toBeGreaterThan(0);
+    const check = await runBackapp(["check", "--repo", dest.spec.address], { env });
+    expect(check.code).toBe(0);
+  }, 90_000);
+});
