@@ -118,7 +118,25 @@ async function attach(spec: RepositoryTargetSpec): Promise<RepositoryOutcome> {
  * (a generated passphrase when `spec.password` is ""). A location holding other objects but no
  * repository is refused: backapp never mixes its objects into someone else's folder or prefix.
  */
-export async function initOrAttach(spec: RepositoryTargetSpec): Promise<RepositoryOutcome> {
+export function initOrAttach(spec: RepositoryTargetSpec): Promise<RepositoryOutcome> {
+  return oneAtATime(spec.address, () => initOrAttachNow(spec));
+}
+
+/** Adds at one address run one after another, so two at once cannot both find it empty and both create. */
+const pending = new Map<string, Promise<unknown>>();
+
+async function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const before = pending.get(key) ?? Promise.resolve();
+  const run = before.catch(() => {}).then(fn);
+  pending.set(key, run);
+  try {
+    return await run;
+  } finally {
+    if (pending.get(key) === run) pending.delete(key);
+  }
+}
+
+async function initOrAttachNow(spec: RepositoryTargetSpec): Promise<RepositoryOutcome> {
   try {
     const state = await withBackend(spec, async (b) =>
       (await repositoryExists(b)) ? "repository" : (await holdsObjects(b)) ? "other" : "empty",

@@ -147,6 +147,19 @@ describe("destinations API", () => {
     generated.push(admins.json<Created>().generatedPassword as string);
   });
 
+  it("two adds at one new location at once: one creates the repository, the other attaches to it", async () => {
+    const path = join(w.root, "raced");
+    const body = (name: string) => ({ type: "local", name, path, password: GIVEN_PASS });
+    const [a, b] = await Promise.all([
+      call(w.alice, "POST", "/api/destinations", body("race a")),
+      call(w.alice, "POST", "/api/destinations", body("race b")),
+    ]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const [da, db] = [a.json<Created>(), b.json<Created>()];
+    expect([da.repository.created, db.repository.created].sort()).toEqual([false, true]);
+    expect(da.repositoryId).toBe(db.repositoryId);
+  });
+
   it("refuses a folder that holds other files but no repository, and duplicate names", async () => {
     const busy = join(w.root, "busy");
     mkdirSync(busy, { recursive: true });
