@@ -1,8 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { listOpenAlerts, raiseAlert, resolveAlerts } from "../../src/db/alerts.ts";
-import { openDatabase } from "../../src/db/client.ts";
-import { seedConfigRow, seedDestination, seedUser } from "../helpers/job-rows.ts";
-import { tempDir } from "../helpers/temp.ts";
+import { seededDb } from "../helpers/job-rows.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -10,17 +8,7 @@ afterEach(() => {
 });
 
 function setup() {
-  const dir = tempDir();
-  const database = openDatabase(dir.path);
-  cleanups.push(() => {
-    database.close();
-    dir.cleanup();
-  });
-  const db = database.db;
-  const user = seedUser(db);
-  const dest = seedDestination(db, user.id);
-  const job = seedConfigRow(db, user.id, dest.id);
-  return { db, user, job };
+  return seededDb(cleanups);
 }
 
 describe("alerts", () => {

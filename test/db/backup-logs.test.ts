@@ -7,10 +7,8 @@ import {
   listLogs,
   logJson,
 } from "../../src/db/backup-logs.ts";
-import { openDatabase } from "../../src/db/client.ts";
 import { newId } from "../../src/util/ids.ts";
-import { seedConfigRow, seedDestination, seedUser } from "../helpers/job-rows.ts";
-import { tempDir } from "../helpers/temp.ts";
+import { LOG_KEYS, seedConfigRow, seededDb } from "../helpers/job-rows.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -18,15 +16,7 @@ afterEach(() => {
 });
 
 function setup() {
-  const dir = tempDir();
-  const database = openDatabase(dir.path);
-  cleanups.push(() => {
-    database.close();
-    dir.cleanup();
-  });
-  const db = database.db;
-  const user = seedUser(db);
-  const dest = seedDestination(db, user.id);
+  const { db, user, dest } = seededDb(cleanups);
   const a = seedConfigRow(db, user.id, dest.id, "a");
   const b = seedConfigRow(db, user.id, dest.id, "b");
   const log = (
@@ -86,22 +76,7 @@ describe("backup logs", () => {
   it("answers the API's log shape", () => {
     const { a, log } = setup();
     const json = logJson(log(a.id, Date.parse("2026-01-01T00:00:00Z")));
-    expect(Object.keys(json)).toEqual(
-      expect.arrayContaining([
-        "id",
-        "configId",
-        "status",
-        "startTime",
-        "endTime",
-        "filesProcessed",
-        "filesSkipped",
-        "totalBytes",
-        "bytesTransferred",
-        "errors",
-        "duration",
-        "snapshotId",
-      ]),
-    );
+    expect(Object.keys(json)).toEqual(expect.arrayContaining(LOG_KEYS));
     expect(json.startTime).toBe("2026-01-01T00:00:00.000Z");
     expect(json.errors).toEqual([]);
   });

@@ -4,6 +4,7 @@
  * runs are real child processes (`bun src/main.ts __run`).
  */
 import { join } from "node:path";
+import { afterEach } from "vitest";
 import { type BackupConfigInput, insertConfigRecord } from "../../src/db/backup-configs.ts";
 import { findLog } from "../../src/db/backup-logs.ts";
 import { openDatabase } from "../../src/db/client.ts";
@@ -183,4 +184,17 @@ export async function createJobWorld(
   };
   if (options.start !== false) service.start();
   return world;
+}
+
+/** Registers an afterEach that closes the worlds made by the returned factory (call at file level). */
+export function useJobWorlds(): (options?: Parameters<typeof createJobWorld>[0]) => Promise<JobWorld> {
+  const worlds: JobWorld[] = [];
+  afterEach(async () => {
+    for (const w of worlds.splice(0)) await w.close();
+  });
+  return async (options) => {
+    const w = await createJobWorld(options);
+    worlds.push(w);
+    return w;
+  };
 }

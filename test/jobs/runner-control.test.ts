@@ -5,23 +5,14 @@
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { findLog } from "../../src/db/backup-logs.ts";
 import type { BusEvent } from "../../src/events/types.ts";
 import { runBackapp } from "../helpers/cli.ts";
 import { build, file } from "../helpers/fs-tree.ts";
-import { createJobWorld, type JobWorld, PASSWORD } from "./run-fixture.ts";
+import { type JobWorld, PASSWORD, useJobWorlds } from "./run-fixture.ts";
 
-const worlds: JobWorld[] = [];
-afterEach(async () => {
-  for (const w of worlds.splice(0)) await w.close();
-});
-
-async function world() {
-  const w = await createJobWorld();
-  worlds.push(w);
-  return w;
-}
+const world = useJobWorlds();
 
 /** Records run.started / run.finished in the order the bus delivered them. */
 function timeline(w: JobWorld) {

@@ -1,22 +1,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { listOpenAlerts } from "../../src/db/alerts.ts";
 import { findLog, logErrors } from "../../src/db/backup-logs.ts";
 import { runBackapp } from "../helpers/cli.ts";
 import { build, dir, file } from "../helpers/fs-tree.ts";
-import { createJobWorld, type JobWorld, PASSWORD } from "./run-fixture.ts";
+import { type JobWorld, PASSWORD, useJobWorlds } from "./run-fixture.ts";
 
-const worlds: JobWorld[] = [];
-afterEach(async () => {
-  for (const w of worlds.splice(0)) await w.close();
-});
-
-async function world() {
-  const w = await createJobWorld();
-  worlds.push(w);
-  return w;
-}
+const world = useJobWorlds();
 
 describe("runner", () => {
   it("runs a job in a child process: the row completes and the snapshot restores byte for byte", async () => {

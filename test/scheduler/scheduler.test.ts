@@ -4,26 +4,22 @@
  * an older one is recorded as missed with an alert. Missed-time decisions use a manual clock.
  */
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { listOpenAlerts } from "../../src/db/alerts.ts";
 import { findConfigRecord, setLastScheduledAt } from "../../src/db/backup-configs.ts";
 import { type BackupLogRow, listLogs } from "../../src/db/backup-logs.ts";
 import { setRunSetting } from "../../src/jobs/run-settings.ts";
 import { createManualClock } from "../../src/util/clock.ts";
 import { build, file } from "../helpers/fs-tree.ts";
-import { createJobWorld, type JobWorld } from "../jobs/run-fixture.ts";
+import { useJobWorlds } from "../jobs/run-fixture.ts";
 
-const worlds: JobWorld[] = [];
-afterEach(async () => {
-  for (const w of worlds.splice(0)) await w.close();
-});
+const newWorld = useJobWorlds();
 
 const HOUR = 3_600_000;
 
 describe("scheduler", () => {
   it("a six-field cron every 2 s fires on its times and never overlaps a slow run", async () => {
-    const w = await createJobWorld();
-    worlds.push(w);
+    const w = await newWorld();
     const src = join(w.root, "src");
     build(src, { "a.txt": file("a") });
     const dest = await w.localDestination();
@@ -62,8 +58,7 @@ describe("scheduler", () => {
   it("at start-up a run missed within the grace runs once; an older miss is recorded with an alert", async () => {
     const t0 = Date.parse("2026-03-01T10:00:00Z");
     const clock = createManualClock(t0);
-    const w = await createJobWorld({ clock, start: false });
-    worlds.push(w);
+    const w = await newWorld({ clock, start: false });
     const src = join(w.root, "src");
     build(src, { "a.txt": file("a") });
     const dest = await w.localDestination();
@@ -100,8 +95,7 @@ describe("scheduler", () => {
   it("a job rescheduled while the server is up does not count earlier times as missed", async () => {
     const t0 = Date.parse("2026-03-01T10:00:00Z");
     const clock = createManualClock(t0);
-    const w = await createJobWorld({ clock, start: false });
-    worlds.push(w);
+    const w = await newWorld({ clock, start: false });
     const dest = await w.localDestination();
     const job = w.job(dest.id, [w.root], { schedule: { cronExpression: "0 * * * *", timezone: "UTC" } });
     clock.set(t0 + 5 * HOUR);

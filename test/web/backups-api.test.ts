@@ -15,23 +15,10 @@ import {
 } from "../helpers/auth-server.ts";
 import { runBackapp } from "../helpers/cli.ts";
 import { build, dir, file } from "../helpers/fs-tree.ts";
+import { LOG_KEYS } from "../helpers/job-rows.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 const PASSPHRASE = "a long repository passphrase for tests";
-const LOG_KEYS = [
-  "id",
-  "configId",
-  "status",
-  "startTime",
-  "endTime",
-  "filesProcessed",
-  "filesSkipped",
-  "totalBytes",
-  "bytesTransferred",
-  "errors",
-  "duration",
-  "snapshotId",
-];
 
 interface LogJson {
   id: string;
