@@ -177,8 +177,9 @@ export interface DestinationJson {
   /** "s3://bucket/prefix" or the folder, for display. */
   location: string;
   userId: string;
-  createdAt: number;
-  updatedAt: number;
+  /** ISO 8601 times, as in every other answer of the API. */
+  createdAt: string;
+  updatedAt: string;
 }
 
 export function locationOf(settings: StoredSettings): string {
@@ -208,7 +209,7 @@ export function destinationJson(row: DestinationRow): DestinationJson {
     encrypted: s.encrypted,
     location: locationOf(s),
     userId: row.userId,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
   };
 }

@@ -95,6 +95,31 @@ describe("destinations API", () => {
     await repo.close();
     const again = (await call(w.alice, "GET", `/api/destinations/${d.id}`)).json<Created>();
     expect(again).not.toHaveProperty("generatedPassword");
+    // The issue's shape minus the write-only secrets, plus what is stored about them and the repository.
+    expect(Object.keys(again).sort()).toEqual(
+      [
+        "id",
+        "name",
+        "type",
+        "bucket",
+        "prefix",
+        "region",
+        "endpoint",
+        "accessKeyId",
+        "storageClass",
+        "caCertificate",
+        "path",
+        "secretAccessKeySet",
+        "passwordSet",
+        "repositoryId",
+        "encrypted",
+        "location",
+        "userId",
+        "createdAt",
+        "updatedAt",
+      ].sort(),
+    );
+    expect(again.createdAt).toBe("2026-01-01T00:00:00.000Z");
     expect(again).not.toHaveProperty("repository");
     expect(
       (await call(w.alice, "GET", "/api/destinations"))

@@ -89,6 +89,7 @@ function listPage(c: Ctx) {
   const p = principal(c);
   const rows = listDestinations(db, p).map((r) => ({
     ...destinationJson(r),
+    createdAt: r.createdAt,
     owner: r.userId === p.id ? "you" : (findUserById(db, r.userId)?.email ?? "?"),
   }));
   return renderPage(c, "destinations", {
