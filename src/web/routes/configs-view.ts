@@ -19,6 +19,17 @@ export interface ConfigRowView {
   notice?: string;
 }
 
+/** The zone's short name at `at` ("CET", "EDT"), else its offset ("GMT+9"): English locales name different zones. */
+function zoneName(at: Date, zone: string): string {
+  const names = ["en-US", "en-GB"].map(
+    (locale) =>
+      new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: "short" })
+        .formatToParts(at)
+        .find((p) => p.type === "timeZoneName")?.value ?? "",
+  );
+  return names.find((n) => !/^(GMT|UTC)[+-]/.test(n)) ?? names[0] ?? zone;
+}
+
 /** "2026-01-02 02:00 CET": a time as read on a clock in `zone`. */
 export function formatInZone(at: Date, zone: string): string {
   const parts = new Intl.DateTimeFormat("en-GB", {
@@ -29,10 +40,9 @@ export function formatInZone(at: Date, zone: string): string {
     hour: "2-digit",
     minute: "2-digit",
     hourCycle: "h23",
-    timeZoneName: "short",
   }).formatToParts(at);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
-  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")} ${get("timeZoneName")}`;
+  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")} ${zoneName(at, zone)}`;
 }
 
 /** "just now", "5 min ago", "3 h ago", "2 days ago". */
