@@ -1,0 +1,232 @@
+/**
+ * Does a running backup stall the web UI? Starts a real server process (`bun src/main.ts serve`),
+ * signs in, adds a local destination and a job over the ~1 GiB benchmark tree (bench/lib/tree.ts),
+ * then measures the p50/p95 latency of GET /configs and GET /api/backups/logs with no backup
+ * running and while one runs, and the server's RSS (and the run's child process RSS) before,
+ * during and after the run. Writes bench/results/jobs-latency-YYYY-MM-DD.md.
+ *
+ * Usage: node_modules/.bin/bun bench/jobs-latency.ts [--dir /tmp/backapp-bench] [--small] [--requests N] [--out FILE]
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { DEFAULT_SPEC, ensureTree } from "./lib/tree.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    dir: { type: "string", default: "/tmp/backapp-bench" },
+    small: { type: "boolean", default: false },
+    requests: { type: "string", default: "200" },
+    out: { type: "string" },
+  },
+});
+const root = join(import.meta.dirname, "..");
+const bun = join(root, "node_modules", ".bin", "bun");
+const REQUESTS = Number(args.requests);
+const CONCURRENCY = 4;
+
+const SMALL = {
+  ...DEFAULT_SPEC,
+  smallFiles: 2000,
+  mediumFiles: 20,
+  largeMixedMiB: [8, 8],
+  largeRandomMiB: [8, 8],
+};
+
+function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Children of `pid` (the run's `__run` process). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {}
+  }
+  return out;
+}
+
+class Session {
+  cookie = "";
+  csrf = "";
+  constructor(readonly base: string) {}
+  async call(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = { cookie: this.cookie, origin: this.base };
+    if (this.csrf) headers["x-csrf-token"] = this.csrf;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await fetch(this.base + path, {
+      method,
+      headers,
+      body: body === undefined ? null : JSON.stringify(body),
+      redirect: "manual",
+    });
+    const set = res.headers.getSetCookie();
+    if (set.length > 0) this.cookie = set.map((c) => c.split(";")[0]).join("; ");
+    return res;
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+/** REQUESTS GETs of `path`, CONCURRENCY at a time; [p50, p95, max] in ms. */
+async function latency(s: Session, path: string): Promise<[number, number, number]> {
+  const times: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < REQUESTS) {
+      next++;
+      const t = performance.now();
+      const res = await s.call("GET", path);
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+      times.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  times.sort((a, b) => a - b);
+  return [percentile(times, 50), percentile(times, 95), times.at(-1) ?? 0];
+}
+
+async function startServer(dataDir: string) {
+  const proc = Bun.spawn(
+    [bun, join(root, "src/main.ts"), "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"],
+    {
+      stdout: "pipe",
+      stderr: "inherit",
+    },
+  );
+  const reader = proc.stdout.getReader();
+  let text = "";
+  while (!text.includes("backapp listening")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(text);
+    text += new TextDecoder().decode(value);
+  }
+  void (async () => {
+    while (!(await reader.read()).done) {}
+  })();
+  const lines = text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
+  const url = lines.find((l) => l.url)?.url as string;
+  const setupToken = lines.find((l) => l.setupToken)?.setupToken as string;
+  return { proc, url, setupToken };
+}
+
+async function main() {
+  const work = join(args.dir, "jobs-latency");
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const tree = ensureTree(
+    join(args.dir, args.small ? "tree-small" : "tree"),
+    args.small ? SMALL : DEFAULT_SPEC,
+  );
+  console.log(`tree: ${tree.files} files, ${(tree.bytes / 2 ** 20).toFixed(0)} MiB`);
+  const { proc, url, setupToken } = await startServer(join(work, "data"));
+  const s = new Session(url);
+  const reg = await s.call("POST", "/api/auth/register", {
+    email: "bench@example.com",
+    name: "Bench",
+    password: "a long benchmark passphrase",
+    setupToken,
+  });
+  s.csrf = ((await reg.json()) as { csrfToken: string }).csrfToken;
+  const dest = await s.call("POST", "/api/destinations", {
+    type: "local",
+    name: "bench",
+    path: join(work, "repo"),
+    password: "bench repository passphrase",
+  });
+  const destinationId = ((await dest.json()) as { id: string }).id;
+  const job = await s.call("POST", "/api/configs", {
+    name: "tree",
+    sources: [{ path: tree.path }],
+    destinationId,
+    schedule: { cronExpression: "", timezone: "UTC" },
+  });
+  const jobId = ((await job.json()) as { id: string }).id;
+  // A few past runs so the logs list is not empty.
+  const rows: string[] = [];
+  const idleRss = rssKiB(proc.pid);
+  await latency(s, "/configs"); // warm-up
+  const idle = { configs: await latency(s, "/configs"), logs: await latency(s, "/api/backups/logs") };
+  rows.push(`| idle | ${fmt(idle.configs)} | ${fmt(idle.logs)} |`);
+
+  const started = performance.now();
+  const run = await s.call("POST", `/api/backups/execute/${jobId}`);
+  const { logId } = (await run.json()) as { logId: string };
+  let peakServer = 0;
+  let peakChild = 0;
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      peakServer = Math.max(peakServer, rssKiB(proc.pid));
+      for (const c of childPids(proc.pid)) peakChild = Math.max(peakChild, rssKiB(c));
+      await Bun.sleep(200);
+    }
+  })();
+  const during: { configs: [number, number, number]; logs: [number, number, number] }[] = [];
+  let status = "queued";
+  while (status === "queued" || status === "running") {
+    during.push({ configs: await latency(s, "/configs"), logs: await latency(s, "/api/backups/logs") });
+    status = ((await (await s.call("GET", `/api/backups/${logId}`)).json()) as { status: string }).status;
+  }
+  const runSeconds = (performance.now() - started) / 1000;
+  running = false;
+  await sampler;
+  const last = during.at(-1);
+  // The last sample may have overlapped the end of the run: report the first (surely during the run).
+  const first = during[0];
+  if (first) rows.push(`| backup running (first round) | ${fmt(first.configs)} | ${fmt(first.logs)} |`);
+  if (last && during.length > 1)
+    rows.push(`| backup running (last round) | ${fmt(last.configs)} | ${fmt(last.logs)} |`);
+  await Bun.sleep(3000);
+  Bun.gc(true);
+  const afterRss = rssKiB(proc.pid);
+  const after = { configs: await latency(s, "/configs"), logs: await latency(s, "/api/backups/logs") };
+  rows.push(`| after the run | ${fmt(after.configs)} | ${fmt(after.logs)} |`);
+  proc.kill("SIGTERM");
+  await proc.exited;
+
+  const report = [
+    `# Web latency and server memory around a backup run (${new Date().toISOString().slice(0, 10)})`,
+    "",
+    `Tree: ${tree.files} files, ${(tree.bytes / 2 ** 20).toFixed(0)} MiB (${args.small ? "--small" : "bench/lib/tree.ts default"}), local-folder repository.`,
+    `Run ${logId}: ${status} in ${runSeconds.toFixed(1)} s. ${REQUESTS} GETs per measurement, ${CONCURRENCY} at a time,`,
+    "signed-in session; server from source (`bun src/main.ts serve`). Machine: 2 cores shared with other work,",
+    "so absolute numbers are noisy; compare the rows.",
+    "",
+    "| phase | /configs p50 / p95 / max (ms) | /api/backups/logs p50 / p95 / max (ms) |",
+    "|---|---|---|",
+    ...rows,
+    "",
+    "| RSS | server | run child (peak) |",
+    "|---|---|---|",
+    `| before the run | ${mib(idleRss)} | — |`,
+    `| during (peak) | ${mib(peakServer)} | ${mib(peakChild)} |`,
+    `| after (3 s, GC) | ${mib(afterRss)} | — |`,
+    "",
+  ].join("\n");
+  const out =
+    args.out ?? join(root, "bench", "results", `jobs-latency-${new Date().toISOString().slice(0, 10)}.md`);
+  writeFileSync(out, report);
+  console.log(report);
+}
+
+const fmt = (t: [number, number, number]) => t.map((x) => x.toFixed(1)).join(" / ");
+const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
+
+await main();
