@@ -8,7 +8,13 @@
 import { audit } from "../auth/accounts.ts";
 import type { ActionContext } from "../auth/deps.ts";
 import { FieldError, ForbiddenError } from "../auth/errors.ts";
-import { configAccessProblems, isAdmin, ownedOrNotFound, type Principal } from "../auth/permissions.ts";
+import {
+  configAccessProblems,
+  isAdmin,
+  ownedOrNotFound,
+  type Principal,
+  principalOf,
+} from "../auth/permissions.ts";
 import {
   type BackupConfigInput,
   type BackupConfigRecord,
@@ -22,8 +28,9 @@ import {
 import { activeLogs } from "../db/backup-logs.ts";
 import type { Db } from "../db/client.ts";
 import { type DestinationRow, findDestinationRow, storedSettings } from "../db/destinations.ts";
+import { findUserById } from "../db/users.ts";
 import type { Clock } from "../util/clock.ts";
-import { ValidationError } from "../util/errors.ts";
+import { NotFoundError, ValidationError } from "../util/errors.ts";
 import { newId } from "../util/ids.ts";
 import { type ConfigInput, toStoredInput } from "./config-schema.ts";
 
@@ -75,30 +82,41 @@ export function usableDestination(db: Db, ownerId: string, id: string): Destinat
   return row && row.userId === ownerId ? row : undefined;
 }
 
+/** The principal a job's paths are judged for: its owner (the job runs on the owner's behalf). */
+export function ownerPrincipal(db: Db, actor: Principal, ownerId: string): Principal {
+  if (ownerId === actor.id) return actor;
+  const owner = findUserById(db, ownerId);
+  if (!owner) throw new NotFoundError("backup job not found");
+  return principalOf(owner);
+}
+
 /**
- * Throws ForbiddenError (403) for sources outside the actor's roots or hooks from a non-admin,
- * and FieldError (400) for a destination the owner does not have. `keptHooks` are hooks the job
+ * Throws ForbiddenError (403) for sources outside the owner's allowed roots (an admin editing a
+ * user's job grants nothing: widen the user's roots instead) or hooks from a non-admin actor, and
+ * FieldError (400) for a destination the owner does not have. `keptHooks` are hooks the job
  * already has: a non-admin may send them back unchanged (or omit them, see mergeHooks).
  */
 export function assertJobAllowed(
   db: Db,
-  p: Principal,
-  ownerId: string,
+  actor: Principal,
+  owner: Principal,
   input: BackupConfigInput,
   keptHooks: BackupConfigInput["hooks"] = {},
 ): void {
   const forbidden: Record<string, string> = {};
   input.sources.forEach((source, i) => {
-    const problem = configAccessProblems(p, { paths: [source.path] }).paths;
-    if (problem) forbidden[`sources.${i}.path`] = problem;
+    const problem = configAccessProblems(owner, { paths: [source.path] }).paths;
+    if (!problem) return;
+    forbidden[`sources.${i}.path`] =
+      owner === actor ? problem : `${source.path} is outside the folders allowed for the job's owner.`;
   });
   const newHooks = JSON.stringify(input.hooks) !== JSON.stringify(keptHooks);
   const hooks = newHooks ? Object.values(input.hooks) : [];
-  const hookProblem = configAccessProblems(p, { paths: [], hooks }).hooks;
+  const hookProblem = configAccessProblems(actor, { paths: [], hooks }).hooks;
   if (hookProblem) forbidden.hooks = hookProblem;
   const first = Object.values(forbidden)[0];
   if (first !== undefined) throw new ForbiddenError(first, forbidden);
-  if (!usableDestination(db, ownerId, input.destinationId)) {
+  if (!usableDestination(db, owner.id, input.destinationId)) {
     throw new FieldError({ destinationId: UNKNOWN_DESTINATION });
   }
 }
@@ -126,7 +144,7 @@ function auditDetails(record: BackupConfigRecord) {
 
 export function createConfig(deps: ConfigDeps, p: Principal, parsed: ConfigInput, ctx: ActionContext) {
   const input = toStoredInput(parsed);
-  assertJobAllowed(deps.db, p, p.id, input);
+  assertJobAllowed(deps.db, p, p, input);
   const record = insertConfigRecord(deps.db, newId(), p.id, input, deps.clock.now());
   audit(deps, "config.create", { ...ctx, target: `config:${record.id}`, details: auditDetails(record) });
   return record;
@@ -142,7 +160,7 @@ export function updateConfig(
 ) {
   const existing = visibleConfig(deps.db, p, id);
   const input = mergeHooks(p, toStoredInput(parsed), existing);
-  assertJobAllowed(deps.db, p, existing.userId, input, existing.hooks);
+  assertJobAllowed(deps.db, p, ownerPrincipal(deps.db, p, existing.userId), input, existing.hooks);
   const record = replaceConfigRecord(deps.db, id, input, deps.clock.now()) as BackupConfigRecord;
   audit(deps, "config.update", { ...ctx, target: `config:${id}`, details: auditDetails(record) });
   return record;

@@ -203,6 +203,16 @@ describe("jobs API", () => {
       hooks: mine.json<ConfigJson>().hooks,
     });
     expect(sameBack.status).toBe(200);
+    // Paths are judged for the job's owner, even when an admin edits it.
+    const adminOutside = await w.admin.api(
+      "PUT",
+      `/api/configs/${id}`,
+      jobBody(w, { sources: [{ path: "/etc" }] }),
+    );
+    expect(adminOutside.status).toBe(403);
+    expect(adminOutside.json<Fields>().error.fields).toEqual({
+      "sources.0.path": "/etc is outside the folders allowed for the job's owner.",
+    });
     const adminOwnDest = await w.admin.api(
       "PUT",
       `/api/configs/${id}`,

@@ -117,6 +117,16 @@ describe("job pages", () => {
     expect(dest.text).toContain("Unknown destination");
   });
 
+  it("add a source row numbered after the rows the form has", async () => {
+    const r = await w.alice.get(
+      `/configs/source-row?sources.0.path=${encodeURIComponent(w.root)}&sources.3.path=&job=${id}`,
+    );
+    expect(r.status).toBe(200);
+    expect(r.text).toMatch(/^<fieldset class="source" id="source-4">\s*<legend>Source 5<\/legend>/);
+    expect(r.text).toContain('name="sources.4.path"');
+    expect(r.text).toContain(`hx-post="/configs/check?field=sources.4.path&amp;job=${id}"`);
+  });
+
   it("toggle enabled with an htmx row swap, and without JavaScript by redirect", async () => {
     const off = await w.alice.form(`/configs/${id}/enabled`, { enabled: "0" }, HTMX);
     expect(off.status).toBe(200);

@@ -11,7 +11,7 @@ import {
   formSourceIndexes,
   formToInput,
 } from "../../jobs/config-schema.ts";
-import { UNKNOWN_DESTINATION, usableDestination, visibleConfig } from "../../jobs/configs.ts";
+import { ownerPrincipal, UNKNOWN_DESTINATION, usableDestination, visibleConfig } from "../../jobs/configs.ts";
 import type { AppEnv } from "../context.ts";
 import { currentPrincipal } from "./configs-shared.ts";
 
@@ -37,14 +37,14 @@ export function fieldCheck(c: Ctx, form: Record<string, string>, field: string):
   if (own) return own[1];
   if (field === "schedule.preset") return errors["schedule.cronExpression"] ?? "";
   const p = currentPrincipal(c);
+  const { db } = c.get("services");
+  const jobId = c.req.query("job");
+  const owner = jobId ? ownerPrincipal(db, p, visibleConfig(db, p, jobId).userId) : p;
   if (/^sources\.\d+\.path$/.test(field) && (form[field] ?? "").trim() !== "") {
-    return configAccessProblems(p, { paths: [(form[field] ?? "").trim()] }).paths ?? "";
+    return configAccessProblems(owner, { paths: [(form[field] ?? "").trim()] }).paths ?? "";
   }
   if (field === "destinationId") {
-    const { db } = c.get("services");
-    const jobId = c.req.query("job");
-    const ownerId = jobId ? visibleConfig(db, p, jobId).userId : p.id;
-    return usableDestination(db, ownerId, (form.destinationId ?? "").trim()) ? "" : UNKNOWN_DESTINATION;
+    return usableDestination(db, owner.id, (form.destinationId ?? "").trim()) ? "" : UNKNOWN_DESTINATION;
   }
   if (field.startsWith("hooks.") && (form[field] ?? "").trim() !== "") {
     return configAccessProblems(p, { paths: [], hooks: [form[field]] }).hooks ?? "";

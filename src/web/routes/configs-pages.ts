@@ -153,7 +153,11 @@ export function configsPageRoutes() {
     const taken = Object.keys(c.req.query()).map((k) => Number(/^sources\.(\d+)\./.exec(k)?.[1] ?? -1));
     const index = Math.min(99, Math.max(-1, ...taken) + 1);
     const source = { path: "", includePatterns: "", excludePatterns: "" };
-    return c.html(c.get("services").renderer.partial("config-source", { index, source, errors: {} }));
+    const job = c.req.query("job");
+    const jobQuery = job ? `&job=${encodeURIComponent(job)}` : "";
+    return c.html(
+      c.get("services").renderer.partial("config-source", { index, source, errors: {}, jobQuery }),
+    );
   });
 
   pages.get("/:id/edit", (c) => {

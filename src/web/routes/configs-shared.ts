@@ -1,8 +1,7 @@
 /** What the jobs pages and the jobs API share: the principal, the job service seam, validation. */
 import type { Context } from "hono";
 import { type Principal, principalOf } from "../../auth/permissions.ts";
-import { findUserById } from "../../db/users.ts";
-import { visibleConfig } from "../../jobs/configs.ts";
+import { ownerPrincipal, visibleConfig } from "../../jobs/configs.ts";
 import { type ValidationReport, validateConfig } from "../../jobs/configs-validate.ts";
 import { NotFoundError } from "../../util/errors.ts";
 import type { AppEnv } from "../context.ts";
@@ -36,8 +35,8 @@ export function currentPrincipal(c: Ctx): Principal {
  */
 export async function runValidation(c: Ctx, id: string): Promise<ValidationReport> {
   const services = c.get("services");
-  const job = visibleConfig(services.db, currentPrincipal(c), id);
-  const owner = findUserById(services.db, job.userId);
-  if (!owner) throw new NotFoundError("backup job not found");
-  return validateConfig(services, principalOf(owner), job, { signal: c.req.raw.signal });
+  const actor = currentPrincipal(c);
+  const job = visibleConfig(services.db, actor, id);
+  const owner = ownerPrincipal(services.db, actor, job.userId);
+  return validateConfig(services, owner, job, { signal: c.req.raw.signal });
 }
