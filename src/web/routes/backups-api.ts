@@ -5,11 +5,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { logJson } from "../../db/backup-logs.ts";
-import { cancelRun, startRun, visibleLog, visibleLogs } from "../../jobs/backups.ts";
+import { cancelRun, principalFor, startRun, visibleLog, visibleLogs } from "../../jobs/backups.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, parseWith } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
-import { currentPrincipal } from "./configs-shared.ts";
 
 const STATUSES = ["queued", "running", "completed", "partial", "failed", "cancelled", "missed"] as const;
 
@@ -27,7 +26,7 @@ export function backupsApiRoutes() {
   api.post("/execute/:configId", async (c) => {
     const result = await startRun(
       c.get("services"),
-      currentPrincipal(c),
+      principalFor(c.get("user")),
       c.req.param("configId"),
       actionContext(c),
     );
@@ -36,19 +35,19 @@ export function backupsApiRoutes() {
 
   api.get("/logs", (c) => {
     const query = parseWith(logQuerySchema, c.req.query());
-    const page = visibleLogs(c.get("services").db, currentPrincipal(c), query);
+    const page = visibleLogs(c.get("services").db, principalFor(c.get("user")), query);
     return c.json({ items: page.items.map(logJson), nextCursor: page.nextCursor });
   });
 
   api.get("/:id", (c) =>
-    c.json(logJson(visibleLog(c.get("services").db, currentPrincipal(c), c.req.param("id")))),
+    c.json(logJson(visibleLog(c.get("services").db, principalFor(c.get("user")), c.req.param("id")))),
   );
 
   api.post("/:id/cancel", async (c) => {
     const services = c.get("services");
     const id = c.req.param("id");
-    const cancelled = await cancelRun(services, currentPrincipal(c), id, actionContext(c));
-    return c.json({ cancelled, log: logJson(visibleLog(services.db, currentPrincipal(c), id)) });
+    const cancelled = await cancelRun(services, principalFor(c.get("user")), id, actionContext(c));
+    return c.json({ cancelled, log: logJson(visibleLog(services.db, principalFor(c.get("user")), id)) });
   });
 
   return new Hono<AppEnv>().route("/api/backups", api);

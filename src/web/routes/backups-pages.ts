@@ -6,14 +6,13 @@
 import { type Context, Hono } from "hono";
 import { findConfigRecord } from "../../db/backup-configs.ts";
 import { type BackupLogRow, logErrors } from "../../db/backup-logs.ts";
-import { cancelRun, visibleLog, visibleLogs } from "../../jobs/backups.ts";
+import { cancelRun, principalFor, visibleLog, visibleLogs } from "../../jobs/backups.ts";
 import { formatBytes, formatDuration } from "../../util/bytes.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, parseWith, renderPage } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
 import { formatDate } from "../render.ts";
 import { logQuerySchema } from "./backups-api.ts";
-import { currentPrincipal } from "./configs-shared.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -47,7 +46,7 @@ export function backupsPageRoutes() {
   pages.get("/", (c) => {
     const { db } = c.get("services");
     const query = parseWith(logQuerySchema, c.req.query());
-    const page = visibleLogs(db, currentPrincipal(c), query);
+    const page = visibleLogs(db, principalFor(c.get("user")), query);
     const names = new Map<string, string>();
     const items = page.items.map((r) => {
       const key = r.configId ?? "";
@@ -63,20 +62,20 @@ export function backupsPageRoutes() {
   });
 
   pages.get("/:id", (c) => {
-    const row = visibleLog(c.get("services").db, currentPrincipal(c), c.req.param("id"));
+    const row = visibleLog(c.get("services").db, principalFor(c.get("user")), c.req.param("id"));
     const title = `Backup run: ${jobName(c, row.configId)}`;
     return renderPage(c, "backup", { title, jobName: jobName(c, row.configId), ...statusData(c, row) });
   });
 
   pages.get("/:id/status", (c) => {
-    const row = visibleLog(c.get("services").db, currentPrincipal(c), c.req.param("id"));
+    const row = visibleLog(c.get("services").db, principalFor(c.get("user")), c.req.param("id"));
     c.header("Cache-Control", "no-store");
     return c.html(c.get("services").renderer.partial("backup-status", statusData(c, row)));
   });
 
   pages.post("/:id/cancel", async (c) => {
     const id = c.req.param("id");
-    await cancelRun(c.get("services"), currentPrincipal(c), id, actionContext(c));
+    await cancelRun(c.get("services"), principalFor(c.get("user")), id, actionContext(c));
     return c.redirect(`/backups/${encodeURIComponent(id)}`, 303);
   });
 
