@@ -1,7 +1,7 @@
 /**
  * Destinations in Chromium against a real server of its own and s3rver: add an S3 destination
  * through the form (test connection first), see the passphrase once and confirm keeping it, find
- * it in the list. Screenshots of the three screens go to .tmp/screens/ for a look.
+ * it in the list, delete it. Screenshots of the screens go to .tmp/screens/ for a look.
  */
 import { join } from "node:path";
 import { expect, test } from "@playwright/test";
@@ -28,6 +28,8 @@ test.afterAll(async () => {
 });
 
 test("add an S3 destination in the browser: test connection, passphrase once, list", async ({ page }) => {
+  // A long walk through several pages, each creating or opening a repository (scrypt): room on a busy machine.
+  test.setTimeout(180_000);
   const token = server.setupToken();
   await page.goto(`${base}/`);
   await page.getByLabel("Setup token").fill(token);
@@ -86,4 +88,13 @@ test("add an S3 destination in the browser: test connection, passphrase once, li
   await expect(page.getByLabel("Bucket", { exact: true })).toHaveValue(s3.bucket);
   await expect(page.getByLabel("Secret access key")).toHaveValue("");
   await expect(page.getByLabel("Passphrase")).toHaveValue("");
+
+  // Deleting forgets the destination only, after a confirmation page that says so.
+  await page.getByRole("link", { name: "Cancel" }).click();
+  await page.getByRole("link", { name: "Delete Office bucket" }).click();
+  await expect(page.locator("main")).toContainText("nothing in the bucket is touched");
+  await page.screenshot({ path: join(shots, "destination-delete.png"), fullPage: true });
+  await page.getByRole("button", { name: "Delete destination" }).click();
+  await expect(page).toHaveURL(/\/destinations\?notice=destination-deleted$/);
+  await expect(page.locator("main")).toContainText("No destinations yet");
 });
