@@ -223,6 +223,27 @@ describe("jobs API", () => {
     });
   });
 
+  it("switches a job off and on without replacing it", async () => {
+    const off = await w.alice.api("PUT", `/api/configs/${id}/enabled`, { enabled: false });
+    expect(off.status).toBe(200);
+    expect(off.json<ConfigJson>()).toMatchObject({
+      enabled: false,
+      name: "Documents",
+      hooks: { pre: { command: "pg_dump db > /tmp/x" } },
+    });
+    expect(w.t.services.jobs.nextRun(id)).toBeNull();
+    expect(
+      (await w.alice.api("PUT", `/api/configs/${id}/enabled`, { enabled: "yes" })).json<Fields>().error
+        .fields,
+    ).toEqual({
+      enabled: "Send true or false.",
+    });
+    expect((await w.bob.api("PUT", `/api/configs/${id}/enabled`, { enabled: true })).status).toBe(404);
+    expect(
+      (await w.alice.api("PUT", `/api/configs/${id}/enabled`, { enabled: true })).json<ConfigJson>().enabled,
+    ).toBe(true);
+  });
+
   it("answers 404 for another user's job on every method, and lists only one's own", async () => {
     for (const [method, path, body] of [
       ["GET", `/api/configs/${id}`, undefined],

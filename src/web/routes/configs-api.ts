@@ -6,12 +6,14 @@
 import { zValidator } from "@hono/zod-validator";
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { z } from "zod";
 import { FieldError } from "../../auth/errors.ts";
 import { configInputSchema, fieldErrorsByPath } from "../../jobs/config-schema.ts";
 import {
   configJson,
   createConfig,
   deleteConfig,
+  setConfigEnabledFor,
   updateConfig,
   visibleConfig,
   visibleConfigs,
@@ -23,9 +25,15 @@ import { currentPrincipal, reschedule, runValidation } from "./configs-shared.ts
 
 type Ctx = Context<AppEnv>;
 
-const configBody = zValidator("json", configInputSchema, (result) => {
-  if (!result.success) throw new FieldError(fieldErrorsByPath(result.error));
-});
+function fieldHook(result: {
+  success: boolean;
+  error?: { issues: readonly { path: readonly PropertyKey[]; message: string }[] };
+}) {
+  if (!result.success && result.error) throw new FieldError(fieldErrorsByPath(result.error));
+}
+
+const configBody = zValidator("json", configInputSchema, fieldHook);
+const enabledSchema = z.object({ enabled: z.boolean({ error: "Send true or false." }) });
 
 function json(c: Ctx, record: Parameters<typeof configJson>[1], status: 200 | 201 = 200) {
   return c.json(configJson(c.get("services").db, record), status);
@@ -65,6 +73,15 @@ export function configsApiRoutes() {
       c.req.valid("json"),
       actionContext(c),
     );
+    reschedule(c, id);
+    return json(c, record);
+  });
+
+  // The list's On/Off switch: only `enabled` changes (a PUT would replace the whole job).
+  api.put("/:id/enabled", zValidator("json", enabledSchema, fieldHook), (c) => {
+    const id = c.req.param("id");
+    const { enabled } = c.req.valid("json");
+    const record = setConfigEnabledFor(c.get("services"), currentPrincipal(c), id, enabled, actionContext(c));
     reschedule(c, id);
     return json(c, record);
   });
