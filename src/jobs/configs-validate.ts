@@ -6,7 +6,7 @@
  * stops when the caller's signal aborts (the HTTP request went away); it then says "at least".
  */
 import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
+import { access, lstat } from "node:fs/promises";
 import { isPathAllowed, type Principal } from "../auth/permissions.ts";
 import type { BackupConfigRecord, SourceSpec } from "../db/backup-configs.ts";
 import type { Db } from "../db/client.ts";
@@ -62,7 +62,15 @@ async function checkSource(owner: Principal, source: SourceSpec): Promise<Check 
     };
   }
   try {
-    const st = await stat(path);
+    // lstat: a run records a symbolic link given as a source, it does not follow it.
+    const st = await lstat(path);
+    if (st.isSymbolicLink()) {
+      return {
+        path,
+        ok: true,
+        message: "a symbolic link: the backup stores the link, not what it points to",
+      };
+    }
     await access(path, st.isDirectory() ? constants.R_OK | constants.X_OK : constants.R_OK);
     return { path, ok: true, message: st.isDirectory() ? "readable folder" : "readable file" };
   } catch (e) {

@@ -3,7 +3,7 @@
  * the job's excludes, a missing source and an unreachable destination are named, the schedule
  * comes with its next five runs, and the scan is bounded (budget) and cancellable (signal).
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { principalOf } from "../../src/auth/permissions.ts";
@@ -55,8 +55,10 @@ describe("validate", () => {
     const destPath = join(w.root, "..", "repo-gone");
     const destId = await localDestination(w.t, w.alice.userId, destPath);
     rmSync(destPath, { recursive: true });
+    const link = join(w.root, "link-to-docs");
+    symlinkSync(join(w.root, "docs"), link);
     const body = jobBody(w, {
-      sources: [{ path: gone }, { path: join(w.root, "docs") }],
+      sources: [{ path: gone }, { path: join(w.root, "docs") }, { path: link }],
       destinationId: destId,
     });
     const made = (await w.alice.api("POST", "/api/configs", body)).json<ConfigJson>();
@@ -65,10 +67,11 @@ describe("validate", () => {
     expect(report.sources).toEqual([
       { path: gone, ok: false, message: "does not exist" },
       { path: join(w.root, "docs"), ok: true, message: "readable folder" },
+      { path: link, ok: true, message: "a symbolic link: the backup stores the link, not what it points to" },
     ]);
     expect(report.destination.ok).toBe(false);
     expect(report.destination.message).toMatch(/repo-gone/);
-    // The estimate covers the readable source only, without its excludes (none on it).
+    // The estimate covers the readable sources only (the link counts as no file).
     expect(report.estimate).toMatchObject({ files: 3, bytes: 1030, complete: true });
   });
 
