@@ -5,6 +5,8 @@
  * delete one that jobs use. Every change is audited without secrets. Deleting never touches the
  * bucket or folder.
  */
+import { realpathSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { audit } from "../auth/accounts.ts";
 import type { ActionContext } from "../auth/deps.ts";
 import { FieldError, ForbiddenError } from "../auth/errors.ts";
@@ -60,12 +62,34 @@ export function getDestination(db: Db, p: Principal, id: string): DestinationRow
   return ownedOrNotFound(p, findDestinationRow(db, id), "destination");
 }
 
-/** A local folder outside the user's allowed roots is refused (403 with the field). */
+/**
+ * A local folder outside the user's allowed roots is refused (403 with the field), judged both as
+ * written and with symbolic links resolved (a link inside a root must not lead outside it).
+ */
+export function localPathProblem(p: Principal, path: string): string | null {
+  if (isPathAllowed(p, path) && isPathAllowed(p, resolvedPath(path))) return null;
+  return `${path} is outside the folders an administrator allowed for you.`;
+}
+
 function checkLocationAccess(p: Principal, input: DestinationInput): void {
-  if (input.type !== "local" || isPathAllowed(p, input.path)) return;
-  throw new ForbiddenError(`${input.path} is outside the folders an administrator allowed for you.`, {
-    path: `${input.path} is outside the folders an administrator allowed for you.`,
-  });
+  const message = input.type === "local" ? localPathProblem(p, input.path) : null;
+  if (message !== null) throw new ForbiddenError(message, { path: message });
+}
+
+/** The path with the symbolic links of its longest existing ancestor resolved. */
+function resolvedPath(path: string): string {
+  const rest: string[] = [];
+  let at = path;
+  for (;;) {
+    try {
+      return join(realpathSync(at), ...rest);
+    } catch {
+      const parent = dirname(at);
+      if (parent === at) return path;
+      rest.unshift(basename(at));
+      at = parent;
+    }
+  }
 }
 
 function checkName(db: Db, ownerId: string, name: string, exceptId?: string): void {

@@ -8,7 +8,7 @@
  * answer, audit entry or log line.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { DestinationJson } from "../../src/jobs/destination-schema.ts";
@@ -145,6 +145,18 @@ describe("destinations API", () => {
     });
     expect(relative.status).toBe(400);
     expect(relative.json<Problem>().error.fields?.path).toMatch(/absolute/);
+
+    // A link inside the root that leads outside it is judged by where it leads.
+    mkdirSync(outside, { recursive: true });
+    symlinkSync(outside, join(w.root, "escape"));
+    const viaLink = await call(w.alice, "POST", "/api/destinations", {
+      type: "local",
+      name: "disk",
+      path: join(w.root, "escape", "repo"),
+    });
+    expect(viaLink.status).toBe(403);
+    expect(viaLink.json<Problem>().error.fields).toHaveProperty("path");
+    expect(existsSync(join(outside, "repo"))).toBe(false);
 
     const mine = await call(w.alice, "POST", "/api/destinations", {
       type: "local",

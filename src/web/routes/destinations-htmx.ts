@@ -6,7 +6,6 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { FieldError, ForbiddenError } from "../../auth/errors.ts";
-import { isPathAllowed } from "../../auth/permissions.ts";
 import { fieldErrors } from "../../auth/schemas.ts";
 import {
   listBuckets,
@@ -15,6 +14,7 @@ import {
   testS3Connection,
 } from "../../jobs/destination-probe.ts";
 import { destinationInputSchema, s3ProbeSchema } from "../../jobs/destination-schema.ts";
+import { localPathProblem } from "../../jobs/destinations.ts";
 import { BackappError } from "../../util/errors.ts";
 import type { AppEnv } from "../context.ts";
 import { parseWith, readForm } from "../forms.ts";
@@ -46,10 +46,8 @@ function formProblems(c: Ctx, form: Record<string, string>): Record<string, stri
   const parsed = destinationInputSchema.safeParse(formInput(form));
   if (!parsed.success) return fieldErrors(parsed.error);
   const input = parsed.data;
-  if (input.type === "local" && !isPathAllowed(principal(c), input.path)) {
-    return { path: `${input.path} is outside the folders an administrator allowed for you.` };
-  }
-  return {};
+  const problem = input.type === "local" ? localPathProblem(principal(c), input.path) : null;
+  return problem === null ? {} : { path: problem };
 }
 
 function probeInput(form: Record<string, string>) {
