@@ -49,15 +49,24 @@ export function presetOf(expression: string): PresetName | null {
   return found ? (found[0] as PresetName) : null;
 }
 
+/** Zones judged so far: building an Intl formatter is slow (milliseconds), and zone names are few. */
+const zoneCache = new Map<string, boolean>();
+
 /** True when `zone` is an IANA time zone this runtime knows (Intl is the authority croner uses). */
 export function isTimeZone(zone: string): boolean {
-  if (zone.trim() === "" || zone !== zone.trim()) return false;
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
+  const known = zoneCache.get(zone);
+  if (known !== undefined) return known;
+  let valid = zone.trim() !== "" && zone === zone.trim();
+  if (valid) {
+    try {
+      new Intl.DateTimeFormat("en", { timeZone: zone });
+    } catch {
+      valid = false;
+    }
   }
+  if (zoneCache.size > 2000) zoneCache.clear(); // user input: keep the cache bounded
+  zoneCache.set(zone, valid);
+  return valid;
 }
 
 /** A paused croner job for the schedule: it never fires, it only computes. Throws on a bad pattern. */
@@ -102,8 +111,12 @@ function cronMessage(error: unknown): string {
  * schedule (callers validate with scheduleProblems first).
  */
 export function nextRunTimes(s: Schedule, n: number, from: Date): Date[] {
-  if (s.cronExpression === "" || Object.keys(scheduleProblems(s)).length > 0) return [];
-  return pausedJob(s).nextRuns(n, from);
+  if (s.cronExpression === "" || !isTimeZone(s.timezone)) return [];
+  try {
+    return pausedJob(s).nextRuns(n, from);
+  } catch {
+    return [];
+  }
 }
 
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];

@@ -19,29 +19,44 @@ export interface ConfigRowView {
   notice?: string;
 }
 
+/** Formatters by locale and zone: building one is slow (milliseconds each), zones are few. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(locale: string, zone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${locale} ${zone} ${options.timeZoneName ?? "time"}`;
+  let f = formatters.get(key);
+  if (!f) {
+    if (formatters.size > 2000) formatters.clear();
+    f = new Intl.DateTimeFormat(locale, { ...options, timeZone: zone });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
+const part = (parts: Intl.DateTimeFormatPart[], type: string) =>
+  parts.find((p) => p.type === type)?.value ?? "";
+
 /** The zone's short name at `at` ("CET", "EDT"), else its offset ("GMT+9"): English locales name different zones. */
 function zoneName(at: Date, zone: string): string {
-  const names = ["en-US", "en-GB"].map(
-    (locale) =>
-      new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: "short" })
-        .formatToParts(at)
-        .find((p) => p.type === "timeZoneName")?.value ?? "",
+  const names = ["en-US", "en-GB"].map((locale) =>
+    part(formatter(locale, zone, { timeZoneName: "short" }).formatToParts(at), "timeZoneName"),
   );
   return names.find((n) => !/^(GMT|UTC)[+-]/.test(n)) ?? names[0] ?? zone;
 }
 
+const CLOCK: Intl.DateTimeFormatOptions = {
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+};
+
 /** "2026-01-02 02:00 CET": a time as read on a clock in `zone`. */
 export function formatInZone(at: Date, zone: string): string {
-  const parts = new Intl.DateTimeFormat("en-GB", {
-    timeZone: zone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).formatToParts(at);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  const parts = formatter("en-GB", zone, CLOCK).formatToParts(at);
+  const get = (type: string) => part(parts, type);
   return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")} ${zoneName(at, zone)}`;
 }
 
