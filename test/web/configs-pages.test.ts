@@ -153,6 +153,12 @@ describe("job pages", () => {
     expect(swapped.text).toMatch(/Run started\. <a href="\/backups\/[a-z0-9]+">Follow it<\/a>/);
     expect(swapped.text).toContain(`href="/backups/${logId}"`);
     expect((await w.bob.form(`/configs/${id}/run`, {})).status).toBe(404);
+    const audit = (await w.admin.get("/api/audit?limit=100")).json<{
+      entries: { action: string; target: string }[];
+    }>();
+    expect(audit.entries.filter((e) => e.action === "backup.run").map((e) => e.target)).toContain(
+      `config:${id}`,
+    );
   });
 
   it("edit shows the saved values, hides hooks from non-admins, and 404s for others", async () => {

@@ -11,6 +11,7 @@ import type { BackupConfigRecord } from "../../db/backup-configs.ts";
 import { latestLogsByConfig } from "../../db/backup-logs.ts";
 import { listDestinationRows } from "../../db/destinations.ts";
 import { listUsers } from "../../db/users.ts";
+import { startRun } from "../../jobs/backups.ts";
 import {
   formSourceIndexes,
   formToInput,
@@ -29,11 +30,10 @@ import { serverTimeZone } from "../../scheduler/cron.ts";
 import { formatBytes } from "../../util/bytes.ts";
 import { ValidationError } from "../../util/errors.ts";
 import type { AppEnv } from "../context.ts";
-import { errorResponse } from "../errors.ts";
 import { actionContext, formFailure, readForm, renderPage } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
 import { fieldCheck } from "./configs-check.ts";
-import { currentPrincipal, jobsOf, reschedule, runValidation } from "./configs-shared.ts";
+import { currentPrincipal, reschedule, runValidation } from "./configs-shared.ts";
 import { configRow, type FormValues, formatInZone, newFormValues, recordFormValues } from "./configs-view.ts";
 
 type Ctx = Context<AppEnv>;
@@ -202,10 +202,10 @@ export function configsPageRoutes() {
   });
 
   pages.post("/:id/run", async (c) => {
-    const job = visibleConfig(c.get("services").db, currentPrincipal(c), c.req.param("id"));
-    const jobs = jobsOf(c);
-    if (!jobs) return errorResponse(c, 503, "Backups cannot be started: the job runner is not running.");
-    const { logId } = await jobs.runNow(job.id, actionContext(c).actor ?? null);
+    const services = c.get("services");
+    const job = visibleConfig(services.db, currentPrincipal(c), c.req.param("id"));
+    // RUNNER's startRun: the same queueing and audit entry as POST /api/backups/execute/:id.
+    const { logId } = await startRun(services, currentPrincipal(c), job.id, actionContext(c));
     if (!isHtmx(c)) return c.redirect(`/backups/${encodeURIComponent(logId)}`, 303);
     return renderRow(c, job, "Run started.", logId);
   });

@@ -1,4 +1,4 @@
-/** What the jobs pages and the jobs API share: the principal, the job service seam, validation. */
+/** What the jobs pages and the jobs API share: the principal, rescheduling, validation. */
 import type { Context } from "hono";
 import { type Principal, principalOf } from "../../auth/permissions.ts";
 import { ownerPrincipal, visibleConfig } from "../../jobs/configs.ts";
@@ -8,19 +8,9 @@ import type { AppEnv } from "../context.ts";
 
 type Ctx = Context<AppEnv>;
 
-/** The part of RUNNER's JobService these routes use (absent until it is wired into the services). */
-interface JobsSeam {
-  runNow(configId: string, actor: { id: string; email: string } | null): Promise<{ logId: string }>;
-  reschedule(configId: string): void;
-}
-
-export function jobsOf(c: Ctx): JobsSeam | undefined {
-  return (c.get("services") as { jobs?: JobsSeam }).jobs;
-}
-
 /** Tells the scheduler a job was created, changed or deleted. */
 export function reschedule(c: Ctx, id: string): void {
-  jobsOf(c)?.reschedule(id);
+  c.get("services").jobs.reschedule(id);
 }
 
 export function currentPrincipal(c: Ctx): Principal {
