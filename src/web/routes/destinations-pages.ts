@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { isAdmin } from "../../auth/permissions.ts";
 import { jobsUsingDestination, storedSettings } from "../../db/destinations.ts";
 import { findUserById } from "../../db/users.ts";
@@ -47,7 +48,7 @@ const SHOWN = [
   "path",
 ];
 
-export function parseForm(form: Record<string, string>): DestinationInput {
+function parseForm(form: Record<string, string>): DestinationInput {
   return parseWith(destinationInputSchema, formInput(form));
 }
 
@@ -58,7 +59,7 @@ function shownValues(form: Record<string, string>): Record<string, string> {
 function renderForm(
   c: Ctx,
   data: { id?: string; values: Record<string, unknown>; errors?: Record<string, string> },
-  status: 200 | 400 | 403 | 409 = 200,
+  status: ContentfulStatusCode = 200,
 ) {
   const destination = data.id
     ? destinationJson(getDestination(c.get("services").db, principal(c), data.id))
@@ -137,7 +138,7 @@ export function destinationPageRoutes() {
       });
     } catch (error) {
       const { status, errors } = formFailure(c, error);
-      return renderForm(c, { values: shownValues(form), errors }, status as 400);
+      return renderForm(c, { values: shownValues(form), errors }, status);
     }
   });
 
@@ -174,7 +175,7 @@ export function destinationPageRoutes() {
       return c.redirect("/destinations?notice=destination-saved", 303);
     } catch (error) {
       const { status, errors } = formFailure(c, error);
-      return renderForm(c, { id, values: shownValues(form), errors }, status as 400);
+      return renderForm(c, { id, values: shownValues(form), errors }, status);
     }
   });
 
