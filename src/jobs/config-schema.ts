@@ -12,6 +12,9 @@ import type { BackupConfigInput } from "../db/backup-configs.ts";
 import { createPathFilter } from "../engine/scan/patterns.ts";
 import { normalizeCron, PRESETS, scheduleProblems } from "../scheduler/cron.ts";
 
+/** The schedule helpers pages need (web reaches the scheduler through jobs). */
+export { describeSchedule, nextRunTimes, presetOf, serverTimeZone } from "../scheduler/cron.ts";
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
 const CONTROL = /[\u0000-\u001f\u007f]/;
 

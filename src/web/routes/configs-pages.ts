@@ -17,6 +17,7 @@ import {
   formToInput,
   parseConfigInput,
   SCHEDULE_CHOICES,
+  serverTimeZone,
 } from "../../jobs/config-schema.ts";
 import {
   createConfig,
@@ -26,7 +27,6 @@ import {
   visibleConfig,
   visibleConfigs,
 } from "../../jobs/configs.ts";
-import { serverTimeZone } from "../../scheduler/cron.ts";
 import { formatBytes } from "../../util/bytes.ts";
 import { ValidationError } from "../../util/errors.ts";
 import type { AppEnv } from "../context.ts";
@@ -135,7 +135,13 @@ export function configsPageRoutes() {
   pages.get("/", (c) => {
     const p = currentPrincipal(c);
     const rows = rowsOf(c, visibleConfigs(c.get("services").db, p));
-    return renderPage(c, "configs", { title: "Backup jobs", rows, showOwner: ownerColumn(c) });
+    const hasDestinations = listDestinationRows(c.get("services").db, p.id).length > 0;
+    return renderPage(c, "configs", {
+      title: "Backup jobs",
+      rows,
+      showOwner: ownerColumn(c),
+      hasDestinations,
+    });
   });
 
   pages.get("/new", (c) => renderForm(c, null, newFormValues(serverTimeZone())));

@@ -5,7 +5,7 @@
  */
 import type { BackupConfigRecord } from "../../db/backup-configs.ts";
 import type { BackupLogRow } from "../../db/backup-logs.ts";
-import { describeSchedule, nextRunTimes, presetOf } from "../../scheduler/cron.ts";
+import { describeSchedule, nextRunTimes, presetOf } from "../../jobs/config-schema.ts";
 
 export interface ConfigRowView {
   id: string;
