@@ -80,9 +80,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-/** REQUESTS GETs of `path`, CONCURRENCY at a time; [p50, p95, max] in ms. */
-async function latency(s: Session, path: string): Promise<[number, number, number]> {
-  const times: number[] = [];
+/** REQUESTS GETs of `path`, CONCURRENCY at a time; the times in ms (pushed onto `times`). */
+async function timed(s: Session, path: string, times: number[] = []): Promise<number[]> {
   let next = 0;
   const worker = async () => {
     while (next < REQUESTS) {
@@ -95,8 +94,17 @@ async function latency(s: Session, path: string): Promise<[number, number, numbe
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  times.sort((a, b) => a - b);
-  return [percentile(times, 50), percentile(times, 95), times.at(-1) ?? 0];
+  return times;
+}
+
+/** [p50, p95, max] in ms. */
+function stats(times: number[]): [number, number, number] {
+  const sorted = [...times].sort((a, b) => a - b);
+  return [percentile(sorted, 50), percentile(sorted, 95), sorted.at(-1) ?? 0];
+}
+
+async function latency(s: Session, path: string): Promise<[number, number, number]> {
+  return stats(await timed(s, path));
 }
 
 async function startServer(dataDir: string) {
@@ -178,21 +186,22 @@ async function main() {
       await Bun.sleep(200);
     }
   })();
-  const during: { configs: [number, number, number]; logs: [number, number, number] }[] = [];
+  // Every request while the run is queued or running counts (the last round may overlap its end).
+  const during = { configs: [] as number[], logs: [] as number[] };
   let status = "queued";
+  let rounds = 0;
   while (status === "queued" || status === "running") {
-    during.push({ configs: await latency(s, "/configs"), logs: await latency(s, "/api/backups/logs") });
+    await timed(s, "/configs", during.configs);
+    await timed(s, "/api/backups/logs", during.logs);
+    rounds++;
     status = ((await (await s.call("GET", `/api/backups/${logId}`)).json()) as { status: string }).status;
   }
   const runSeconds = (performance.now() - started) / 1000;
   running = false;
   await sampler;
-  const last = during.at(-1);
-  // The last sample may have overlapped the end of the run: report the first (surely during the run).
-  const first = during[0];
-  if (first) rows.push(`| backup running (first round) | ${fmt(first.configs)} | ${fmt(first.logs)} |`);
-  if (last && during.length > 1)
-    rows.push(`| backup running (last round) | ${fmt(last.configs)} | ${fmt(last.logs)} |`);
+  rows.push(
+    `| backup running (${rounds} rounds) | ${fmt(stats(during.configs))} | ${fmt(stats(during.logs))} |`,
+  );
   await Bun.sleep(3000);
   Bun.gc(true);
   const afterRss = rssKiB(proc.pid);

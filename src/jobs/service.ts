@@ -6,13 +6,13 @@
  * and the backup itself runs in `backapp __run`.
  */
 import { type BackupConfigRecord, findConfigRecord } from "../db/backup-configs.ts";
-import { activeLogs, type BackupLogRow, findLog, insertLog, updateLog } from "../db/backup-logs.ts";
+import { activeLogs, findLog, insertLog, updateLog } from "../db/backup-logs.ts";
 import type { Db } from "../db/client.ts";
 import { findDestinationRow } from "../db/destinations.ts";
 import type { EventBus } from "../events/bus.ts";
 import { createScheduler, type Scheduler } from "../scheduler/scheduler.ts";
 import type { Clock } from "../util/clock.ts";
-import { NotFoundError } from "../util/errors.ts";
+import { BackappError, NotFoundError } from "../util/errors.ts";
 import { newId } from "../util/ids.ts";
 import type { Logger } from "../util/logger.ts";
 import { runChildCommand } from "./run-command.ts";
@@ -50,85 +50,130 @@ export interface JobServiceDeps {
 }
 
 export function createJobService(deps: JobServiceDeps): JobService {
-  const { db, clock, bus, logger } = deps;
-  const controllers = new Map<string, AbortController>();
-  const finished = new Map<string, Promise<void>>();
-  const children = new Set<ChildRun>();
-  const command = deps.childCommand ?? runChildCommand();
-  let stopping = false;
+  return new Runs(deps);
+}
 
-  const runDeps: RunDeps = {
-    db,
-    clock,
-    bus,
-    logger,
-    dataDir: deps.dataDir,
-    async targetSpec(destinationId) {
-      const { repositoryTargetSpec } = await import("./repository-access.ts");
-      return repositoryTargetSpec({ db, dataDir: deps.dataDir }, destinationId);
-    },
-    startChild(spec, onMessage) {
-      const child = startChildRun(command, spec, onMessage);
-      children.add(child);
-      void child.done.finally(() => children.delete(child));
-      return child;
-    },
-  };
+/** The runs of this server: the queue, the running runs' controllers and processes, the scheduler. */
+class Runs implements JobService {
+  private readonly controllers = new Map<string, AbortController>();
+  private readonly finished = new Map<string, Promise<void>>();
+  private readonly children = new Set<ChildRun>();
+  private readonly queue: RunQueue;
+  private readonly scheduler: Scheduler;
+  private readonly runDeps: RunDeps;
+  private stopping = false;
 
-  const pruneDue = (destinationId: string): boolean => {
-    const dest = findDestinationRow(db, destinationId);
-    if (!dest) return false;
-    return clock.now() - (dest.lastPruneAt ?? dest.createdAt) >= runSetting(db, "pruneEveryMs");
-  };
-
-  const endQueued = (log: BackupLogRow, status: "cancelled" | "failed", reason: string) => {
-    const now = clock.now();
-    updateLog(db, log.id, { status, reason, endTime: now, durationMs: 0 });
-    bus.publish({
-      type: "run.finished",
-      userId: log.userId,
-      configId: log.configId,
-      logId: log.id,
-      at: now,
-      status,
-      snapshotId: null,
-      reason,
+  constructor(private readonly deps: JobServiceDeps) {
+    const { db } = deps;
+    this.runDeps = this.makeRunDeps(deps.childCommand ?? runChildCommand());
+    this.queue = new RunQueue(
+      () => runSetting(db, "concurrency"),
+      (run) => this.startRun(run),
+    );
+    this.scheduler = createScheduler({
+      db,
+      clock: deps.clock,
+      logger: deps.logger,
+      graceMs: () => runSetting(db, "missedRunGraceMs"),
+      fire: (config, at, trigger) => this.fire(config, at, trigger),
+      missed: (config, at, count) => recordMissed(deps, config, at, count),
     });
-  };
+  }
 
-  const start = async (run: QueuedRun): Promise<void> => {
-    const log = findLog(db, run.logId);
-    const config = findConfigRecord(db, run.configId);
-    if (!log) return;
-    if (!config) return endQueued(log, "cancelled", "the job was deleted");
-    const controller = new AbortController();
-    controllers.set(run.logId, controller);
-    const done = executeRun(runDeps, log, config, {
-      signal: controller.signal,
-      prune: pruneDue(config.destinationId),
-    })
-      .then((o) => logger.info({ logId: log.id, configId: config.id, status: o.status }, "backup run ended"))
-      .catch((e) =>
-        logger.error({ logId: log.id, err: { message: (e as Error).message } }, "backup run crashed"),
-      )
-      .finally(() => controllers.delete(run.logId));
-    finished.set(run.logId, done);
-    await done;
-    finished.delete(run.logId);
-  };
+  private makeRunDeps(command: string[]): RunDeps {
+    const { db, dataDir } = this.deps;
+    return {
+      ...this.deps,
+      async targetSpec(destinationId) {
+        // Loaded when a run starts: the server itself never loads the engine at start-up.
+        const { repositoryTargetSpec } = await import("./repository-access.ts");
+        return repositoryTargetSpec({ db, dataDir }, destinationId);
+      },
+      startChild: (spec, onMessage) => {
+        const child = startChildRun(command, spec, onMessage);
+        this.children.add(child);
+        void child.done.finally(() => this.children.delete(child));
+        return child;
+      },
+    };
+  }
 
-  const queue = new RunQueue(() => runSetting(db, "concurrency"), start);
+  async runNow(configId: string): Promise<{ logId: string }> {
+    const config = findConfigRecord(this.deps.db, configId);
+    if (!config) throw new NotFoundError("backup job not found");
+    if (this.stopping) throw new BackappError("the server is shutting down");
+    return { logId: this.enqueue(config, "manual", null) };
+  }
+
+  async cancel(logId: string, actor: Actor): Promise<boolean> {
+    const reason = actor ? `cancelled by ${actor.email}` : "cancelled";
+    if (this.queue.remove(logId)) {
+      this.endQueued(logId, reason);
+      return true;
+    }
+    const controller = this.controllers.get(logId);
+    if (!controller || controller.signal.aborted) return false;
+    controller.abort(reason);
+    return true;
+  }
+
+  reschedule(configId: string): void {
+    if (this.stopping) return;
+    this.scheduler.reschedule(configId);
+    const config = findConfigRecord(this.deps.db, configId);
+    if (!config) return;
+    const at = this.deps.clock.now();
+    this.deps.bus.publish({ type: "config.changed", userId: config.userId, configId, logId: null, at });
+  }
+
+  nextRun(configId: string): Date | null {
+    return this.scheduler.nextRun(configId);
+  }
+
+  start(): void {
+    this.stopping = false;
+    recoverInterrupted(this.deps);
+    this.scheduler.start();
+  }
+
+  async stop({ drainMs = 10_000 } = {}): Promise<void> {
+    this.stopping = true;
+    this.scheduler.stop();
+    for (const id of this.queue.waitingIds()) {
+      this.queue.remove(id);
+      this.endQueued(id, "the server stopped");
+    }
+    for (const c of this.controllers.values()) c.abort("the server stopped");
+    const all = Promise.all([...this.finished.values()]);
+    if ((await within(all, drainMs)) === "late") {
+      // Killed runs stay "running" in the database: the next start-up marks them interrupted.
+      for (const child of this.children) child.kill();
+      await within(all, 2000);
+    }
+  }
+
+  private fire(config: BackupConfigRecord, at: number, trigger: "schedule" | "catch-up"): void {
+    if (this.stopping) return;
+    const active = this.activeRunOf(config.id);
+    if (active) {
+      const msg = "scheduled run skipped: the previous run is still going";
+      this.deps.logger.warn({ configId: config.id, logId: active }, msg);
+      return;
+    }
+    this.enqueue(config, trigger, at);
+  }
 
   /** The job's queued or running run (its row not yet ended: the queue lets go a moment later). */
-  const activeRunOf = (configId: string): string | null => {
-    const id = queue.activeRunOf(configId);
-    const status = id ? findLog(db, id)?.status : undefined;
+  private activeRunOf(configId: string): string | null {
+    const id = this.queue.activeRunOf(configId);
+    const status = id ? findLog(this.deps.db, id)?.status : undefined;
     return id && (status === "queued" || status === "running") ? id : null;
-  };
+  }
 
-  const enqueue = (config: BackupConfigRecord, trigger: string, scheduledFor: number | null): string => {
-    const active = activeRunOf(config.id);
+  private enqueue(config: BackupConfigRecord, trigger: string, scheduledFor: number | null): string {
+    const active = this.activeRunOf(config.id);
     if (active) return active;
+    const { db, clock, bus } = this.deps;
     const dest = findDestinationRow(db, config.destinationId);
     const repoKey = dest?.repositoryId ? `repo:${dest.repositoryId}` : `dest:${config.destinationId}`;
     const now = clock.now();
@@ -142,99 +187,62 @@ export function createJobService(deps: JobServiceDeps): JobService {
       scheduledFor,
       startTime: now,
     });
-    bus.publish({
-      type: "run.queued",
-      userId: config.userId,
-      configId: config.id,
-      logId: log.id,
-      at: now,
-      trigger,
-    });
-    queue.add({ logId: log.id, configId: config.id, repoKey });
+    const ids = { userId: config.userId, configId: config.id, logId: log.id };
+    bus.publish({ type: "run.queued", ...ids, at: now, trigger });
+    this.queue.add({ logId: log.id, configId: config.id, repoKey });
     return log.id;
-  };
+  }
 
-  const scheduler: Scheduler = createScheduler({
-    db,
-    clock,
-    logger,
-    graceMs: () => runSetting(db, "missedRunGraceMs"),
-    fire(config, at, trigger) {
-      if (stopping) return;
-      const active = activeRunOf(config.id);
-      if (active) {
-        logger.warn(
-          { configId: config.id, logId: active },
-          "scheduled run skipped: the previous run is still going",
-        );
-        return;
-      }
-      enqueue(config, trigger, at);
-    },
-    missed(config, at, count) {
-      recordMissed(deps, config, at, count);
-    },
+  /** Ends a run that never started (cancelled while queued, job deleted, shutdown). */
+  private endQueued(logId: string, reason: string): void {
+    const { db, clock, bus } = this.deps;
+    const log = findLog(db, logId);
+    if (!log) return;
+    const now = clock.now();
+    updateLog(db, log.id, { status: "cancelled", reason, endTime: now, durationMs: 0 });
+    const ids = { userId: log.userId, configId: log.configId, logId: log.id };
+    bus.publish({ type: "run.finished", ...ids, at: now, status: "cancelled", snapshotId: null, reason });
+  }
+
+  private pruneDue(destinationId: string): boolean {
+    const dest = findDestinationRow(this.deps.db, destinationId);
+    if (!dest) return false;
+    const since = this.deps.clock.now() - (dest.lastPruneAt ?? dest.createdAt);
+    return since >= runSetting(this.deps.db, "pruneEveryMs");
+  }
+
+  private async startRun(run: QueuedRun): Promise<void> {
+    const { db, logger } = this.deps;
+    const log = findLog(db, run.logId);
+    if (!log) return;
+    const config = findConfigRecord(db, run.configId);
+    if (!config) return this.endQueued(log.id, "the job was deleted");
+    const controller = new AbortController();
+    this.controllers.set(run.logId, controller);
+    const control = { signal: controller.signal, prune: this.pruneDue(config.destinationId) };
+    const done = executeRun(this.runDeps, log, config, control)
+      .then((o) => logger.info({ logId: log.id, configId: config.id, status: o.status }, "backup run ended"))
+      .catch((e) =>
+        logger.error({ logId: log.id, err: { message: (e as Error).message } }, "backup run crashed"),
+      )
+      .finally(() => this.controllers.delete(run.logId));
+    this.finished.set(run.logId, done);
+    await done;
+    this.finished.delete(run.logId);
+  }
+}
+
+/** Resolves with the promise's outcome, or "late" after `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<"done" | "late"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((r) => {
+    timer = setTimeout(() => r("late"), ms);
   });
-
-  return {
-    async runNow(configId) {
-      const config = findConfigRecord(db, configId);
-      if (!config) throw new NotFoundError("backup job not found");
-      if (stopping) throw new NotFoundError("the server is shutting down");
-      return { logId: enqueue(config, "manual", null) };
-    },
-    async cancel(logId, actor) {
-      const reason = actor ? `cancelled by ${actor.email}` : "cancelled";
-      if (queue.remove(logId)) {
-        const log = findLog(db, logId);
-        if (log) endQueued(log, "cancelled", reason);
-        return true;
-      }
-      const controller = controllers.get(logId);
-      if (!controller || controller.signal.aborted) return false;
-      controller.abort(reason);
-      return true;
-    },
-    reschedule(configId) {
-      if (stopping) return;
-      scheduler.reschedule(configId);
-      const config = findConfigRecord(db, configId);
-      if (config)
-        bus.publish({
-          type: "config.changed",
-          userId: config.userId,
-          configId,
-          logId: null,
-          at: clock.now(),
-        });
-    },
-    nextRun: (configId) => scheduler.nextRun(configId),
-    start() {
-      stopping = false;
-      recoverInterrupted(deps);
-      scheduler.start();
-    },
-    async stop({ drainMs = 10_000 } = {}) {
-      stopping = true;
-      scheduler.stop();
-      for (const id of queue.waitingIds()) {
-        queue.remove(id);
-        const log = findLog(db, id);
-        if (log) endQueued(log, "cancelled", "the server stopped");
-      }
-      for (const c of controllers.values()) c.abort("the server stopped");
-      const all = Promise.all([...finished.values()]);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<"late">((r) => {
-        timer = setTimeout(() => r("late"), drainMs);
-      });
-      if ((await Promise.race([all, deadline])) === "late") {
-        for (const child of children) child.kill();
-        await Promise.race([all, new Promise((r) => setTimeout(r, 2000))]);
-      }
-      clearTimeout(timer);
-    },
-  };
+  try {
+    return await Promise.race([p.then(() => "done" as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function recordMissed(deps: JobServiceDeps, config: BackupConfigRecord, at: number, count: number): void {

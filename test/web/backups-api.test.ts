@@ -2,10 +2,12 @@
  * /api/backups and /backups through the real server: run a job now, follow its log to the end,
  * restore the snapshot byte for byte; list with keyset pages; another user's ids are 404.
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  ADMIN,
   ALICE,
   type AuthTestServer,
   addUser,
@@ -25,6 +27,7 @@ interface LogJson {
   status: string;
   snapshotId: string | null;
   filesProcessed: number;
+  reason?: string | null;
   [k: string]: unknown;
 }
 
@@ -129,6 +132,41 @@ describe("/api/backups", () => {
       expect.arrayContaining(["status", "limit"]),
     );
   }, 60_000);
+
+  it("cancels a running run through the API; the page polls and offers Cancel while it runs", async () => {
+    const slowSrc = join(work.path, "slow");
+    build(slowSrc, { "r.bin": file(randomBytes(3 * 1024 * 1024)) });
+    const dests = (await admin.api("GET", "/api/destinations")).json<{ items: { id: string }[] }>().items;
+    const j = await admin.api("POST", "/api/configs", {
+      name: "Slow",
+      sources: [{ path: slowSrc }],
+      destinationId: dests[0]?.id,
+      schedule: { cronExpression: "", timezone: "UTC" },
+      options: { bandwidth: 32 },
+    });
+    expect(j.status).toBe(201);
+    const slowId = j.json<{ id: string }>().id;
+    const { logId } = (await admin.api("POST", `/api/backups/execute/${slowId}`)).json<{ logId: string }>();
+    let log = (await admin.api("GET", `/api/backups/${logId}`)).json<LogJson>();
+    for (let i = 0; i < 300 && log.status !== "running"; i++) {
+      await Bun.sleep(100);
+      log = (await admin.api("GET", `/api/backups/${logId}`)).json<LogJson>();
+    }
+    const page = await admin.request("GET", `/backups/${logId}`);
+    expect(page.text).toContain('hx-trigger="every 2s"');
+    expect(page.text).toContain("Cancel run");
+    const r = await admin.api("POST", `/api/backups/${logId}/cancel`);
+    expect(r.status).toBe(200);
+    expect(r.json<{ cancelled: boolean }>().cancelled).toBe(true);
+    const end = await waitForEnd(admin, logId);
+    expect(end.status).toBe("cancelled");
+    expect(end.snapshotId).toBeNull();
+    expect(end.reason).toBe(`cancelled by ${ADMIN.email}`);
+    expect(
+      (await admin.api("POST", `/api/backups/${logId}/cancel`)).json<{ cancelled: boolean }>().cancelled,
+    ).toBe(false);
+    expect((await admin.api("GET", "/api/audit")).text).toContain("backup.cancel");
+  }, 90_000);
 
   it("another user's job and runs answer 404, and their list is empty", async () => {
     const mine = (await admin.api("GET", `/api/backups/logs?configId=${jobId}`)).json<{ items: LogJson[] }>();
