@@ -105,7 +105,11 @@ async function checkDestination(
     await repo.close();
   })();
   try {
-    await within(open, budget, `no answer within ${Math.round(budget / 1000)} s`);
+    await within(
+      open,
+      budget,
+      `no answer within ${budget >= 1000 ? `${Math.round(budget / 1000)} s` : `${budget} ms`}`,
+    );
     return { ok: true, message: "the repository opened" };
   } catch (e) {
     controller.abort();

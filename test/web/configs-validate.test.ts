@@ -4,13 +4,17 @@
  * comes with its next five runs, and the scan is bounded (budget) and cancellable (signal).
  */
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { principalOf } from "../../src/auth/permissions.ts";
 import { findConfigRecord } from "../../src/db/backup-configs.ts";
+import { insertDestination } from "../../src/db/destinations.ts";
 import { findUserById } from "../../src/db/users.ts";
 import type { ConfigJson } from "../../src/jobs/configs.ts";
 import { type ValidationReport, validateConfig } from "../../src/jobs/configs-validate.ts";
+import { newId } from "../../src/util/ids.ts";
+import { Secret } from "../../src/util/secret.ts";
 import { createWorld, jobBody, localDestination, type World } from "./configs-fixture.ts";
 
 let w: World;
@@ -90,6 +94,50 @@ describe("validate", () => {
     const report = await validateConfig(w.t.services, owner, job, { signal: AbortSignal.abort() });
     expect(report.estimate).toMatchObject({ files: 0, bytes: 0, complete: false });
     expect(report.destination.ok).toBe(false);
+  });
+
+  it("gives up on a destination that never answers, within its time budget", async () => {
+    // A real TCP listener that accepts and never replies: an S3 endpoint hung mid-request.
+    const sockets = new Set<Socket>();
+    const hung = createServer((socket) => {
+      sockets.add(socket);
+    });
+    await new Promise<void>((resolve) => hung.listen(0, "127.0.0.1", resolve));
+    const port = (hung.address() as AddressInfo).port;
+    try {
+      const destId = newId();
+      insertDestination(w.t.db, w.t.services.dataDir, {
+        id: destId,
+        userId: w.alice.userId,
+        name: "hung store",
+        settings: {
+          kind: "s3",
+          bucket: "backups",
+          prefix: "",
+          region: "us-east-1",
+          endpoint: `http://127.0.0.1:${port}`,
+          accessKeyId: "AKIA",
+          storageClass: null,
+          caCertificate: null,
+          encrypted: true,
+        },
+        secrets: { secretAccessKey: new Secret("secret"), password: new Secret("pass") },
+        repositoryId: "r",
+        now: w.t.clock.now(),
+      });
+      const made = (
+        await w.alice.api("POST", "/api/configs", jobBody(w, { destinationId: destId }))
+      ).json<ConfigJson>();
+      const job = findConfigRecord(w.t.db, made.id)!;
+      const owner = principalOf(findUserById(w.t.db, job.userId)!);
+      const report = await validateConfig(w.t.services, owner, job, { destinationBudgetMs: 300 });
+      expect(report.destination).toEqual({ ok: false, message: "no answer within 300 ms" });
+      expect(report.ok).toBe(false);
+      expect(sockets.size).toBeGreaterThan(0);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => hung.close(resolve));
+    }
   });
 
   it("answers a manual-only job with no next runs", async () => {
