@@ -13,6 +13,7 @@ import type { Backend } from "../storage/backend.ts";
 import { storeErrorCode } from "../storage/error-code.ts";
 import { openBackend, type S3Settings } from "../storage/open.ts";
 import { type BucketInfo, listS3Buckets } from "../storage/s3-buckets.ts";
+import { PermanentStorageError, TransientStorageError } from "../util/errors.ts";
 import type { S3ProbeInput } from "./destination-schema.ts";
 import { type DestinationDeps, getDestination } from "./destinations.ts";
 import { caBundleOf } from "./repository-access.ts";
@@ -159,11 +160,24 @@ export async function testS3Connection(
   return probeAddress(`s3://${bucket}${clean ? `/${clean}` : ""}`, settings);
 }
 
-/** GET/POST /api/s3/buckets: the buckets the credentials can list. */
+export type BucketsResult =
+  | { ok: true; buckets: BucketInfo[] }
+  | { ok: false; code: string; message: string };
+
+/**
+ * GET/POST /api/s3/buckets: the buckets the credentials can list, or the store's refusal (code
+ * and message). Bad input and unknown destinations still throw (FieldError, NotFoundError).
+ */
 export async function listBuckets(
   deps: DestinationDeps,
   p: Principal,
   input: S3ProbeInput,
-): Promise<BucketInfo[]> {
-  return listS3Buckets(resolveProbeSettings(deps, p, input).settings);
+): Promise<BucketsResult> {
+  const { settings } = resolveProbeSettings(deps, p, input);
+  try {
+    return { ok: true, buckets: await listS3Buckets(settings) };
+  } catch (error) {
+    if (!(error instanceof PermanentStorageError || error instanceof TransientStorageError)) throw error;
+    return { ok: false, code: storeErrorCode(error), message: error.message };
+  }
 }

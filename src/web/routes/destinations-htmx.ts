@@ -15,7 +15,6 @@ import {
 } from "../../jobs/destination-probe.ts";
 import { destinationInputSchema, s3ProbeSchema } from "../../jobs/destination-schema.ts";
 import { localPathProblem } from "../../jobs/destinations.ts";
-import { BackappError } from "../../util/errors.ts";
 import type { AppEnv } from "../context.ts";
 import { parseWith, readForm } from "../forms.ts";
 import { principal } from "./destinations-api.ts";
@@ -101,10 +100,11 @@ export function destinationHelperRoutes() {
     const form = await readForm(c);
     const { renderer } = c.get("services");
     try {
-      const buckets = await listBuckets(c.get("services"), principal(c), probeInput(form));
-      return c.html(renderer.partial("destination-buckets", { buckets }));
+      const result = await listBuckets(c.get("services"), principal(c), probeInput(form));
+      const data = result.ok ? { buckets: result.buckets } : { error: `${result.code}: ${result.message}` };
+      return c.html(renderer.partial("destination-buckets", data));
     } catch (error) {
-      if (!(error instanceof BackappError) || error.name === "NotFoundError") throw error;
+      if (!(error instanceof FieldError)) throw error;
       return c.html(renderer.partial("destination-buckets", { error: error.message }));
     }
   });

@@ -10,26 +10,17 @@
 
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { FieldError } from "../../auth/errors.ts";
 import { listBuckets, testS3Connection } from "../../jobs/destination-probe.ts";
-import type { S3ProbeInput } from "../../jobs/destination-schema.ts";
-import { destinationInputSchema, s3ProbeSchema } from "../../jobs/destination-schema.ts";
-import { storeErrorCode } from "../../storage/error-code.ts";
-import { BackappError } from "../../util/errors.ts";
+import { destinationInputSchema, type S3ProbeInput, s3ProbeSchema } from "../../jobs/destination-schema.ts";
 import type { AppEnv } from "../context.ts";
 import { jsonBody, parseWith } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
 import { principal } from "./destinations-api.ts";
 
 async function bucketsAnswer(c: Context<AppEnv>, input: S3ProbeInput) {
-  try {
-    return c.json({ buckets: await listBuckets(c.get("services"), principal(c), input) });
-  } catch (error) {
-    if (error instanceof FieldError || !(error instanceof BackappError) || error.name === "NotFoundError")
-      throw error;
-    const message = error.message;
-    return c.json({ error: { status: 502, message, code: storeErrorCode(error) } }, 502);
-  }
+  const result = await listBuckets(c.get("services"), principal(c), input);
+  if (result.ok) return c.json({ buckets: result.buckets });
+  return c.json({ error: { status: 502, message: result.message, code: result.code } }, 502);
 }
 
 export function s3ApiRoutes() {
