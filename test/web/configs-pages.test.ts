@@ -186,6 +186,10 @@ describe("job pages", () => {
     expect(r.text).toContain("Ready to run.");
     expect(r.text).toContain("every Sunday at 02:00 (Europe/Paris)");
     expect(r.text).toContain("2026-01-04 02:00 CET");
+    const page = await w.alice.form(`/configs/${id}/validate`, {});
+    expect(page.status).toBe(200);
+    expect(page.text).toContain("<h1>Validate “Pictures”</h1>");
+    expect(page.text).toContain("Ready to run.");
   });
 
   it("delete a job (not another user's)", async () => {
