@@ -1,0 +1,182 @@
+/**
+ * The dispatcher: for an event, the owner's enabled channels that chose it, one Notifier each
+ * (email or webhook), every try recorded in the delivery log. Channels are delivered in parallel
+ * and independently: one failing receiver never holds up or fails another. dispatchNotification()
+ * never rejects, so the alert-raising code can call it without awaiting.
+ */
+import type { Db } from "../db/client.ts";
+import type { ChannelRow } from "../db/notifications.ts";
+import { insertDelivery, listUserChannels, pruneDeliveries } from "../db/notifications.ts";
+import type { Clock } from "../util/clock.ts";
+import { newId } from "../util/ids.ts";
+import type { Logger } from "../util/logger.ts";
+import { allowPrivateTargets, channelEvents, getChannel, webhookSecrets } from "./channels.ts";
+import type { Mailer } from "./email.ts";
+import {
+  type DeliveryEvent,
+  describeEvent,
+  eventName,
+  type Notification,
+  type NotificationEvent,
+  type Notifier,
+} from "./notifier.ts";
+import { DEFAULT_RETRY, type RetryPolicy, realSleep, withRetries } from "./retry.ts";
+import type { Resolver } from "./ssrf.ts";
+import { createWebhookNotifier } from "./webhook.ts";
+
+/** Delivery attempts older than this are pruned from the log. */
+const DELIVERY_LOG_DAYS = 30;
+
+export interface DispatchDeps {
+  db: Db;
+  dataDir: string;
+  clock: Clock;
+  logger: Logger;
+  /** The mailer to use now (env SMTP, else admin settings), or null when none is configured. */
+  mailer: () => Mailer | null;
+  /** Base of links in notifications (BACKAPP_PUBLIC_URL or the listen URL); "" for none. */
+  publicUrl: string;
+  /** "backapp/<version>", the User-Agent of webhook requests. */
+  userAgent: string;
+  sleep?: (ms: number) => Promise<void>;
+  retry?: RetryPolicy;
+  resolve?: Resolver;
+}
+
+export interface DeliveryOutcome {
+  channelId: string;
+  notificationId: string;
+  status: "sent" | "failed";
+  error: string | null;
+}
+
+function notificationFor(
+  deps: DispatchDeps,
+  event: NotificationEvent | null,
+  name: DeliveryEvent,
+): Notification {
+  const base = deps.publicUrl.replace(/\/+$/, "");
+  const described = event
+    ? describeEvent(event)
+    : {
+        severity: "info" as const,
+        title: "backapp test notification",
+        text: "This channel works: backapp can reach it.",
+      };
+  const path =
+    event?.kind === "alert"
+      ? "/alerts"
+      : event?.kind === "run_succeeded"
+        ? `/backups/${event.log.id}`
+        : "/settings/notifications";
+  return {
+    id: newId(),
+    event: name,
+    ...described,
+    occurredAt: new Date(deps.clock.now()).toISOString(),
+    link: base ? `${base}${path}` : null,
+    alert: event?.kind === "alert" ? event.alert : null,
+    run: event?.kind === "run_succeeded" ? event.log : null,
+  };
+}
+
+function emailNotifier(deps: DispatchDeps, to: string): Notifier {
+  return {
+    deliver: (n, onAttempt) =>
+      withRetries(
+        async () => {
+          const mailer = deps.mailer();
+          if (!mailer) throw new Error("no mail server is configured (admin settings or SMTP_* environment)");
+          const link = n.link ? `\n\nOpen backapp: ${n.link}` : "";
+          await mailer.send({
+            to,
+            subject: `[backapp] ${n.title}`,
+            text: `${n.text}${link}\n\n— backapp (change which events notify you under Settings › Notifications)`,
+          });
+          return null;
+        },
+        onAttempt,
+        { ...(deps.retry ?? DEFAULT_RETRY), attempts: Math.min(3, (deps.retry ?? DEFAULT_RETRY).attempts) },
+        deps.sleep ?? realSleep,
+      ),
+  };
+}
+
+function notifierFor(deps: DispatchDeps, row: ChannelRow): Notifier {
+  if (row.type === "email") return emailNotifier(deps, row.target);
+  const { url, secret } = webhookSecrets(deps.dataDir, row);
+  return createWebhookNotifier(
+    { url, secret, format: row.format },
+    {
+      clock: deps.clock,
+      allowPrivate: allowPrivateTargets(deps.db),
+      userAgent: deps.userAgent,
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      ...(deps.retry ? { retry: deps.retry } : {}),
+      ...(deps.resolve ? { resolve: deps.resolve } : {}),
+    },
+  );
+}
+
+/** Delivers to one channel, logging every try; never rejects. */
+async function deliverTo(deps: DispatchDeps, row: ChannelRow, n: Notification): Promise<DeliveryOutcome> {
+  const record = (a: {
+    attempt: number;
+    status: "sent" | "retrying" | "failed";
+    httpStatus: number | null;
+    error: string | null;
+  }) =>
+    insertDelivery(deps.db, {
+      id: newId(),
+      channelId: row.id,
+      userId: row.userId,
+      notificationId: n.id,
+      event: n.event,
+      ...a,
+      at: deps.clock.now(),
+    });
+  try {
+    await notifierFor(deps, row).deliver(n, record);
+    return { channelId: row.id, notificationId: n.id, status: "sent", error: null };
+  } catch (error) {
+    const message = (error as Error).message;
+    // A failure before any try (say, an unreadable sealed URL) still belongs in the log.
+    if (error instanceof Error && error.name === "SecretBoxError")
+      record({ attempt: 1, status: "failed", httpStatus: null, error: message });
+    deps.logger.warn({ channelId: row.id, event: n.event, err: { message } }, "notification not delivered");
+    return { channelId: row.id, notificationId: n.id, status: "failed", error: message };
+  }
+}
+
+/**
+ * Notifies the event's user on every enabled channel that chose this event. Resolves (never
+ * rejects) with one outcome per channel once all deliveries ended, retries included.
+ */
+export async function dispatchNotification(
+  deps: DispatchDeps,
+  event: NotificationEvent,
+): Promise<DeliveryOutcome[]> {
+  try {
+    const name = eventName(event);
+    if (!name) return [];
+    const channels = listUserChannels(deps.db, event.user.id).filter(
+      (c) => c.enabled && channelEvents(c).includes(name),
+    );
+    if (channels.length === 0) return [];
+    pruneDeliveries(deps.db, deps.clock.now() - DELIVERY_LOG_DAYS * 86_400_000);
+    return await Promise.all(channels.map((c) => deliverTo(deps, c, notificationFor(deps, event, name))));
+  } catch (error) {
+    deps.logger.error({ err: { message: (error as Error).message } }, "notification dispatch failed");
+    return [];
+  }
+}
+
+/** The "send test" button: one test notification to one of the user's channels (NotFoundError otherwise). */
+export async function sendTestNotification(
+  deps: DispatchDeps,
+  userId: string,
+  channelId: string,
+): Promise<DeliveryOutcome> {
+  const row = getChannel(deps.db, userId, channelId);
+  return deliverTo(deps, row, notificationFor(deps, null, "test"));
+}
