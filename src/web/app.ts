@@ -21,6 +21,8 @@ import { authApiRoutes } from "./routes/auth-api.ts";
 import { authPageRoutes } from "./routes/auth-pages.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { homeRoutes } from "./routes/home.ts";
+import { notificationApiRoutes } from "./routes/notifications-api.ts";
+import { notificationPageRoutes } from "./routes/notifications-pages.ts";
 import { profilePageRoutes } from "./routes/profile-pages.ts";
 import { recoveryPageRoutes } from "./routes/recovery-pages.ts";
 import { settingsRoutes } from "./routes/settings.ts";
@@ -62,6 +64,9 @@ export function createApp(services: AppServices) {
     settingsRoutes(),
   ];
   for (const area of areas) app.route("/", area);
+  // Areas with their own prefix carry their own guard (app.use("*", …) inside the sub-app).
+  app.route("/settings/notifications", notificationPageRoutes());
+  app.route("/api/notifications", notificationApiRoutes());
 
   app.notFound((c) => setupRedirect(c) ?? notFound(c));
   app.onError(onError);

@@ -80,6 +80,9 @@ const NOTICES: Record<string, Flash> = {
   "invite-revoked": { kind: "success", message: "The invite link was revoked." },
   "smtp-saved": { kind: "success", message: "Email settings saved. Send a test email to check them." },
   "smtp-removed": { kind: "success", message: "Email settings removed." },
+  "channel-saved": { kind: "success", message: "Notification channel saved. Send a test to check it." },
+  "channel-removed": { kind: "success", message: "Notification channel removed." },
+  "notify-settings-saved": { kind: "success", message: "Notification settings saved." },
   welcome: { kind: "success", message: "Welcome to backapp." },
 };
 

@@ -35,6 +35,7 @@ export function createRenderer(options: { version: string }) {
     const items: NavItem[] = [
       { href: "/", label: "Dashboard" },
       { href: "/settings/profile", label: "Profile" },
+      { href: "/settings/notifications", label: "Notifications" },
     ];
     if (user.role === "admin") {
       items.push(
