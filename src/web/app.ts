@@ -21,6 +21,7 @@ import { authApiRoutes } from "./routes/auth-api.ts";
 import { authPageRoutes } from "./routes/auth-pages.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { homeRoutes } from "./routes/home.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { notificationApiRoutes } from "./routes/notifications-api.ts";
 import { notificationPageRoutes } from "./routes/notifications-pages.ts";
 import { profilePageRoutes } from "./routes/profile-pages.ts";
@@ -52,6 +53,7 @@ export function createApp(services: AppServices) {
 
   const areas = [
     healthRoutes(),
+    metricsRoutes(),
     staticAssets(),
     authPageRoutes(),
     recoveryPageRoutes(),

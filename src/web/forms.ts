@@ -83,6 +83,7 @@ const NOTICES: Record<string, Flash> = {
   "channel-saved": { kind: "success", message: "Notification channel saved. Send a test to check it." },
   "channel-removed": { kind: "success", message: "Notification channel removed." },
   "notify-settings-saved": { kind: "success", message: "Notification settings saved." },
+  "metrics-saved": { kind: "success", message: "Metrics access saved." },
   welcome: { kind: "success", message: "Welcome to backapp." },
 };
 

@@ -28,6 +28,12 @@ import {
   renderPage,
 } from "../forms.ts";
 import { resolveMail } from "../mail.ts";
+import {
+  metricsAccessInputSchema,
+  metricsAccessSummary,
+  newMetricsToken,
+  setMetricsMode,
+} from "../metrics-access.ts";
 import { requireAdmin } from "../middleware/guards.ts";
 
 type Ctx = Context<AppEnv>;
@@ -89,6 +95,19 @@ function saveNotifySettings(c: Ctx, input: z.output<typeof notifySettingsSchema>
   audit(c.get("services"), "settings.notifications", { ...actionContext(c), details: input });
 }
 
+function saveMetricsMode(c: Ctx, input: z.output<typeof metricsAccessInputSchema>) {
+  const { db, clock } = c.get("services");
+  setMetricsMode(db, input.mode, clock.now());
+  audit(c.get("services"), "settings.metrics", { ...actionContext(c), details: input });
+}
+
+function makeMetricsToken(c: Ctx): string {
+  const { db, clock } = c.get("services");
+  const token = newMetricsToken(db, clock.now());
+  audit(c.get("services"), "settings.metrics_token", actionContext(c));
+  return token;
+}
+
 function renderSettings(c: Ctx, extra: Record<string, unknown> = {}, status: 200 | 400 | 502 = 200) {
   const state = smtpState(c);
   const s = state.settings;
@@ -98,7 +117,14 @@ function renderSettings(c: Ctx, extra: Record<string, unknown> = {}, status: 200
   return renderPage(
     c,
     "admin-settings",
-    { title: "Settings", ...state, values, notify: notifySettings(c), ...extra },
+    {
+      title: "Settings",
+      ...state,
+      values,
+      notify: notifySettings(c),
+      metrics: metricsAccessSummary(c.get("services").db),
+      ...extra,
+    },
     status,
   );
 }
@@ -146,6 +172,27 @@ export function settingsRoutes() {
   });
 
   app.get("/api/settings/notifications", (c) => c.json(notifySettings(c)));
+
+  app.post("/admin/settings/metrics", async (c) => {
+    const form = await readForm(c);
+    try {
+      saveMetricsMode(c, parseWith(metricsAccessInputSchema, form));
+      return c.redirect("/admin/settings?notice=metrics-saved", 303);
+    } catch (error) {
+      return renderSettings(c, { metricsErrors: formFailure(c, error).errors }, 400);
+    }
+  });
+
+  app.post("/admin/settings/metrics/token", (c) => renderSettings(c, { metricsToken: makeMetricsToken(c) }));
+
+  app.get("/api/settings/metrics", (c) => c.json(metricsAccessSummary(c.get("services").db)));
+
+  app.put("/api/settings/metrics", jsonBody(metricsAccessInputSchema), (c) => {
+    saveMetricsMode(c, c.req.valid("json"));
+    return c.json(metricsAccessSummary(c.get("services").db));
+  });
+
+  app.post("/api/settings/metrics/token", (c) => c.json({ token: makeMetricsToken(c) }, 201));
 
   app.put("/api/settings/notifications", jsonBody(notifySettingsSchema), (c) => {
     saveNotifySettings(c, c.req.valid("json"));
