@@ -2,8 +2,6 @@
  * A real HTTP receiver (Bun.serve on a random loopback port) that records every request with its
  * raw body and answers from a script of statuses (the last one repeats): [500, 200] fails once.
  */
-import { afterEach } from "vitest";
-
 export interface ReceivedRequest {
   method: string;
   path: string;
@@ -48,8 +46,11 @@ export function startReceiver(options: ReceiverOptions = {}) {
   };
 }
 
-/** startReceiver for one test file: whatever it (or `track`) started is stopped after each test. */
-export function receiversPerTest() {
+/**
+ * startReceiver for one test file: whatever it (or `track`) started is stopped after each test.
+ * Takes vitest's afterEach so this file also serves scripts outside vitest.
+ */
+export function receiversPerTest(afterEach: (fn: () => void) => void) {
   const open: (() => unknown)[] = [];
   afterEach(() => {
     for (const stop of open.splice(0)) stop();

@@ -2,12 +2,12 @@
  * The SSRF guard: which addresses count as non-public, and requests through safeRequest against
  * a real loopback listener, refused by default and allowed by the admin setting.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { RequestFailedError, safeRequest } from "../../src/notify/safe-http.ts";
 import { checkTarget, nonPublicReason, type Resolver, TargetRefusedError } from "../../src/notify/ssrf.ts";
 import { receiversPerTest } from "../helpers/webhook-receiver.ts";
 
-const { receiver, track } = receiversPerTest();
+const { receiver, track } = receiversPerTest(afterEach);
 
 describe("nonPublicReason", () => {
   it.each([

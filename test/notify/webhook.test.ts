@@ -3,7 +3,7 @@
  * a receiver would, retries with exponential backoff, the ready-made formats, health-check pings.
  */
 import { createHmac } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { pingHealthcheck, pingUrl } from "../../src/notify/healthcheck.ts";
 import type { DeliveryAttempt, Notification } from "../../src/notify/notifier.ts";
 import { backoffDelay, DEFAULT_RETRY } from "../../src/notify/retry.ts";
@@ -12,7 +12,7 @@ import { createManualClock } from "../../src/util/clock.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { receiversPerTest } from "../helpers/webhook-receiver.ts";
 
-const { receiver } = receiversPerTest();
+const { receiver } = receiversPerTest(afterEach);
 
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
 const SECRET = "whsec_test-secret-0123456789";
