@@ -169,9 +169,10 @@ export async function checkTarget(raw: string | URL, options: GuardOptions): Pro
     for (const a of addresses) {
       const reason = nonPublicReason(a.address);
       if (reason) {
-        throw new TargetRefusedError(
-          `${host} resolves to ${a.address}, a ${reason} address; an admin can allow private webhook targets`,
-        );
+        const what = literal
+          ? `${host} is a ${reason} address`
+          : `${host} resolves to ${a.address}, a ${reason} address`;
+        throw new TargetRefusedError(`${what}; an admin can allow private webhook targets`);
       }
     }
   }

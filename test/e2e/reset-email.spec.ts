@@ -3,40 +3,12 @@
  * mails the reset link to a real SMTP server (npm smtp-server); the link works once and ends
  * every session of the account.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { expect, type Page, test } from "@playwright/test";
 import { startSmtp } from "../helpers/smtp.ts";
+import { type OwnServer, startOwnServer } from "./own-server.ts";
 
 const user = { name: "Mel Mail", email: "mel@example.com", password: "mail long passphrase" };
 const newPassword = "mail brand new passphrase";
-const BUN = "node_modules/.bin/bun";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHealthy(url: string) {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
 async function signIn(page: Page, password: string) {
   await page.getByLabel("Email").fill(user.email);
   await page.getByLabel("Password").fill(password);
@@ -44,41 +16,27 @@ async function signIn(page: Page, password: string) {
 }
 
 let smtp: Awaited<ReturnType<typeof startSmtp>>;
-let server: ChildProcess;
-let dataDir: string;
+let server: OwnServer;
 let base: string;
 
 test.beforeAll(async () => {
   smtp = await startSmtp();
-  dataDir = mkdtempSync(join(tmpdir(), "backapp-e2e-mail-"));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(
-    BUN,
-    ["src/main.ts", "serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir, "--log-level", "warn"],
-    {
-      env: {
-        ...process.env,
-        SMTP_HOST: "127.0.0.1",
-        SMTP_PORT: String(smtp.port),
-        SMTP_SECURE: "none",
-        SMTP_FROM: "backapp@example.com",
-      },
-      stdio: "ignore",
-    },
-  );
-  await waitHealthy(base);
+  server = await startOwnServer("backapp-e2e-mail-", {
+    SMTP_HOST: "127.0.0.1",
+    SMTP_PORT: String(smtp.port),
+    SMTP_SECURE: "none",
+    SMTP_FROM: "backapp@example.com",
+  });
+  base = server.base;
 });
 
 test.afterAll(async () => {
-  server?.kill("SIGTERM");
-  await new Promise((r) => server?.once("exit", r));
+  await server?.stop();
   await smtp?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 test("forgot password: the emailed link works once and ends every session", async ({ page, browser }) => {
-  const token = execFileSync(BUN, ["src/main.ts", "setup-token", "--data-dir", dataDir]).toString().trim();
+  const token = server.setupToken();
   await page.goto(`${base}/`);
   await expect(page).toHaveURL(/\/setup$/);
   await page.getByLabel("Setup token").fill(token);

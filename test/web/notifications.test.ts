@@ -130,7 +130,9 @@ describe("notification channels", () => {
     const { channel, secret } = await createWebhook(alice, { name: "Loopback" });
     const refused = await alice.api("POST", `/api/notifications/channels/${channel.id}/test`);
     expect(refused.status).toBe(502);
-    expect(refused.json<{ error: { message: string } }>().error.message).toMatch(/127\.0\.0\.1, a loopback/);
+    expect(refused.json<{ error: { message: string } }>().error.message).toMatch(
+      /127\.0\.0\.1 is a loopback/,
+    );
     expect(refused.text).not.toContain("very-secret-token");
     const before = receiver.requests.length;
 
