@@ -21,8 +21,34 @@ import {
   type Notifier,
 } from "./notifier.ts";
 import { DEFAULT_RETRY, type RetryPolicy, realSleep, withRetries } from "./retry.ts";
+import { configuredMailer } from "./smtp-settings.ts";
 import type { Resolver } from "./ssrf.ts";
 import { createWebhookNotifier } from "./webhook.ts";
+
+/** What the composition root has; see notificationDeps(). */
+export interface NotificationServices {
+  db: Db;
+  dataDir: string;
+  clock: Clock;
+  logger: Logger;
+  /** The mailer built from the SMTP_* environment, if any (it wins over admin settings). */
+  envMailer?: Mailer | undefined;
+  publicUrl: () => string;
+  version: string;
+}
+
+/** DispatchDeps from the server's services: mail settings are looked up at each delivery. */
+export function notificationDeps(s: NotificationServices): DispatchDeps {
+  return {
+    db: s.db,
+    dataDir: s.dataDir,
+    clock: s.clock,
+    logger: s.logger,
+    mailer: () => configuredMailer(s.envMailer, s.db, s.dataDir)?.mailer ?? null,
+    publicUrl: s.publicUrl,
+    userAgent: `backapp/${s.version}`,
+  };
+}
 
 /** Delivery attempts older than this are pruned from the log. */
 const DELIVERY_LOG_DAYS = 30;
@@ -34,8 +60,8 @@ export interface DispatchDeps {
   logger: Logger;
   /** The mailer to use now (env SMTP, else admin settings), or null when none is configured. */
   mailer: () => Mailer | null;
-  /** Base of links in notifications (BACKAPP_PUBLIC_URL or the listen URL); "" for none. */
-  publicUrl: string;
+  /** Base of links in notifications (BACKAPP_PUBLIC_URL or the listen URL, known once listening); "" for none. */
+  publicUrl: () => string;
   /** "backapp/<version>", the User-Agent of webhook requests. */
   userAgent: string;
   sleep?: (ms: number) => Promise<void>;
@@ -55,7 +81,7 @@ function notificationFor(
   event: NotificationEvent | null,
   name: DeliveryEvent,
 ): Notification {
-  const base = deps.publicUrl.replace(/\/+$/, "");
+  const base = deps.publicUrl().replace(/\/+$/, "");
   const described = event
     ? describeEvent(event)
     : {

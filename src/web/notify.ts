@@ -12,8 +12,12 @@ import {
   removeChannel,
   updateChannel,
 } from "../notify/channels.ts";
-import { type DeliveryOutcome, type DispatchDeps, sendTestNotification } from "../notify/dispatch.ts";
-import { configuredMailer } from "../notify/smtp-settings.ts";
+import {
+  type DeliveryOutcome,
+  type DispatchDeps,
+  notificationDeps,
+  sendTestNotification,
+} from "../notify/dispatch.ts";
 import { NotFoundError } from "../util/errors.ts";
 import type { AppEnv, AppServices } from "./context.ts";
 import { actionContext } from "./forms.ts";
@@ -23,15 +27,15 @@ type Ctx = Context<AppEnv>;
 /** What dispatchNotification() needs, from the server's services (the jobs side builds the same). */
 export function dispatchDeps(services: AppServices): DispatchDeps {
   const { db, dataDir, clock, logger, security, version } = services;
-  return {
+  return notificationDeps({
     db,
     dataDir,
     clock,
     logger,
-    mailer: () => configuredMailer(security.mailer, db, dataDir)?.mailer ?? null,
-    publicUrl: security.publicUrl,
-    userAgent: `backapp/${version}`,
-  };
+    envMailer: security.mailer,
+    publicUrl: () => security.publicUrl,
+    version,
+  });
 }
 
 function me(c: Ctx) {

@@ -72,7 +72,7 @@ beforeAll(async () => {
     clock: createManualClock(NOW),
     logger: createLogger("silent"),
     mailer: () => mailer,
-    publicUrl: "https://backapp.example/",
+    publicUrl: () => "https://backapp.example/",
     userAgent: "backapp/test",
     sleep: async (ms) => {
       sleeps.push(ms);
