@@ -2,9 +2,12 @@
  * The SSRF guard: which addresses count as non-public, and requests through safeRequest against
  * a real loopback listener, refused by default and allowed by the admin setting.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RequestFailedError, safeRequest } from "../../src/notify/safe-http.ts";
 import { checkTarget, nonPublicReason, type Resolver, TargetRefusedError } from "../../src/notify/ssrf.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { receiversPerTest } from "../helpers/webhook-receiver.ts";
 
 const { receiver, track } = receiversPerTest(afterEach);
@@ -130,6 +133,46 @@ describe("safeRequest", () => {
     expect(res.status).toBe(200);
     expect(calls).toBe(1);
     expect(r.requests[0]?.headers.host).toBe(`rebind.test:${r.port}`);
+  });
+
+  it("speaks TLS to the pinned address with the URL's host as server name, checking the certificate", async () => {
+    const tls = tempDir();
+    track(tls.cleanup);
+    const [cert, key] = [join(tls.path, "cert.pem"), join(tls.path, "key.pem")];
+    const made = Bun.spawnSync([
+      "openssl",
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=hooks.test",
+      "-addext",
+      "subjectAltName=DNS:hooks.test",
+    ]);
+    expect(made.success).toBe(true);
+    const ca = readFileSync(cert, "utf8");
+    const https = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: ca, key: readFileSync(key, "utf8") },
+      fetch: (req) => new Response(`host=${req.headers.get("host")}`),
+    });
+    track(() => https.stop(true));
+    const loopback: Resolver = async () => [{ address: "127.0.0.1", family: 4 }];
+    const base = { method: "POST" as const, body: "{}", allowPrivate: true, ca, resolve: loopback };
+    const ok = await safeRequest({ ...base, url: `https://hooks.test:${https.port}/x` });
+    expect(ok).toMatchObject({ status: 200, body: `host=hooks.test:${https.port}` });
+    await expect(safeRequest({ ...base, url: `https://other.test:${https.port}/x` })).rejects.toThrow(
+      /other\.test/,
+    );
   });
 
   it("never follows a redirect", async () => {
