@@ -4,6 +4,7 @@
  */
 import type { Context } from "hono";
 import { audit } from "../auth/accounts.ts";
+import { RateLimitedError } from "../auth/errors.ts";
 import { listUserChannels, listUserDeliveries } from "../db/notifications.ts";
 import {
   type ChannelInput,
@@ -76,8 +77,13 @@ export function deleteChannel(c: Ctx, id: string) {
   audit(c.get("services"), "notify.channel_removed", { ...actionContext(c), target: `channel:${id}` });
 }
 
-/** One test notification, tried once (a button should answer in seconds, not after retries). */
+/**
+ * One test notification, tried once (a button should answer in seconds, not after retries), and
+ * rate-limited per user: the button must not turn the server into a mail or request cannon.
+ */
 export function testChannel(c: Ctx, id: string): Promise<DeliveryOutcome> {
+  const wait = c.get("services").security.limiter.hit(`notify-test:${me(c).id}`);
+  if (wait > 0) throw new RateLimitedError(wait);
   const deps = { ...dispatchDeps(c.get("services")), retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 } };
   return sendTestNotification(deps, me(c).id, id);
 }

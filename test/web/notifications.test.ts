@@ -228,4 +228,15 @@ describe("notification channels", () => {
     expect((await alice.form(`/settings/notifications/${channel.id}/remove`, {})).status).toBe(303);
     expect((await alice.get(`/api/notifications/channels/${channel.id}`)).status).toBe(404);
   });
+
+  it("rate-limit the test button per user", async () => {
+    const { channel } = await createWebhook(bob, { name: "Spam?" });
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      statuses.push((await bob.api("POST", `/api/notifications/channels/${channel.id}/test`)).status);
+    }
+    // Ten tries a minute (Bob's 404 above counted too), then 429 with a growing block.
+    expect(new Set(statuses.slice(0, 9))).toEqual(new Set([502]));
+    expect(statuses.slice(-2)).toEqual([429, 429]);
+  });
 });
