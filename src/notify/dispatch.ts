@@ -117,6 +117,7 @@ function emailNotifier(deps: DispatchDeps, to: string): Notifier {
           await mailer.send({
             to,
             subject: `[backapp] ${n.title}`,
+            heading: n.title,
             text: `${n.text}${link}\n\n— backapp (change which events notify you under Settings › Notifications)`,
           });
           return null;
@@ -175,7 +176,18 @@ async function deliverTo(deps: DispatchDeps, row: ChannelRow, n: Notification): 
 }
 
 /**
- * Notifies the event's user on every enabled channel that chose this event. Resolves (never
+ * Whether a repeat of an ongoing problem is worth a message: the 1st, 2nd, 4th, 8th… occurrence,
+ * so a job failing every hour for a week sends 8 messages per channel, not 168.
+ */
+export function worthNotifying(event: NotificationEvent): boolean {
+  if (event.kind !== "alert") return true;
+  const n = event.alert.count;
+  return n <= 1 || (n & (n - 1)) === 0;
+}
+
+/**
+ * Notifies the event's user on every enabled channel that chose this event (repeats of an alert
+ * only at occurrences 1, 2, 4, 8…: see worthNotifying). Resolves (never
  * rejects) with one outcome per channel once all deliveries ended, retries included.
  */
 export async function dispatchNotification(
@@ -184,7 +196,7 @@ export async function dispatchNotification(
 ): Promise<DeliveryOutcome[]> {
   try {
     const name = eventName(event);
-    if (!name) return [];
+    if (!name || !worthNotifying(event)) return [];
     const channels = listUserChannels(deps.db, event.user.id).filter(
       (c) => c.enabled && channelEvents(c).includes(name),
     );

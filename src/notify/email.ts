@@ -15,6 +15,8 @@ export interface MailMessage {
   text: string;
   /** The HTML part; when absent, one is made from `text` (escaped, links made clickable). */
   html?: string;
+  /** A heading above the text in the HTML part made from `text`. */
+  heading?: string;
 }
 
 /** Sends mail; resolves once the server accepted the message, rejects with SmtpError otherwise. */
@@ -44,7 +46,7 @@ export function createSmtpMailer(config: SmtpConfig, options: SmtpOptions = {}):
           to: envelope.to,
           subject: envelope.subject,
           text: message.text,
-          html: message.html ?? htmlFromText(message.text),
+          html: message.html ?? htmlFromText(message.text, message.heading),
           // Message fields never name files or URLs to attach: refuse both outright.
           disableFileAccess: true,
           disableUrlAccess: true,
@@ -123,7 +125,7 @@ function escapeHtml(text: string): string {
 }
 
 /** A minimal HTML rendering of a plain-text mail: paragraphs, line breaks, clickable links. */
-export function htmlFromText(text: string): string {
+export function htmlFromText(text: string, heading?: string): string {
   const paragraphs = text
     .replace(/\r\n/g, "\n")
     .split(/\n{2,}/)
@@ -137,6 +139,7 @@ export function htmlFromText(text: string): string {
     "<!doctype html>",
     '<html><head><meta charset="utf-8"></head>',
     '<body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1a1a1a">',
+    ...(heading ? [`<h1 style="font-size: 1.25em">${escapeHtml(heading)}</h1>`] : []),
     ...paragraphs,
     "</body></html>",
   ].join("\n");

@@ -134,6 +134,7 @@ describe("dispatchNotification", () => {
       expect(mail?.to).toEqual(["ann-alerts@example.com"]);
       expect(mail?.raw).toMatch(/^Subject: =\?UTF-8\?[QB]\?/im);
       expect(mail?.text).toContain("https://backapp.example/alerts");
+      expect(mail?.html).toContain('<h1 style="font-size: 1.25em">Backup “Home” failed</h1>');
 
       const log = listUserDeliveries(opened.db, ann);
       expect(log.map((d) => [d.event, d.status, d.attempt, d.httpStatus]).sort()).toEqual(
