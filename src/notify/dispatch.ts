@@ -13,6 +13,7 @@ import type { Logger } from "../util/logger.ts";
 import { allowPrivateTargets, channelEvents, getChannel, webhookSecrets } from "./channels.ts";
 import type { Mailer } from "./email.ts";
 import {
+  type DeliveryAttempt,
   type DeliveryEvent,
   describeEvent,
   eventName,
@@ -147,12 +148,7 @@ function notifierFor(deps: DispatchDeps, row: ChannelRow): Notifier {
 
 /** Delivers to one channel, logging every try; never rejects. */
 async function deliverTo(deps: DispatchDeps, row: ChannelRow, n: Notification): Promise<DeliveryOutcome> {
-  const record = (a: {
-    attempt: number;
-    status: "sent" | "retrying" | "failed";
-    httpStatus: number | null;
-    error: string | null;
-  }) =>
+  const record = (a: DeliveryAttempt) =>
     insertDelivery(deps.db, {
       id: newId(),
       channelId: row.id,
@@ -162,16 +158,28 @@ async function deliverTo(deps: DispatchDeps, row: ChannelRow, n: Notification): 
       ...a,
       at: deps.clock.now(),
     });
+  const outcome = (error: string | null): DeliveryOutcome => {
+    if (error)
+      deps.logger.warn(
+        { channelId: row.id, event: n.event, err: { message: error } },
+        "notification not delivered",
+      );
+    return { channelId: row.id, notificationId: n.id, status: error ? "failed" : "sent", error };
+  };
+  let notifier: Notifier;
   try {
-    await notifierFor(deps, row).deliver(n, record);
-    return { channelId: row.id, notificationId: n.id, status: "sent", error: null };
+    notifier = notifierFor(deps, row);
   } catch (error) {
+    // No try was possible (say, the sealed URL cannot be decrypted): that belongs in the log too.
     const message = (error as Error).message;
-    // A failure before any try (say, an unreadable sealed URL) still belongs in the log.
-    if (error instanceof Error && error.name === "SecretBoxError")
-      record({ attempt: 1, status: "failed", httpStatus: null, error: message });
-    deps.logger.warn({ channelId: row.id, event: n.event, err: { message } }, "notification not delivered");
-    return { channelId: row.id, notificationId: n.id, status: "failed", error: message };
+    record({ attempt: 1, status: "failed", httpStatus: null, error: message });
+    return outcome(message);
+  }
+  try {
+    await notifier.deliver(n, record);
+    return outcome(null);
+  } catch (error) {
+    return outcome((error as Error).message);
   }
 }
 

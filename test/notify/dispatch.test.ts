@@ -3,7 +3,9 @@
  * channels that chose it (a real webhook receiver and a real SMTP server), every try lands in
  * the delivery log, and one failing channel does not hold up another.
  */
-import { createHmac } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { OpenedDatabase } from "../../src/db/client.ts";
 import { openDatabase } from "../../src/db/client.ts";
@@ -180,6 +182,29 @@ describe("dispatchNotification", () => {
       expect(failed.map((d) => d.status)).toEqual(["failed", "retrying", "retrying", "retrying"]);
     } finally {
       hook.stop();
+    }
+  });
+
+  it("logs a channel whose sealed URL no longer decrypts (the key file was replaced) as failed", async () => {
+    const { channel: ch } = channel(ann, { type: "webhook", target: "https://hooks.example/x" });
+    const keyFile = join(dir.path, "secret.key");
+    const original = readFileSync(keyFile);
+    writeFileSync(keyFile, `${randomBytes(32).toString("base64")}\n`);
+    try {
+      const [outcome] = await dispatchNotification(deps, {
+        kind: "alert",
+        alert: alert(),
+        user: { id: ann },
+      });
+      expect(outcome).toMatchObject({
+        channelId: ch.id,
+        status: "failed",
+        error: expect.stringMatching(/cannot be decrypted/),
+      });
+      const rows = listUserDeliveries(opened.db, ann, { channelId: ch.id });
+      expect(rows.map((r) => [r.status, r.attempt])).toEqual([["failed", 1]]);
+    } finally {
+      writeFileSync(keyFile, original);
     }
   });
 });
