@@ -58,12 +58,11 @@ export async function* fileChunks(
       loads.push(p);
     }
   };
-  fill();
-  while (loads.length > 0) {
+  // While the consumer holds a chunk, `ahead` more are loading.
+  for (fill(); loads.length > 0; fill()) {
     const data = await loads.shift()!;
     total += data.length;
     if (total > node.size) break;
-    fill();
     yield data;
   }
   if (total !== node.size) {

@@ -2,7 +2,8 @@
  * POSIX tar (pax interchange format) headers: a ustar header per entry, preceded by a pax extended
  * header ('x') when the ustar fields cannot hold the truth — names that are long or not ASCII,
  * sizes of 8 GiB and more, sub-second or pre-1970 mtimes, large uid/gid. Names are written as
- * their raw bytes: a name that is not valid UTF-8 gets `hdrcharset=BINARY`, as POSIX asks.
+ * their raw bytes. A pax path that is not UTF-8 goes without `hdrcharset=BINARY`, as GNU tar
+ * writes it (GNU tar 1.34 warns about that keyword, then extracts the raw bytes either way).
  */
 
 export const BLOCK = 512;
@@ -50,9 +51,13 @@ function paxRecord(key: string, value: Buffer | string): Buffer {
   return Buffer.concat([Buffer.from(`${len} ${key}=`), v, Buffer.from("\n")]);
 }
 
-/** ustar name/prefix for an ASCII path, or null when it does not fit. */
+/**
+ * ustar name/prefix for a path, or null when it needs a pax path: when it does not fit, or holds
+ * UTF-8 beyond ASCII (pax is the portable way to say "UTF-8"). A name that is not UTF-8 at all
+ * goes in raw when it fits (fewer headers; GNU tar and libarchive take the bytes as they are).
+ */
 function splitName(path: Buffer): { name: Buffer; prefix: Buffer } | null {
-  if (!isAscii(path)) return null;
+  if (!isAscii(path) && isUtf8(path)) return null;
   if (path.length <= 100) return { name: path, prefix: Buffer.alloc(0) };
   for (let i = path.length - 1; i > 0; i--) {
     if (path[i] !== 0x2f) continue;
@@ -61,6 +66,11 @@ function splitName(path: Buffer): { name: Buffer; prefix: Buffer } | null {
     return { name: path.subarray(i + 1), prefix: path.subarray(0, i) };
   }
   return null;
+}
+
+/** Whether a link target fits the ustar linkname field (same rule as names: see splitName). */
+function fitsLink(target: Buffer): boolean {
+  return target.length <= 100 && (isAscii(target) || !isUtf8(target));
 }
 
 /** Seconds and nanoseconds of a ns timestamp, floored (so -0.5 s is -1 s + 500,000,000 ns). */
@@ -91,10 +101,10 @@ function octal(block: Buffer, offset: number, width: number, value: number): voi
 /** The pax records a header needs (empty when plain ustar holds everything). */
 function paxRecords(h: TarHeader, path: Buffer, time: { sec: bigint; nsec: bigint }): Buffer[] {
   const out: Buffer[] = [];
-  const binary = !isUtf8(path) || (h.target !== undefined && !isUtf8(h.target));
-  if (binary) out.push(paxRecord("hdrcharset", "BINARY"));
-  if (!splitName(path)) out.push(paxRecord("path", path));
-  if (h.target && (h.target.length > 100 || !isAscii(h.target))) out.push(paxRecord("linkpath", h.target));
+  const paxPath = !splitName(path);
+  const paxLink = h.target !== undefined && !fitsLink(h.target);
+  if (paxPath) out.push(paxRecord("path", path));
+  if (paxLink) out.push(paxRecord("linkpath", h.target!));
   if (h.size > MAX_OCTAL_12) out.push(paxRecord("size", String(h.size)));
   if (time.nsec !== 0n || time.sec < 0n || time.sec > BigInt(MAX_OCTAL_12))
     out.push(paxRecord("mtime", paxTime(time)));
@@ -119,7 +129,7 @@ function ustar(
   octal(b, 124, 12, h.size <= MAX_OCTAL_12 ? h.size : 0);
   octal(b, 136, 12, sec >= 0n && sec <= BigInt(MAX_OCTAL_12) ? Number(sec) : 0);
   b.write(flag, 156, 1, "latin1");
-  if (h.target && h.target.length <= 100 && isAscii(h.target)) h.target.copy(b, 157);
+  if (h.target && fitsLink(h.target)) h.target.copy(b, 157);
   b.write("ustar\0", 257, 6, "latin1");
   b.write("00", 263, 2, "latin1");
   prefix.copy(b, 345, 0, Math.min(155, prefix.length));

@@ -63,6 +63,10 @@ export function buildAwkward(root: string): Buffer {
   for (let i = 0; i < 12; i++) deep = join(deep, `level-${i}-${"x".repeat(20)}`);
   mkdirSync(deep, { recursive: true });
   writeFileSync(join(deep, `${long}.txt`), "deep and long");
+  writeFileSync(
+    Buffer.concat([Buffer.from(`${deep}/`), LATIN1_NAME, Buffer.from(long)]),
+    "deep, long, not UTF-8",
+  );
   symlinkSync("../docs/Report FINAL.pdf", join(root, "deep", "link"));
   symlinkSync(`/nowhere/${"t".repeat(120)}`, join(root, "deep", "long-link"));
   utimesSync(join(root, "docs", "Report FINAL.pdf"), T, T);
