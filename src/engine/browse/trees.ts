@@ -4,7 +4,7 @@
  * compareNames, so a 100,000-entry directory needs 17 comparisons, not a scan).
  */
 import { CancelledError, NotFoundError, throwIfAborted, ValidationError } from "../../util/errors.ts";
-import { nameMatches } from "../scan/names.ts";
+import { nameFromBytes, nameMatches, nameToBytes } from "../scan/names.ts";
 import { compareNames, nameSortKey } from "../tree.ts";
 import type { BlobId, Repository, Snapshot, Tree, TreeNode } from "../types.ts";
 
@@ -101,6 +101,26 @@ export function parseSnapshotPath(path: unknown): string[] {
     throw new ValidationError(`path ${JSON.stringify(path)} must not contain "." or ".."`);
   }
   return parts;
+}
+
+/**
+ * A URL-safe, lossless token for a snapshot path: base64url of its raw bytes. A name holding bytes
+ * that are not UTF-8 (lone surrogates in the stored string) cannot go through encodeURIComponent
+ * (it throws) nor survive a UTF-8 decode of a query string (U+FFFD); this token carries it exactly.
+ */
+export function encodePathToken(path: string): string {
+  return nameToBytes(path).toString("base64url");
+}
+
+/** The path a token holds (see encodePathToken). ValidationError when it is not one. */
+export function decodePathToken(token: string): string {
+  if (!/^[A-Za-z0-9_-]{0,90000}$/.test(token)) throw new ValidationError("invalid path token");
+  return nameFromBytes(Buffer.from(token, "base64url"));
+}
+
+/** A name or path for display (HTML, logs): bytes that are not UTF-8 shown as U+FFFD. */
+export function displayName(name: string): string {
+  return nameToBytes(name).toString("utf8");
 }
 
 /** The path of components as the snapshot spells it ("/" for the root). */

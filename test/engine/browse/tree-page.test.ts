@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { backup } from "../../../src/engine/backup.ts";
 import { listTreePage, type TreeItem } from "../../../src/engine/browse/tree-page.ts";
-import { TreeCache } from "../../../src/engine/browse/trees.ts";
+import {
+  decodePathToken,
+  displayName,
+  encodePathToken,
+  TreeCache,
+} from "../../../src/engine/browse/trees.ts";
 import type { Snapshot } from "../../../src/engine/types.ts";
 import { NotFoundError, ValidationError } from "../../../src/util/errors.ts";
 import { buildAwkward, dataBlob, type Fixture, fileNode, LATIN1_STORED, localFixture } from "./fixture.ts";
@@ -120,5 +125,23 @@ describe("listTreePage", () => {
     // Repeated and trailing slashes are only separators.
     const a = await listTreePage(trees, snapshot, `/${fx.src}//docs///`);
     expect(a.path).toBe(`${fx.src}/docs`);
+  });
+});
+
+describe("path tokens", () => {
+  it("carry any stored path losslessly through a URL", async () => {
+    const path = `${fx.src}/docs/${LATIN1_STORED}`;
+    const token = encodePathToken(path);
+    expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodePathToken(token)).toBe(path);
+    expect(displayName(LATIN1_STORED)).toBe("caf\uFFFD.txt");
+    expect(decodePathToken(encodePathToken("/日本/ü"))).toBe("/日本/ü");
+    expect(() => decodePathToken("a+b")).toThrow(ValidationError);
+    const page = await listTreePage(
+      new TreeCache(fx.repo),
+      snapshot,
+      decodePathToken(encodePathToken(`${fx.src}/docs`)),
+    );
+    expect(page.items.map((i) => i.name)).toContain(LATIN1_STORED);
   });
 });
