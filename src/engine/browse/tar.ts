@@ -6,6 +6,8 @@
  * writes it (GNU tar 1.34 warns about that keyword, then extracts the raw bytes either way).
  */
 
+import { secondsString, timespecs } from "../restore/times.ts";
+
 export const BLOCK = 512;
 
 export interface TarHeader {
@@ -73,27 +75,6 @@ function fitsLink(target: Buffer): boolean {
   return target.length <= 100 && (isAscii(target) || !isUtf8(target));
 }
 
-/** Seconds and nanoseconds of a ns timestamp, floored (so -0.5 s is -1 s + 500,000,000 ns). */
-function splitTime(ns: string): { sec: bigint; nsec: bigint } {
-  const t = BigInt(ns);
-  let sec = t / 1_000_000_000n;
-  let nsec = t % 1_000_000_000n;
-  if (nsec < 0n) {
-    sec -= 1n;
-    nsec += 1_000_000_000n;
-  }
-  return { sec, nsec };
-}
-
-function paxTime({ sec, nsec }: { sec: bigint; nsec: bigint }): string {
-  if (nsec === 0n) return String(sec);
-  // POSIX: a negative time is written with the sign on the whole value: -1.5 is sec -2, nsec 0.5.
-  const neg = sec < 0n;
-  const whole = neg ? -(sec + 1n) : sec;
-  const frac = neg ? 1_000_000_000n - nsec : nsec;
-  return `${neg ? "-" : ""}${whole}.${String(frac).padStart(9, "0").replace(/0+$/, "")}`;
-}
-
 function octal(block: Buffer, offset: number, width: number, value: number): void {
   block.write(`${value.toString(8).padStart(width - 1, "0")}\0`, offset, width, "latin1");
 }
@@ -107,7 +88,7 @@ function paxRecords(h: TarHeader, path: Buffer, time: { sec: bigint; nsec: bigin
   if (paxLink) out.push(paxRecord("linkpath", h.target!));
   if (h.size > MAX_OCTAL_12) out.push(paxRecord("size", String(h.size)));
   if (time.nsec !== 0n || time.sec < 0n || time.sec > BigInt(MAX_OCTAL_12))
-    out.push(paxRecord("mtime", paxTime(time)));
+    out.push(paxRecord("mtime", secondsString(h.mtime)));
   if (h.uid > MAX_OCTAL_8) out.push(paxRecord("uid", String(h.uid)));
   if (h.gid > MAX_OCTAL_8) out.push(paxRecord("gid", String(h.gid)));
   return out;
@@ -149,7 +130,8 @@ function fallbackName(path: Buffer): Buffer {
 /** Header block(s) for one entry: an optional pax header with its data, then the ustar header. */
 export function tarHeader(h: TarHeader): Buffer {
   const path = h.type === "dir" ? Buffer.concat([h.path, Buffer.from("/")]) : h.path;
-  const time = splitTime(h.mtime);
+  const [sec, nsec] = timespecs(h.mtime);
+  const time = { sec: sec!, nsec: nsec! };
   const records = paxRecords(h, path, time);
   const split = splitName(path) ?? { name: fallbackName(path), prefix: Buffer.alloc(0) };
   const main = ustar(split.name, split.prefix, TYPEFLAG[h.type], h, time.sec);

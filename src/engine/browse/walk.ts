@@ -26,13 +26,14 @@ export interface WalkEntry {
 
 /**
  * Visits every node below the frames given, continuing each frame at its `next`. A directory's
- * subtree is loaded when the walk enters it, after its entry was yielded. Throws CancelledError
- * when `signal` fires, and whatever loadTree throws.
+ * subtree is loaded when the walk enters it, after its entry was yielded; `recursive: false`
+ * stays in the given frames. Throws CancelledError when `signal` fires, and what loadTree throws.
  */
 export async function* walkFrames(
   trees: TreeSource,
   stack: WalkFrame[],
   signal?: AbortSignal,
+  recursive = true,
 ): AsyncGenerator<WalkEntry> {
   while (stack.length > 0) {
     const frame = stack[stack.length - 1]!;
@@ -44,7 +45,7 @@ export async function* walkFrames(
     throwIfAborted(signal);
     const path = `${frame.base}/${node.name}`;
     yield { node, path, stack };
-    if (node.type === "dir" && node.subtree) {
+    if (recursive && node.type === "dir" && node.subtree) {
       stack.push({ nodes: (await trees.loadTree(node.subtree, signal)).nodes, next: 0, base: path });
     }
   }
