@@ -15,6 +15,8 @@ import { walkFrames } from "./walk.ts";
 type BlobLoader = Pick<Repository, "loadBlob">;
 
 export interface DownloadOptions {
+  /** downloadTar: walk the trees once first to know the archive's length (default false). */
+  withSize?: boolean;
   /** Blobs read ahead of the consumer (default 2; memory ≈ (ahead + 1) × the largest chunk). */
   readAhead?: number;
   signal?: AbortSignal;
@@ -34,6 +36,8 @@ export interface FileDownload {
 export interface TarDownload {
   /** A file name for the archive: "<folder>.tar", or "snapshot-<id8>.tar" for the root or a selection. */
   name: string;
+  /** Exact length (Content-Length) when asked for with `withSize`, else null. */
+  size: number | null;
   stream: ReadableStream<Uint8Array>;
 }
 
@@ -161,13 +165,22 @@ function header(node: TreeNode, path: string): Buffer {
   });
 }
 
-/** The archive entries of one node: its header, and a file's content and padding. */
-async function* entry(repo: BlobLoader, node: TreeNode, path: string, ahead: number, signal: AbortSignal) {
-  yield header(node, path);
-  if (node.type !== "file") return;
-  yield* fileChunks(repo, node, ahead, signal);
-  const pad = padding(node.size);
-  if (pad > 0) yield Buffer.alloc(pad);
+/** Every node the archive holds, with its archive name, in archive order (reads trees only). */
+async function* tarNodes(
+  trees: TreeSource,
+  selected: Selected[],
+  signal?: AbortSignal,
+): AsyncGenerator<{ node: TreeNode; path: string }> {
+  const skip = commonParent(selected);
+  for (const s of selected) {
+    const base = s.parts.slice(skip).join("/");
+    if (s.node) yield { node: s.node, path: base };
+    if (s.tree === undefined) continue;
+    const root = { nodes: (await trees.loadTree(s.tree, signal)).nodes, next: 0, base };
+    for await (const { node, path } of walkFrames(trees, [root], signal)) {
+      yield { node, path: path.startsWith("/") ? path.slice(1) : path };
+    }
+  }
 }
 
 async function* tarEntries(
@@ -177,17 +190,24 @@ async function* tarEntries(
   ahead: number,
   signal: AbortSignal,
 ): AsyncGenerator<Uint8Array> {
-  const skip = commonParent(selected);
-  for (const s of selected) {
-    const base = s.parts.slice(skip).join("/");
-    if (s.node) yield* entry(repo, s.node, base, ahead, signal);
-    if (s.tree === undefined) continue;
-    const root = { nodes: (await trees.loadTree(s.tree, signal)).nodes, next: 0, base };
-    for await (const { node, path } of walkFrames(trees, [root], signal)) {
-      yield* entry(repo, node, path.startsWith("/") ? path.slice(1) : path, ahead, signal);
-    }
+  for await (const { node, path } of tarNodes(trees, selected, signal)) {
+    yield header(node, path);
+    if (node.type !== "file") continue;
+    yield* fileChunks(repo, node, ahead, signal);
+    const pad = padding(node.size);
+    if (pad > 0) yield Buffer.alloc(pad);
   }
   yield tarEnd();
+}
+
+/** The archive's exact length, from the trees alone (a second walk; cheap with a TreeCache). */
+async function tarLength(trees: TreeSource, selected: Selected[], signal?: AbortSignal): Promise<number> {
+  let total = tarEnd().length;
+  for await (const { node, path } of tarNodes(trees, selected, signal)) {
+    total += header(node, path).length;
+    if (node.type === "file") total += node.size + padding(node.size);
+  }
+  return total;
 }
 
 /**
@@ -210,9 +230,10 @@ export async function downloadTar(
   const selected = outermost(resolved);
   const only = selected.length === 1 ? selected[0]!.parts : [];
   const name = only.length > 0 ? `${only[only.length - 1]}.tar` : `snapshot-${snapshot.id.slice(0, 8)}.tar`;
+  const size = options.withSize ? await tarLength(trees, selected, options.signal) : null;
   const controller = linkedController(options.signal);
   const source = tarEntries(repo, trees, selected, options.readAhead ?? 2, controller.signal);
-  return { name, stream: pullStream(source, controller) };
+  return { name, size, stream: pullStream(source, controller) };
 }
 
 /**

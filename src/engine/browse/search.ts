@@ -38,7 +38,7 @@ export interface SearchOptions {
   /**
    * "substring": case-insensitive substring of the name. "glob": a minimatch pattern, case
    * insensitive, matched against the name, or against the absolute path when it holds "/"
-   * ("docs/*.pdf" is "**\/docs/*.pdf"). "auto" (default): glob when the query holds * ? or [.
+   * ("docs/*.pdf" is "**\/docs/*.pdf"; paths over 4096 characters never match such a glob). "auto" (default): glob when the query holds * ? or [.
    */
   mode?: SearchMode;
   cursor?: string | null;
@@ -50,6 +50,8 @@ export interface SearchOptions {
 }
 
 export const MAX_QUERY_LENGTH = 1024;
+/** Longest path a glob with "/" is matched against (Linux PATH_MAX). */
+const MAX_GLOB_PATH = 4096;
 const DEFAULT_MAX_SCANNED = 200_000;
 
 type Matcher = (node: TreeNode, path: string) => boolean;
@@ -71,7 +73,9 @@ export function createMatcher(query: string, mode: SearchMode = "auto"): Matcher
   }
   const anchored = query.startsWith("/") ? query : query.startsWith("**/") ? `/${query}` : `/**/${query}`;
   const m = new Minimatch(anchored, opts);
-  return (_node, path) => m.match(path);
+  // Real paths stay under PATH_MAX; a hostile tree's 40,000-character paths would make every
+  // match cost as much as the path is long.
+  return (_node, path) => path.length <= MAX_GLOB_PATH && m.match(path);
 }
 
 const CURSOR_VERSION = "s1";

@@ -110,9 +110,10 @@ describe("downloadFile", () => {
 describe("downloadTar", () => {
   it("archives a folder that GNU tar extracts byte for byte: odd names, deep paths, symlinks, times", async () => {
     const { snapshot } = await setUp();
-    const t = await downloadTar(fx.repo, new TreeCache(fx.repo), snapshot, [fx.src]);
+    const t = await downloadTar(fx.repo, new TreeCache(fx.repo), snapshot, [fx.src], { withSize: true });
     expect(t.name).toBe("src.tar");
     const archive = await bytes(t.stream);
+    expect(archive.length).toBe(t.size);
     expect(archive.length % 512).toBe(0);
     untar(archive, join(fx.scratch, "x"));
     expect(treeDifferences(listTree(fx.src), listTree(join(fx.scratch, "x", "src")))).toEqual([]);
