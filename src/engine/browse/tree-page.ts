@@ -68,7 +68,8 @@ export function encodeNameCursor(name: string): string {
 
 /** The name bytes a cursor holds. ValidationError for anything not made by encodeNameCursor. */
 export function decodeNameCursor(cursor: string): Uint8Array {
-  const bytes = /^[A-Za-z0-9_-]{2,8192}$/.test(cursor) ? Buffer.from(cursor, "base64url") : null;
+  // A name is at most 4096 UTF-16 units, 12,288 bytes: 16,386 base64url characters with the version.
+  const bytes = /^[A-Za-z0-9_-]{2,16400}$/.test(cursor) ? Buffer.from(cursor, "base64url") : null;
   if (!bytes || bytes.length < 2 || bytes[0] !== CURSOR_VERSION) throw new ValidationError("invalid cursor");
   return bytes.subarray(1);
 }

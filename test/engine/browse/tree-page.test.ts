@@ -89,6 +89,18 @@ describe("listTreePage", () => {
       cursor: (await listTreePage(trees, synthetic, "/", { limit: 10 })).nextCursor,
     });
     expect(page2.items[0]!.name).toBe(items[10]);
+    // The longest name there can be (4096 three-byte characters) still makes a valid cursor.
+    const longest = "語".repeat(4096);
+    const two = {
+      ...snapshot,
+      tree: await fx.repo.saveTree({ nodes: [fileNode(longest, 1, [blob]), fileNode("龍", 1, [blob])] }),
+    };
+    await fx.repo.flush();
+    const p1 = await listTreePage(trees, two, "/", { limit: 1 });
+    expect(p1.items[0]!.name).toBe(longest);
+    expect((await listTreePage(trees, two, "/", { limit: 1, cursor: p1.nextCursor })).items[0]!.name).toBe(
+      "龍",
+    );
   });
 
   it("resolves a non-UTF-8 name stored or as displayed (U+FFFD)", async () => {
@@ -116,7 +128,7 @@ describe("listTreePage", () => {
     await expect(listTreePage(trees, snapshot, `${fx.src}/nope`)).rejects.toThrow(NotFoundError);
     await expect(listTreePage(trees, snapshot, `${fx.src}/docs/empty.txt/x`)).rejects.toThrow(NotFoundError);
     await expect(listTreePage(trees, snapshot, `${fx.src}/docs/empty.txt`)).rejects.toThrow(ValidationError);
-    for (const cursor of ["!!", "AA", "zzzz", "a".repeat(9000)]) {
+    for (const cursor of ["!!", "AA", "zzzz", "a".repeat(17_000)]) {
       await expect(listTreePage(trees, snapshot, "/", { cursor })).rejects.toThrow(ValidationError);
     }
     for (const limit of [0, 1001, 1.5]) {
