@@ -104,6 +104,9 @@ describe("downloadFile", () => {
     const d = await downloadFile(fx.repo, new TreeCache(fx.repo), { ...snapshot, tree }, "/liar");
     expect(d.size).toBe(10);
     await expect(bytes(d.stream)).rejects.toThrow(IntegrityError);
+    // In a tar the small file was loaded ahead: the same check holds.
+    const t = await downloadTar(fx.repo, new TreeCache(fx.repo), { ...snapshot, tree }, ["/"]);
+    await expect(bytes(t.stream)).rejects.toThrow(IntegrityError);
   });
 });
 
@@ -145,6 +148,25 @@ describe("downloadTar", () => {
     expect(names.match(/big\.bin/g)).toHaveLength(1);
     await expect(downloadTar(fx.repo, trees, snapshot, [])).rejects.toThrow(ValidationError);
     await expect(downloadTar(fx.repo, trees, snapshot, [`${fx.src}/..`])).rejects.toThrow(ValidationError);
+  });
+
+  it("loads small files ahead of the one being written, and stops when cancelled", async () => {
+    const { snapshot } = await setUp();
+    let reads = 0;
+    const counting = {
+      loadBlob: (...a: Parameters<typeof fx.repo.loadBlob>) => {
+        reads++;
+        return fx.repo.loadBlob(...a);
+      },
+    };
+    const t = await downloadTar(counting, new TreeCache(fx.repo), snapshot, [`${fx.src}/docs`]);
+    const reader = t.stream.getReader();
+    expect((await reader.read()).done).toBe(false); // the folder's header
+    expect(reads).toBeGreaterThanOrEqual(5); // the small files after it are already loading
+    await reader.cancel();
+    const after = reads;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(reads).toBe(after);
   });
 
   it("streams from an S3 store (s3rver) the same bytes", async () => {
