@@ -9,7 +9,8 @@
  *   snapshot rewrites one file somewhere and, every tenth, the file asked about), built through
  *   the repository API; then listSnapshots and fileVersions of one file, cold and warm.
  * - download: a real backup of one random file of --file-mib (2,048) MiB; then downloadFile
- *   streamed to /dev/null, RSS sampled every 20 ms (peak and before), time to first byte, MB/s.
+ *   streamed to /dev/null, RSS and event-loop lag sampled every 20 ms, time to first byte, MB/s.
+ * - tar: the list part's 100,000-file folder downloaded as a tar, measured the same way.
  *
  * Each part runs in its own process (so its RSS is its own); built repositories are kept in --dir
  * and reused. Results go to bench/results/browse-YYYY-MM-DD.md.
@@ -28,7 +29,7 @@ import {
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { backup } from "../src/engine/backup.ts";
-import { downloadFile } from "../src/engine/browse/download.ts";
+import { downloadFile, downloadTar } from "../src/engine/browse/download.ts";
 import { searchSnapshot } from "../src/engine/browse/search.ts";
 import { listTreePage } from "../src/engine/browse/tree-page.ts";
 import { TreeCache } from "../src/engine/browse/trees.ts";
@@ -44,7 +45,7 @@ const { values } = parseArgs({
     files: { type: "string", default: "100000" },
     snapshots: { type: "string", default: "1000" },
     "file-mib": { type: "string", default: "2048" },
-    parts: { type: "string", default: "list,versions,download" },
+    parts: { type: "string", default: "list,versions,download,tar" },
     part: { type: "string" },
     out: { type: "string" },
   },
@@ -255,14 +256,31 @@ async function partDownload(): Promise<Record<string, unknown>> {
   }
   const repo = await openAt(join(base, "repo"), false);
   const snapshot = await repo.findSnapshot("latest");
+  const r = await streamToNull(() => downloadFile(repo, new TreeCache(repo), snapshot, join(src, "big.bin")));
+  await repo.close();
+  return { "file size": `${mib(size)} MiB (Content-Length known before the first byte)`, ...r };
+}
+
+/**
+ * Opens a download and streams it to /dev/null, sampling RSS and event-loop lag every 20 ms (the
+ * lag is how late a timer fires: what a page served by this thread would wait).
+ */
+async function streamToNull(
+  open: () => Promise<{ stream: ReadableStream<Uint8Array>; size: number | null }>,
+): Promise<Record<string, unknown>> {
   Bun.gc(true);
   const before = process.memoryUsage().rss;
   let peak = before;
+  let maxLag = 0;
+  let expected = performance.now() + 20;
   const timer = setInterval(() => {
+    const now = performance.now();
+    maxLag = Math.max(maxLag, now - expected);
+    expected = now + 20;
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 20);
   const t0 = start();
-  const d = await downloadFile(repo, new TreeCache(repo), snapshot, join(src, "big.bin"));
+  const d = await open();
   const out = createWriteStream("/dev/null");
   let firstByte = "";
   let bytes = 0;
@@ -278,21 +296,33 @@ async function partDownload(): Promise<Record<string, unknown>> {
   const seconds = wallMs(t0) / 1000;
   clearInterval(timer);
   await new Promise((ok) => out.end(ok));
-  await repo.close();
   return {
-    "file size": `${mib(d.size)} MiB (Content-Length known before the first byte)`,
-    "bytes streamed": bytes === d.size ? "all" : `${bytes} of ${d.size}`,
+    "bytes streamed": d.size === null || bytes === d.size ? `${mib(bytes)} MiB` : `${bytes} of ${d.size}`,
     "time to first byte": firstByte,
     "total time": `${total}: ${Math.round(bytes / MiB / seconds)} MiB/s`,
     "RSS before streaming": `${mib(before)} MiB`,
     "peak RSS while streaming": `${mib(peak)} MiB`,
+    "longest event-loop stall (timer lateness)": `${round(maxLag)} ms`,
   };
+}
+
+/** A tar of the 100,000-file folder of the list part (built there). */
+async function partTar(): Promise<Record<string, unknown>> {
+  const base = join(root, `list-${Number(values.files)}`);
+  if (!existsSync(join(base, "done"))) throw new Error("run the list part first");
+  const repo = await openAt(join(base, "repo"), false);
+  const snapshot = await repo.findSnapshot("latest");
+  const trees = new TreeCache(repo);
+  const r = await streamToNull(() => downloadTar(repo, trees, snapshot, [join(base, "src", "big-folder")]));
+  await repo.close();
+  return { files: Number(values.files), ...r };
 }
 
 const PARTS: Record<string, () => Promise<Record<string, unknown>>> = {
   list: partList,
   versions: partVersions,
   download: partDownload,
+  tar: partTar,
 };
 
 if (values.part) {

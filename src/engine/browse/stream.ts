@@ -7,21 +7,26 @@ import type { Repository, TreeNode } from "../types.ts";
 
 type BlobLoader = Pick<Repository, "loadBlob">;
 
+/** IntegrityError unless a file's blobs added up to the size its node promised. */
+export function checkSize(node: TreeNode, total: number): void {
+  if (total !== node.size) {
+    throw new IntegrityError(`${node.name}: content is ${total} bytes, the tree says ${node.size}`);
+  }
+}
+
 /**
- * A file's content blob by blob, `ahead` blobs loading ahead (after the `preloaded` first ones, if
- * the caller started those). IntegrityError when the blobs do not add up to the node's size (the
- * size was promised to the consumer before the first byte).
+ * A file's content blob by blob, `ahead` blobs loading ahead. IntegrityError when the blobs do not
+ * add up to the node's size (the size was promised to the consumer before the first byte).
  */
 export async function* fileChunks(
   repo: BlobLoader,
   node: TreeNode,
   ahead = 2,
   signal?: AbortSignal,
-  preloaded: Promise<Uint8Array>[] = [],
 ): AsyncGenerator<Uint8Array> {
   const ids = node.content ?? [];
-  const loads = preloaded;
-  let next = preloaded.length;
+  const loads: Promise<Uint8Array>[] = [];
+  let next = 0;
   let total = 0;
   const fill = () => {
     while (next < ids.length && loads.length <= ahead) {
@@ -37,9 +42,7 @@ export async function* fileChunks(
     if (total > node.size) break;
     yield data;
   }
-  if (total !== node.size) {
-    throw new IntegrityError(`${node.name}: content is ${total} bytes, the tree says ${node.size}`);
-  }
+  checkSize(node, total);
 }
 
 /**

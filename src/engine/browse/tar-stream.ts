@@ -6,7 +6,7 @@
  */
 import { nameToBytes } from "../scan/names.ts";
 import type { Repository, TreeNode } from "../types.ts";
-import { fileChunks } from "./stream.ts";
+import { checkSize, fileChunks } from "./stream.ts";
 import { padding, tarEnd, tarHeader } from "./tar.ts";
 import type { Resolved, TreeSource } from "./trees.ts";
 import { walkFrames } from "./walk.ts";
@@ -110,6 +110,10 @@ class Lookahead {
   }
 }
 
+/** Output gathered into pieces of at least MIN_PIECE bytes: a chunk per small file would cost more than the file. */
+const MIN_PIECE = 64 * 1024;
+const ZEROS = Buffer.alloc(512);
+
 /** The archive's bytes: headers, contents (checked against their sizes), padding, the end. */
 export async function* tarEntries(
   repo: BlobLoader,
@@ -119,14 +123,38 @@ export async function* tarEntries(
   signal: AbortSignal,
 ): AsyncGenerator<Uint8Array> {
   const lookahead = new Lookahead(repo, tarNodes(trees, selected, signal), signal);
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  const add = (b: Uint8Array) => {
+    parts.push(b);
+    size += b.length;
+  };
+  const take = () => {
+    const piece = Buffer.concat(parts, size);
+    parts = [];
+    size = 0;
+    return piece;
+  };
   for (let e = await lookahead.next(); e; e = await lookahead.next()) {
-    yield header(e.node, e.path);
+    add(header(e.node, e.path));
     if (e.node.type !== "file") continue;
-    yield* fileChunks(repo, e.node, ahead, signal, e.blobs);
-    const pad = padding(e.node.size);
-    if (pad > 0) yield Buffer.alloc(pad);
+    if (e.blobs) {
+      let total = 0;
+      for (const p of e.blobs) {
+        const data = await p;
+        total += data.length;
+        add(data);
+      }
+      checkSize(e.node, total);
+    } else {
+      if (size > 0) yield take();
+      yield* fileChunks(repo, e.node, ahead, signal);
+    }
+    add(ZEROS.subarray(0, padding(e.node.size)));
+    if (size >= MIN_PIECE) yield take();
   }
-  yield tarEnd();
+  add(tarEnd());
+  yield take();
 }
 
 /** The archive's exact length, from the trees alone (a second walk; cheap with a TreeCache). */

@@ -31,7 +31,7 @@ const MAX_OCTAL_8 = 8 ** 7 - 1;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function isAscii(b: Buffer): boolean {
-  for (const c of b) if (c >= 0x80) return false;
+  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return false;
   return true;
 }
 
@@ -116,7 +116,7 @@ function ustar(
   prefix.copy(b, 345, 0, Math.min(155, prefix.length));
   b.fill(0x20, 148, 156);
   let sum = 0;
-  for (const c of b) sum += c;
+  for (let i = 0; i < BLOCK; i++) sum += b[i]!;
   b.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, 8, "latin1");
   return b;
 }
