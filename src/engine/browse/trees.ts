@@ -21,7 +21,8 @@ export const MAX_PATH_LENGTH = 64 * 1024;
  * held. Tree ids are content addresses, so a directory unchanged across snapshots is loaded and
  * decoded once. Never share one cache between repositories: ids are only meaningful (and only
  * verified) within the repository that holds them, and a hostile repository could name another
- * one's tree id to read it out of a shared cache.
+ * one's tree id to read it out of a shared cache. Trees handed out are shared: treat them as
+ * read-only.
  */
 export class TreeCache implements TreeSource {
   private readonly trees = new Map<BlobId, Promise<Tree>>();
@@ -41,7 +42,7 @@ export class TreeCache implements TreeSource {
       // Re-insert: Map order is the recency order.
       this.trees.delete(id);
       this.trees.set(id, known);
-      return known;
+      return signal ? raceAbort(known, signal) : known;
     }
     // The load is shared by later callers, so it must not die with the first caller's signal;
     // each caller still stops waiting when its own signal fires.

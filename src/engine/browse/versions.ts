@@ -26,13 +26,16 @@ export interface VersionsOptions {
   signal?: AbortSignal;
 }
 
+/** What a version needs of a snapshot (a Snapshot, or a row of the server's snapshot cache). */
+export type SnapshotRef = Pick<Snapshot, "id" | "time" | "tree">;
+
 /** Most snapshots one call accepts. */
 export const MAX_VERSION_SNAPSHOTS = 100_000;
 
 /** The file node at `parts` in a snapshot, or null when absent or not a regular file. */
 async function fileAt(
   trees: TreeSource,
-  snapshot: Snapshot,
+  snapshot: SnapshotRef,
   parts: string[],
   path: string,
   signal?: AbortSignal,
@@ -61,7 +64,7 @@ function sameContent(a: readonly string[] | undefined, b: readonly string[] | un
  */
 export async function fileVersions(
   trees: TreeSource,
-  snapshots: readonly Snapshot[],
+  snapshots: readonly SnapshotRef[],
   path: string,
   options: VersionsOptions = {},
 ): Promise<VersionItem[]> {
