@@ -97,6 +97,23 @@ export async function downloadTar(
 }
 
 /**
+ * What `GET …/download?path=` serves: a file's bytes, or a tar of anything else (a folder, the
+ * root, a symlink as a symlink entry). `size` is set for files, and for tars when `withSize`.
+ */
+export async function downloadPath(
+  repo: BlobLoader,
+  trees: TreeSource,
+  snapshot: Pick<Snapshot, "id" | "tree">,
+  path: string,
+  options: DownloadOptions = {},
+): Promise<{ kind: "file" | "tar"; name: string; size: number | null; stream: ReadableStream<Uint8Array> }> {
+  const { node } = await resolvePath(trees, snapshot, path, options.signal);
+  if (node?.type === "file")
+    return { kind: "file", ...(await downloadFile(repo, trees, snapshot, path, options)) };
+  return { kind: "tar", ...(await downloadTar(repo, trees, snapshot, [path], options)) };
+}
+
+/**
  * A Content-Disposition value for `name`, safe for any character: an ASCII fallback (`filename=`,
  * quotes, backslashes and controls replaced) and the exact name in RFC 5987 `filename*=` (bytes of
  * a non-UTF-8 name shown as U+FFFD, since the header is UTF-8).

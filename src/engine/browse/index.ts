@@ -5,6 +5,7 @@
 export {
   contentDisposition,
   downloadFile,
+  downloadPath,
   downloadTar,
   type FileDownload,
   type TarDownload,

@@ -3,7 +3,12 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { backup } from "../../../src/engine/backup.ts";
-import { contentDisposition, downloadFile, downloadTar } from "../../../src/engine/browse/download.ts";
+import {
+  contentDisposition,
+  downloadFile,
+  downloadPath,
+  downloadTar,
+} from "../../../src/engine/browse/download.ts";
 import { TreeCache } from "../../../src/engine/browse/trees.ts";
 import type { Snapshot } from "../../../src/engine/types.ts";
 import { createS3Backend } from "../../../src/storage/s3.ts";
@@ -122,6 +127,21 @@ describe("downloadTar", () => {
     expect(treeDifferences(listTree(fx.src), listTree(join(fx.scratch, "x", "src")))).toEqual([]);
     const latin = readFileSync(Buffer.concat([Buffer.from(`${fx.scratch}/x/src/docs/`), LATIN1_NAME]));
     expect(latin.toString()).toBe("latin1");
+  });
+
+  it("serves a path as a file or as a tar by what it is", async () => {
+    const { snapshot, big } = await setUp();
+    const trees = new TreeCache(fx.repo);
+    const f = await downloadPath(fx.repo, trees, snapshot, `${fx.src}/docs/big.bin`);
+    expect(f).toMatchObject({ kind: "file", name: "big.bin", size: big.length });
+    expect((await bytes(f.stream)).equals(big)).toBe(true);
+    const d = await downloadPath(fx.repo, trees, snapshot, `${fx.src}/deep/link`, { withSize: true });
+    expect(d).toMatchObject({ kind: "tar", name: "link.tar" });
+    const archive = await bytes(d.stream);
+    expect(archive.length).toBe(d.size);
+    const list = execFileSync("tar", ["-tv", "-f", "-"], { input: archive }).toString();
+    expect(list).toContain("link -> ../docs/Report FINAL.pdf");
+    await expect(downloadPath(fx.repo, trees, snapshot, `${fx.src}/x/../y`)).rejects.toThrow(ValidationError);
   });
 
   it("archives the root and a selection relative to their common parent", async () => {
