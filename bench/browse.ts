@@ -38,6 +38,7 @@ import { initRepository, openRepository } from "../src/engine/repository/open.ts
 import type { RepositoryImpl } from "../src/engine/repository/repository.ts";
 import type { Repository, Snapshot, TreeNode } from "../src/engine/types.ts";
 import { createLocalBackend } from "../src/storage/local.ts";
+import { snapshotInput } from "../test/engine/repository/fixtures.ts";
 
 const { values } = parseArgs({
   options: {
@@ -180,27 +181,7 @@ async function buildVersions(repo: Repository, count: number): Promise<void> {
     const top = await repo.saveTree({ nodes: [node("home", "dir", { subtree: home })] });
     await repo.flush();
     const time = new Date(Date.UTC(2024, 0, 1) + s * 3_600_000).toISOString();
-    await repo.saveSnapshot({
-      time,
-      hostname: "bench",
-      username: "bench",
-      paths: ["/home/user"],
-      tags: [],
-      parent: null,
-      tree: top,
-      program_version: "bench",
-      summary: {
-        files_new: 0,
-        files_changed: 1,
-        files_unmodified: 0,
-        dirs: 0,
-        bytes_processed: 0,
-        bytes_added: 0,
-        bytes_stored: 0,
-        duration_ms: 0,
-        errors: [],
-      },
-    });
+    await repo.saveSnapshot({ ...snapshotInput(top, time), paths: ["/home/user"] });
   }
 }
 

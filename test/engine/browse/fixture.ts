@@ -6,8 +6,9 @@
 import { randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { backup } from "../../../src/engine/backup.ts";
 import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
-import type { Repository, TreeNode } from "../../../src/engine/types.ts";
+import type { Repository, Snapshot, TreeNode } from "../../../src/engine/types.ts";
 import type { Backend } from "../../../src/storage/backend.ts";
 import { createLocalBackend } from "../../../src/storage/local.ts";
 import { memoryRepo, SMALL_CHUNKS } from "../../helpers/engine-repo.ts";
@@ -38,6 +39,14 @@ export async function localFixture(backend?: Backend): Promise<Fixture> {
       tmp.cleanup();
     },
   };
+}
+
+/** A local-folder fixture with the awkward tree (buildAwkward) backed up once. */
+export async function awkwardFixture(): Promise<{ fx: Fixture; snapshot: Snapshot; big: Buffer }> {
+  const fx = await localFixture();
+  const big = buildAwkward(fx.src);
+  const { snapshot } = await backup(fx.repo, [fx.src]);
+  return { fx, snapshot, big };
 }
 
 /** The raw bytes of a name that is not UTF-8: "caf\xe9.txt" (Latin-1). */

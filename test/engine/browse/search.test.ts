@@ -1,25 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { backup } from "../../../src/engine/backup.ts";
 import { type SearchItem, type SearchOptions, searchSnapshot } from "../../../src/engine/browse/search.ts";
 import { TreeCache } from "../../../src/engine/browse/trees.ts";
 import type { Snapshot } from "../../../src/engine/types.ts";
 import { CancelledError, ValidationError } from "../../../src/util/errors.ts";
-import {
-  buildAwkward,
-  dataBlob,
-  deepTree,
-  type Fixture,
-  fileNode,
-  LATIN1_STORED,
-  localFixture,
-} from "./fixture.ts";
+import { awkwardFixture, dataBlob, deepTree, type Fixture, fileNode, LATIN1_STORED } from "./fixture.ts";
 
 let fx: Fixture;
 let snapshot: Snapshot;
 beforeEach(async () => {
-  fx = await localFixture();
-  buildAwkward(fx.src);
-  snapshot = (await backup(fx.repo, [fx.src])).snapshot;
+  ({ fx, snapshot } = await awkwardFixture());
 });
 afterEach(() => fx.cleanup());
 

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { backup } from "../../../src/engine/backup.ts";
 import { listTreePage, type TreeItem } from "../../../src/engine/browse/tree-page.ts";
 import {
   decodePathToken,
@@ -9,14 +8,12 @@ import {
 } from "../../../src/engine/browse/trees.ts";
 import type { Snapshot } from "../../../src/engine/types.ts";
 import { NotFoundError, ValidationError } from "../../../src/util/errors.ts";
-import { buildAwkward, dataBlob, type Fixture, fileNode, LATIN1_STORED, localFixture } from "./fixture.ts";
+import { awkwardFixture, dataBlob, type Fixture, fileNode, LATIN1_STORED } from "./fixture.ts";
 
 let fx: Fixture;
 let snapshot: Snapshot;
 beforeEach(async () => {
-  fx = await localFixture();
-  buildAwkward(fx.src);
-  snapshot = (await backup(fx.repo, [fx.src])).snapshot;
+  ({ fx, snapshot } = await awkwardFixture());
 });
 afterEach(() => fx.cleanup());
 
