@@ -22,13 +22,14 @@ import {
   uninstallActions,
 } from "../service/manager.ts";
 import { flagValue, installedArgs, type ServiceScope, type ServiceSpec } from "../service/units.ts";
+import { systemClock } from "../util/clock.ts";
 import type { ValidationError } from "../util/errors.ts";
 import { buildCommit } from "../util/version.ts";
-import { parseFlags, UsageError } from "./args.ts";
+import { intFlag, parseFlags, UsageError } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
 
 const usage = `Usage: backapp service install|uninstall|start|stop|restart|status [--system|--user]
-                       [--listen HOST:PORT] [--data-dir DIR] [--exec FILE] [--dry-run]
+                       [--listen HOST:PORT] [--data-dir DIR] [--exec FILE] [--dry-run] [--wait SECS]
 
 Runs backapp at boot under the system's service manager: a systemd unit on Linux, a launchd
 plist on macOS. install writes it (keeping the --listen and --data-dir of an installed one unless
@@ -45,6 +46,7 @@ Flags:
   --data-dir DIR    the service's data dir
   --exec FILE       the backapp executable the service runs (default: this one)
   --dry-run         print every action and change nothing
+  --wait SECS       status: also wait up to SECS for /healthz to answer ("healthz: ok VERSION")
 `;
 
 const ACTIONS = ["install", "uninstall", "start", "stop", "restart", "status"] as const;
@@ -61,7 +63,7 @@ export const serviceCommand: Command = {
   },
 };
 
-export function runService(argv: string[], io: CliIo, runner: CommandRunner): number {
+export async function runService(argv: string[], io: CliIo, runner: CommandRunner): Promise<number> {
   const { flags, positionals } = parseFlags(argv, {
     system: { type: "boolean" },
     user: { type: "boolean" },
@@ -69,6 +71,7 @@ export function runService(argv: string[], io: CliIo, runner: CommandRunner): nu
     "data-dir": { type: "string" },
     exec: { type: "string" },
     "dry-run": { type: "boolean" },
+    wait: { type: "string" },
   });
   const [verb, extra] = positionals;
   if (!verb || !(ACTIONS as readonly string[]).includes(verb)) {
@@ -96,8 +99,11 @@ export function runService(argv: string[], io: CliIo, runner: CommandRunner): nu
       if (!dryRun)
         io.stdout(`removed ${paths.file}; the data stays in ${installedOrDefault(paths).dataDir}\n`);
       return 0;
-    case "status":
-      return printStatus(io, paths, runner, up);
+    case "status": {
+      const code = printStatus(io, paths, runner, up);
+      const waitS = intFlag("wait", flags.wait, 0, 3600);
+      return waitS === undefined ? code : waitHealthy(io, statusUrl(paths), waitS * 1000);
+    }
     default: {
       if (!existsSync(paths.file))
         throw new ServiceError(`backapp is not installed as a ${scope} service (${paths.file})`);
@@ -167,12 +173,43 @@ function reportInstalled(io: CliIo, paths: ServicePaths, spec: ServiceSpec, up: 
   }
 }
 
+/** Where this machine reaches the service: all interfaces include loopback. */
+function statusUrl(paths: ServicePaths): string {
+  const { host, port } = parseListen(installedOrDefault(paths).listen);
+  const reach = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  return `http://${reach.includes(":") ? `[${reach}]` : reach}:${port}`;
+}
+
+const POLL_MS = 200;
+
+/**
+ * `status --wait N`: polls /healthz until it answers ok, for N seconds at most. Prints
+ * "healthz: ok VERSION" (install.sh compares the version, so an old server still answering does
+ * not count) and exits 0, or exits 3.
+ */
+async function waitHealthy(io: CliIo, url: string, waitMs: number): Promise<number> {
+  const deadline = systemClock.now() + waitMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      const body = (await res.json()) as { status?: string; version?: string };
+      if (res.ok && body.status === "ok") {
+        io.stdout(`healthz: ok ${body.version}\n`);
+        return 0;
+      }
+    } catch {
+      // not up yet
+    }
+    if (systemClock.now() >= deadline) break;
+    await Bun.sleep(POLL_MS);
+  }
+  io.stdout(`healthz: no answer within ${Math.round(waitMs / 1000)} s\n`);
+  return 3;
+}
+
 function printStatus(io: CliIo, paths: ServicePaths, runner: CommandRunner, up: boolean): number {
   const kept = installedOrDefault(paths);
   const { state, enabled } = serviceState(paths, runner, up);
-  const { host, port } = parseListen(kept.listen);
-  // The address to reach it at from this machine: all interfaces include loopback.
-  const reach = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
   const logs =
     paths.manager === "systemd"
       ? `journalctl ${paths.scope === "user" ? "--user " : ""}-u backapp`
@@ -184,7 +221,7 @@ function printStatus(io: CliIo, paths: ServicePaths, runner: CommandRunner, up: 
       `state: ${kept.installed ? state : "not installed"}`,
       `enabled: ${kept.installed ? enabled : "no"}`,
       `listen: ${kept.listen}`,
-      `url: http://${reach.includes(":") ? `[${reach}]` : reach}:${port}`,
+      `url: ${statusUrl(paths)}`,
       `data dir: ${kept.dataDir}`,
       `logs: ${logs}`,
       "",
