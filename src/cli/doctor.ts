@@ -42,7 +42,7 @@ export const doctorCommand: Command = {
     try {
       findings.push(checkSecretKey(dataDir, database.db ? countSealedSecrets(database.db) : 0));
       findings.push(
-        checkService([servicePaths("system", io.env), servicePaths("user", io.env)], spawnRunner),
+        checkService([servicePaths("system", io.env), servicePaths("user", io.env)], spawnRunner(io.env)),
       );
       findings.push(checkClock(database.db, systemClock));
       findings.push(checkFreeSpace(dataDir));

@@ -59,7 +59,7 @@ export const serviceCommand: Command = {
   summary: "install, start, stop or inspect backapp as a system or user service",
   usage,
   async run(argv, io) {
-    return runService(argv, io, spawnRunner);
+    return runService(argv, io, spawnRunner(io.env));
   },
 };
 

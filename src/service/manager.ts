@@ -25,14 +25,17 @@ export interface RunResult {
 /** Runs a service-manager command; the real one spawns it. */
 export type CommandRunner = (cmd: string[]) => RunResult;
 
-export const spawnRunner: CommandRunner = (cmd) => {
-  try {
-    const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-    return { code: r.exitCode ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-  } catch (error) {
-    return { code: 127, stdout: "", stderr: (error as Error).message };
-  }
-};
+/** Runs commands for real, with `env` (PATH finds systemctl/launchctl; HOME for user units). */
+export const spawnRunner =
+  (env: Record<string, string | undefined>): CommandRunner =>
+  (cmd) => {
+    try {
+      const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore", env });
+      return { code: r.exitCode ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+    } catch (error) {
+      return { code: 127, stdout: "", stderr: (error as Error).message };
+    }
+  };
 
 export class ServiceError extends BackappError {}
 
