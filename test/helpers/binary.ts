@@ -1,7 +1,7 @@
 /**
  * The compiled binary for this machine, built the way build.ts builds it, once: later calls (and
- * later test runs) reuse it while no source, view, asset or migration is newer. Built into
- * .tmp/test-binary/ so the tests never touch dist/.
+ * later test runs) reuse it while no source, view, asset or migration is newer and the commit is
+ * the same. Built into .tmp/test-binary/<commit>/ so the tests never touch dist/.
  */
 import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -31,22 +31,25 @@ function newestInput(): number {
   return newest;
 }
 
-let built: string | undefined;
+const built = new Map<string, string>();
 
-/** Path of `backapp-<os>-<arch>` built from this checkout. */
-export function compiledBinary(): string {
-  if (built) return built;
-  const dir = join(root, ".tmp", "test-binary");
-  const file = join(dir, `backapp-${hostTarget()}`);
+/** Path of `backapp-<target>` (default: this machine's) built from this checkout. */
+export function compiledBinary(target = hostTarget()): string {
+  const done = built.get(target);
+  if (done) return done;
+  const commit = gitCommit(root);
+  // The commit is baked in: a binary built at another commit is not this one.
+  const dir = join(root, ".tmp", "test-binary", commit);
+  const file = join(dir, `backapp-${target}`);
   if (existsSync(file) && statSync(file).mtimeMs > newestInput()) {
-    built = file;
+    built.set(target, file);
     return file;
   }
   mkdirSync(dir, { recursive: true });
   // Another test file may be building at the same time: each builds its own file, then renames.
   const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   const workers = [...new Glob("src/**/*-worker.ts").scanSync({ cwd: root })].sort();
-  const args = compileArgs(hostTarget(), gitCommit(root), workers, partial);
+  const args = compileArgs(target, commit, workers, partial);
   const r = Bun.spawnSync([join(root, "node_modules", ".bin", "bun"), ...args], {
     cwd: root,
     stdout: "pipe",
@@ -54,6 +57,6 @@ export function compiledBinary(): string {
   });
   if (r.exitCode !== 0) throw new Error(`building the binary failed: ${r.stderr.toString()}`);
   renameSync(partial, file);
-  built = file;
+  built.set(target, file);
   return file;
 }
