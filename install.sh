@@ -190,8 +190,8 @@ if [ -x "$target" ]; then
     say "stopping the running $old_version"
     act "$target" service stop "--$scope"
   fi
-  if [ "$old_version" = "$new_version" ]; then verb=reinstalling; else verb=upgrading; fi
-  say "$verb $old_version as $new_version; the old binary is kept as $previous"
+  if [ "$old_version" = "$new_version" ]; then change="reinstalling $new_version"; else change="upgrading $old_version to $new_version"; fi
+  say "$change; the old binary is kept as $previous"
   swap_in "$target" "$previous"
 else
   say "installing $new_version to $target"
