@@ -181,6 +181,10 @@ healthy() {
 manager_up() { ! "$1" service status "--$scope" 2>/dev/null | grep -q "not running here"; }
 
 act mkdir -p "$prefix"
+case ":$PATH:" in
+  *":$prefix:"*) ;;
+  *) say "note: $prefix is not on your PATH; add it (e.g. in ~/.profile: export PATH=\"$prefix:\$PATH\")" ;;
+esac
 upgrade=0
 old_version=""
 if [ -x "$target" ]; then
