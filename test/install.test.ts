@@ -147,7 +147,8 @@ function snapshot(dir: string): string[] {
   return out;
 }
 
-describe("install.sh", () => {
+// Each step runs the 100+ MB binary several times; on a loaded machine that takes a while.
+describe("install.sh", { timeout: 180_000 }, () => {
   it("is clean under shellcheck (and so is the systemctl stand-in)", () => {
     const r = Bun.spawnSync(["shellcheck", "install.sh", "test/fixtures/service-shim/systemctl"], {
       cwd: root,
@@ -229,7 +230,9 @@ describe("install.sh", () => {
     expect(snapshot(h.path)).toEqual(installed);
   });
 
-  it("upgrades in place keeping backapp.previous, rolls back a new binary that fails its health check, uninstalls keeping the data", async () => {
+  it("upgrades in place keeping backapp.previous, rolls back a new binary that fails its health check, uninstalls keeping the data", {
+    timeout: 300_000,
+  }, async () => {
     const h = newHome();
     const listen = ["--listen", `127.0.0.1:${h.port}`];
     expect((await h.install(["--binary", binary, ...listen])).code).toBe(0);
