@@ -94,11 +94,13 @@ export async function runService(argv: string[], io: CliIo, runner: CommandRunne
       if (!dryRun) reportInstalled(io, paths, spec, up);
       return 0;
     }
-    case "uninstall":
+    case "uninstall": {
+      // Read before the unit goes: it names the data dir in use.
+      const { dataDir } = installedOrDefault(paths);
       apply(uninstallActions(paths, up));
-      if (!dryRun)
-        io.stdout(`removed ${paths.file}; the data stays in ${installedOrDefault(paths).dataDir}\n`);
+      if (!dryRun) io.stdout(`removed ${paths.file}; the data stays in ${dataDir}\n`);
       return 0;
+    }
     case "status": {
       const code = printStatus(io, paths, runner, up);
       const waitS = intFlag("wait", flags.wait, 0, 3600);

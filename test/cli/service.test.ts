@@ -106,8 +106,15 @@ describe("backapp service", () => {
     expect(stopped.stdout).toContain("state: inactive");
     expect(stopped.stdout).toContain("healthz: no answer within 0 s");
     expect(stopped.code).toBe(3);
+    // A unit with its own data dir: uninstall names that one.
+    await runBackapp(
+      ["service", "install", "--user", "--exec", exec, "--data-dir", join(h.env.SHIM_DIR, "d")],
+      {
+        env: h.env,
+      },
+    );
     const gone = await runBackapp(["service", "uninstall", "--user"], { env: h.env });
-    expect(gone.stdout).toContain(`the data stays in ${h.data}`);
+    expect(gone.stdout).toContain(`the data stays in ${join(h.env.SHIM_DIR, "d")}`);
     expect(existsSync(h.unit)).toBe(false);
     expect(h.calls()).toContain("systemctl --user disable --now backapp.service");
   });
