@@ -70,6 +70,24 @@ export function compileArgs(target: string, commit: string, workers: string[], o
   ];
 }
 
+/** The files the generated module embeds (views, static assets, migrations), relative to the project. */
+export function embeddedFiles(generated: string): string[] {
+  return [...generated.matchAll(/^import \w+ from "([^"]+)" with/gm)].map((m) =>
+    relative(root, join(root, "src/generated", m[1] as string)),
+  );
+}
+
+/**
+ * dist/MANIFEST.json: what each binary must contain, for checks of binaries that cannot run here
+ * (the darwin ones): version, commit, and the embedded files.
+ */
+export interface BuildManifest {
+  version: string;
+  commit: string;
+  targets: Record<string, { file: string; size: number; sha256: string }>;
+  embedded: string[];
+}
+
 async function buildTarget(target: string, commit: string, workers: string[]): Promise<string> {
   const outfile = join(dist, `backapp-${target}`);
   const args = compileArgs(target, commit, workers, outfile);
@@ -80,7 +98,8 @@ async function buildTarget(target: string, commit: string, workers: string[]): P
 
 async function main() {
   mkdirSync(join(root, "src/generated"), { recursive: true });
-  writeFileSync(join(root, "src/generated/embedded.ts"), generate());
+  const generated = generate();
+  writeFileSync(join(root, "src/generated/embedded.ts"), generated);
   const targets = selectedTargets(process.argv.slice(2));
   const commit = gitCommit();
   const workers = [...new Glob("src/**/*-worker.ts").scanSync({ cwd: root })].sort();
@@ -90,13 +109,22 @@ async function main() {
     `backapp ${pkg.version}+${commit}: building ${targets.join(", ")}; workers: ${workers.join(", ") || "none"}`,
   );
   const sums: string[] = [];
+  const manifest: BuildManifest = {
+    version: pkg.version,
+    commit,
+    targets: {},
+    embedded: embeddedFiles(generated),
+  };
   for (const target of targets) {
     const file = await buildTarget(target, commit, workers);
-    const digest = createHash("sha256").update(readFileSync(file)).digest("hex");
+    const bytes = readFileSync(file);
+    const digest = createHash("sha256").update(bytes).digest("hex");
     sums.push(`${digest}  ${relative(dist, file)}`);
+    manifest.targets[target] = { file: relative(dist, file), size: bytes.length, sha256: digest };
   }
   writeFileSync(join(dist, "SHA256SUMS"), `${sums.join("\n")}\n`);
-  console.log(`wrote ${targets.length} binaries and dist/SHA256SUMS`);
+  writeFileSync(join(dist, "MANIFEST.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  console.log(`wrote ${targets.length} binaries, dist/SHA256SUMS and dist/MANIFEST.json`);
 }
 
 if (import.meta.main) await main();

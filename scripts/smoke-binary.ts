@@ -3,12 +3,20 @@
  * dir; a backup is made and restored (the seal worker must load from inside the binary); the
  * server is started with a temp data dir, /healthz must answer 200, a page and the htmx asset must load,
  * and SIGTERM must stop it cleanly. Prints binary size, cold start time and idle RSS.
- * Usage: bun scripts/smoke-binary.ts dist/backapp-linux-x64
+ * Usage: bun scripts/smoke-binary.ts [--via EMULATOR] dist/backapp-linux-x64
+ * --via runs the binary through an emulator (qemu-aarch64-static for linux-arm64 on an x64 host),
+ * with waits stretched to match.
  */
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
+
+const viaAt = process.argv.indexOf("--via");
+/** Command prefix that runs the binary (an emulator), or nothing. */
+const via = viaAt > 0 ? [process.argv[viaAt + 1] ?? ""] : [];
+/** Emulated, everything takes several times longer. */
+const slow = via.length > 0 ? 6 : 1;
 
 function fail(message: string): never {
   console.error(`smoke: FAIL: ${message}`);
@@ -53,7 +61,7 @@ function backupRoundTrip(binary: string, work: string): void {
     ["backup", "--repo", repo, tree],
     ["restore", "--repo", repo, "latest", "--target", join(work, "restored"), "--verify"],
   ]) {
-    const r = Bun.spawnSync([binary, ...args], { cwd: work, env });
+    const r = Bun.spawnSync([...via, binary, ...args], { cwd: work, env });
     if (!r.success) fail(`${args[0]} exited ${r.exitCode}: ${r.stderr.toString()}`);
   }
   const back = readFileSync(join(work, "restored", tree, "big.bin"));
@@ -61,7 +69,10 @@ function backupRoundTrip(binary: string, work: string): void {
 }
 
 async function main() {
-  const source = resolve(process.argv[2] ?? fail("usage: smoke-binary.ts BINARY"));
+  const source = resolve(
+    process.argv.slice(2).filter((a, i, all) => a !== "--via" && all[i - 1] !== "--via")[0] ??
+      fail("usage: smoke-binary.ts [--via EMULATOR] BINARY"),
+  );
   const work = mkdtempSync(join(tmpdir(), "backapp-smoke-"));
   const binary = join(work, basename(source));
   copyFileSync(source, binary);
@@ -71,27 +82,27 @@ async function main() {
   writeFileSync(join(work, "preload.ts"), 'console.log("PRELOAD RAN");\n');
   writeFileSync(join(work, ".env"), "BACKAPP_LOG_LEVEL=not-a-level\n");
   try {
-    const version = Bun.spawnSync([binary, "--version"], { cwd: work });
+    const version = Bun.spawnSync([...via, binary, "--version"], { cwd: work });
     if (!version.success || !/^backapp \d+\.\d+\.\d+\+[\w-]+\n$/.test(version.stdout.toString())) {
       fail(`--version printed ${version.stdout.toString()}${version.stderr.toString()}`);
     }
-    const bad = Bun.spawnSync([binary, "serve", "--nope"], { cwd: work });
+    const bad = Bun.spawnSync([...via, binary, "serve", "--nope"], { cwd: work });
     if (bad.exitCode !== 2) fail(`a bad flag exited ${bad.exitCode}, expected 2`);
-    const unknown = Bun.spawnSync([binary, "frobnicate"], { cwd: work });
+    const unknown = Bun.spawnSync([...via, binary, "frobnicate"], { cwd: work });
     if (unknown.exitCode !== 2) fail(`an unknown command exited ${unknown.exitCode}, expected 2`);
     backupRoundTrip(binary, work);
 
     const started = performance.now();
-    const proc = Bun.spawn([binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
+    const proc = Bun.spawn([...via, binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
       cwd: work,
       env: { PATH: "/usr/bin:/bin", HOME: work },
       stdout: "pipe",
       stderr: "inherit",
     });
-    const url = await readUntilListening(proc.stdout, 20_000);
+    const url = await readUntilListening(proc.stdout, 20_000 * slow);
     let health = await fetch(`${url}/healthz`).catch(() => null);
     while (health?.status !== 200) {
-      if (performance.now() - started > 20_000) fail("/healthz never answered 200");
+      if (performance.now() - started > 20_000 * slow) fail("/healthz never answered 200");
       await Bun.sleep(20);
       health = await fetch(`${url}/healthz`).catch(() => null);
     }
@@ -118,7 +129,7 @@ async function main() {
     await Bun.sleep(500);
     const rss = rssKiB(proc.pid);
     proc.kill("SIGTERM");
-    const exit = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => "timeout" as const)]);
+    const exit = await Promise.race([proc.exited, Bun.sleep(10_000 * slow).then(() => "timeout" as const)]);
     if (exit !== 0) fail(`SIGTERM: exit ${exit}`);
     const size = statSync(source).size;
     console.log(

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { ensureTestTools, ToolError } from "./test-tools.ts";
 
 const root = join(import.meta.dir, "..");
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
@@ -59,6 +60,15 @@ const steps: [string, string[]][] = [
   ],
   ["end-to-end tests", [bin("playwright"), "test"]],
 ];
+
+try {
+  // Playwright (playwright.config.ts) launches CHROMIUM_PATH.
+  process.env.CHROMIUM_PATH = ensureTestTools(process.env, process.getuid?.() ?? -1, (l) => console.log(l));
+} catch (error) {
+  if (!(error instanceof ToolError)) throw error;
+  console.error(`npm test: ${error.message}`);
+  process.exit(1);
+}
 
 // Reports from an earlier run must not be counted as this one.
 rmSync(join(root, ".tmp/test-report"), { recursive: true, force: true });

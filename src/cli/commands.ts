@@ -99,4 +99,14 @@ export const commands: readonly CommandEntry[] = [
     summary: "add an account or reset a password from the shell",
     load: async () => (await import("./user.ts")).userCommand,
   },
+  {
+    name: "service",
+    summary: "install, start, stop or inspect backapp as a system or user service",
+    load: async () => (await import("./service.ts")).serviceCommand,
+  },
+  {
+    name: "doctor",
+    summary: "check the data dir, database, service, clock, disk and destinations; say what to fix",
+    load: async () => (await import("./doctor.ts")).doctorCommand,
+  },
 ];

@@ -237,3 +237,60 @@ export const auditLog = sqliteTable(
   },
   (t) => [index("audit_log_at_idx").on(t.at), index("audit_log_actor_idx").on(t.actorId, t.at)],
 );
+
+export const notificationChannels = sqliteTable(
+  "notification_channels",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    type: text("type", { enum: ["email", "webhook"] }).notNull(),
+    name: text("name").notNull(),
+    /**
+     * email: the address, plain. webhook: the URL sealed with the server key (Slack, Discord and
+     * ntfy URLs carry their token in the path), shown only as `targetHint`.
+     */
+    target: text("target").notNull(),
+    /** What pages and the API show: the email address, or a webhook URL's origin ("https://host/…"). */
+    targetHint: text("target_hint").notNull(),
+    /** webhook: the HMAC signing secret, sealed; null for email. */
+    secretEnc: text("secret_enc"),
+    format: text("format", { enum: ["generic", "slack", "discord", "ntfy"] })
+      .notNull()
+      .default("generic"),
+    /** JSON array of event names (alert kinds and "run_succeeded") this channel delivers. */
+    events: text("events").notNull().default("[]"),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("notification_channels_user_idx").on(t.userId)],
+);
+
+export const notificationDeliveries = sqliteTable(
+  "notification_deliveries",
+  {
+    id: text("id").primaryKey(),
+    channelId: text("channel_id")
+      .notNull()
+      .references(() => notificationChannels.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The notification's id: every try of one delivery shares it (webhook X-Backapp-Delivery). */
+    notificationId: text("notification_id").notNull(),
+    /** An event name, or "test" for the send-test button. */
+    event: text("event").notNull(),
+    status: text("status", { enum: ["sent", "retrying", "failed"] }).notNull(),
+    attempt: integer("attempt").notNull().default(1),
+    /** Why the try failed; never a URL or secret. */
+    error: text("error"),
+    httpStatus: integer("http_status"),
+    at: integer("at", { mode: "number" }).notNull(),
+  },
+  (t) => [
+    index("notification_deliveries_user_at_idx").on(t.userId, t.at),
+    index("notification_deliveries_channel_at_idx").on(t.channelId, t.at),
+  ],
+);

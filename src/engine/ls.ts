@@ -1,7 +1,8 @@
 /** Listing a snapshot's contents and finding one path in it. */
-import { NotFoundError, throwIfAborted, ValidationError } from "../util/errors.ts";
+import { NotFoundError } from "../util/errors.ts";
+import { findChild } from "./browse/trees.ts";
+import { walkFrames } from "./browse/walk.ts";
 import { splitSnapshotPath } from "./restore/select.ts";
-import { nameMatches } from "./scan/names.ts";
 import type { BlobId, Repository, Snapshot, TreeNode } from "./types.ts";
 
 export interface LsEntry {
@@ -33,24 +34,13 @@ export async function findPath(
   for (const part of splitSnapshotPath(path)) {
     if (tree === undefined)
       throw new NotFoundError(`${path}: not found in snapshot ${snapshot.id.slice(0, 8)}`);
-    const found = pick((await repo.loadTree(tree, signal)).nodes, part, path);
+    const found = findChild((await repo.loadTree(tree, signal)).nodes, part, path);
     if (!found) throw new NotFoundError(`${path}: not found in snapshot ${snapshot.id.slice(0, 8)}`);
     node = found;
     names.push(found.name);
     tree = found.type === "dir" ? found.subtree : undefined;
   }
   return { node, tree, path: names.length === 0 ? "" : `/${names.join("/")}` };
-}
-
-/** The node named `part`: the exact name, else the one name it matches as displayed (nameMatches). */
-function pick(nodes: TreeNode[], part: string, path: string): TreeNode | undefined {
-  const exact = nodes.find((n) => n.name === part);
-  if (exact || !part.includes("\uFFFD")) return exact;
-  const like = nodes.filter((n) => nameMatches(part, n.name));
-  if (like.length > 1) {
-    throw new ValidationError(`${path}: ${like.length} names with invalid UTF-8 bytes match "${part}"`);
-  }
-  return like[0];
 }
 
 /**
@@ -75,23 +65,6 @@ async function* walkTree(
   recursive: boolean,
   signal?: AbortSignal,
 ): AsyncGenerator<LsEntry> {
-  // An explicit stack, not recursion: a hostile (or just very deep) tree must not overflow the
-  // call stack. Depth first, in tree order, like the recursive walk.
-  const stack: { nodes: TreeNode[]; next: number; base: string }[] = [
-    { nodes: (await repo.loadTree(id, signal)).nodes, next: 0, base },
-  ];
-  while (stack.length > 0) {
-    const frame = stack[stack.length - 1]!;
-    const node = frame.nodes[frame.next++];
-    if (node === undefined) {
-      stack.pop();
-      continue;
-    }
-    throwIfAborted(signal);
-    const path = `${frame.base}/${node.name}`;
-    yield { path, node };
-    if (recursive && node.type === "dir" && node.subtree) {
-      stack.push({ nodes: (await repo.loadTree(node.subtree, signal)).nodes, next: 0, base: path });
-    }
-  }
+  const root = { nodes: (await repo.loadTree(id, signal)).nodes, next: 0, base };
+  for await (const { path, node } of walkFrames(repo, [root], signal, recursive)) yield { path, node };
 }

@@ -1,11 +1,11 @@
 /**
- * A minimal SMTP client (RFC 5321) for plain-text mail such as password reset links: implicit TLS
- * or STARTTLS, AUTH PLAIN, one recipient. Credentials are never sent over an unencrypted
- * connection unless the admin chose SMTP_SECURE=none. Errors carry the server's reply line.
+ * Outgoing mail through nodemailer's SMTP transport: implicit TLS, STARTTLS or plain, optional
+ * AUTH, one recipient, always an HTML part with a plain-text alternative. Credentials never travel
+ * over an unencrypted connection unless the admin chose security "none". Errors carry the server's
+ * reply, never the password.
  */
-import { randomUUID } from "node:crypto";
-import { isIP, connect as netConnect, type Socket } from "node:net";
-import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
+import type { ConnectionOptions } from "node:tls";
+import nodemailer from "nodemailer";
 import type { SmtpConfig } from "../config/index.ts";
 import { BackappError } from "../util/errors.ts";
 
@@ -13,6 +13,10 @@ export interface MailMessage {
   to: string;
   subject: string;
   text: string;
+  /** The HTML part; when absent, one is made from `text` (escaped, links made clickable). */
+  html?: string;
+  /** A heading above the text in the HTML part made from `text`. */
+  heading?: string;
 }
 
 /** Sends mail; resolves once the server accepted the message, rejects with SmtpError otherwise. */
@@ -23,6 +27,7 @@ export interface Mailer {
 export class SmtpError extends BackappError {}
 
 export interface SmtpOptions {
+  /** Connection, greeting and idle socket timeout (default 15 s). */
   timeoutMs?: number;
   /** Extra TLS options (tests: a custom CA). */
   tls?: ConnectionOptions;
@@ -33,168 +38,109 @@ export interface SmtpOptions {
 export function createSmtpMailer(config: SmtpConfig, options: SmtpOptions = {}): Mailer {
   return {
     async send(message) {
-      const conn = await SmtpConnection.open(config, options);
+      const envelope = checkedMessage(message);
+      const transport = nodemailer.createTransport(transportOptions(config, options));
       try {
-        await deliver(conn, config, options, message);
+        await transport.sendMail({
+          from: config.from,
+          to: envelope.to,
+          subject: envelope.subject,
+          text: message.text,
+          html: message.html ?? htmlFromText(message.text, message.heading),
+          // Message fields never name files or URLs to attach: refuse both outright.
+          disableFileAccess: true,
+          disableUrlAccess: true,
+        });
+      } catch (error) {
+        throw smtpError(config, envelope, error);
       } finally {
-        conn.close();
+        transport.close();
       }
     },
   };
 }
 
-async function deliver(conn: SmtpConnection, config: SmtpConfig, options: SmtpOptions, message: MailMessage) {
-  await conn.expect(null, 220);
-  const name = options.clientName ?? "backapp.localhost";
-  let caps = await conn.expect(`EHLO ${name}`, 250);
-  if (config.security === "starttls" && /^STARTTLS$/im.test(caps)) {
-    await conn.expect("STARTTLS", 220);
-    await conn.upgrade();
-    caps = await conn.expect(`EHLO ${name}`, 250);
-  } else if (config.security === "starttls" && config.user) {
-    throw new SmtpError(
-      `smtp ${config.host}: the server offers no STARTTLS; refusing to send the password in clear`,
-    );
+function transportOptions(config: SmtpConfig, options: SmtpOptions) {
+  const timeout = options.timeoutMs ?? 15_000;
+  return {
+    host: config.host,
+    port: config.port,
+    secure: config.security === "tls",
+    // "none": never upgrade; "starttls": upgrade when offered, and insist on it before a password.
+    ignoreTLS: config.security === "none",
+    requireTLS: config.security === "starttls" && Boolean(config.user),
+    ...(config.user ? { auth: { user: config.user, pass: config.pass?.reveal() ?? "" } } : {}),
+    name: options.clientName ?? "backapp.localhost",
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: timeout,
+    socketCloseTimeout: 0,
+    ...(options.tls ? { tls: options.tls } : {}),
+    logger: false,
+    debug: false,
+  };
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** One plain address as recipient and a one-line subject: no header or recipient injection. */
+function checkedMessage(message: MailMessage): { to: string; subject: string } {
+  const to = message.to.trim();
+  if (CONTROL.test(to) || /[,;<>\s]/.test(to) || !/^[^@]+@[^@]+$/.test(to)) {
+    throw new SmtpError(`refusing to send mail to ${JSON.stringify(to)}: not one plain address`);
   }
-  if (config.user) {
-    const pass = config.pass?.reveal() ?? "";
-    const plain = Buffer.from(`\0${config.user}\0${pass}`).toString("base64");
-    await conn.expect(`AUTH PLAIN ${plain}`, 235, "AUTH PLAIN ***");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: line breaks would start new headers
+  return { to, subject: message.subject.replace(/[\u0000-\u001f\u007f]+/g, " ") };
+}
+
+interface NodemailerError extends Error {
+  code?: string;
+  command?: string;
+  response?: string;
+}
+
+/** "smtp host: RCPT TO:<a@b> answered 550 …" for a refusal; the cause's message otherwise. */
+function smtpError(config: SmtpConfig, envelope: { to: string }, error: unknown): SmtpError {
+  const e = error as NodemailerError;
+  const where = `smtp ${config.host}:${config.port}`;
+  if (e.response && e.command) {
+    const shown = /^AUTH/i.test(e.command)
+      ? `${e.command.split(" ").slice(0, 2).join(" ")} ***`
+      : e.command === "RCPT TO"
+        ? `RCPT TO:<${envelope.to}>`
+        : e.command === "MAIL FROM"
+          ? `MAIL FROM:<${config.from}>`
+          : e.command;
+    return new SmtpError(`${where}: ${shown} answered ${e.response}`);
   }
-  await conn.expect(`MAIL FROM:<${clean(config.from)}>`, 250);
-  await conn.expect(`RCPT TO:<${clean(message.to)}>`, 250);
-  await conn.expect("DATA", 354);
-  await conn.expect(`${formatMessage(config.from, message)}\r\n.`, 250, "message body");
-  await conn.expect("QUIT", 221).catch(() => undefined);
+  return new SmtpError(`${where}: ${e.message ?? String(error)}`);
 }
 
-/** SNI only for host names (TLS forbids IP addresses there). */
-function serverName(host: string): { servername?: string } {
-  return isIP(host) ? {} : { servername: host };
+function escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] as string,
+  );
 }
 
-function clean(header: string): string {
-  return header.replace(/[\r\n<>]/g, "").trim();
-}
-
-function encodeHeader(value: string): string {
-  const v = value.replace(/[\r\n]+/g, " ");
-  return /^[\x20-\x7e]*$/.test(v) ? v : `=?UTF-8?B?${Buffer.from(v).toString("base64")}?=`;
-}
-
-/** Headers plus a base64 body (no line-length or dot-stuffing concerns for the content). */
-export function formatMessage(from: string, message: MailMessage): string {
-  const domain = clean(from).split("@")[1] ?? "backapp.localhost";
-  const body = Buffer.from(message.text.replace(/\r?\n/g, "\r\n"))
-    .toString("base64")
-    .replace(/.{76}/g, "$&\r\n");
+/** A minimal HTML rendering of a plain-text mail: paragraphs, line breaks, clickable links. */
+export function htmlFromText(text: string, heading?: string): string {
+  const paragraphs = text
+    .replace(/\r\n/g, "\n")
+    .split(/\n{2,}/)
+    .map((p) =>
+      escapeHtml(p)
+        .replace(/https?:\/\/[^\s<]+/g, (url) => `<a href="${url}">${url}</a>`)
+        .replace(/\n/g, "<br>\n"),
+    )
+    .map((p) => `<p>${p}</p>`);
   return [
-    `From: ${clean(from)}`,
-    `To: ${clean(message.to)}`,
-    `Subject: ${encodeHeader(message.subject)}`,
-    `Date: ${new Date().toUTCString()}`,
-    `Message-ID: <${randomUUID()}@${domain}>`,
-    "MIME-Version: 1.0",
-    "Content-Type: text/plain; charset=utf-8",
-    "Content-Transfer-Encoding: base64",
-    "",
-    body,
-  ].join("\r\n");
-}
-
-/** One SMTP conversation: send a line, wait for the complete (possibly multi-line) reply. */
-class SmtpConnection {
-  #socket: Socket;
-  #buffer = "";
-  #lines: string[] = [];
-  #waiter: (() => void) | null = null;
-  #failure: Error | null = null;
-
-  private constructor(
-    socket: Socket,
-    private readonly config: SmtpConfig,
-    private readonly options: SmtpOptions,
-  ) {
-    this.#socket = socket;
-    this.#attach(socket);
-  }
-
-  static open(config: SmtpConfig, options: SmtpOptions): Promise<SmtpConnection> {
-    return new Promise((resolve, reject) => {
-      const timeout = options.timeoutMs ?? 15_000;
-      const onError = (e: Error) => reject(new SmtpError(`smtp ${config.host}:${config.port}: ${e.message}`));
-      const socket =
-        config.security === "tls"
-          ? tlsConnect({ host: config.host, port: config.port, ...serverName(config.host), ...options.tls })
-          : netConnect({ host: config.host, port: config.port });
-      socket.setTimeout(timeout, () => socket.destroy(new Error(`no answer within ${timeout} ms`)));
-      socket.once("error", onError);
-      socket.once(config.security === "tls" ? "secureConnect" : "connect", () => {
-        socket.off("error", onError);
-        resolve(new SmtpConnection(socket, config, options));
-      });
-    });
-  }
-
-  #attach(socket: Socket) {
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => {
-      this.#buffer += chunk;
-      const parts = this.#buffer.split("\r\n");
-      this.#buffer = parts.pop() ?? "";
-      this.#lines.push(...parts);
-      this.#waiter?.();
-    });
-    const fail = (e?: Error) => {
-      this.#failure ??= new SmtpError(`smtp ${this.config.host}: ${e?.message ?? "connection closed"}`);
-      this.#waiter?.();
-    };
-    socket.on("error", fail);
-    socket.on("close", () => fail());
-  }
-
-  async #reply(): Promise<{ code: number; text: string }> {
-    for (;;) {
-      const end = this.#lines.findIndex((l) => /^\d{3}(?: |$)/.test(l));
-      if (end >= 0) {
-        const lines = this.#lines.splice(0, end + 1);
-        return { code: Number(lines[end]?.slice(0, 3)), text: lines.map((l) => l.slice(4)).join("\n") };
-      }
-      if (this.#failure) throw this.#failure;
-      await new Promise<void>((r) => {
-        this.#waiter = r;
-      });
-      this.#waiter = null;
-    }
-  }
-
-  /** Sends `line` (unless null) and checks the reply code; `shown` replaces the line in errors. */
-  async expect(line: string | null, code: number, shown = line): Promise<string> {
-    if (line !== null) this.#socket.write(`${line}\r\n`);
-    const reply = await this.#reply();
-    if (reply.code !== code) {
-      throw new SmtpError(
-        `smtp ${this.config.host}: ${shown ?? "greeting"} answered ${reply.code} ${reply.text}`,
-      );
-    }
-    return reply.text;
-  }
-
-  upgrade(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const plain = this.#socket;
-      plain.removeAllListeners("data");
-      const secure = tlsConnect({ socket: plain, ...serverName(this.config.host), ...this.options.tls });
-      secure.once("error", (e) => reject(new SmtpError(`smtp ${this.config.host}: STARTTLS: ${e.message}`)));
-      secure.once("secureConnect", () => {
-        this.#socket = secure;
-        this.#attach(secure);
-        resolve();
-      });
-    });
-  }
-
-  close() {
-    this.#socket.destroy();
-  }
+    "<!doctype html>",
+    '<html><head><meta charset="utf-8"></head>',
+    '<body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1a1a1a">',
+    ...(heading ? [`<h1 style="font-size: 1.25em">${escapeHtml(heading)}</h1>`] : []),
+    ...paragraphs,
+    "</body></html>",
+  ].join("\n");
 }

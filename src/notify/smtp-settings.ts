@@ -8,6 +8,7 @@ import type { SmtpConfig } from "../config/index.ts";
 import type { Db } from "../db/client.ts";
 import { loadServerKey, seal, unseal } from "../db/secret-box.ts";
 import { deleteSetting, getSetting, setSetting } from "../db/settings.ts";
+import { createSmtpMailer, type Mailer } from "./email.ts";
 
 const KEY = "notify.smtp";
 const PASSWORD_CONTEXT = "smtp.password";
@@ -114,4 +115,19 @@ export function storedSmtpConfig(db: Db, dataDir: string): SmtpConfig | null {
     ...(s.user ? { user: s.user } : {}),
     ...(s.passwordSealed ? { pass: unseal(loadServerKey(dataDir), PASSWORD_CONTEXT, s.passwordSealed) } : {}),
   };
+}
+
+export interface MailSetup {
+  mailer: Mailer;
+  source: "env" | "settings";
+}
+
+/**
+ * Which mailer sends mail: the SMTP_* environment (`envMailer`) wins; else the settings an admin
+ * saved; else null. Throws SecretBoxError when stored settings cannot be decrypted.
+ */
+export function configuredMailer(envMailer: Mailer | undefined, db: Db, dataDir: string): MailSetup | null {
+  if (envMailer) return { mailer: envMailer, source: "env" };
+  const config = storedSmtpConfig(db, dataDir);
+  return config ? { mailer: createSmtpMailer(config), source: "settings" } : null;
 }

@@ -26,6 +26,9 @@ import { configsPageRoutes } from "./routes/configs-pages.ts";
 import { destinationAreas } from "./routes/destinations-pages.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { homeRoutes } from "./routes/home.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import { notificationApiRoutes } from "./routes/notifications-api.ts";
+import { notificationPageRoutes } from "./routes/notifications-pages.ts";
 import { profilePageRoutes } from "./routes/profile-pages.ts";
 import { recoveryPageRoutes } from "./routes/recovery-pages.ts";
 import { settingsRoutes } from "./routes/settings.ts";
@@ -55,6 +58,7 @@ export function createApp(services: AppServices) {
 
   const areas = [
     healthRoutes(),
+    metricsRoutes(),
     staticAssets(),
     authPageRoutes(),
     recoveryPageRoutes(),
@@ -72,6 +76,9 @@ export function createApp(services: AppServices) {
     backupsPageRoutes(),
   ];
   for (const area of areas) app.route("/", area);
+  // Areas with their own prefix carry their own guard (app.use("*", …) inside the sub-app).
+  app.route("/settings/notifications", notificationPageRoutes());
+  app.route("/api/notifications", notificationApiRoutes());
 
   app.notFound((c) => setupRedirect(c) ?? notFound(c));
   app.onError(onError);

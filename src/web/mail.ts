@@ -3,21 +3,13 @@
  * an admin saved on /admin/settings; else none (admins then hand out reset links).
  */
 import type { Context } from "hono";
-import { createSmtpMailer, type Mailer } from "../notify/email.ts";
-import { storedSmtpConfig } from "../notify/smtp-settings.ts";
+import { configuredMailer, type MailSetup } from "../notify/smtp-settings.ts";
 import type { AppEnv } from "./context.ts";
-
-export interface MailSetup {
-  mailer: Mailer;
-  source: "env" | "settings";
-}
 
 /** The mailer, or null when none is configured; throws when stored settings cannot be read. */
 export function resolveMail(c: Context<AppEnv>): MailSetup | null {
   const { security, db, dataDir } = c.get("services");
-  if (security.mailer) return { mailer: security.mailer, source: "env" };
-  const config = storedSmtpConfig(db, dataDir);
-  return config ? { mailer: createSmtpMailer(config), source: "settings" } : null;
+  return configuredMailer(security.mailer, db, dataDir);
 }
 
 /** resolveMail for sending account email: unreadable settings are logged and count as none. */

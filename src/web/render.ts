@@ -38,6 +38,7 @@ export function createRenderer(options: { version: string }) {
       { href: "/configs", label: "Backup jobs" },
       { href: "/backups", label: "Runs" },
       { href: "/settings/profile", label: "Profile" },
+      { href: "/settings/notifications", label: "Notifications" },
     ];
     if (user.role === "admin") {
       items.push(

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { SmtpConfig } from "../../src/config/index.ts";
-import { createSmtpMailer, formatMessage, SmtpError } from "../../src/notify/email.ts";
+import { createSmtpMailer, SmtpError } from "../../src/notify/email.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { startSmtp } from "../helpers/smtp.ts";
 
@@ -33,7 +33,7 @@ describe("SMTP mailer", () => {
     const [m] = await s.waitFor(1);
     expect(m).toMatchObject({ from: "backapp@example.com", to: ["ann@example.com"], secure: false });
     expect(m!.text).toBe("line one\r\nline two ✓");
-    expect(m!.raw).toMatch(/^Subject: =\?UTF-8\?B\?/m);
+    expect(m!.raw).toMatch(/^Subject: =\?UTF-8\?[BQ]\?/im);
     expect(m!.raw).toMatch(/^From: backapp@example.com/m);
   });
 
@@ -106,13 +106,34 @@ describe("SMTP mailer", () => {
     ).rejects.toThrow(SmtpError);
   });
 
-  it("keeps header injection out of the message", () => {
-    const text = formatMessage("a@example.com", {
-      to: "b@example.com\r\nBcc: evil@example.com",
-      subject: "x\r\nBcc: evil@example.com",
-      text: ".",
+  it("sends an HTML part with the plain text, links made clickable and text escaped", async () => {
+    const s = await smtp({ disabledCommands: ["STARTTLS"] });
+    await createSmtpMailer(base(s.port)).send({
+      to: "ann@example.com",
+      subject: "Link",
+      text: "Open <this>:\nhttps://backapp.example/reset?token=a&b=c\n\nBye",
     });
-    expect(text).not.toMatch(/^Bcc:/m);
-    expect(text.split("\r\n\r\n")[1]).toBe(Buffer.from(".").toString("base64"));
+    const [m] = await s.waitFor(1);
+    expect(m!.raw).toMatch(/^Content-Type: multipart\/alternative/m);
+    expect(m!.text).toContain("https://backapp.example/reset?token=a&b=c");
+    expect(m!.html).toContain('<a href="https://backapp.example/reset?token=a&amp;b=c">');
+    expect(m!.html).toContain("Open &lt;this&gt;:");
+    expect(m!.html).toContain("<p>Bye</p>");
+  });
+
+  it("keeps header and recipient injection out of the message", async () => {
+    const s = await smtp({ disabledCommands: ["STARTTLS"] });
+    const mailer = createSmtpMailer(base(s.port));
+    await expect(
+      mailer.send({ to: "b@example.com\r\nBcc: evil@example.com", subject: "x", text: "." }),
+    ).rejects.toThrow(SmtpError);
+    await expect(
+      mailer.send({ to: "b@example.com, evil@example.com", subject: "x", text: "." }),
+    ).rejects.toThrow(/not one plain address/);
+    await mailer.send({ to: "b@example.com", subject: "x\r\nBcc: evil@example.com", text: "." });
+    const [m] = await s.waitFor(1);
+    expect(m!.to).toEqual(["b@example.com"]);
+    expect(m!.raw).not.toMatch(/^Bcc:/m);
+    expect(s.messages).toHaveLength(1);
   });
 });

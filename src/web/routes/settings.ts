@@ -1,7 +1,12 @@
-/** Admin settings: outgoing email (SMTP), as a page (/admin/settings) and JSON (/api/settings/smtp). */
+/**
+ * Admin settings as a page (/admin/settings) and JSON (/api/settings/...): outgoing email (SMTP),
+ * whether webhooks may reach private addresses, and who may read /metrics.
+ */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { z } from "zod";
 import { audit } from "../../auth/accounts.ts";
+import { allowPrivateTargets, setAllowPrivateTargets } from "../../notify/channels.ts";
 import {
   deleteSmtpSettings,
   type SmtpInput,
@@ -12,8 +17,23 @@ import {
 import { NotFoundError } from "../../util/errors.ts";
 import type { AppEnv } from "../context.ts";
 import { errorResponse } from "../errors.ts";
-import { actionContext, echo, formFailure, jsonBody, parseWith, readForm, renderPage } from "../forms.ts";
+import {
+  actionContext,
+  checkbox,
+  echo,
+  formFailure,
+  jsonBody,
+  parseWith,
+  readForm,
+  renderPage,
+} from "../forms.ts";
 import { resolveMail } from "../mail.ts";
+import {
+  metricsAccessInputSchema,
+  metricsAccessSummary,
+  newMetricsToken,
+  setMetricsMode,
+} from "../metrics-access.ts";
 import { requireAdmin } from "../middleware/guards.ts";
 
 type Ctx = Context<AppEnv>;
@@ -61,18 +81,57 @@ async function sendTest(c: Ctx): Promise<string | null> {
   }
 }
 
+const notifySettingsSchema = z.object({
+  allowPrivateTargets: z.boolean({ error: "Enter true or false." }),
+});
+
+function notifySettings(c: Ctx) {
+  return { allowPrivateTargets: allowPrivateTargets(c.get("services").db) };
+}
+
+function saveNotifySettings(c: Ctx, input: z.output<typeof notifySettingsSchema>) {
+  const { db, clock } = c.get("services");
+  setAllowPrivateTargets(db, input.allowPrivateTargets, clock.now());
+  audit(c.get("services"), "settings.notifications", { ...actionContext(c), details: input });
+}
+
+function saveMetricsMode(c: Ctx, input: z.output<typeof metricsAccessInputSchema>) {
+  const { db, clock } = c.get("services");
+  setMetricsMode(db, input.mode, clock.now());
+  audit(c.get("services"), "settings.metrics", { ...actionContext(c), details: input });
+}
+
+function makeMetricsToken(c: Ctx): string {
+  const { db, clock } = c.get("services");
+  const token = newMetricsToken(db, clock.now());
+  audit(c.get("services"), "settings.metrics_token", actionContext(c));
+  return token;
+}
+
 function renderSettings(c: Ctx, extra: Record<string, unknown> = {}, status: 200 | 400 | 502 = 200) {
   const state = smtpState(c);
   const s = state.settings;
   const values = s
     ? { ...s, port: String(s.port), user: s.user ?? "" }
     : { port: "587", security: "starttls" };
-  return renderPage(c, "admin-settings", { title: "Settings", ...state, values, ...extra }, status);
+  return renderPage(
+    c,
+    "admin-settings",
+    {
+      title: "Settings",
+      ...state,
+      values,
+      notify: notifySettings(c),
+      metrics: metricsAccessSummary(c.get("services").db),
+      ...extra,
+    },
+    status,
+  );
 }
 
 export function settingsRoutes() {
   const app = new Hono<AppEnv>();
-  for (const path of ["/admin/settings", "/admin/settings/*", "/api/settings/smtp", "/api/settings/smtp/*"]) {
+  for (const path of ["/admin/settings", "/admin/settings/*", "/api/settings/*"]) {
     app.use(path, requireAdmin());
   }
 
@@ -104,6 +163,40 @@ export function settingsRoutes() {
       ? { kind: "error", message: `The test email failed: ${problem}` }
       : { kind: "success", message: `A test email was sent to ${c.get("user")?.email}.` };
     return renderSettings(c, { flash: [flash] }, problem ? 502 : 200);
+  });
+
+  app.post("/admin/settings/notifications", async (c) => {
+    const form = await readForm(c);
+    saveNotifySettings(c, { allowPrivateTargets: checkbox(form, "allowPrivateTargets") });
+    return c.redirect("/admin/settings?notice=notify-settings-saved", 303);
+  });
+
+  app.get("/api/settings/notifications", (c) => c.json(notifySettings(c)));
+
+  app.post("/admin/settings/metrics", async (c) => {
+    const form = await readForm(c);
+    try {
+      saveMetricsMode(c, parseWith(metricsAccessInputSchema, form));
+      return c.redirect("/admin/settings?notice=metrics-saved", 303);
+    } catch (error) {
+      return renderSettings(c, { metricsErrors: formFailure(c, error).errors }, 400);
+    }
+  });
+
+  app.post("/admin/settings/metrics/token", (c) => renderSettings(c, { metricsToken: makeMetricsToken(c) }));
+
+  app.get("/api/settings/metrics", (c) => c.json(metricsAccessSummary(c.get("services").db)));
+
+  app.put("/api/settings/metrics", jsonBody(metricsAccessInputSchema), (c) => {
+    saveMetricsMode(c, c.req.valid("json"));
+    return c.json(metricsAccessSummary(c.get("services").db));
+  });
+
+  app.post("/api/settings/metrics/token", (c) => c.json({ token: makeMetricsToken(c) }, 201));
+
+  app.put("/api/settings/notifications", jsonBody(notifySettingsSchema), (c) => {
+    saveNotifySettings(c, c.req.valid("json"));
+    return c.json(notifySettings(c));
   });
 
   app.get("/api/settings/smtp", (c) => c.json(smtpState(c)));
