@@ -145,6 +145,10 @@ export const backupLogs = sqliteTable(
     index("backup_logs_user_time_idx").on(t.userId, t.startTime),
     index("backup_logs_status_idx").on(t.status),
     index("backup_logs_time_idx").on(t.startTime, t.id),
+    // History filters (LIVE): keyset over (start_time, id) within a user, a user's status, a job's status.
+    index("backup_logs_user_time_id_idx").on(t.userId, t.startTime, t.id),
+    index("backup_logs_user_status_time_idx").on(t.userId, t.status, t.startTime, t.id),
+    index("backup_logs_config_status_time_idx").on(t.configId, t.status, t.startTime, t.id),
   ],
 );
 
