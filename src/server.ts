@@ -117,7 +117,7 @@ function buildServices(config: ServerConfig, db: Db, logger: Logger): AppService
     renderer: createRenderer({ version }),
     version,
     dataDir: config.dataDir,
-    startedAt: new Date(),
+    startedAt: new Date(systemClock.now()),
   };
 }
 

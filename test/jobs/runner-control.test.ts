@@ -64,6 +64,26 @@ describe("runner control", () => {
     expect(check.code).toBe(0);
   }, 120_000);
 
+  it("stopping the service cancels the running and queued runs and stops the scheduler", async () => {
+    const w = await world();
+    const src = join(w.root, "src");
+    build(src, { "a.txt": file("a") });
+    const dest = await w.localDestination();
+    const long = { pre: { command: "sleep 30", timeoutSeconds: 60, abortOnFailure: true } };
+    const a = w.job(dest.id, [src], { hooks: long });
+    const b = w.job(dest.id, [src]);
+    const started = w.bus.subscribe({ filter: (e: BusEvent) => e.type === "run.started" });
+    const first = await w.service.runNow(a, null);
+    const second = await w.service.runNow(b, null);
+    await started.next();
+    started.close();
+    await w.service.stop({ drainMs: 10_000 });
+    for (const id of [first.logId, second.logId]) {
+      expect(findLog(w.db, id)).toMatchObject({ status: "cancelled", reason: "the server stopped" });
+    }
+    await expect(w.service.runNow(a, null)).rejects.toThrow(/shutting down/);
+  }, 60_000);
+
   it("a queued run cancels at once", async () => {
     const w = await world();
     const src = join(w.root, "src");
