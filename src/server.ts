@@ -10,6 +10,7 @@ import { type Db, ensureDataDir, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
 import { createEventBus } from "./events/bus.ts";
 import { createJobService } from "./jobs/service.ts";
+import { notificationDeps } from "./notify/dispatch.ts";
 import { createSmtpMailer } from "./notify/email.ts";
 import { systemClock } from "./util/clock.ts";
 import { BackappError } from "./util/errors.ts";
@@ -101,19 +102,29 @@ export async function startServer(config: ServerConfig, logger = createLogger(co
 
 function buildServices(config: ServerConfig, db: Db, logger: Logger): AppServices {
   const events = createEventBus();
+  const security = {
+    limiter: createRateLimiter(systemClock),
+    trustedProxies: config.trustedProxies ?? [],
+    // Links in emails: the configured public URL, else the listen URL (known once listening).
+    publicUrl: config.publicUrl ?? "",
+    mailer: config.smtp ? createSmtpMailer(config.smtp) : undefined,
+  };
+  const notify = notificationDeps({
+    db,
+    dataDir: config.dataDir,
+    clock: systemClock,
+    logger,
+    envMailer: security.mailer,
+    publicUrl: () => security.publicUrl,
+    version,
+  });
   return {
     db,
     logger,
     clock: systemClock,
     events,
-    jobs: createJobService({ db, clock: systemClock, bus: events, logger, dataDir: config.dataDir }),
-    security: {
-      limiter: createRateLimiter(systemClock),
-      trustedProxies: config.trustedProxies ?? [],
-      // Links in emails: the configured public URL, else the listen URL (known once listening).
-      publicUrl: config.publicUrl ?? "",
-      mailer: config.smtp ? createSmtpMailer(config.smtp) : undefined,
-    },
+    jobs: createJobService({ db, clock: systemClock, bus: events, logger, dataDir: config.dataDir, notify }),
+    security,
     renderer: createRenderer({ version }),
     version,
     dataDir: config.dataDir,

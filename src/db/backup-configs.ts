@@ -42,6 +42,10 @@ export interface JobOptions {
   retention: RetentionRules;
   /** Upload limit in KB/s; null = unlimited. */
   bandwidth: number | null;
+  /** Healthchecks-style ping URL called on start, success and failure; null = none. */
+  healthcheckUrl?: string | null;
+  /** Alert `no_recent_success` after this many hours without a successful run; null = 2× the schedule's interval. */
+  alertAfterHours?: number | null;
 }
 
 /** The issue's job JSON shape, parsed, plus the owner (encryption is reported from the destination). */
@@ -128,6 +132,8 @@ function readOptions(row: BackupConfigRow): JobOptions {
     retentionDays: num(r.retentionDays),
     retention,
     bandwidth: num(o.bandwidth),
+    healthcheckUrl: typeof o.healthcheckUrl === "string" && o.healthcheckUrl !== "" ? o.healthcheckUrl : null,
+    alertAfterHours: num(o.alertAfterHours),
   };
 }
 

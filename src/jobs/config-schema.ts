@@ -92,6 +92,20 @@ const retentionSchema = z
   })
   .default({});
 
+/** A healthchecks-style ping URL: http(s), no user name or password (the SSRF guard judges the host). */
+const pingUrlSchema = z
+  .string({ error: "Enter a URL." })
+  .trim()
+  .max(2000, "Use at most 2000 characters.")
+  .refine((u) => {
+    try {
+      const url = new URL(u);
+      return (url.protocol === "https:" || url.protocol === "http:") && !url.username && !url.password;
+    } catch {
+      return false;
+    }
+  }, "Enter an http:// or https:// URL without a user name or password.");
+
 const optionsSchema = z
   .object({
     type: z.enum(["full", "incremental"], { error: "Choose full or incremental." }).default("incremental"),
@@ -102,6 +116,8 @@ const optionsSchema = z
     retentionDays: whole(0, 100_000).nullable().default(null),
     retention: retentionSchema,
     bandwidth: whole(1, 10_000_000, "a speed in KB/s").nullable().default(null),
+    healthcheckUrl: pingUrlSchema.nullable().default(null),
+    alertAfterHours: whole(1, 87_600, "a number of hours").nullable().default(null),
   })
   .default({
     type: "incremental",
@@ -110,6 +126,8 @@ const optionsSchema = z
     retentionDays: null,
     retention: {},
     bandwidth: null,
+    healthcheckUrl: null,
+    alertAfterHours: null,
   });
 
 const command = z
@@ -253,6 +271,8 @@ export function formToInput(form: Record<string, string>): Record<string, unknow
       retentionDays: numberField(form["options.retentionDays"]) ?? null,
       retention,
       bandwidth: numberField(form["options.bandwidth"]) ?? null,
+      healthcheckUrl: (form["options.healthcheckUrl"] ?? "").trim() || null,
+      alertAfterHours: numberField(form["options.alertAfterHours"]) ?? null,
     },
     hooks: { ...(pre ? { pre } : {}), ...(post ? { post } : {}) },
   };

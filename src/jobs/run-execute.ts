@@ -8,6 +8,7 @@ import type { BackupConfigRecord } from "../db/backup-configs.ts";
 import { type BackupLogRow, type LogFileError, MAX_STORED_ERRORS, updateLog } from "../db/backup-logs.ts";
 import type { Db } from "../db/client.ts";
 import type { EventBus } from "../events/bus.ts";
+import type { DispatchDeps } from "../notify/dispatch.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { runHook } from "./hooks.ts";
@@ -25,6 +26,8 @@ export interface RunDeps {
   targetSpec(destinationId: string): Promise<RunSpec["target"]>;
   /** Starts the child process of a run. */
   startChild(spec: RunSpec, onMessage: (m: ChildMessage) => void): ChildRun;
+  /** Notifications and healthcheck pings (run-notify.ts); absent: none. */
+  notify?: DispatchDeps | undefined;
 }
 
 /** What a run came to; the row and the alerts are written from it. */

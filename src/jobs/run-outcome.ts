@@ -9,18 +9,23 @@ import { type BackupLogRow, updateLog } from "../db/backup-logs.ts";
 import type { Db } from "../db/client.ts";
 import { destinations } from "../db/schema.ts";
 import type { EventBus } from "../events/bus.ts";
+import type { DispatchDeps } from "../notify/dispatch.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Outcome } from "./run-execute.ts";
+import { announceRunEnd, notifyAlert } from "./run-notify.ts";
 
-interface OutcomeDeps {
+export interface OutcomeDeps {
   db: Db;
   clock: Clock;
   bus: EventBus;
+  /** Where notifications and healthcheck pings go; absent in tests that need none. */
+  notify?: DispatchDeps | undefined;
 }
 
-/** Raises an alert and tells the bus when it is a new problem. */
+/** Raises an alert (or repeats the open one), notifies its owner, and tells the bus when it is new. */
 export function raise(deps: OutcomeDeps, input: RaiseAlert): void {
   const { row, created } = raiseAlert(deps.db, deps.clock.now(), input);
+  notifyAlert(deps.notify, row);
   if (!created) return;
   deps.bus.publish({
     type: "alert.raised",
@@ -34,7 +39,7 @@ export function raise(deps: OutcomeDeps, input: RaiseAlert): void {
   });
 }
 
-function resolve(deps: OutcomeDeps, key: AlertKey): void {
+export function resolve(deps: OutcomeDeps, key: AlertKey): void {
   for (const row of resolveAlerts(deps.db, deps.clock.now(), key)) {
     deps.bus.publish({
       type: "alert.resolved",
@@ -53,17 +58,19 @@ function updateAlerts(deps: OutcomeDeps, log: BackupLogRow, config: BackupConfig
   const base = { userId: config.userId, logId: log.id };
   const name = `"${config.name}"`;
   if (o.status === "completed" || o.status === "partial") {
-    for (const kind of ["failed_run", "interrupted_run", "missed_schedule"] as const)
+    for (const kind of ["failed_run", "interrupted", "missed_schedule", "no_recent_success"] as const)
       resolve(deps, job(kind));
     resolve(deps, { kind: "destination_unreachable", destinationId: config.destinationId });
     if (o.status === "partial") {
       const message = `${name}: ${o.filesSkipped} file(s) could not be read`;
       raise(deps, { ...base, ...job("unreadable_files"), type: "warning", message });
     } else resolve(deps, job("unreadable_files"));
+    // A failed forget/prune is a repository maintenance problem: issue 9's `check_failed` kind,
+    // keyed by the job (a repository check's own alert is keyed by the destination).
     if (o.retentionProblem) {
       const message = `${name}: retention or prune failed: ${o.retentionProblem}`;
-      raise(deps, { ...base, ...job("retention_failed"), type: "warning", message });
-    } else resolve(deps, job("retention_failed"));
+      raise(deps, { ...base, ...job("check_failed"), type: "warning", message });
+    } else resolve(deps, job("check_failed"));
     return;
   }
   if (o.status !== "failed") return;
@@ -107,6 +114,7 @@ export function recordOutcome(
       .run();
   }
   updateAlerts(deps, log, config, o);
+  announceRunEnd(deps.notify, config, log.id, o.status);
   deps.bus.publish({
     type: "run.finished",
     userId: log.userId,

@@ -10,6 +10,7 @@ import { activeLogs, findLog, insertLog, updateLog } from "../db/backup-logs.ts"
 import type { Db } from "../db/client.ts";
 import { findDestinationRow } from "../db/destinations.ts";
 import type { EventBus } from "../events/bus.ts";
+import type { DispatchDeps } from "../notify/dispatch.ts";
 import { createScheduler, type Scheduler } from "../scheduler/scheduler.ts";
 import type { Clock } from "../util/clock.ts";
 import { BackappError, NotFoundError } from "../util/errors.ts";
@@ -17,10 +18,12 @@ import { newId } from "../util/ids.ts";
 import type { Logger } from "../util/logger.ts";
 import { runChildCommand } from "./run-command.ts";
 import { executeRun, type RunDeps } from "./run-execute.ts";
+import { pingRun } from "./run-notify.ts";
 import { raise } from "./run-outcome.ts";
 import { type ChildRun, startChildRun } from "./run-process.ts";
 import { type QueuedRun, RunQueue } from "./run-queue.ts";
 import { runSetting } from "./run-settings.ts";
+import { checkStaleJobs } from "./staleness.ts";
 
 export type Actor = { id: string; email: string } | null;
 
@@ -37,6 +40,10 @@ export interface JobService {
   start(): void;
   /** The next scheduled time of a job, or null. */
   nextRun(configId: string): Date | null;
+  /** Runs going now and runs waiting in the queue (Prometheus gauges). */
+  stats(): { running: number; queued: number };
+  /** Raises or resolves `no_recent_success` alerts now (also done every staleCheckMs while started). */
+  checkStaleJobs(): void;
 }
 
 export interface JobServiceDeps {
@@ -47,6 +54,10 @@ export interface JobServiceDeps {
   dataDir: string;
   /** The child's command line (default: this program's `__run`). */
   childCommand?: string[];
+  /** Notifications and healthcheck pings; absent: none are sent. */
+  notify?: DispatchDeps | undefined;
+  /** How often `no_recent_success` is checked (default 5 minutes). */
+  staleCheckMs?: number;
 }
 
 export function createJobService(deps: JobServiceDeps): JobService {
@@ -62,6 +73,7 @@ class Runs implements JobService {
   private readonly scheduler: Scheduler;
   private readonly runDeps: RunDeps;
   private stopping = false;
+  private staleTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly deps: JobServiceDeps) {
     const { db } = deps;
@@ -134,11 +146,28 @@ class Runs implements JobService {
     this.stopping = false;
     recoverInterrupted(this.deps);
     this.scheduler.start();
+    this.checkStaleJobs();
+    clearInterval(this.staleTimer);
+    this.staleTimer = setInterval(() => this.checkStaleJobs(), this.deps.staleCheckMs ?? 300_000);
+    this.staleTimer.unref?.();
+  }
+
+  stats(): { running: number; queued: number } {
+    return { running: this.queue.runningIds().length, queued: this.queue.waitingIds().length };
+  }
+
+  checkStaleJobs(): void {
+    try {
+      checkStaleJobs(this.deps);
+    } catch (e) {
+      this.deps.logger.error({ err: { message: (e as Error).message } }, "no-recent-success check failed");
+    }
   }
 
   async stop({ drainMs = 10_000 } = {}): Promise<void> {
     this.stopping = true;
     this.scheduler.stop();
+    clearInterval(this.staleTimer);
     for (const id of this.queue.waitingIds()) {
       this.queue.remove(id);
       this.endQueued(id, "the server stopped");
@@ -220,6 +249,7 @@ class Runs implements JobService {
     const controller = new AbortController();
     this.controllers.set(run.logId, controller);
     const control = { signal: controller.signal, prune: this.pruneDue(config.destinationId) };
+    pingRun(this.deps.notify, config, log.id, "start");
     const done = executeRun(this.runDeps, log, config, control)
       .then((o) => logger.info({ logId: log.id, configId: config.id, status: o.status }, "backup run ended"))
       .catch((e) =>
@@ -286,7 +316,7 @@ function recoverInterrupted(deps: JobServiceDeps): void {
     const config = findConfigRecord(deps.db, log.configId);
     const message = `"${config?.name ?? log.configId}" was interrupted: the server stopped during the run`;
     raise(deps, {
-      kind: "interrupted_run",
+      kind: "interrupted",
       configId: log.configId,
       userId: log.userId,
       logId: log.id,

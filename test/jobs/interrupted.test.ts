@@ -123,7 +123,7 @@ describe("a server killed mid-run", () => {
     expect(row).toEqual({ status: "failed", reason: "interrupted" });
     const alert = await waitForRow<{ kind: string; log_id: string }>(
       dbPath,
-      `select kind, log_id from alerts where config_id = '${jobId}' and kind = 'interrupted_run'`,
+      `select kind, log_id from alerts where config_id = '${jobId}' and kind = 'interrupted'`,
     );
     expect(alert.log_id).toBe(running.id);
     const done = await waitForRow<{ snapshot_id: string }>(
@@ -132,10 +132,7 @@ describe("a server killed mid-run", () => {
     );
     expect(done.snapshot_id).toMatch(/^[0-9a-f]{64}$/);
     // The success resolved the interruption alert.
-    await waitForRow(
-      dbPath,
-      `select id from alerts where kind = 'interrupted_run' and resolved_at is not null`,
-    );
+    await waitForRow(dbPath, `select id from alerts where kind = 'interrupted' and resolved_at is not null`);
     second.kill("SIGTERM");
     expect(await second.exited).toBe(0);
   }, 240_000);

@@ -152,6 +152,8 @@ export function recordFormValues(job: BackupConfigRecord): FormValues {
     "options.compressionLevel": String(o.compressionLevel),
     "options.retentionDays": str(o.retentionDays),
     "options.bandwidth": str(o.bandwidth),
+    "options.healthcheckUrl": o.healthcheckUrl ?? "",
+    "options.alertAfterHours": str(o.alertAfterHours),
     "hooks.pre.command": job.hooks.pre?.command ?? "",
     "hooks.pre.timeoutSeconds": str(job.hooks.pre?.timeoutSeconds),
     "hooks.pre.abortOnFailure": job.hooks.pre?.abortOnFailure === false ? "" : "on",

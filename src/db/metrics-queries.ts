@@ -1,0 +1,156 @@
+/**
+ * Read-side queries of the dashboard and `GET /api/metrics` (src/db/metrics.ts is the
+ * Prometheus one). Every query is bounded by user and time range and walks an index of
+ * backup_logs: (user_id, start_time) for totals, (config_id, start_time) per job.
+ */
+import { and, eq, gte, inArray, isNotNull, max, sql } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { backupLogs } from "./schema.ts";
+
+const SUCCESS = ["completed", "partial"] as const;
+/** Runs that ended: the rate and averages count only these (queued/running/missed are not runs yet). */
+const FINISHED = ["completed", "partial", "failed", "cancelled"] as const;
+
+/** End time of each job's last successful run (absent: none). */
+export function lastSuccessByConfig(db: Db, configIds: string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  if (configIds.length === 0) return out;
+  const rows = db
+    .select({ configId: backupLogs.configId, at: max(backupLogs.endTime) })
+    .from(backupLogs)
+    .where(and(inArray(backupLogs.configId, configIds), inArray(backupLogs.status, [...SUCCESS])))
+    .groupBy(backupLogs.configId)
+    .all();
+  for (const r of rows) if (r.configId && r.at !== null) out.set(r.configId, Number(r.at));
+  return out;
+}
+
+export interface PeriodTotals {
+  runs: number;
+  succeeded: number;
+  /** Mean duration of finished runs in ms, or null without one. */
+  averageDurationMs: number | null;
+  bytesAdded: number;
+  lastBackupAt: number | null;
+}
+
+/** Totals of one user's runs (all users when `userId` is null) started since `from`. */
+export function periodTotals(db: Db, userId: string | null, from: number): PeriodTotals {
+  const row = db
+    .select({
+      runs: sql<number>`count(*)`,
+      succeeded: sql<number>`sum(case when ${backupLogs.status} in ('completed','partial') then 1 else 0 end)`,
+      avg: sql<number | null>`avg(${backupLogs.durationMs})`,
+      bytes: sql<number | null>`sum(${backupLogs.bytesTransferred})`,
+      last: sql<
+        number | null
+      >`max(case when ${backupLogs.status} in ('completed','partial') then ${backupLogs.endTime} end)`,
+    })
+    .from(backupLogs)
+    .where(
+      and(
+        userId ? eq(backupLogs.userId, userId) : undefined,
+        gte(backupLogs.startTime, from),
+        inArray(backupLogs.status, [...FINISHED]),
+        eq(backupLogs.kind, "backup"),
+      ),
+    )
+    .get();
+  return {
+    runs: Number(row?.runs ?? 0),
+    succeeded: Number(row?.succeeded ?? 0),
+    averageDurationMs: row?.avg === null || row?.avg === undefined ? null : Math.round(Number(row.avg)),
+    bytesAdded: Number(row?.bytes ?? 0),
+    lastBackupAt: row?.last === null || row?.last === undefined ? null : Number(row.last),
+  };
+}
+
+export interface JobTotals extends PeriodTotals {
+  configId: string;
+}
+
+/** The same totals per job of the given ids. */
+export function jobTotals(db: Db, configIds: string[], from: number): Map<string, JobTotals> {
+  const out = new Map<string, JobTotals>();
+  if (configIds.length === 0) return out;
+  const rows = db
+    .select({
+      configId: backupLogs.configId,
+      runs: sql<number>`count(*)`,
+      succeeded: sql<number>`sum(case when ${backupLogs.status} in ('completed','partial') then 1 else 0 end)`,
+      avg: sql<number | null>`avg(${backupLogs.durationMs})`,
+      bytes: sql<number | null>`sum(${backupLogs.bytesTransferred})`,
+      last: sql<
+        number | null
+      >`max(case when ${backupLogs.status} in ('completed','partial') then ${backupLogs.endTime} end)`,
+    })
+    .from(backupLogs)
+    .where(
+      and(
+        inArray(backupLogs.configId, configIds),
+        gte(backupLogs.startTime, from),
+        inArray(backupLogs.status, [...FINISHED]),
+        eq(backupLogs.kind, "backup"),
+      ),
+    )
+    .groupBy(backupLogs.configId)
+    .all();
+  for (const r of rows) {
+    if (!r.configId) continue;
+    out.set(r.configId, {
+      configId: r.configId,
+      runs: Number(r.runs),
+      succeeded: Number(r.succeeded ?? 0),
+      averageDurationMs: r.avg === null ? null : Math.round(Number(r.avg)),
+      bytesAdded: Number(r.bytes ?? 0),
+      lastBackupAt: r.last === null ? null : Number(r.last),
+    });
+  }
+  return out;
+}
+
+export interface DayPoint {
+  configId: string;
+  /** Start of the UTC day, ms. */
+  day: number;
+  bytesAdded: number;
+  /** Mean duration of the day's finished runs, ms. */
+  averageDurationMs: number;
+  runs: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Per job and UTC day since `from`: bytes added and mean duration of finished runs (for charts). */
+export function dailySeries(db: Db, configIds: string[], from: number): DayPoint[] {
+  if (configIds.length === 0) return [];
+  const day = sql<number>`(${backupLogs.startTime} / ${DAY_MS}) * ${DAY_MS}`;
+  return db
+    .select({
+      configId: backupLogs.configId,
+      day,
+      bytes: sql<number>`sum(${backupLogs.bytesTransferred})`,
+      avg: sql<number>`avg(coalesce(${backupLogs.durationMs}, 0))`,
+      runs: sql<number>`count(*)`,
+    })
+    .from(backupLogs)
+    .where(
+      and(
+        inArray(backupLogs.configId, configIds),
+        gte(backupLogs.startTime, from),
+        inArray(backupLogs.status, [...FINISHED]),
+        isNotNull(backupLogs.endTime),
+        eq(backupLogs.kind, "backup"),
+      ),
+    )
+    .groupBy(backupLogs.configId, day)
+    .orderBy(day)
+    .all()
+    .map((r) => ({
+      configId: r.configId ?? "",
+      day: Number(r.day),
+      bytesAdded: Number(r.bytes ?? 0),
+      averageDurationMs: Math.round(Number(r.avg ?? 0)),
+      runs: Number(r.runs),
+    }));
+}
