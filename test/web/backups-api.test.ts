@@ -102,6 +102,10 @@ describe("/api/backups", () => {
     const audit = (await admin.api("GET", "/api/audit")).text;
     expect(audit).toContain("backup.run");
     expect(audit).toContain(logId);
+    // The repository passphrase travels to the run on stdin only: never in a log line or answer.
+    expect(JSON.stringify(server.logs)).not.toContain(PASSPHRASE);
+    expect(JSON.stringify(log)).not.toContain(PASSPHRASE);
+    expect(page.text).not.toContain(PASSPHRASE);
   }, 60_000);
 
   it("lists runs newest first with cursor pages and filters", async () => {
