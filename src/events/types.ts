@@ -45,9 +45,11 @@ export type BusEvent =
 export type BusEventType = BusEvent["type"];
 
 /**
- * Events a slow subscriber may lose (only the newest matters); all others are delivered even when
- * the subscriber's queue is full, so a stream always learns how a run ended.
+ * Events a slow subscriber may lose: progress (only the newest matters) and per-file errors (a run
+ * with a million unreadable files must not grow a queue without bound; the run's row keeps them).
+ * All others are delivered even when the subscriber's queue is full, so a stream always learns
+ * how a run ended.
  */
 export function isDroppable(event: BusEvent): boolean {
-  return event.type === "run.progress";
+  return event.type === "run.progress" || event.type === "run.file-error";
 }
