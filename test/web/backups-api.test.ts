@@ -137,7 +137,7 @@ describe("/api/backups", () => {
     );
   }, 60_000);
 
-  it("cancels a running run through the API; the page polls and offers Cancel while it runs", async () => {
+  it("cancels a running run through the API; the page follows it live (SSE) and offers Cancel while it runs", async () => {
     const slowSrc = join(work.path, "slow");
     build(slowSrc, { "r.bin": file(randomBytes(3 * 1024 * 1024)) });
     const dests = (await admin.api("GET", "/api/destinations")).json<{ items: { id: string }[] }>().items;
@@ -157,7 +157,7 @@ describe("/api/backups", () => {
       log = (await admin.api("GET", `/api/backups/${logId}`)).json<LogJson>();
     }
     const page = await admin.request("GET", `/backups/${logId}`);
-    expect(page.text).toContain('hx-trigger="every 2s"');
+    expect(page.text).toContain(`hx-sse:connect="/backups/${logId}/live"`);
     expect(page.text).toContain("Cancel run");
     const r = await admin.api("POST", `/api/backups/${logId}/cancel`);
     expect(r.status).toBe(200);

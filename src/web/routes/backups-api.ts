@@ -1,6 +1,6 @@
 /**
  * /api/backups: start a run (202 {logId}), cancel it, list runs newest first with keyset
- * pagination, read one run. Everything under the prefix needs a signed-in user.
+ * pagination, read one run, follow it live (SSE, backups-live.ts). Everything under the prefix needs a signed-in user.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -9,6 +9,7 @@ import { cancelRun, principalFor, startRun, visibleLog, visibleLogs } from "../.
 import type { AppEnv } from "../context.ts";
 import { actionContext, parseWith } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
+import { addRunEventsApi } from "./backups-live.ts";
 
 const STATUSES = ["queued", "running", "completed", "partial", "failed", "cancelled", "missed"] as const;
 
@@ -38,6 +39,8 @@ export function backupsApiRoutes() {
     const page = visibleLogs(c.get("services").db, principalFor(c.get("user")), query);
     return c.json({ items: page.items.map(logJson), nextCursor: page.nextCursor });
   });
+
+  addRunEventsApi(api);
 
   api.get("/:id", (c) =>
     c.json(logJson(visibleLog(c.get("services").db, principalFor(c.get("user")), c.req.param("id")))),

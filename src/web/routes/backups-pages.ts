@@ -1,7 +1,7 @@
 /**
  * /backups pages: the list of runs, and one run with its status, counters, per-file errors and
- * snapshot id, a Cancel button while it is queued or running, and a status region that polls
- * itself (htmx, every 2 s) until the run ends. Everything under the prefix needs a signed-in user.
+ * snapshot id, a Cancel button while it is queued or running, and a status card that follows the
+ * run live over SSE (backups-live.ts) and turns into the summary when it ends. Everything under the prefix needs a signed-in user.
  */
 import { type Context, Hono } from "hono";
 import { findConfigRecord } from "../../db/backup-configs.ts";
@@ -13,6 +13,7 @@ import { actionContext, parseWith, renderPage } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
 import { formatDate } from "../render.ts";
 import { logQuerySchema } from "./backups-api.ts";
+import { addLivePages, initialLive } from "./backups-live.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -42,6 +43,7 @@ function statusData(c: Ctx, row: BackupLogRow) {
 export function backupsPageRoutes() {
   const pages = new Hono<AppEnv>();
   pages.use("*", requireUser());
+  addLivePages(pages, statusData);
 
   pages.get("/", (c) => {
     const { db } = c.get("services");
@@ -64,13 +66,15 @@ export function backupsPageRoutes() {
   pages.get("/:id", (c) => {
     const row = visibleLog(c.get("services").db, principalFor(c.get("user")), c.req.param("id"));
     const title = `Backup run: ${jobName(c, row.configId)}`;
-    return renderPage(c, "backup", { title, jobName: jobName(c, row.configId), ...statusData(c, row) });
+    const live = initialLive(c, row);
+    return renderPage(c, "backup", { title, jobName: jobName(c, row.configId), ...statusData(c, row), live });
   });
 
   pages.get("/:id/status", (c) => {
     const row = visibleLog(c.get("services").db, principalFor(c.get("user")), c.req.param("id"));
     c.header("Cache-Control", "no-store");
-    return c.html(c.get("services").renderer.partial("backup-status", statusData(c, row)));
+    const data = { ...statusData(c, row), live: initialLive(c, row) };
+    return c.html(c.get("services").renderer.partial("backup-status", data));
   });
 
   pages.post("/:id/cancel", async (c) => {

@@ -1,0 +1,101 @@
+/**
+ * A small Server-Sent Events client for tests: fetch plus a parser of the wire format (event,
+ * data, id fields; comments kept apart so heartbeats can be seen). `next()` reads one message.
+ */
+export interface SseMessage {
+  event: string;
+  data: string;
+  id: string | null;
+}
+
+export interface SseClient {
+  status: number;
+  headers: Headers;
+  /** The next message, or null when the stream ended. */
+  next(): Promise<SseMessage | null>;
+  /** Every message until the stream ends. */
+  rest(): Promise<SseMessage[]>;
+  /** Comment lines seen so far (": heartbeat"). */
+  comments: string[];
+  /** Drops the connection (the client goes away). */
+  close(): void;
+}
+
+export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+  const abort = new AbortController();
+  const res = await fetch(url, {
+    headers: { accept: "text/event-stream", ...headers },
+    signal: abort.signal,
+  });
+  const reader = res.body?.getReader();
+  const decoder = new TextDecoder();
+  const comments: string[] = [];
+  let buffer = "";
+  let ended = !res.ok || !reader;
+
+  /** One complete message block from the buffer, or null when more bytes are needed. */
+  const take = (): SseMessage | null => {
+    for (;;) {
+      const end = buffer.indexOf("\n\n");
+      if (end < 0) return null;
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const msg: SseMessage = { event: "message", data: "", id: null };
+      const data: string[] = [];
+      let fields = 0;
+      for (const line of block.split("\n")) {
+        if (line === "") continue;
+        if (line.startsWith(":")) {
+          comments.push(line);
+          continue;
+        }
+        const i = line.indexOf(":");
+        const field = i < 0 ? line : line.slice(0, i);
+        const value = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
+        fields++;
+        if (field === "event") msg.event = value;
+        else if (field === "data") data.push(value);
+        else if (field === "id") msg.id = value;
+      }
+      if (fields === 0) continue;
+      msg.data = data.join("\n");
+      return msg;
+    }
+  };
+
+  const client: SseClient = {
+    status: res.status,
+    headers: res.headers,
+    comments,
+    async next() {
+      for (;;) {
+        const msg = take();
+        if (msg) return msg;
+        if (ended || !reader) return null;
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          chunk = await reader.read();
+        } catch {
+          ended = true;
+          return null;
+        }
+        if (chunk.done) {
+          ended = true;
+          buffer += "\n\n";
+          continue;
+        }
+        buffer += decoder.decode(chunk.value, { stream: true });
+      }
+    },
+    async rest() {
+      const all: SseMessage[] = [];
+      for (let m = await client.next(); m; m = await client.next()) all.push(m);
+      return all;
+    },
+    close() {
+      ended = true;
+      abort.abort();
+    },
+  };
+  return client;
+}
