@@ -18,11 +18,13 @@ import { accountApiRoutes } from "./routes/account-api.ts";
 import { adminApiRoutes } from "./routes/admin-api.ts";
 import { adminPageRoutes } from "./routes/admin-pages.ts";
 import { authApiRoutes } from "./routes/auth-api.ts";
+import { alertsApiRoutes, alertsPageRoutes } from "./routes/alerts.ts";
 import { authPageRoutes } from "./routes/auth-pages.ts";
 import { backupsApiRoutes } from "./routes/backups-api.ts";
 import { backupsPageRoutes } from "./routes/backups-pages.ts";
 import { configsApiRoutes } from "./routes/configs-api.ts";
 import { configsPageRoutes } from "./routes/configs-pages.ts";
+import { dashboardRoutes } from "./routes/dashboard.ts";
 import { destinationAreas } from "./routes/destinations-pages.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { homeRoutes } from "./routes/home.ts";
@@ -74,6 +76,9 @@ export function createApp(services: AppServices) {
     destinationAreas(),
     backupsApiRoutes(),
     backupsPageRoutes(),
+    dashboardRoutes(),
+    alertsApiRoutes(),
+    alertsPageRoutes(),
   ];
   for (const area of areas) app.route("/", area);
   // Areas with their own prefix carry their own guard (app.use("*", …) inside the sub-app).

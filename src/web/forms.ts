@@ -10,6 +10,7 @@ import type { z } from "zod";
 import type { ActionContext } from "../auth/deps.ts";
 import { AuthFailedError, FieldError, ForbiddenError, RateLimitedError } from "../auth/errors.ts";
 import { fieldErrors } from "../auth/schemas.ts";
+import { unreadAlertCount } from "../db/alerts.ts";
 import { EmailTakenError } from "../db/users.ts";
 import type { AppEnv } from "./context.ts";
 import { parseFormBody } from "./middleware/body.ts";
@@ -57,9 +58,12 @@ export function renderPage(
   const { renderer } = c.get("services");
   const session = c.get("session");
   const flash = [...noticeFlash(c), ...(data.flash ?? [])];
+  const user = c.get("user");
+  // The nav's badge: one indexed count per page.
+  const alertsUnread = user ? unreadAlertCount(c.get("services").db, user.id) : 0;
   const html = renderer.page(
     template,
-    { user: c.get("user"), csrf: session?.csrfToken ?? null, ...data, flash },
+    { user, csrf: session?.csrfToken ?? null, alertsUnread, ...data, flash },
     c.req.path,
   );
   c.header("Cache-Control", "no-store");
@@ -85,12 +89,26 @@ const NOTICES: Record<string, Flash> = {
   "notify-settings-saved": { kind: "success", message: "Notification settings saved." },
   "metrics-saved": { kind: "success", message: "Metrics access saved." },
   welcome: { kind: "success", message: "Welcome to backapp." },
-  "destination-created": { kind: "success", message: "Destination added. Create a backup job that writes into it." },
+  "destination-created": {
+    kind: "success",
+    message: "Destination added. Create a backup job that writes into it.",
+  },
   "destination-saved": { kind: "success", message: "Destination saved." },
-  "destination-deleted": { kind: "success", message: "Destination deleted. Its repository and backups were left in place." },
+  "destination-deleted": {
+    kind: "success",
+    message: "Destination deleted. Its repository and backups were left in place.",
+  },
   "config-created": { kind: "success", message: "Backup job created." },
   "config-saved": { kind: "success", message: "Backup job saved." },
-  "config-deleted": { kind: "success", message: "Backup job deleted. Its snapshots stay in the destination." },
+  "config-deleted": {
+    kind: "success",
+    message: "Backup job deleted. Its snapshots stay in the destination.",
+  },
+  "alert-acknowledged": {
+    kind: "success",
+    message: "Alert acknowledged. It closes by itself when the problem clears.",
+  },
+  "alerts-acknowledged": { kind: "success", message: "All open alerts acknowledged." },
 };
 
 function noticeFlash(c: Context<AppEnv>): Flash[] {

@@ -10,6 +10,8 @@ export interface NavItem {
   href: string;
   label: string;
   current?: boolean;
+  /** A count shown beside the label (open alerts). */
+  badge?: number;
 }
 
 export interface Flash {
@@ -30,10 +32,11 @@ export function createRenderer(options: { version: string }) {
   const eta = new Eta({ autoEscape: true, cache: true, autoTrim: [false, "nl"] });
   for (const [name, text] of Object.entries(views)) eta.loadTemplate(`@${name}`, text);
 
-  const nav = (path: string, user: PageData["user"]): NavItem[] => {
+  const nav = (path: string, user: PageData["user"], unread = 0): NavItem[] => {
     if (!user) return [];
     const items: NavItem[] = [
-      { href: "/", label: "Dashboard" },
+      { href: "/dashboard", label: "Dashboard" },
+      { href: "/alerts", label: "Alerts", ...(unread > 0 ? { badge: unread } : {}) },
       { href: "/destinations", label: "Destinations" },
       { href: "/configs", label: "Backup jobs" },
       { href: "/backups", label: "Runs" },
@@ -47,7 +50,8 @@ export function createRenderer(options: { version: string }) {
         { href: "/admin/audit", label: "Audit log" },
       );
     }
-    return items.map((i) => ({ ...i, current: i.href === path }));
+    const here = path === "/" ? "/dashboard" : path;
+    return items.map((i) => ({ ...i, current: i.href === here }));
   };
 
   return {
@@ -55,7 +59,7 @@ export function createRenderer(options: { version: string }) {
     page(template: string, data: PageData, path = "/"): string {
       return eta.render(`@pages/${template}`, {
         ...data,
-        nav: nav(path, data.user ?? null),
+        nav: nav(path, data.user ?? null, typeof data.alertsUnread === "number" ? data.alertsUnread : 0),
         version: options.version,
         asset: assetUrl,
         date: formatDate,

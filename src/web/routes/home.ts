@@ -1,13 +1,11 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../context.ts";
-import { renderPage } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
+import { dashboardPage } from "./dashboard.ts";
 
+/** `/`: a signed-in user lands on the dashboard (the same page as /dashboard); others sign in. */
 export function homeRoutes() {
   const app = new Hono<AppEnv>();
-  app.get("/", requireUser(), (c) => {
-    const { dataDir, startedAt } = c.get("services");
-    return renderPage(c, "home", { title: "Dashboard", dataDir, startedAt: startedAt.toISOString() });
-  });
+  app.get("/", requireUser(), dashboardPage);
   return app;
 }
