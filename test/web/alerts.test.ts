@@ -5,7 +5,7 @@
  * and an email (smtp-server); the job's ping URL hears start/fail/success; /api/metrics matches
  * the rows; the pages render and acknowledge; another user's alert id is 404.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,7 @@ import {
   setupAdmin,
   startAuthServer,
 } from "../helpers/auth-server.ts";
+import { parsePrometheus } from "../helpers/prometheus.ts";
 import { startSmtp } from "../helpers/smtp.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { type ReceivedRequest, startReceiver } from "../helpers/webhook-receiver.ts";
@@ -314,5 +315,32 @@ describe("alerts from real runs", () => {
     const all = await admin.form("/alerts/acknowledge-all", {});
     expect(all.status).toBe(303);
     expect((await admin.api("GET", "/api/alerts?status=bogus")).status).toBe(400);
+  });
+
+  it("/metrics shows running jobs and queue length live from the runner", async () => {
+    const gauges = async () => {
+      const f = parsePrometheus((await admin.get("/metrics")).text);
+      return [
+        f.get("backapp_running_jobs")?.samples[0]?.value,
+        f.get("backapp_queue_length")?.samples[0]?.value,
+      ];
+    };
+    expect(await gauges()).toEqual([0, 0]);
+    const slow = join(work.path, "slow");
+    mkdirSync(slow, { recursive: true });
+    writeFileSync(join(slow, "r.bin"), randomBytes(3 * 1024 * 1024));
+    const dest = (await admin.api("GET", "/api/destinations")).json<{ items: { id: string }[] }>().items[0];
+    const j = await admin.api("POST", "/api/configs", {
+      name: "Slow",
+      sources: [{ path: slow }],
+      destinationId: dest?.id,
+      options: { bandwidth: 32 },
+    });
+    const { logId } = (await admin.api("POST", `/api/backups/execute/${j.json<{ id: string }>().id}`)).json<{
+      logId: string;
+    }>();
+    await until(gauges, (g) => g[0] === 1, "the run to be counted as running");
+    expect((await admin.api("POST", `/api/backups/${logId}/cancel`)).status).toBe(200);
+    expect(await until(gauges, (g) => g[0] === 0, "the run to end")).toEqual([0, 0]);
   });
 });

@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { Gauge, Registry } from "prom-client";
 import type { Db } from "../../db/client.ts";
 import { lastDurationByJob, lastSuccessByJob, openAlerts, runsByJob, usersByRole } from "../../db/metrics.ts";
+import type { JobService } from "../../jobs/service.ts";
 import { version } from "../../util/version.ts";
 import type { AppEnv } from "../context.ts";
 import { errorResponse } from "../errors.ts";
@@ -97,6 +98,20 @@ export function metricsRegistry(db: Db): Registry {
   return registry;
 }
 
+const withJobGauges = new WeakSet<Registry>();
+
+/** Live gauges read from the running JobService (not the database): added once per registry. */
+function addJobGauges(registry: Registry, jobs: Pick<JobService, "stats">): void {
+  if (withJobGauges.has(registry)) return;
+  withJobGauges.add(registry);
+  dbGauge(registry, "backapp_running_jobs", "Backup runs going now.", [], () => [
+    { labels: {}, value: jobs.stats().running },
+  ]);
+  dbGauge(registry, "backapp_queue_length", "Runs waiting in the run queue.", [], () => [
+    { labels: {}, value: jobs.stats().queued },
+  ]);
+}
+
 const PROXY_HEADERS = ["x-forwarded-for", "forwarded", "x-real-ip"];
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
@@ -118,6 +133,7 @@ export function metricsRoutes() {
       return errorResponse(c, 404, "There is nothing at this address.");
     }
     const registry = metricsRegistry(db);
+    addJobGauges(registry, c.get("services").jobs);
     c.header("Content-Type", registry.contentType);
     c.header("Cache-Control", "no-store");
     return c.body(await registry.metrics());
