@@ -4,7 +4,7 @@
  * time the server slept through). Listing is newest first with keyset pagination over
  * (start_time, id): no OFFSET, so deep pages cost what the first one does.
  */
-import { and, desc, eq, inArray, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { backupLogs } from "./schema.ts";
 
@@ -68,6 +68,10 @@ export interface LogQuery {
   userId?: string;
   configId?: string;
   status?: BackupLogStatus;
+  /** Runs that started at or after this time (ms). */
+  from?: number;
+  /** Runs that started before this time (ms). */
+  to?: number;
   /** 1–200, default 50. */
   limit?: number;
   /** From a previous page's nextCursor. */
@@ -100,6 +104,8 @@ export function listLogs(db: Db, query: LogQuery = {}): LogPage {
     query.userId ? eq(backupLogs.userId, query.userId) : undefined,
     query.configId ? eq(backupLogs.configId, query.configId) : undefined,
     query.status ? eq(backupLogs.status, query.status) : undefined,
+    query.from !== undefined ? gte(backupLogs.startTime, query.from) : undefined,
+    query.to !== undefined ? lt(backupLogs.startTime, query.to) : undefined,
     after
       ? or(
           lt(backupLogs.startTime, after.startTime),

@@ -11,13 +11,49 @@ import { actionContext, parseWith } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
 import { addRunEventsApi } from "./backups-live.ts";
 
-const STATUSES = ["queued", "running", "completed", "partial", "failed", "cancelled", "missed"] as const;
+export const LOG_STATUSES = [
+  "queued",
+  "running",
+  "completed",
+  "partial",
+  "failed",
+  "cancelled",
+  "missed",
+] as const;
 
+const DAY_MS = 24 * 3600_000;
+/** A filter form sends empty fields for "any": they mean absent. */
+const blank = (v: unknown) => (v === "" ? undefined : v);
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A day ("2026-12-01", UTC) or an ISO time, as ms; `endOfDay` makes a day inclusive (its next midnight). */
+function timeBound(endOfDay: boolean) {
+  return z.preprocess(
+    blank,
+    z
+      .string()
+      .max(40)
+      .transform((v, ctx) => {
+        const day = DATE_ONLY.test(v);
+        const ms = Date.parse(day ? `${v}T00:00:00Z` : v);
+        if (Number.isNaN(ms)) {
+          ctx.addIssue({ code: "custom", message: "a date (YYYY-MM-DD) or an ISO time" });
+          return z.NEVER;
+        }
+        return day && endOfDay ? ms + DAY_MS : ms;
+      })
+      .optional(),
+  );
+}
+
+/** The history's filters (job, status, date range) and its keyset page; shared by API and page. */
 export const logQuerySchema = z.object({
-  configId: z.string().min(1).max(64).optional(),
-  status: z.enum(STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(200).optional(),
-  cursor: z.string().max(200).optional(),
+  configId: z.preprocess(blank, z.string().min(1).max(64).optional()),
+  status: z.preprocess(blank, z.enum(LOG_STATUSES).optional()),
+  from: timeBound(false),
+  to: timeBound(true),
+  limit: z.preprocess(blank, z.coerce.number().int().min(1).max(200).optional()),
+  cursor: z.preprocess(blank, z.string().max(200).optional()),
 });
 
 export function backupsApiRoutes() {

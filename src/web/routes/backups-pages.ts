@@ -7,12 +7,13 @@ import { type Context, Hono } from "hono";
 import { findConfigRecord } from "../../db/backup-configs.ts";
 import { type BackupLogRow, logErrors } from "../../db/backup-logs.ts";
 import { cancelRun, principalFor, visibleLog, visibleLogs } from "../../jobs/backups.ts";
+import { visibleConfigs } from "../../jobs/configs.ts";
 import { formatBytes, formatDuration } from "../../util/bytes.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, parseWith, renderPage } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
 import { formatDate } from "../render.ts";
-import { logQuerySchema } from "./backups-api.ts";
+import { LOG_STATUSES, logQuerySchema } from "./backups-api.ts";
 import { addLivePages, initialLive } from "./backups-live.ts";
 
 type Ctx = Context<AppEnv>;
@@ -40,6 +41,18 @@ function statusData(c: Ctx, row: BackupLogRow) {
   };
 }
 
+/** The history's filters as the form sent them (empty: any), to fill the form and carry into links. */
+function historyFilters(c: Ctx) {
+  const q = (name: string) => (c.req.query(name) ?? "").slice(0, 64);
+  return { configId: q("configId"), status: q("status"), from: q("from"), to: q("to") };
+}
+
+/** /backups with the non-empty parameters. */
+function historyUrl(params: Record<string, string>): string {
+  const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "")).toString();
+  return qs ? `/backups?${qs}` : "/backups";
+}
+
 export function backupsPageRoutes() {
   const pages = new Hono<AppEnv>();
   pages.use("*", requireUser());
@@ -47,20 +60,33 @@ export function backupsPageRoutes() {
 
   pages.get("/", (c) => {
     const { db } = c.get("services");
+    const p = principalFor(c.get("user"));
     const query = parseWith(logQuerySchema, c.req.query());
-    const page = visibleLogs(db, principalFor(c.get("user")), query);
-    const names = new Map<string, string>();
-    const items = page.items.map((r) => {
-      const key = r.configId ?? "";
-      if (!names.has(key)) names.set(key, jobName(c, r.configId));
-      return {
-        ...r,
-        jobName: names.get(key),
-        size: formatBytes(r.totalBytes),
-        duration: r.durationMs === null ? "—" : formatDuration(r.durationMs),
-      };
+    const page = visibleLogs(db, p, query);
+    const jobs = visibleConfigs(db, p)
+      .map(({ id, name }) => ({ id, name }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const names = new Map(jobs.map((j) => [j.id, j.name]));
+    const items = page.items.map((r) => ({
+      ...r,
+      jobName: (r.configId && names.get(r.configId)) || jobName(c, r.configId),
+      size: formatBytes(r.totalBytes),
+      duration: r.durationMs === null ? "—" : formatDuration(r.durationMs),
+    }));
+    const filters = historyFilters(c);
+    const older = page.nextCursor ? historyUrl({ ...filters, cursor: page.nextCursor }) : null;
+    const filtered = Object.values(filters).some((v) => v !== "");
+    return renderPage(c, "backups", {
+      title: "Backup runs",
+      items,
+      jobs,
+      statuses: LOG_STATUSES,
+      filters,
+      filtered,
+      paged: Boolean(query.cursor),
+      first: historyUrl(filters),
+      older,
     });
-    return renderPage(c, "backups", { title: "Backup runs", items, nextCursor: page.nextCursor });
   });
 
   pages.get("/:id", (c) => {
