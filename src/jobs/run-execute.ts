@@ -4,9 +4,11 @@
  * then write the final row, raise or resolve alerts and publish run.finished. Never throws: every
  * failure ends as a `failed` (or `cancelled`) row.
  */
+import { configAccessProblems, principalOf } from "../auth/permissions.ts";
 import type { BackupConfigRecord } from "../db/backup-configs.ts";
 import { type BackupLogRow, type LogFileError, MAX_STORED_ERRORS, updateLog } from "../db/backup-logs.ts";
 import type { Db } from "../db/client.ts";
+import { findUserById } from "../db/users.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { DispatchDeps } from "../notify/dispatch.ts";
 import type { Clock } from "../util/clock.ts";
@@ -95,6 +97,17 @@ function hookVars(config: BackupConfigRecord, log: BackupLogRow): Record<string,
   };
 }
 
+/**
+ * Checked again at run time, not only when the job was saved: an administrator may since have
+ * narrowed the owner's allowed folders or disabled the account.
+ */
+function accessProblem(db: Db, config: BackupConfigRecord): string | null {
+  const owner = findUserById(db, config.userId);
+  if (!owner || owner.disabled) return "the job's owner is disabled";
+  const problems = configAccessProblems(principalOf(owner), { paths: config.sources.map((s) => s.path) });
+  return problems.paths ?? null;
+}
+
 export interface RunControl {
   signal: AbortSignal;
   /** Prune is due for this repository. */
@@ -115,8 +128,11 @@ export async function executeRun(
   const vars = hookVars(config, log);
   let outcome = emptyOutcome();
   const pre = config.hooks.pre;
-  const preResult = pre ? await runHook(pre, vars, control.signal) : null;
-  if (control.signal.aborted) {
+  const denied = accessProblem(deps.db, config);
+  const preResult = pre && !denied ? await runHook(pre, vars, control.signal) : null;
+  if (denied) {
+    outcome = { ...outcome, reason: denied, failureKind: "source" };
+  } else if (control.signal.aborted) {
     outcome = {
       ...outcome,
       status: "cancelled",

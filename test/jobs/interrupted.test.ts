@@ -78,7 +78,7 @@ describe("a server killed mid-run", () => {
     const repositoryId = repo.id;
     await repo.close();
     const database = openDatabase(dataDir);
-    const user = seedUser(database.db);
+    const user = seedUser(database.db, undefined, "admin");
     const destinationId = newId();
     insertDestination(database.db, dataDir, {
       id: destinationId,

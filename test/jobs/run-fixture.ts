@@ -70,7 +70,7 @@ export async function createJobWorld(
   const database = openDatabase(dataDir);
   const db = database.db;
   const clock = options.clock ?? systemClock;
-  const user = seedUser(db);
+  const user = seedUser(db, undefined, "admin");
   const bus = createEventBus();
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger("info", { write: (l: string) => void logs.push(JSON.parse(l)) });

@@ -1,11 +1,14 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { listOpenAlerts } from "../../src/db/alerts.ts";
 import { findLog, logErrors } from "../../src/db/backup-logs.ts";
+import { findDestinationRow } from "../../src/db/destinations.ts";
+import { updateUser } from "../../src/db/users.ts";
+import { setRunSetting } from "../../src/jobs/run-settings.ts";
 import { runBackapp } from "../helpers/cli.ts";
 import { build, dir, file } from "../helpers/fs-tree.ts";
-import { type JobWorld, PASSWORD, useJobWorlds } from "./run-fixture.ts";
+import { PASSWORD, useJobWorlds } from "./run-fixture.ts";
 
 const world = useJobWorlds();
 
@@ -141,8 +144,6 @@ describe("runner: hooks and retention", () => {
     expect(snaps.map((s: { tags: string[] }) => s.tags[0]).sort()).toEqual(
       [`job:${job}`, `job:${other}`].sort(),
     );
-    const { setRunSetting } = await import("../../src/jobs/run-settings.ts");
-    const { findDestinationRow } = await import("../../src/db/destinations.ts");
     expect(findDestinationRow(w.db, dest.id)?.lastPruneAt).toBeNull();
     setRunSetting(w.db, "pruneEveryMs", 0, Date.now());
     const { logId } = await w.service.runNow(job, null);
@@ -151,4 +152,21 @@ describe("runner: hooks and retention", () => {
     const check = await runBackapp(["check", "--repo", dest.spec.address], { env });
     expect(check.code).toBe(0);
   }, 90_000);
+});
+
+describe("runner: access at run time", () => {
+  it("a job whose owner may no longer read its sources fails without running hooks", async () => {
+    const w = await world();
+    const src = join(w.root, "src");
+    build(src, { "a.txt": file("a") });
+    const dest = await w.localDestination();
+    const marker = join(w.root, "pre-ran");
+    const job = w.job(dest.id, [src], { hooks: { pre: { command: `touch ${marker}`, timeoutSeconds: 5 } } });
+    updateUser(w.db, w.userId, { role: "user", allowedRoots: [join(w.root, "elsewhere")] }, Date.now());
+    const { logId } = await w.service.runNow(job, null);
+    const end = await w.finished(logId);
+    expect(end.status).toBe("failed");
+    expect(end.reason).toBe(`${src} is outside the folders an administrator allowed for you.`);
+    expect(existsSync(marker)).toBe(false);
+  }, 30_000);
 });
