@@ -9,7 +9,10 @@ import {
   downloadPath,
   downloadTar,
 } from "../../../src/engine/browse/download.ts";
+import { searchSnapshot } from "../../../src/engine/browse/search.ts";
+import { listTreePage } from "../../../src/engine/browse/tree-page.ts";
 import { decodePathToken, encodePathToken, TreeCache } from "../../../src/engine/browse/trees.ts";
+import { fileVersions } from "../../../src/engine/browse/versions.ts";
 import type { Snapshot } from "../../../src/engine/types.ts";
 import { createS3Backend } from "../../../src/storage/s3.ts";
 import { CancelledError, IntegrityError, NotFoundError, ValidationError } from "../../../src/util/errors.ts";
@@ -219,7 +222,7 @@ describe("downloadTar", () => {
     expect(reads).toBe(after);
   });
 
-  it("streams from an S3 store (s3rver) the same bytes", async () => {
+  it("streams, lists, searches and finds versions on an S3 store (s3rver)", async () => {
     const s3 = await startS3rver();
     cleanups.push(() => s3.stop());
     const { snapshot, big } = await setUp(() => localFixture(createS3Backend({ ...s3, prefix: "repo" })));
@@ -229,6 +232,14 @@ describe("downloadTar", () => {
     const t = await downloadTar(fx.repo, trees, snapshot, [`${fx.src}/docs`]);
     untar(await bytes(t.stream), fx.scratch);
     expect(treeDifferences(listTree(join(fx.src, "docs")), listTree(join(fx.scratch, "docs")))).toEqual([]);
+    // The rest of the browse API over the same remote store.
+    const page = await listTreePage(trees, snapshot, `${fx.src}/docs`, { limit: 3 });
+    expect(page.items).toHaveLength(3);
+    expect(page.nextCursor).not.toBeNull();
+    const found = await searchSnapshot(trees, snapshot, "*.PDF");
+    expect(found.items.map((i) => i.path)).toEqual([`${fx.src}/docs/Report FINAL.pdf`]);
+    const versions = await fileVersions(trees, [snapshot], `${fx.src}/docs/big.bin`);
+    expect(versions).toMatchObject([{ snapshotId: snapshot.id, size: big.length, contentChanged: true }]);
   });
 });
 
