@@ -9,7 +9,10 @@ import {
   downloadPath,
   downloadTar,
 } from "../../../src/engine/browse/download.ts";
-import { TreeCache } from "../../../src/engine/browse/trees.ts";
+import { searchSnapshot } from "../../../src/engine/browse/search.ts";
+import { listTreePage } from "../../../src/engine/browse/tree-page.ts";
+import { decodePathToken, encodePathToken, TreeCache } from "../../../src/engine/browse/trees.ts";
+import { fileVersions } from "../../../src/engine/browse/versions.ts";
 import type { Snapshot } from "../../../src/engine/types.ts";
 import { createS3Backend } from "../../../src/storage/s3.ts";
 import { CancelledError, IntegrityError, NotFoundError, ValidationError } from "../../../src/util/errors.ts";
@@ -70,6 +73,36 @@ describe("downloadFile", () => {
     const empty = await downloadFile(fx.repo, new TreeCache(fx.repo), snapshot, `${fx.src}/docs/empty.txt`);
     expect(empty.size).toBe(0);
     expect((await bytes(empty.stream)).length).toBe(0);
+  });
+
+  it("serves through a real Bun HTTP listener, with a safe Content-Disposition", async () => {
+    const { snapshot, big } = await setUp();
+    const trees = new TreeCache(fx.repo);
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: async (req) => {
+        const path = decodePathToken(new URL(req.url).searchParams.get("p") ?? "");
+        const d = await downloadFile(fx.repo, trees, snapshot, path);
+        const headers = {
+          "Content-Length": String(d.size),
+          "Content-Disposition": contentDisposition(d.name),
+        };
+        return new Response(d.stream, { headers });
+      },
+    });
+    cleanups.push(async () => {
+      await server.stop(true);
+    });
+    const get = (path: string) => fetch(`http://127.0.0.1:${server.port}/?p=${encodePathToken(path)}`);
+    const res = await get(`${fx.src}/docs/big.bin`);
+    // Bun 1.4.5's server drops a Content-Length set for a stream body and sends it chunked
+    // (oven-sh/bun#10507, open): the header is the web layer's to fight for, not asserted here.
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer()).equals(big)).toBe(true);
+    const odd = await get(`${fx.src}/docs/${LATIN1_STORED}`);
+    expect(odd.headers.get("content-disposition")).toBe(contentDisposition(LATIN1_STORED));
+    expect(await odd.text()).toBe("latin1");
   });
 
   it("refuses folders, symlinks, traversal; stops reading when cancelled", async () => {
@@ -189,7 +222,7 @@ describe("downloadTar", () => {
     expect(reads).toBe(after);
   });
 
-  it("streams from an S3 store (s3rver) the same bytes", async () => {
+  it("streams, lists, searches and finds versions on an S3 store (s3rver)", async () => {
     const s3 = await startS3rver();
     cleanups.push(() => s3.stop());
     const { snapshot, big } = await setUp(() => localFixture(createS3Backend({ ...s3, prefix: "repo" })));
@@ -199,6 +232,14 @@ describe("downloadTar", () => {
     const t = await downloadTar(fx.repo, trees, snapshot, [`${fx.src}/docs`]);
     untar(await bytes(t.stream), fx.scratch);
     expect(treeDifferences(listTree(join(fx.src, "docs")), listTree(join(fx.scratch, "docs")))).toEqual([]);
+    // The rest of the browse API over the same remote store.
+    const page = await listTreePage(trees, snapshot, `${fx.src}/docs`, { limit: 3 });
+    expect(page.items).toHaveLength(3);
+    expect(page.nextCursor).not.toBeNull();
+    const found = await searchSnapshot(trees, snapshot, "*.PDF");
+    expect(found.items.map((i) => i.path)).toEqual([`${fx.src}/docs/Report FINAL.pdf`]);
+    const versions = await fileVersions(trees, [snapshot], `${fx.src}/docs/big.bin`);
+    expect(versions).toMatchObject([{ snapshotId: snapshot.id, size: big.length, contentChanged: true }]);
   });
 });
 
