@@ -138,6 +138,8 @@ export const backupLogs = sqliteTable(
     /** JSON array of {path, message}. */
     errors: text("errors").notNull().default("[]"),
     durationMs: integer("duration_ms"),
+    /** JSON of what a check or drill found (time to restore, sample, mismatches); null for other kinds. */
+    details: text("details"),
     createdAt: createdAt(),
   },
   (t) => [

@@ -1,0 +1,1 @@
+ALTER TABLE `backup_logs` ADD `details` text;
