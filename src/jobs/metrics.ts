@@ -47,6 +47,9 @@ export function periodStart(now: number, period: Period): number {
   return Math.floor(now / DAY_MS) * DAY_MS - (PERIODS[period] - 1) * DAY_MS;
 }
 
+const lastSuccessText = (ms: number) =>
+  ms < 60_000 ? "Last success moments ago." : `Last success ${spanText(ms)} ago.`;
+
 function judge(
   config: BackupConfigRecord,
   last: BackupLogRow | null,
@@ -70,11 +73,11 @@ function judge(
     return {
       state: "amber",
       label: "Getting old",
-      detail: `Last success ${spanText(now - lastSuccessAt)} ago.`,
+      detail: lastSuccessText(now - lastSuccessAt),
     };
   if (last && last.status !== "completed" && last.status !== "running" && last.status !== "queued")
     return { state: "amber", label: "Needs attention", detail: `The last run ended ${last.status}.` };
-  return { state: "green", label: "Healthy", detail: `Last success ${spanText(now - lastSuccessAt)} ago.` };
+  return { state: "green", label: "Healthy", detail: lastSuccessText(now - lastSuccessAt) };
 }
 
 /** Every job of the user (all users' when null) with its health, worst first, then by name. */

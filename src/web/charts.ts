@@ -29,8 +29,16 @@ const W = 560;
 const H = 180;
 const PAD = { left: 64, right: 8, top: 10, bottom: 26 };
 
-/** A round step for about four ticks: 1, 2 or 5 × 10ⁿ. */
-function niceStep(maxValue: number): number {
+/**
+ * A round step for about four ticks: 1, 2 or 5 × 10ⁿ of the value's display unit (`unitOf`
+ * gives it, say 1024³ for GiB, 60,000 for minutes), so tick labels read "5 MiB", not "4.77 MiB".
+ */
+function niceStep(maxValue: number, unitOf: (v: number) => number): number {
+  const unit = unitOf(maxValue);
+  return unit * decimalStep(maxValue / unit);
+}
+
+function decimalStep(maxValue: number): number {
   const raw = maxValue / 4;
   const pow = 10 ** Math.floor(Math.log10(raw));
   const m = raw / pow;
@@ -50,6 +58,7 @@ export function barChart(
   from: number,
   days: number,
   format: (v: number) => string,
+  unitOf: (v: number) => number = () => 1,
 ): BarChart {
   const byDay = new Map(points.map((p) => [p.day, p.value]));
   const series = Array.from({ length: days }, (_, i) => {
@@ -58,7 +67,7 @@ export function barChart(
   });
   const plot = { x: PAD.left, y: PAD.top, w: W - PAD.left - PAD.right, h: H - PAD.top - PAD.bottom };
   const maxValue = Math.max(...series.map((s) => s.value), 0);
-  const step = maxValue > 0 ? niceStep(maxValue) : 1;
+  const step = maxValue > 0 ? niceStep(maxValue, unitOf) : 1;
   const top = maxValue > 0 ? Math.ceil(maxValue / step) * step : 4;
   const slot = plot.w / days;
   const barW = Math.max(1, slot * 0.7);
@@ -85,8 +94,8 @@ export function barChart(
   const peak = active.reduce((a, b) => (b.value > a.value ? b : a), { day: from, value: 0 });
   const summary =
     active.length === 0
-      ? `${title}: nothing in these ${days} days.`
-      : `${title}: ${active.length} of ${days} days with runs; highest ${format(peak.value)} on ${dayLabel(peak.day)}.`;
+      ? `Nothing in these ${days} days.`
+      : `${active.length} of ${days} days with runs; highest ${format(peak.value)} on ${dayLabel(peak.day)}.`;
   return {
     id,
     title,
@@ -99,4 +108,18 @@ export function barChart(
     xTicks,
     rows: active.map((s) => ({ day: new Date(s.day).toISOString().slice(0, 10), value: format(s.value) })),
   };
+}
+
+/** The binary unit a byte count is shown in (1, 1024, 1024², …), for round ticks. */
+export function byteUnit(v: number): number {
+  let unit = 1;
+  while (v / unit >= 1024 && unit < 1024 ** 5) unit *= 1024;
+  return unit;
+}
+
+/** The unit a duration is shown in: seconds, minutes or hours (ms). */
+export function durationUnit(v: number): number {
+  if (v >= 2 * 3_600_000) return 3_600_000;
+  if (v >= 2 * 60_000) return 60_000;
+  return 1000;
 }

@@ -21,7 +21,7 @@ import {
 } from "../../jobs/metrics.ts";
 import { formatBytes, formatDuration } from "../../util/bytes.ts";
 import { NotFoundError } from "../../util/errors.ts";
-import { barChart } from "../charts.ts";
+import { barChart, byteUnit, durationUnit } from "../charts.ts";
 import type { AppEnv } from "../context.ts";
 import { parseWith, renderPage } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
@@ -93,8 +93,16 @@ function chartsOf(c: Ctx, health: JobHealth[], period: Period, now: number) {
     return {
       id: h.config.id,
       name: h.config.name,
-      size: barChart(`size-${h.config.id}`, "Size added", size, from, days, formatBytes),
-      duration: barChart(`dur-${h.config.id}`, "Average duration", duration, from, days, formatDuration),
+      size: barChart(`size-${h.config.id}`, "Size added", size, from, days, formatBytes, byteUnit),
+      duration: barChart(
+        `dur-${h.config.id}`,
+        "Average duration",
+        duration,
+        from,
+        days,
+        formatDuration,
+        durationUnit,
+      ),
     };
   });
   return { charts, chartsCut: activity.size - charts.length };
@@ -111,7 +119,11 @@ function totalsOf(m: ReturnType<typeof backupMetrics>) {
     },
     { label: "Data added", value: formatBytes(added) },
     { label: "Storage used", value: formatBytes(m.totalStorageUsed) },
-    { label: "Last backup", value: m.lastBackupDate ? formatDate(Date.parse(m.lastBackupDate)) : "never" },
+    {
+      label: "Last backup",
+      value: m.lastBackupDate ? formatDate(Date.parse(m.lastBackupDate)) : "never",
+      small: true,
+    },
   ];
 }
 
