@@ -32,6 +32,7 @@ import { ValidationError } from "../../util/errors.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, formFailure, readForm, renderPage } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
+import { runningNowView } from "./backups-live.ts";
 import { fieldCheck } from "./configs-check.ts";
 import { currentPrincipal, reschedule, runValidation } from "./configs-shared.ts";
 import { configRow, type FormValues, formatInZone, newFormValues, recordFormValues } from "./configs-view.ts";
@@ -139,6 +140,7 @@ export function configsPageRoutes() {
     return renderPage(c, "configs", {
       title: "Backup jobs",
       rows,
+      running: runningNowView(c),
       showOwner: ownerColumn(c),
       hasDestinations,
     });
