@@ -10,6 +10,7 @@ import { type Db, ensureDataDir, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
 import { createEventBus } from "./events/bus.ts";
 import { createJobService } from "./jobs/service.ts";
+import { createVerificationService } from "./jobs/verification.ts";
 import { notificationDeps } from "./notify/dispatch.ts";
 import { createSmtpMailer } from "./notify/email.ts";
 import { systemClock } from "./util/clock.ts";
@@ -85,10 +86,12 @@ export async function startServer(config: ServerConfig, logger = createLogger(co
     announceSetupToken(database.db, logger, services.security.publicUrl);
     startedJobs = services.jobs;
     services.jobs.start();
+    services.verify.start();
     // Last: callers treat this line as "ready".
     logger.info({ url, dataDir: config.dataDir, version }, "backapp listening");
     return running(url, server, logger, closeRest, async (graceMs) => {
       // Runs first (scheduler, then cancel and drain), then live streams, then HTTP.
+      services.verify.stop();
       await services.jobs.stop({ drainMs: graceMs });
       services.events.close();
     });
@@ -118,12 +121,14 @@ function buildServices(config: ServerConfig, db: Db, logger: Logger): AppService
     publicUrl: () => security.publicUrl,
     version,
   });
+  const jobs = createJobService({ db, clock: systemClock, bus: events, logger, dataDir: config.dataDir, notify });
   return {
     db,
     logger,
     clock: systemClock,
     events,
-    jobs: createJobService({ db, clock: systemClock, bus: events, logger, dataDir: config.dataDir, notify }),
+    jobs,
+    verify: createVerificationService({ db, clock: systemClock, bus: events, logger, dataDir: config.dataDir, notify, jobs }),
     security,
     renderer: createRenderer({ version }),
     version,

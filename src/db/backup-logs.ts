@@ -153,6 +153,9 @@ export function logJson(row: BackupLogRow) {
     trigger: row.trigger,
     reason: row.reason,
     scheduledFor: row.scheduledFor === null ? null : new Date(row.scheduledFor).toISOString(),
+    kind: row.kind,
+    /** What a check or drill found (verify-protocol.ts CheckDetails / DrillDetails); null otherwise. */
+    details: row.details === null ? null : (JSON.parse(row.details) as unknown),
   };
 }
 

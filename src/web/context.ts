@@ -4,6 +4,7 @@ import type { SessionRow } from "../db/sessions.ts";
 import type { UserRow } from "../db/users.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { JobService } from "../jobs/service.ts";
+import type { VerificationService } from "../jobs/verification.ts";
 import type { Mailer } from "../notify/email.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
@@ -34,6 +35,8 @@ export interface AppServices {
   jobs: JobService;
   /** In-process events (runs, alerts, job changes) for live views. */
   events: EventBus;
+  /** Repository checks and restore drills, on demand and on their schedule. */
+  verify: VerificationService;
 }
 
 /** Hono environment: services and per-request values set by middleware. */

@@ -2,6 +2,7 @@
  * The web app over a real SQLite file in a temp dir, with a manual clock, for tests that move
  * time (session expiry, rate-limit backoff) through `app.request()` without a socket.
  */
+import { createVerificationService } from "../../src/jobs/verification.ts";
 import { createRateLimiter } from "../../src/auth/rate-limit.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { createEventBus } from "../../src/events/bus.ts";
@@ -25,12 +26,14 @@ export function createTestApp(options: { mailer?: Mailer; trustedProxies?: strin
     },
   });
   const events = createEventBus();
+  const jobs = createJobService({ db: database.db, clock, bus: events, logger, dataDir: dir.path });
   const services: AppServices = {
     db: database.db,
     logger,
     clock,
     events,
-    jobs: createJobService({ db: database.db, clock, bus: events, logger, dataDir: dir.path }),
+    jobs,
+    verify: createVerificationService({ db: database.db, clock, bus: events, logger, dataDir: dir.path, jobs }),
     renderer: createRenderer({ version: "test" }),
     version: "test",
     dataDir: dir.path,
