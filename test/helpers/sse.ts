@@ -17,6 +17,8 @@ export interface SseClient {
   rest(): Promise<SseMessage[]>;
   /** Comment lines seen so far (": heartbeat"). */
   comments: string[];
+  /** Reads until `n` comment lines were seen (messages read meanwhile wait for next()); false if the stream ended. */
+  untilComments(n: number): Promise<boolean>;
   /** Drops the connection (the client goes away). */
   close(): void;
 }
@@ -63,28 +65,39 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     }
   };
 
+  const queued: SseMessage[] = [];
+  /** Reads one more chunk into the buffer; false once the stream ended. */
+  const pull = async (): Promise<boolean> => {
+    if (ended || !reader) return false;
+    try {
+      const chunk = await reader.read();
+      if (chunk.done) {
+        ended = true;
+        buffer += "\n\n";
+      } else buffer += decoder.decode(chunk.value, { stream: true });
+      return true;
+    } catch {
+      ended = true;
+      return false;
+    }
+  };
+
   const client: SseClient = {
     status: res.status,
     headers: res.headers,
     comments,
     async next() {
       for (;;) {
-        const msg = take();
+        const msg = queued.shift() ?? take();
         if (msg) return msg;
-        if (ended || !reader) return null;
-        let chunk: Awaited<ReturnType<typeof reader.read>>;
-        try {
-          chunk = await reader.read();
-        } catch {
-          ended = true;
-          return null;
-        }
-        if (chunk.done) {
-          ended = true;
-          buffer += "\n\n";
-          continue;
-        }
-        buffer += decoder.decode(chunk.value, { stream: true });
+        if (!(await pull())) return take();
+      }
+    },
+    async untilComments(n) {
+      for (;;) {
+        for (let m = take(); m; m = take()) queued.push(m);
+        if (comments.length >= n) return true;
+        if (!(await pull())) return false;
       }
     },
     async rest() {

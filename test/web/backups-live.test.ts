@@ -237,8 +237,9 @@ describe("stream resources", () => {
         };
         bus.publish({ ...ids, type: "run.progress", at: now + i, progress });
       }
-      const coalesced = await sse.next();
-      expect(progressOf(coalesced!).filesDone).toBe(100);
+      const frames = [await sse.next()];
+      while (progressOf(frames.at(-1)!).filesDone !== 100) frames.push(await sse.next());
+      expect(frames.length).toBeLessThanOrEqual(2);
       sse.close();
       for (let i = 0; i < 200 && bus.subscriberCount() >= open; i++) await Bun.sleep(10);
       expect(bus.subscriberCount()).toBe(open - 1);
