@@ -93,6 +93,8 @@ describe("jobs API", () => {
       retentionDays: 30,
       retention: { keepDaily: 7 },
       bandwidth: 512,
+      healthcheckUrl: null, // monitoring (issue 9): none set
+      alertAfterHours: null,
     });
     expect(job.enabled).toBe(false);
     expect(job.createdAt).toBe("2026-01-01T00:00:00.000Z");
