@@ -21,7 +21,12 @@ import {
 } from "../util/errors.ts";
 import { findParent, forgetAndPrune, forgetLock, withOpened } from "./operations.ts";
 import { openSpecRepository } from "./repository-access.ts";
-import type { ChildMessage, FailureKind, RunSpec } from "./run-protocol.ts";
+import { runRestoreChild } from "./restore-child.ts";
+import { isRestoreSpec } from "./restore-protocol.ts";
+import { reportTo } from "./run-progress.ts";
+import type { ChildMessage, ChildSpec, FailureKind, RunSpec } from "./run-protocol.ts";
+import { runVerifyChild } from "./verify-child.ts";
+import { isVerifySpec } from "./verify-protocol.ts";
 
 /** How long prune waits for a conflicting lock (say a CLI restore) before giving up until next time. */
 const PRUNE_LOCK_WAIT_MS = 60_000;
@@ -31,14 +36,14 @@ function send(message: ChildMessage): Promise<void> {
 }
 
 /** The first line of stdin is the spec; later lines are commands; EOF means the server is gone. */
-function readStdin(abort: (why: string) => void): Promise<RunSpec> {
+function readStdin(abort: (why: string) => void): Promise<ChildSpec> {
   const lines = createInterface({ input: process.stdin });
   return new Promise((resolve, reject) => {
-    let spec: RunSpec | null = null;
+    let spec: ChildSpec | null = null;
     lines.on("line", (line) => {
       if (spec === null) {
         try {
-          spec = JSON.parse(line) as RunSpec;
+          spec = JSON.parse(line) as ChildSpec;
           resolve(spec);
         } catch {
           reject(new Error("the run spec on stdin is not JSON"));
@@ -74,22 +79,7 @@ async function backUp(repo: RepositoryImpl, spec: RunSpec, signal: AbortSignal) 
     tags: spec.tags,
     parent,
     signal,
-    progressIntervalMs: 500,
-    onProgress: (e) => {
-      if (e.type !== "progress") return;
-      const progress = {
-        filesDone: e.files_done,
-        filesTotal: e.files_total,
-        bytesDone: e.bytes_done,
-        bytesTotal: e.bytes_total,
-        rate: e.rate,
-        eta: e.eta,
-        errors: e.errors,
-        current: e.current.slice(0, 4),
-      };
-      void send({ type: "progress", progress });
-    },
-    onError: (e) => void send({ type: "file-error", path: e.path, message: e.message }),
+    ...reportTo(send),
   });
   const s = result.summary;
   await send({
@@ -131,6 +121,16 @@ async function applyRetention(spec: RunSpec, signal: AbortSignal): Promise<void>
   }
 }
 
+/** Runs a run of another kind (restore), reporting a failure like a backup's. */
+async function runOther(run: () => Promise<void>, signal: AbortSignal): Promise<number> {
+  try {
+    await run();
+  } catch (e) {
+    await send({ type: "failed", kind: failureKind(e, signal), message: (e as Error).message });
+  }
+  return 0;
+}
+
 /** Runs one job from the spec on stdin; the exit code is 0 unless the run could not start. */
 export async function runChildMain(): Promise<number> {
   const controller = new AbortController();
@@ -140,13 +140,16 @@ export async function runChildMain(): Promise<number> {
   process.on("SIGTERM", () => abort("cancelled"));
   process.on("SIGINT", () => abort("cancelled"));
   const signal = controller.signal;
-  let spec: RunSpec;
+  let read: ChildSpec;
   try {
-    spec = await readStdin(abort);
+    read = await readStdin(abort);
   } catch (e) {
     await send({ type: "failed", kind: "other", message: (e as Error).message });
     return 1;
   }
+  if (isRestoreSpec(read)) return runOther(() => runRestoreChild(read, signal, send), signal);
+  if (isVerifySpec(read)) return runOther(() => runVerifyChild(read, signal, send), signal);
+  const spec: RunSpec = read;
   try {
     const compression = spec.compression;
     const open = () =>

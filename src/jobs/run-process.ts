@@ -3,7 +3,7 @@
  * environment: it holds the repository passphrase), JSON lines come back on stdout. Cancel asks
  * politely on stdin, then SIGTERM, then SIGKILL, so a stuck network call cannot hold a run for ever.
  */
-import type { ChildMessage, RunSpec } from "./run-protocol.ts";
+import type { ChildMessage, ChildSpec } from "./run-protocol.ts";
 
 export interface ChildRun {
   /** Resolves once the child exited and every line it wrote was handed to onMessage. */
@@ -44,7 +44,7 @@ async function tail(stream: ReadableStream<Uint8Array>): Promise<string> {
 
 export function startChildRun(
   command: string[],
-  spec: RunSpec,
+  spec: ChildSpec,
   onMessage: (message: ChildMessage) => void,
 ): ChildRun {
   const proc = Bun.spawn(command, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });

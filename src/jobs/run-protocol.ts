@@ -6,6 +6,8 @@
  */
 import type { RunProgress } from "../events/types.ts";
 import type { RepositoryTargetSpec } from "./repository-access.ts";
+import type { RestoreMessage, RestoreSpec } from "./restore-protocol.ts";
+import type { VerifyMessage, VerifySpec } from "./verify-protocol.ts";
 
 export interface RunSource {
   path: string;
@@ -38,6 +40,9 @@ export interface RunSpec {
   prune: boolean;
 }
 
+/** What the server writes first: a backup run, or another kind (restore). */
+export type ChildSpec = RunSpec | RestoreSpec | VerifySpec;
+
 /** Server → child, after the spec. */
 export type ChildCommand = { type: "cancel" };
 
@@ -58,4 +63,6 @@ export type ChildMessage =
       bytesTransferred: number;
     }
   | { type: "retention"; removed: number; pruned: boolean; problem: string | null }
-  | { type: "failed"; kind: FailureKind; message: string };
+  | { type: "failed"; kind: FailureKind; message: string }
+  | RestoreMessage
+  | VerifyMessage;

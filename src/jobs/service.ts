@@ -23,6 +23,7 @@ import { raise } from "./run-outcome.ts";
 import { type ChildRun, startChildRun } from "./run-process.ts";
 import { type QueuedRun, RunQueue } from "./run-queue.ts";
 import { runSetting } from "./run-settings.ts";
+import type { QueuedTask } from "./run-task.ts";
 import { checkStaleJobs } from "./staleness.ts";
 
 export type Actor = { id: string; email: string } | null;
@@ -40,6 +41,8 @@ export interface JobService {
   start(): void;
   /** The next scheduled time of a job, or null. */
   nextRun(configId: string): Date | null;
+  /** Queues a run of another kind (a restore) beside the backups; cancel(logId) reaches it. */
+  enqueueTask(task: QueuedTask): void;
   /** Runs going now and runs waiting in the queue (Prometheus gauges). */
   stats(): { running: number; queued: number };
   /** Raises or resolves `no_recent_success` alerts now (also done every staleCheckMs while started). */
@@ -69,6 +72,7 @@ class Runs implements JobService {
   private readonly controllers = new Map<string, AbortController>();
   private readonly finished = new Map<string, Promise<void>>();
   private readonly children = new Set<ChildRun>();
+  private readonly tasks = new Map<string, QueuedTask>();
   private readonly queue: RunQueue;
   private readonly scheduler: Scheduler;
   private readonly runDeps: RunDeps;
@@ -204,7 +208,7 @@ class Runs implements JobService {
     if (active) return active;
     const { db, clock, bus } = this.deps;
     const dest = findDestinationRow(db, config.destinationId);
-    const repoKey = dest?.repositoryId ? `repo:${dest.repositoryId}` : `dest:${config.destinationId}`;
+    const repoKey = repoKeyOf(dest?.repositoryId, config.destinationId);
     const now = clock.now();
     const log = insertLog(db, {
       id: newId(),
@@ -223,7 +227,33 @@ class Runs implements JobService {
   }
 
   /** Ends a run that never started (cancelled while queued, job deleted, shutdown). */
+  enqueueTask(task: QueuedTask): void {
+    if (this.stopping) throw new BackappError("the server is shutting down");
+    const dest = findDestinationRow(this.deps.db, task.destinationId);
+    this.tasks.set(task.logId, task);
+    const repoKey = repoKeyOf(dest?.repositoryId, task.destinationId);
+    this.queue.add({ logId: task.logId, configId: `task:${task.logId}`, repoKey });
+  }
+
+  private async startTask(task: QueuedTask): Promise<void> {
+    const controller = new AbortController();
+    this.controllers.set(task.logId, controller);
+    const done = task.run(controller.signal).finally(() => {
+      this.controllers.delete(task.logId);
+      this.tasks.delete(task.logId);
+    });
+    this.finished.set(task.logId, done);
+    await done;
+    this.finished.delete(task.logId);
+  }
+
   private endQueued(logId: string, reason: string): void {
+    const task = this.tasks.get(logId);
+    this.tasks.delete(logId);
+    if (task) {
+      task.endQueued(reason);
+      return;
+    }
     const { db, clock, bus } = this.deps;
     const log = findLog(db, logId);
     if (!log) return;
@@ -241,6 +271,8 @@ class Runs implements JobService {
   }
 
   private async startRun(run: QueuedRun): Promise<void> {
+    const task = this.tasks.get(run.logId);
+    if (task) return this.startTask(task);
     const { db, logger } = this.deps;
     const log = findLog(db, run.logId);
     if (!log) return;
@@ -260,6 +292,11 @@ class Runs implements JobService {
     await done;
     this.finished.delete(run.logId);
   }
+}
+
+/** Runs into one repository share a key (same repository id, else the same destination). */
+function repoKeyOf(repositoryId: string | null | undefined, destinationId: string): string {
+  return repositoryId ? `repo:${repositoryId}` : `dest:${destinationId}`;
 }
 
 /** Resolves with the promise's outcome, or "late" after `ms`. */

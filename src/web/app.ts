@@ -17,8 +17,8 @@ import { staticAssets } from "./middleware/static.ts";
 import { accountApiRoutes } from "./routes/account-api.ts";
 import { adminApiRoutes } from "./routes/admin-api.ts";
 import { adminPageRoutes } from "./routes/admin-pages.ts";
-import { authApiRoutes } from "./routes/auth-api.ts";
 import { alertsApiRoutes, alertsPageRoutes } from "./routes/alerts.ts";
+import { authApiRoutes } from "./routes/auth-api.ts";
 import { authPageRoutes } from "./routes/auth-pages.ts";
 import { backupsApiRoutes } from "./routes/backups-api.ts";
 import { backupsPageRoutes } from "./routes/backups-pages.ts";
@@ -33,7 +33,11 @@ import { notificationApiRoutes } from "./routes/notifications-api.ts";
 import { notificationPageRoutes } from "./routes/notifications-pages.ts";
 import { profilePageRoutes } from "./routes/profile-pages.ts";
 import { recoveryPageRoutes } from "./routes/recovery-pages.ts";
+import { restoresApiRoutes } from "./routes/restores-api.ts";
 import { settingsRoutes } from "./routes/settings.ts";
+import { snapshotsApiRoutes } from "./routes/snapshots-api.ts";
+import { snapshotsPageRoutes } from "./routes/snapshots-pages.ts";
+import { verifyRoutes } from "./routes/verify-api.ts";
 
 export function createApp(services: AppServices) {
   const app = new Hono<AppEnv>();
@@ -76,6 +80,10 @@ export function createApp(services: AppServices) {
     destinationAreas(),
     backupsApiRoutes(),
     backupsPageRoutes(),
+    snapshotsApiRoutes(),
+    restoresApiRoutes(),
+    snapshotsPageRoutes(),
+    verifyRoutes(),
     dashboardRoutes(),
     alertsApiRoutes(),
     alertsPageRoutes(),
