@@ -15,6 +15,8 @@ export interface RunProgress {
   /** Seconds left, or null when unknown. */
   eta: number | null;
   errors: number;
+  /** Bytes stored in the repository so far (backups; absent where not counted). */
+  bytesUploaded?: number;
   /** Files being read now. */
   current: string[];
 }

@@ -23,6 +23,7 @@ import {
 import type { Backend } from "../storage/backend.ts";
 import { type OpenBackendOptions, openBackend } from "../storage/open.ts";
 import { NotFoundError, WrongPasswordError } from "../util/errors.ts";
+import { withUploadCount } from "./upload-count.ts";
 
 export interface RepositoryTargetSpec {
   /** "s3://bucket/prefix" (or "s3://bucket") or an absolute folder. */
@@ -96,10 +97,11 @@ export function specBackend(spec: RepositoryTargetSpec, options: OpenBackendOpti
  */
 export async function openSpecRepository(
   spec: RepositoryTargetSpec,
-  options: OpenOptions & { limitUploadKbps?: number } = {},
+  options: OpenOptions & { limitUploadKbps?: number; onUpload?: (bytes: number) => void } = {},
 ): Promise<RepositoryImpl> {
-  const { limitUploadKbps, ...open } = options;
-  const backend = specBackend(spec, { limitUploadKbps });
+  const { limitUploadKbps, onUpload, ...open } = options;
+  const limited = specBackend(spec, { limitUploadKbps });
+  const backend = onUpload ? withUploadCount(limited, onUpload) : limited;
   try {
     return await openRepository(backend, spec.password, open);
   } catch (e) {

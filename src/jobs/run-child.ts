@@ -69,7 +69,7 @@ function union(spec: RunSpec, key: "includePatterns" | "excludePatterns"): strin
   return all.length > 0 ? all : undefined;
 }
 
-async function backUp(repo: RepositoryImpl, spec: RunSpec, signal: AbortSignal) {
+async function backUp(repo: RepositoryImpl, spec: RunSpec, signal: AbortSignal, uploaded: () => number) {
   const paths = spec.sources.map((s) => s.path);
   const parent = spec.full ? null : await findParent(repo, hostname(), normalizePaths(paths), signal);
   const result = await backup(repo, paths, {
@@ -79,7 +79,7 @@ async function backUp(repo: RepositoryImpl, spec: RunSpec, signal: AbortSignal) 
     tags: spec.tags,
     parent,
     signal,
-    ...reportTo(send),
+    ...reportTo(send, uploaded),
   });
   const s = result.summary;
   await send({
@@ -152,16 +152,20 @@ export async function runChildMain(): Promise<number> {
   const spec: RunSpec = read;
   try {
     const compression = spec.compression;
+    let uploaded = 0;
     const open = () =>
       openSpecRepository(spec.target, {
         lock: "shared",
         compression,
         limitUploadKbps: spec.limitUploadKbps,
         signal,
+        onUpload: (n) => {
+          uploaded += n;
+        },
       });
     await withOpened(open, async (repo) => {
       await send({ type: "opened" });
-      await backUp(repo, spec, signal);
+      await backUp(repo, spec, signal, () => uploaded);
     });
     await applyRetention(spec, signal);
   } catch (e) {

@@ -2,8 +2,11 @@
 import type { FileError, ProgressEvent } from "../engine/types.ts";
 import type { ChildMessage } from "./run-protocol.ts";
 
-/** onProgress/onError for an engine call, sending `progress` and `file-error` lines. */
-export function reportTo(send: (m: ChildMessage) => Promise<void>) {
+/**
+ * onProgress/onError for an engine call, sending `progress` and `file-error` lines; `uploaded`
+ * (when given) says how many bytes the run has stored so far.
+ */
+export function reportTo(send: (m: ChildMessage) => Promise<void>, uploaded?: () => number) {
   return {
     progressIntervalMs: 500,
     onProgress: (e: ProgressEvent) => {
@@ -17,6 +20,7 @@ export function reportTo(send: (m: ChildMessage) => Promise<void>) {
         eta: e.eta,
         errors: e.errors,
         current: e.current.slice(0, 4),
+        ...(uploaded ? { bytesUploaded: uploaded() } : {}),
       };
       void send({ type: "progress", progress });
     },

@@ -24,7 +24,7 @@ export interface ProgressData {
   filesTotal: number;
   bytesDone: number;
   bytesTotal: number;
-  /** Not reported by the engine while a run goes (the run's `bytesTransferred` says it at the end). */
+  /** Bytes stored in the repository so far; null until the run's first report. */
   bytesUploaded: number | null;
   rate: number;
   eta: number | null;
@@ -92,7 +92,7 @@ export function progressData(state: RunLiveState, row: BackupLogRow): ProgressDa
     filesTotal: p?.filesTotal ?? 0,
     bytesDone: p?.bytesDone ?? row.totalBytes,
     bytesTotal: p?.bytesTotal ?? 0,
-    bytesUploaded: null,
+    bytesUploaded: p?.bytesUploaded ?? null,
     rate: p?.rate ?? 0,
     eta: p?.eta ?? null,
     currentPath: p?.current[0] ?? null,

@@ -40,6 +40,7 @@ export function liveFormat(d: ProgressData) {
       d.bytesTotal > 0
         ? `${formatBytes(d.bytesDone)} of ${formatBytes(d.bytesTotal)}`
         : formatBytes(d.bytesDone),
+    uploaded: d.bytesUploaded === null ? "—" : formatBytes(d.bytesUploaded),
     rate: d.rate > 0 ? `${formatBytes(Math.round(d.rate))}/s` : "—",
     eta: d.eta === null ? "—" : formatDuration(d.eta * 1000),
     errors: String(d.errors),
