@@ -28,3 +28,9 @@ export async function repositoryTargetSpecLazy(): Promise<
 > {
   return (await import("./repository-access.ts")).repositoryTargetSpec;
 }
+
+/** The engine's path token and display functions (loaded on first use), for links and pages. */
+export async function pathCodec(): Promise<{ token(path: string): string; display(path: string): string }> {
+  const { encodePathToken, displayName } = await import("../engine/browse/index.ts");
+  return { token: encodePathToken, display: displayName };
+}

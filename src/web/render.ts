@@ -40,6 +40,7 @@ export function createRenderer(options: { version: string }) {
       { href: "/destinations", label: "Destinations" },
       { href: "/configs", label: "Backup jobs" },
       { href: "/backups", label: "Runs" },
+      { href: "/snapshots", label: "Snapshots" },
       { href: "/settings/profile", label: "Profile" },
       { href: "/settings/notifications", label: "Notifications" },
     ];

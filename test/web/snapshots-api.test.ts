@@ -283,4 +283,50 @@ describe("/api/snapshots", () => {
     expect(r.status).toBe(404);
     expect((await admin.api("GET", `/api/snapshots/ffffffffffff/tree?${q({})}`)).status).toBe(404);
   });
+
+  it("pages: the list, a snapshot's folders, a lazy folder page, search, versions, a restore form that runs", async () => {
+    const list = await admin.get(`/snapshots?configId=${jobId}`);
+    expect(list.status).toBe(200);
+    expect(list.text).toContain(`/snapshots/${snapshots[1]}?destinationId=${destinationId}`);
+    const token = Buffer.from(`${src}/docs`).toString("base64url");
+    const page = await admin.get(
+      `/snapshots/${snapshots[1]}?destinationId=${destinationId}&configId=${jobId}&p=${token}`,
+    );
+    expect(page.status).toBe(200);
+    expect(page.text).toContain("Report FINAL.pdf");
+    expect(page.text).toContain("quote&quot;back\\slash;%.txt");
+    expect(page.text).toContain("/snapshots/versions?configId=");
+    const part = await admin.get(
+      `/snapshots/${snapshots[1]}/dir?destinationId=${destinationId}&path=${encodeURIComponent(`${src}/deep`)}`,
+    );
+    expect(part.text).toContain("long-link");
+    expect(part.text).not.toContain("<html");
+    const found = await admin.get(
+      `/snapshots/${snapshots[1]}/search?destinationId=${destinationId}&q=report`,
+    );
+    expect(found.text).toContain("Report FINAL.pdf");
+    const versions = await admin.get(
+      `/snapshots/versions?configId=${jobId}&path=${encodeURIComponent(`${src}/docs/Report FINAL.pdf`)}`,
+    );
+    expect(versions.text).toContain(snapshots[0]?.slice(0, 8));
+    expect(versions.text).toContain(snapshots[1]?.slice(0, 8));
+    const target = join(work.path, "page-restore");
+    const started = await admin.form(`/snapshots/${snapshots[1]}/restore`, {
+      destinationId,
+      p: token,
+      target,
+      existing: "skip",
+    });
+    expect(started.status).toBe(303);
+    const where = started.headers.get("location") ?? "";
+    let status = "";
+    for (let i = 0; i < 600 && status !== "completed"; i++) {
+      status = /data-status="([a-z]+)"/.exec((await admin.get(where)).text)?.[1] ?? "";
+      if (status === "failed") break;
+      await Bun.sleep(100);
+    }
+    expect(status).toBe("completed");
+    expect(readFileSync(join(target, src, "docs", "big.bin")).equals(big)).toBe(true);
+    expect((await alice.get(where)).status).toBe(404);
+  }, 60_000);
 });
