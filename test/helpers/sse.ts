@@ -33,7 +33,7 @@ export async function openSse(url: string, headers: Record<string, string> = {})
   const decoder = new TextDecoder();
   const comments: string[] = [];
   let buffer = "";
-  let ended = !res.ok || !reader;
+  let ended = !reader || !(res.headers.get("content-type") ?? "").includes("text/event-stream");
 
   /** One complete message block from the buffer, or null when more bytes are needed. */
   const take = (): SseMessage | null => {

@@ -166,8 +166,11 @@ describe("GET /api/backups/:id/events", () => {
     const sixth = await events(admin, logId);
     expect(sixth.status).toBe(429);
     expect((await sixth.rest()).length).toBe(0);
+    // The run page's stream answers 429 as an event stream that closes at once (htmx keeps the card).
     const page = await openSse(`${server.url}/backups/${logId}/live`, cookie(admin));
     expect(page.status).toBe(429);
+    expect(page.headers.get("content-type")).toContain("text/event-stream");
+    expect((await page.rest()).map((m) => m.event)).toEqual(["done"]);
     // Another user has slots of their own.
     const list = (await alice.api("GET", "/api/backups/logs")).json<{ items: unknown[] }>();
     expect(list.items).toEqual([]);

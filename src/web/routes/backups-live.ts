@@ -10,6 +10,7 @@
  * Only the run's owner or an admin may listen (others get 404); the per-user cap answers 429.
  */
 import type { Context, Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { isAdmin } from "../../auth/permissions.ts";
 import { findConfigRecord } from "../../db/backup-configs.ts";
 import { activeLogs, type BackupLogRow, logJson } from "../../db/backup-logs.ts";
@@ -146,6 +147,23 @@ export function addRunEventsApi(api: Hono<AppEnv>): void {
   });
 }
 
+/**
+ * A page's stream, where a full cap answers 429 as an event stream: htmx's SSE extension then
+ * takes the answer instead of swapping an error page into the live region, which keeps showing
+ * the state it was rendered with (`closing`: with a `done` event, so it does not retry).
+ */
+function pageStream(make: () => Response, closing: boolean): Response {
+  try {
+    return make();
+  } catch (e) {
+    if (!(e instanceof HTTPException) || e.status !== 429) throw e;
+    return new Response(closing ? "event: done\ndata: \n\n" : ": too many live views\n\n", {
+      status: 429,
+      headers: { "content-type": "text/event-stream", "cache-control": "no-store", "retry-after": "30" },
+    });
+  }
+}
+
 /** Adds the pages' live streams to the /backups sub-app (before its `/:id` routes). */
 export function addLivePages(pages: Hono<AppEnv>, statusData: StatusData): void {
   pages.get("/live/running", (c) => {
@@ -154,14 +172,13 @@ export function addLivePages(pages: Hono<AppEnv>, statusData: StatusData): void 
       frame: (runs: ActiveRun[], done: BackupLogRow[]) => ({ data: runningHtml(c, runs, done) }),
     };
     const feed = activeRunsFeed(c.get("services"), isAdmin(p) ? null : p.id, () => visibleActive(c), view);
-    return liveStream(c, p.id, feed, { intervalMs: 1000 });
+    return pageStream(() => liveStream(c, p.id, feed, { intervalMs: 1000 }), false);
   });
   pages.get("/:id/live", (c) => {
     const p = principalFor(c.get("user"));
     const row = visibleLog(c.get("services").db, p, c.req.param("id"));
-    return liveStream(c, p.id, runFeed(c.get("services"), row.id, htmlView(c, statusData)), {
-      intervalMs: 500,
-    });
+    const feed = runFeed(c.get("services"), row.id, htmlView(c, statusData));
+    return pageStream(() => liveStream(c, p.id, feed, { intervalMs: 500 }), true);
   });
 }
 
