@@ -33,6 +33,7 @@ import { notificationApiRoutes } from "./routes/notifications-api.ts";
 import { notificationPageRoutes } from "./routes/notifications-pages.ts";
 import { profilePageRoutes } from "./routes/profile-pages.ts";
 import { recoveryPageRoutes } from "./routes/recovery-pages.ts";
+import { reportsRoutes } from "./routes/reports.ts";
 import { restoresApiRoutes } from "./routes/restores-api.ts";
 import { settingsRoutes } from "./routes/settings.ts";
 import { snapshotsApiRoutes } from "./routes/snapshots-api.ts";
@@ -84,6 +85,7 @@ export function createApp(services: AppServices) {
     restoresApiRoutes(),
     snapshotsPageRoutes(),
     verifyRoutes(),
+    reportsRoutes(),
     dashboardRoutes(),
     alertsApiRoutes(),
     alertsPageRoutes(),

@@ -76,6 +76,7 @@ const NOTICES: Record<string, Flash> = {
   "password-reset": { kind: "success", message: "Your password was changed. Sign in with the new one." },
   "password-changed": { kind: "success", message: "Password changed. Other sessions were signed out." },
   "profile-saved": { kind: "success", message: "Profile saved." },
+  "prices-saved": { kind: "success", message: "Prices saved." },
   "sessions-ended": { kind: "success", message: "All other sessions were signed out." },
   "session-ended": { kind: "success", message: "The session was signed out." },
   "token-revoked": { kind: "success", message: "The token was revoked." },

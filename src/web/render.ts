@@ -41,6 +41,7 @@ export function createRenderer(options: { version: string }) {
       { href: "/configs", label: "Backup jobs" },
       { href: "/backups", label: "Runs" },
       { href: "/snapshots", label: "Snapshots" },
+      { href: "/reports", label: "Reports" },
       { href: "/settings/profile", label: "Profile" },
       { href: "/settings/notifications", label: "Notifications" },
     ];
