@@ -5,15 +5,17 @@
  */
 import { type AlertRow, listOpenAlerts } from "../db/alerts.ts";
 import { type BackupConfigRecord, listConfigRecords } from "../db/backup-configs.ts";
-import { type BackupLogRow, latestLogsByConfig } from "../db/backup-logs.ts";
+import type { BackupLogRow } from "../db/backup-logs.ts";
 import type { Db } from "../db/client.ts";
 import {
   type DayPoint,
   dailySeries,
   jobTotals,
   lastSuccessByConfig,
+  latestRunByConfig,
   periodTotals,
 } from "../db/metrics-queries.ts";
+import { direct, type Memo } from "./metrics-cache.ts";
 import type { JobService } from "./service.ts";
 import { spanText, staleThresholdMs } from "./staleness.ts";
 
@@ -84,7 +86,7 @@ function judge(
 export function jobHealth(deps: MetricsDeps, userId: string | null, now: number): JobHealth[] {
   const configs = listConfigRecords(deps.db, userId ? { userId } : {});
   const ids = configs.map((c) => c.id);
-  const latest = latestLogsByConfig(deps.db, ids);
+  const latest = latestRunByConfig(deps.db, ids);
   const success = lastSuccessByConfig(deps.db, ids);
   const alerts = listOpenAlerts(deps.db, userId ? { userId } : {});
   const rank: Record<HealthState, number> = { red: 0, amber: 1, green: 2 };
@@ -119,15 +121,13 @@ export function backupMetrics(
   period: Period,
   now: number,
   health: JobHealth[] = jobHealth(deps, userId, now),
+  memo: Memo = direct,
 ) {
   const from = periodStart(now, period);
-  const totals = periodTotals(deps.db, userId, from);
-  const stored = periodTotals(deps.db, userId, 0);
-  const perJob = jobTotals(
-    deps.db,
-    health.map((h) => h.config.id),
-    from,
-  );
+  const totals = memo(`totals:${userId}:${from}`, () => periodTotals(deps.db, userId, from));
+  const stored = memo(`totals:${userId}:all`, () => periodTotals(deps.db, userId, 0));
+  const ids = health.map((h) => h.config.id);
+  const perJob = memo(`jobs:${userId}:${from}:${ids.join(",")}`, () => jobTotals(deps.db, ids, from));
   const rate = (runs: number, ok: number) => (runs === 0 ? null : Math.round((ok / runs) * 1000) / 10);
   return {
     totalBackups: totals.runs,
@@ -162,6 +162,13 @@ export function backupMetrics(
 export type BackupMetricsJson = ReturnType<typeof backupMetrics>;
 
 /** Daily points per job since the period's start, for the charts. */
-export function jobSeries(db: Db, configIds: string[], period: Period, now: number): DayPoint[] {
-  return dailySeries(db, configIds, periodStart(now, period));
+export function jobSeries(
+  db: Db,
+  configIds: string[],
+  period: Period,
+  now: number,
+  memo: Memo = direct,
+): DayPoint[] {
+  const from = periodStart(now, period);
+  return memo(`series:${from}:${configIds.join(",")}`, () => dailySeries(db, configIds, from));
 }

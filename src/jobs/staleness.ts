@@ -19,10 +19,23 @@ export function staleThresholdMs(config: BackupConfigRecord, now: number): numbe
   if (!config.enabled) return null;
   const hours = config.options.alertAfterHours;
   if (hours) return hours * HOUR_MS;
-  const times = nextRunTimes(config.schedule, 8, new Date(now)).map((d) => d.getTime());
+  const gap = longestGap(config.schedule, now);
+  return gap > 0 ? 2 * gap : null;
+}
+
+/** Longest gap per schedule: croner in a time zone costs milliseconds, the dashboard asks per job per view. */
+const gaps = new Map<string, number>();
+
+function longestGap(schedule: BackupConfigRecord["schedule"], now: number): number {
+  const key = `${schedule.cronExpression}|${schedule.timezone}`;
+  const known = gaps.get(key);
+  if (known !== undefined) return known;
+  const times = nextRunTimes(schedule, 8, new Date(now)).map((d) => d.getTime());
   let gap = 0;
   for (let i = 1; i < times.length; i++) gap = Math.max(gap, (times[i] as number) - (times[i - 1] as number));
-  return gap > 0 ? 2 * gap : null;
+  if (gaps.size >= 1000) gaps.clear();
+  gaps.set(key, gap);
+  return gap;
 }
 
 /** "3 d 4 h", "5 h 10 min", "12 min". */

@@ -19,6 +19,7 @@ import {
   type Period,
   periodStart,
 } from "../../jobs/metrics.ts";
+import { type Memo, metricsMemo } from "../../jobs/metrics-cache.ts";
 import { formatBytes, formatDuration } from "../../util/bytes.ts";
 import { NotFoundError } from "../../util/errors.ts";
 import { barChart, byteUnit, durationUnit } from "../charts.ts";
@@ -70,7 +71,7 @@ function jobRow(h: JobHealth, now: number) {
   };
 }
 
-function chartsOf(c: Ctx, health: JobHealth[], period: Period, now: number) {
+function chartsOf(c: Ctx, health: JobHealth[], period: Period, now: number, memo: Memo) {
   const { db } = c.get("services");
   const days = PERIODS[period];
   const from = periodStart(now, period);
@@ -79,6 +80,7 @@ function chartsOf(c: Ctx, health: JobHealth[], period: Period, now: number) {
     health.map((h) => h.config.id),
     period,
     now,
+    memo,
   );
   const activity = new Map<string, number>();
   for (const p of points) activity.set(p.configId, (activity.get(p.configId) ?? 0) + p.runs);
@@ -136,7 +138,8 @@ export function dashboardPage(c: Ctx) {
   const now = services.clock.now();
   const deps = { db: services.db, jobs: services.jobs };
   const health = jobHealth(deps, userId, now);
-  const metrics = backupMetrics(deps, userId, period, now, health);
+  const memo = metricsMemo(services.events, now);
+  const metrics = backupMetrics(deps, userId, period, now, health, memo);
   return renderPage(c, "dashboard", {
     title: "Dashboard",
     period,
@@ -150,7 +153,7 @@ export function dashboardPage(c: Ctx) {
     jobs: health.map((h) => jobRow(h, now)),
     unread: unreadAlertCount(services.db, userId),
     runningHtml: null,
-    ...chartsOf(c, health, period, now),
+    ...chartsOf(c, health, period, now, memo),
   });
 }
 
@@ -166,7 +169,9 @@ export function dashboardRoutes() {
     const q = parseWith(metricsQuery, c.req.query());
     const userId = subjectOf(c, q.userId);
     const deps = { db: services.db, jobs: services.jobs };
-    return c.json(backupMetrics(deps, userId, q.period, services.clock.now()));
+    const now = services.clock.now();
+    const health = jobHealth(deps, userId, now);
+    return c.json(backupMetrics(deps, userId, q.period, now, health, metricsMemo(services.events, now)));
   });
 
   return app;
