@@ -96,6 +96,17 @@ export function decodeCursor(cursor: string): { startTime: number; id: string } 
   return m ? { startTime: Number(m[1]), id: m[2] as string } : null;
 }
 
+/**
+ * The status filter. Without a user or job (an admin's whole history) SQLite would pick the
+ * status index and sort every matching row for each page; the unary `+` keeps that term off the
+ * index, so the page walks (start_time, id) newest first and stops after `limit` matches.
+ */
+function statusCondition(query: LogQuery): SQL | undefined {
+  if (!query.status) return undefined;
+  if (query.userId || query.configId) return eq(backupLogs.status, query.status);
+  return sql`+${backupLogs.status} = ${query.status}`;
+}
+
 /** Runs newest first, filtered, one page at a time. A malformed cursor reads as the first page. */
 export function listLogs(db: Db, query: LogQuery = {}): LogPage {
   const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
@@ -103,7 +114,7 @@ export function listLogs(db: Db, query: LogQuery = {}): LogPage {
   const conditions: (SQL | undefined)[] = [
     query.userId ? eq(backupLogs.userId, query.userId) : undefined,
     query.configId ? eq(backupLogs.configId, query.configId) : undefined,
-    query.status ? eq(backupLogs.status, query.status) : undefined,
+    query.status ? statusCondition(query) : undefined,
     query.from !== undefined ? gte(backupLogs.startTime, query.from) : undefined,
     query.to !== undefined ? lt(backupLogs.startTime, query.to) : undefined,
     after
