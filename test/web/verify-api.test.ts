@@ -120,6 +120,9 @@ describe("verification", () => {
     expect(details.restoreMs).toBeGreaterThanOrEqual(0);
     // The sample was deleted.
     expect(readdirSync(join(server.dataDir, "drills"))).toEqual([]);
+    const page = await admin.request("GET", `/backups/${log.id}`);
+    expect(page.text).toContain("Restore drill: passed");
+    expect(page.text).toContain("Time to restore the sample");
   });
 
   it("Verify now passes on the healthy repository (5% data sample by default)", async () => {
@@ -129,6 +132,24 @@ describe("verification", () => {
     expect(log).toMatchObject({ kind: "check", status: "completed" });
     expect(log.details).toMatchObject({ readDataPct: 5, problemCount: 0 });
     expect(await openCheckAlerts(admin)).toEqual([]);
+  });
+
+  it("the buttons on the destinations and jobs pages queue a check and a drill and land on the run page", async () => {
+    const list = await admin.request("GET", "/destinations");
+    expect(list.text).toContain(`action="/destinations/${destinationId}/verify"`);
+    const v = await admin.form(`/destinations/${destinationId}/verify`, {});
+    expect(v.status).toBe(303);
+    const runPath = v.headers.get("location") ?? "";
+    expect(runPath).toMatch(/^\/backups\//);
+    expect((await waitForEnd(admin, runPath.slice("/backups/".length))).status).toBe("completed");
+    expect((await admin.request("GET", runPath)).text).toContain("Repository check: no problems");
+    const jobs = await admin.request("GET", "/configs");
+    expect(jobs.text).toContain(`action="/configs/${jobId}/drill"`);
+    const d = await admin.form(`/configs/${jobId}/drill`, {});
+    expect(d.status).toBe(303);
+    expect((await waitForEnd(admin, (d.headers.get("location") ?? "").slice("/backups/".length))).kind).toBe(
+      "drill",
+    );
   });
 
   it("another user's destination and job are 404", async () => {
