@@ -110,11 +110,15 @@ export async function listSnapshotsFor(
   p: Principal,
   q: SnapshotQuery,
   signal?: AbortSignal,
-): Promise<{ items: SnapshotJson[]; nextCursor: string | null }> {
+): Promise<{
+  items: SnapshotJson[];
+  nextCursor: string | null;
+  unavailable: { destinationId: string; message: string }[];
+}> {
   let destinations: string[];
   if (q.configId) {
     const config = ownedOrNotFound(p, findConfigRecord(deps.db, q.configId), "backup job");
-    if (q.destinationId && q.destinationId !== config.destinationId) return { items: [], nextCursor: null };
+    if (q.destinationId && q.destinationId !== config.destinationId) return { items: [], nextCursor: null, unavailable: [] };
     destinations = [config.destinationId];
   } else if (q.destinationId) {
     destinations = [q.destinationId];
@@ -122,14 +126,24 @@ export async function listSnapshotsFor(
     destinations = listDestinationRows(deps.db, isAdmin(p) ? undefined : p.id).map((d) => d.id);
   }
   const all: SnapshotJson[] = [];
-  for (const id of destinations) all.push(...(await destinationSnapshots(deps, p, id, q.configId, signal)));
+  const unavailable: { destinationId: string; message: string }[] = [];
+  for (const id of destinations) {
+    try {
+      all.push(...(await destinationSnapshots(deps, p, id, q.configId, signal)));
+    } catch (e) {
+      // Asked for one destination: its error is the answer. Across all: one unreachable
+      // repository must not hide the others' snapshots.
+      if (destinations.length === 1 || signal?.aborted) throw e;
+      unavailable.push({ destinationId: id, message: (e as Error).message });
+    }
+  }
   all.sort((a, b) => (a.time === b.time ? cmp(b.id, a.id) : cmp(b.time, a.time)));
   const start = q.cursor ? all.findIndex((s) => cursorOf(s) === q.cursor) + 1 : 0;
   if (q.cursor && start === 0) throw new ValidationError("invalid cursor");
   const limit = q.limit ?? PAGE;
   const items = all.slice(start, start + limit);
   const last = items.at(-1);
-  return { items, nextCursor: start + limit < all.length && last ? cursorOf(last) : null };
+  return { items, nextCursor: start + limit < all.length && last ? cursorOf(last) : null, unavailable };
 }
 
 function cmp(a: string, b: string): number {

@@ -5,7 +5,7 @@
  * traversal attempts in every path parameter refused; another user's ids 404.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAwkward, LATIN1_STORED } from "../engine/browse/fixture.ts";
@@ -112,6 +112,30 @@ describe("/api/snapshots", () => {
       )
     ).json<{ items: Json[] }>();
     expect(rest.items.map((s) => s.id)).toEqual([snapshots[0]]);
+  });
+
+  it("lists every destination's snapshots without filters; an unreadable one is reported, not fatal", async () => {
+    const gone = join(work.path, "gone-repo");
+    const d = await admin.api("POST", "/api/destinations", {
+      type: "local",
+      name: "gone",
+      path: gone,
+      password: PASSPHRASE,
+    });
+    expect(d.status).toBe(201);
+    rmSync(gone, { recursive: true });
+    const all = (await admin.api("GET", "/api/snapshots")).json<{
+      items: Json[];
+      unavailable: { destinationId: string }[];
+    }>();
+    expect(all.items.map((s) => s.id)).toEqual([...snapshots].reverse());
+    expect(all.unavailable.map((u) => u.destinationId)).toEqual([d.json<{ id: string }>().id]);
+    const page = await admin.get("/snapshots");
+    expect(page.status).toBe(200);
+    expect(page.text).toContain("Could not read the destination “gone”");
+    expect(
+      (await admin.api("DELETE", `/api/destinations/${d.json<{ id: string }>().id}`)).status,
+    ).toBeLessThan(300);
   });
 
   it("lists directories in pages, with types, symlink targets and a non-UTF-8 name; latest and prefixes resolve", async () => {

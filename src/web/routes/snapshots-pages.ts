@@ -106,7 +106,20 @@ export function snapshotsPageRoutes() {
     const next = page.nextCursor
       ? `/snapshots?${new URLSearchParams({ ...filters, cursor: page.nextCursor }).toString()}`
       : null;
-    return renderPage(c, "snapshots", { title: "Snapshots", items, jobs, destinations, filters, next });
+    const destName = new Map(destinations.map((d) => [d.id, d.name]));
+    const unavailable = page.unavailable.map((u) => ({
+      name: destName.get(u.destinationId) ?? u.destinationId,
+      message: u.message,
+    }));
+    return renderPage(c, "snapshots", {
+      title: "Snapshots",
+      items,
+      jobs,
+      destinations,
+      filters,
+      next,
+      unavailable,
+    });
   });
 
   pages.get("/restores/:rid", (c) => {
@@ -122,13 +135,11 @@ export function snapshotsPageRoutes() {
     const row = visibleRestore(c.get("services").db, principalFor(c.get("user")), c.req.param("rid"));
     const csrf = c.get("session")?.csrfToken ?? null;
     return c.html(
-      c
-        .get("services")
-        .renderer.partial("restore-status", {
-          r: restoreJson(row),
-          bytes: formatBytes(row.totalBytes),
-          csrf,
-        }),
+      c.get("services").renderer.partial("restore-status", {
+        r: restoreJson(row),
+        bytes: formatBytes(row.totalBytes),
+        csrf,
+      }),
     );
   });
 
