@@ -208,6 +208,28 @@ describe("/backups/:id live page", () => {
   }, 60_000);
 });
 
+describe("/backups/live/running", () => {
+  it("lists the user's running runs live and ends each job's row cell on its final status", async () => {
+    const live = await openSse(`${server.url}/backups/live/running`, cookie(admin));
+    expect(live.status).toBe(200);
+    const first = await live.next();
+    expect(first?.data).toContain("No backup is running.");
+    const logId = await runNow(admin, slowJob);
+    let frame = await live.next();
+    while (frame && !frame.data.includes("<progress")) frame = await live.next();
+    expect(frame?.data).toContain(`href="/backups/${logId}"`);
+    expect(frame?.data).toContain(`id="job-live-${slowJob}" hx-swap-oob="true"`);
+    while (frame && !frame.data.includes("status-completed")) frame = await live.next();
+    expect(frame?.data).toContain("No backup is running.");
+    expect(frame?.data).toContain(`<a href="/backups/${logId}"><span class="badge status-completed">`);
+    live.close();
+    const alices = await openSse(`${server.url}/backups/live/running`, cookie(alice));
+    const own = await alices.next();
+    alices.close();
+    expect(own?.data).toContain("No backup is running.");
+  }, 60_000);
+});
+
 describe("stream resources", () => {
   it("a client going away closes its bus subscription; updates are coalesced to the newest state", async () => {
     const t = createTestApp();
