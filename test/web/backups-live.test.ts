@@ -274,6 +274,25 @@ describe("stream resources", () => {
       const after = await openSse(`${origin}/api/backups/${row.id}/events`, session);
       expect((await after.rest()).map((m) => m.event)).toEqual(["done"]);
       expect(bus.subscriberCount()).toBe(open - 1);
+
+      // The run page's stream turns into the summary with the per-file errors when the run ends.
+      const row2 = insertLog(t.db, { id: "liverun2", userId: user.id, status: "running", startTime: now });
+      const page = await openSse(`${origin}/backups/${row2.id}/live`, session);
+      expect((await page.next())?.data).toContain("<progress");
+      const errors = [{ path: "/data/locked <1>.db", message: "permission denied" }];
+      updateLog(t.db, row2.id, {
+        status: "partial",
+        filesSkipped: 1,
+        errors: JSON.stringify(errors),
+        endTime: now + 5,
+      });
+      const end = { userId: user.id, configId: null, logId: row2.id, at: now + 5 };
+      bus.publish({ ...end, type: "run.finished", status: "partial", snapshotId: "abc", reason: null });
+      const rest = await page.rest();
+      expect(rest.map((m) => m.event)).toEqual(["message", "done"]);
+      expect(rest[0]!.data).toContain("Files that could not be read");
+      expect(rest[0]!.data).toContain("<code>/data/locked &lt;1&gt;.db</code>: permission denied");
+      expect(rest[0]!.data).not.toContain("<progress");
     } finally {
       listener.stop(true);
       t.close();
