@@ -28,8 +28,21 @@ async function fontBytes(name: string): Promise<ArrayBuffer> {
   return Bun.file(asset.path).arrayBuffer();
 }
 
-/** Cuts text to fit `width` with an ellipsis. */
-function fit(font: PDFFont, text: string, size: number, width: number): string {
+const RTL = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]/u;
+const LTR_LETTER = /[A-Za-z\u00c0-\u058f\u1e00-\u1fff]/u;
+
+/**
+ * pdf-lib lays glyphs out left to right in logical order: a name written only in a right-to-left
+ * script (Hebrew, Arabic) is drawn reversed so it reads correctly. Mixed-direction text is left
+ * as is (no bidi algorithm), and Arabic letters are not joined (pdf-lib does no shaping).
+ */
+function visual(text: string): string {
+  return RTL.test(text) && !LTR_LETTER.test(text) ? [...text].reverse().join("") : text;
+}
+
+/** Cuts text to fit `width` with an ellipsis, in visual order. */
+function fit(font: PDFFont, logical: string, size: number, width: number): string {
+  const text = visual(logical);
   if (font.widthOfTextAtSize(text, size) <= width) return text;
   let t = text;
   while (t.length > 1 && font.widthOfTextAtSize(`${t}…`, size) > width) t = t.slice(0, -1);
@@ -151,7 +164,7 @@ function jobRows(r: ReportRow): [string, string][] {
   ];
 }
 
-const ROW_H = 18;
+const ROW_H = 16;
 
 function jobTables(doc: PDFDocument, f: Fonts, items: ReportRow[]): void {
   const [w, h] = A4;
@@ -181,7 +194,7 @@ function jobTables(doc: PDFDocument, f: Fonts, items: ReportRow[]): void {
           height: ROW_H,
           color: rgb(0.96, 0.97, 0.98),
         });
-      page.drawText(label, { x: MARGIN + 6, y: y - 9, size: 10, font: f.regular, color: MUTED });
+      page.drawText(label, { x: MARGIN + 6, y: y - 9, size: 9.5, font: f.regular, color: MUTED });
       page.drawText(fit(f.regular, value, 10, w / 2 - MARGIN - 12), {
         x: w / 2,
         y: y - 9,
