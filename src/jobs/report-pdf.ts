@@ -41,7 +41,7 @@ function visual(text: string): string {
 }
 
 /** Cuts text to fit `width` with an ellipsis, in visual order. */
-function fit(font: PDFFont, logical: string, size: number, width: number): string {
+function clip(font: PDFFont, logical: string, size: number, width: number): string {
   const text = visual(logical);
   if (font.widthOfTextAtSize(text, size) <= width) return text;
   let t = text;
@@ -129,7 +129,7 @@ function chart(page: PDFPage, f: Fonts, items: ReportRow[], top: number): void {
   const barMax = w - 2 * MARGIN - labelW - valueW;
   rows.forEach((r, i) => {
     const y = top - 30 - i * 22;
-    page.drawText(fit(f.regular, r.name, 10, labelW - 8), {
+    page.drawText(clip(f.regular, r.name, 10, labelW - 8), {
       x: MARGIN,
       y: y + 3,
       size: 10,
@@ -177,7 +177,7 @@ function jobTables(doc: PDFDocument, f: Fonts, items: ReportRow[]): void {
       page = doc.addPage(A4);
       y = h - MARGIN;
     }
-    page.drawText(fit(f.bold, r.name, 15, w - 2 * MARGIN), {
+    page.drawText(clip(f.bold, r.name, 15, w - 2 * MARGIN), {
       x: MARGIN,
       y: y - 16,
       size: 15,
@@ -195,7 +195,7 @@ function jobTables(doc: PDFDocument, f: Fonts, items: ReportRow[]): void {
           color: rgb(0.96, 0.97, 0.98),
         });
       page.drawText(label, { x: MARGIN + 6, y: y - 9, size: 9.5, font: f.regular, color: MUTED });
-      page.drawText(fit(f.regular, value, 10, w / 2 - MARGIN - 12), {
+      page.drawText(clip(f.regular, value, 10, w / 2 - MARGIN - 12), {
         x: w / 2,
         y: y - 9,
         size: 10,
