@@ -17,8 +17,8 @@ const vendor: Record<string, string> = {
   "htmx.min.js": "node_modules/htmx.org/dist/htmx.min.js",
   "hx-sse.min.js": "node_modules/htmx.org/dist/ext/hx-sse.min.js",
   // The PDF report's Unicode font (reports in any script; the standard PDF fonts cover Latin only).
-  "fonts/DejaVuSans.ttf": "node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf",
-  "fonts/DejaVuSans-Bold.ttf": "node_modules/dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf",
+  "DejaVuSans.ttf": "node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf",
+  "DejaVuSans-Bold.ttf": "node_modules/dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf",
 };
 
 function walk(dir: string): string[] {

@@ -23,7 +23,7 @@ interface Fonts {
 }
 
 async function fontBytes(name: string): Promise<ArrayBuffer> {
-  const asset = assets[`fonts/${name}`];
+  const asset = assets[name];
   if (!asset) throw new Error(`font ${name} is not embedded`);
   return Bun.file(asset.path).arrayBuffer();
 }

@@ -40,3 +40,21 @@ export function setVerifySetting(db: Db, name: VerifySettingName, value: number,
   const spec = VERIFY_SETTINGS[name];
   setSetting(db, spec.key, spec.schema.parse(value), now);
 }
+
+/** Every setting's current value, by name. */
+export function verifySettings(db: Db): Record<VerifySettingName, number> {
+  const names = Object.keys(VERIFY_SETTINGS) as VerifySettingName[];
+  return Object.fromEntries(names.map((n) => [n, verifySetting(db, n)])) as Record<VerifySettingName, number>;
+}
+
+/** The settings' shape for a partial update (each field optional, each within its range). */
+export const verifySettingsPatch = z
+  .object({
+    checkEveryDays: VERIFY_SETTINGS.checkEveryDays.schema,
+    checkReadDataPct: VERIFY_SETTINGS.checkReadDataPct.schema,
+    drillEveryDays: VERIFY_SETTINGS.drillEveryDays.schema,
+    drillFiles: VERIFY_SETTINGS.drillFiles.schema,
+    drillMaxBytes: VERIFY_SETTINGS.drillMaxBytes.schema,
+  })
+  .partial()
+  .strict();

@@ -152,6 +152,20 @@ describe("verification", () => {
     );
   });
 
+  it("verification settings: defaults, admins change them, others may only read (not an admin: 404, as every admin-only path)", async () => {
+    expect((await alice.api("GET", "/api/verification/settings")).json()).toEqual({
+      checkEveryDays: 30,
+      checkReadDataPct: 5,
+      drillEveryDays: 30,
+      drillFiles: 20,
+      drillMaxBytes: 256 * 1024 * 1024,
+    });
+    expect((await alice.api("PUT", "/api/verification/settings", { drillFiles: 5 })).status).toBe(404);
+    expect((await admin.api("PUT", "/api/verification/settings", { drillFiles: 0 })).status).toBe(400);
+    const r = await admin.api("PUT", "/api/verification/settings", { drillFiles: 50, checkEveryDays: 7 });
+    expect(r.json()).toMatchObject({ drillFiles: 50, checkEveryDays: 7, drillEveryDays: 30 });
+  });
+
   it("another user's destination and job are 404", async () => {
     expect((await alice.api("POST", `/api/destinations/${destinationId}/verify`, {})).status).toBe(404);
     expect((await alice.api("POST", `/api/configs/${jobId}/drill`, {})).status).toBe(404);

@@ -15,6 +15,7 @@ const TYPES: Record<string, string> = {
   png: "image/png",
   ico: "image/x-icon",
   woff2: "font/woff2",
+  ttf: "font/ttf",
 };
 
 export const IMMUTABLE = "public, max-age=31536000, immutable";

@@ -7,9 +7,15 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { principalFor } from "../../jobs/backups.ts";
+import {
+  setVerifySetting,
+  type VerifySettingName,
+  verifySettings,
+  verifySettingsPatch,
+} from "../../jobs/verify-settings.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, parseWith } from "../forms.ts";
-import { requireUser } from "../middleware/guards.ts";
+import { requireAdmin, requireUser } from "../middleware/guards.ts";
 
 const verifyBody = z.object({ readDataPct: z.number().min(0).max(100).optional() }).strict();
 
@@ -48,6 +54,16 @@ export function verifyRoutes() {
     return c.json(verify(c, body.readDataPct), 202);
   });
   app.post("/api/configs/:id/drill", (c) => c.json(drill(c), 202));
+  // Schedules and drill sizes (docs/verification-and-reports.md): anyone signed in reads, admins change.
+  app.use("/api/verification/settings", requireUser());
+  app.get("/api/verification/settings", (c) => c.json(verifySettings(c.get("services").db)));
+  app.put("/api/verification/settings", requireAdmin(), async (c) => {
+    const { db, clock } = c.get("services");
+    const patch = parseWith(verifySettingsPatch, await jsonOrEmpty(c));
+    for (const [name, value] of Object.entries(patch))
+      setVerifySetting(db, name as VerifySettingName, value, clock.now());
+    return c.json(verifySettings(db));
+  });
   // Form buttons (no JavaScript needed): follow the run on its page.
   app.post("/destinations/:id/verify", (c) =>
     c.redirect(`/backups/${encodeURIComponent(verify(c).logId)}`, 303),
