@@ -46,7 +46,8 @@ export function latestRunByConfig(db: Db, configIds: string[]): Map<string, Back
     .select()
     .from(backupLogs)
     .where(eq(backupLogs.configId, sql.placeholder("configId")))
-    .orderBy(desc(backupLogs.startTime), desc(backupLogs.id))
+    // No id tie-break: it would sort every run of the job instead of reading the index's last entry.
+    .orderBy(desc(backupLogs.startTime))
     .limit(1)
     .prepare();
   for (const configId of configIds) {

@@ -22,6 +22,8 @@ export interface BarChart {
   yTicks: { y: number; label: string }[];
   xTicks: { x: number; label: string }[];
   rows: { day: string; value: string }[];
+  /** The table's first column heading ("Day (UTC)" or "Week from (UTC)"). */
+  rowHead: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -59,19 +61,27 @@ export function barChart(
   days: number,
   format: (v: number) => string,
   unitOf: (v: number) => number = () => 1,
+  /** Days per bar (7 for 90 days: 13 weekly bars, not 90 slivers); points are summed per bar. */
+  bucketDays = 1,
 ): BarChart {
-  const byDay = new Map(points.map((p) => [p.day, p.value]));
-  const series = Array.from({ length: days }, (_, i) => {
-    const day = from + i * DAY_MS;
-    return { day, value: byDay.get(day) ?? 0 };
-  });
+  const bars = Math.ceil(days / bucketDays);
+  const byBar = new Map<number, number>();
+  for (const p of points) {
+    const i = Math.floor((p.day - from) / (bucketDays * DAY_MS));
+    byBar.set(i, (byBar.get(i) ?? 0) + p.value);
+  }
+  const series = Array.from({ length: bars }, (_, i) => ({
+    day: from + i * bucketDays * DAY_MS,
+    value: byBar.get(i) ?? 0,
+  }));
+  const unitName = bucketDays === 1 ? "days" : "weeks";
   const plot = { x: PAD.left, y: PAD.top, w: W - PAD.left - PAD.right, h: H - PAD.top - PAD.bottom };
   const maxValue = Math.max(...series.map((s) => s.value), 0);
   const step = maxValue > 0 ? niceStep(maxValue, unitOf) : 1;
   const top = maxValue > 0 ? Math.ceil(maxValue / step) * step : 4;
-  const slot = plot.w / days;
+  const slot = plot.w / bars;
   const barW = Math.max(1, slot * 0.7);
-  const bars = series.map((s, i) => {
+  const drawn = series.map((s, i) => {
     const h = (s.value / top) * plot.h;
     return {
       x: plot.x + i * slot + (slot - barW) / 2,
@@ -85,7 +95,7 @@ export function barChart(
     y: plot.y + plot.h - ((i * step) / top) * plot.h,
     label: maxValue > 0 ? format(i * step) : i === 0 ? "0" : "",
   }));
-  const every = Math.ceil(days / 7);
+  const every = Math.ceil(bars / 7);
   const xTicks = series
     .map((s, i) => ({ x: plot.x + i * slot + slot / 2, label: dayLabel(s.day), i }))
     .filter((t) => t.i % every === 0)
@@ -95,7 +105,7 @@ export function barChart(
   const summary =
     active.length === 0
       ? `Nothing in these ${days} days.`
-      : `${active.length} of ${days} days with runs; highest ${format(peak.value)} on ${dayLabel(peak.day)}.`;
+      : `${active.length} of ${bars} ${unitName} with runs; highest ${format(peak.value)} ${bucketDays === 1 ? "on" : "in the week of"} ${dayLabel(peak.day)}.`;
   return {
     id,
     title,
@@ -103,9 +113,10 @@ export function barChart(
     width: W,
     height: H,
     plot,
-    bars: bars.filter((b) => b.h > 0),
+    bars: drawn.filter((b) => b.h > 0),
     yTicks,
     xTicks,
+    rowHead: bucketDays === 1 ? "Day (UTC)" : "Week from (UTC)",
     rows: active.map((s) => ({ day: new Date(s.day).toISOString().slice(0, 10), value: format(s.value) })),
   };
 }

@@ -241,6 +241,22 @@ describe("alerts from real runs", () => {
     expect(pings.requests.find((r) => r.path === "/ping/abc?rid=1")?.body).toContain("completed");
   });
 
+  it("a job's ping URL must be http(s) without credentials", async () => {
+    const dest = (await admin.api("GET", "/api/destinations")).json<{ items: { id: string }[] }>().items[0];
+    for (const healthcheckUrl of ["ftp://hc.example/x", "https://user:pw@hc.example/x", "not a url"]) {
+      const r = await admin.api("POST", "/api/configs", {
+        name: "Bad ping",
+        sources: [{ path: src }],
+        destinationId: dest?.id,
+        options: { healthcheckUrl },
+      });
+      expect(r.status).toBe(400);
+      expect(Object.keys(r.json<{ error: { fields: object } }>().error.fields)).toEqual([
+        "options.healthcheckUrl",
+      ]);
+    }
+  });
+
   it("GET /api/metrics matches the rows", async () => {
     const rows = (await admin.api("GET", `/api/backups/logs?configId=${jobId}`)).json<{ items: Log[] }>()
       .items;

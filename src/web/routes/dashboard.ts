@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { isAdmin } from "../../auth/permissions.ts";
 import { unreadAlertCount } from "../../db/alerts.ts";
+import type { DayPoint } from "../../db/metrics-queries.ts";
 import { findUserById } from "../../db/users.ts";
 import { principalFor } from "../../jobs/backups.ts";
 import {
@@ -27,6 +28,7 @@ import type { AppEnv } from "../context.ts";
 import { parseWith, renderPage } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
 import { formatDate } from "../render.ts";
+import { runningNowView } from "./backups-live.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -44,7 +46,7 @@ function subjectOf(c: Ctx, userId: string | undefined): string {
 }
 
 /** How many jobs get charts (the most active ones), so a 200-job dashboard stays light. */
-const MAX_CHARTED = 12;
+const MAX_CHARTED = 8;
 
 function ago(now: number, at: number | null): string {
   if (at === null) return "never";
@@ -71,9 +73,25 @@ function jobRow(h: JobHealth, now: number) {
   };
 }
 
+/** Per bar of `bucket` days, the mean duration of its runs (weighted by runs, not by days). */
+function meanDurations(points: DayPoint[], from: number, bucket: number) {
+  const sums = new Map<number, { ms: number; runs: number }>();
+  for (const p of points) {
+    const start = from + Math.floor((p.day - from) / (bucket * DAY_MS)) * bucket * DAY_MS;
+    const sum = sums.get(start) ?? { ms: 0, runs: 0 };
+    sum.ms += p.averageDurationMs * p.runs;
+    sum.runs += p.runs;
+    sums.set(start, sum);
+  }
+  return [...sums].map(([day, sum]) => ({ day, value: Math.round(sum.ms / Math.max(1, sum.runs)) }));
+}
+
+const DAY_MS = 86_400_000;
+
 function chartsOf(c: Ctx, health: JobHealth[], period: Period, now: number, memo: Memo) {
   const { db } = c.get("services");
   const days = PERIODS[period];
+  const bucket = days > 31 ? 7 : 1;
   const from = periodStart(now, period);
   const points = jobSeries(
     db,
@@ -91,19 +109,19 @@ function chartsOf(c: Ctx, health: JobHealth[], period: Period, now: number, memo
   const charts = charted.map((h) => {
     const mine = points.filter((p) => p.configId === h.config.id);
     const size = mine.map((p) => ({ day: p.day, value: p.bytesAdded }));
-    const duration = mine.map((p) => ({ day: p.day, value: p.averageDurationMs }));
     return {
       id: h.config.id,
       name: h.config.name,
-      size: barChart(`size-${h.config.id}`, "Size added", size, from, days, formatBytes, byteUnit),
+      size: barChart(`size-${h.config.id}`, "Size added", size, from, days, formatBytes, byteUnit, bucket),
       duration: barChart(
         `dur-${h.config.id}`,
         "Average duration",
-        duration,
+        meanDurations(mine, from, bucket),
         from,
         days,
         formatDuration,
         durationUnit,
+        bucket,
       ),
     };
   });
@@ -152,7 +170,7 @@ export function dashboardPage(c: Ctx) {
     totals: totalsOf(metrics),
     jobs: health.map((h) => jobRow(h, now)),
     unread: unreadAlertCount(services.db, userId),
-    runningHtml: null,
+    running: runningNowView(c),
     ...chartsOf(c, health, period, now, memo),
   });
 }
