@@ -231,5 +231,6 @@ describe("/api/storage/usage", () => {
     expect(page.status).toBe(200);
     expect(page.text).toContain("Фотографии Ωμέγα");
     expect(page.text).toContain("Storage and estimated cost");
+    expect(page.text).toContain("Restore drills: every 30 days per job");
   });
 });

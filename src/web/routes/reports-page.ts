@@ -1,6 +1,7 @@
 /** The /reports page: the report table for a range (links to CSV and PDF) and storage usage. */
 import type { Context } from "hono";
 import { listConfigRecords } from "../../db/backup-configs.ts";
+import { verifySettings } from "../../jobs/verify-settings.ts";
 import { formatBytes } from "../../util/bytes.ts";
 import type { AppEnv } from "../context.ts";
 import { parseWith, renderPage } from "../forms.ts";
@@ -26,8 +27,15 @@ export async function reportsPage(c: Context<AppEnv>) {
   const params = new URLSearchParams({ from: report.from.slice(0, 10), to: report.to.slice(0, 10) });
   if (q.configId) params.set("configId", q.configId);
   const usage = await usageFor(c);
+  const v = verifySettings(c.get("services").db);
+  const every = (days: number) => (days === 0 ? "off" : `every ${days} day${days === 1 ? "" : "s"}`);
+  const schedule = {
+    check: `Repository checks: ${every(v.checkEveryDays)} per destination, reading ${v.checkReadDataPct}% of the data.`,
+    drill: `Restore drills: ${every(v.drillEveryDays)} per job, up to ${v.drillFiles} files and ${formatBytes(v.drillMaxBytes)}.`,
+  };
   return renderPage(c, "reports", {
     title: "Reports",
+    schedule,
     from: report.from.slice(0, 10),
     to: report.to.slice(0, 10),
     configId: q.configId ?? "",
