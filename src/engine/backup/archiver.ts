@@ -202,7 +202,7 @@ export class Archiver {
         onBytes: (n: number) => p.addBytes(n),
         chunkers: this.chunkers,
       };
-      const saved = await saveFile(ctx, entry.path, entry.name ?? "");
+      const saved = await saveFile(ctx, entry.path, entry.name ?? "", Number(entry.stat.size));
       frame.nodes.push(saved.node);
       // Re-read (metadata changed, or full) but the same content: unmodified, as restic counts it.
       if (!prev) this.counters.files_new++;

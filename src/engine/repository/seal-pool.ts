@@ -141,9 +141,15 @@ export class SealPool {
       throwIfAborted(signal);
       if (this.failure) throw this.failure;
       if (this.hasRoom(bytes)) return;
+      // The abort listener goes when the wait ends: one added per wait and never removed grew
+      // without bound over a long backup (a listener and its closure per wait on one signal).
       await new Promise<void>((resolve) => {
-        this.wakeups.push(resolve);
-        signal?.addEventListener("abort", () => resolve(), { once: true });
+        const done = () => {
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        this.wakeups.push(done);
+        signal?.addEventListener("abort", done, { once: true });
       });
     }
   }
