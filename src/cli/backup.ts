@@ -2,6 +2,7 @@ import { hostname as osHostname } from "node:os";
 import { type BackupResult, backup } from "../engine/backup.ts";
 import type { RepositoryImpl } from "../engine/repository/index.ts";
 import { normalizePaths } from "../engine/scan/roots.ts";
+import { parseTagList } from "../engine/snapshot-filter.ts";
 import type { CompressionMode, Snapshot } from "../engine/types.ts";
 import { formatBytes, formatDuration } from "../util/bytes.ts";
 import { NotFoundError } from "../util/errors.ts";
@@ -20,7 +21,7 @@ Flags:
   --exclude GLOB         leave out matching entries (repeatable; see docs/patterns.md)
   --include GLOB         save only matching entries and the folders leading to them (repeatable)
   --full                 re-read every file (the parent is still recorded; dedup still applies)
-  --tag TAG              tag the snapshot (repeatable)
+  --tag TAG[,TAG...]     tag the snapshot (repeatable; "a,b" adds the two tags a and b)
   --host NAME            hostname to record and to pick the parent by (default: this machine's)
   --compression MODE     off, auto (zstd 3, default), max (zstd 19) or a zstd level 1-22
   --limit-upload KBPS    cap upload bandwidth at KBPS KiB/s
@@ -111,7 +112,8 @@ export const backupCommand: Command = {
     const compression = parseCompression(flags.compression);
     const limitUploadKbps = intFlag("limit-upload", flags["limit-upload"], 1);
     if (flags.host === "") throw new UsageError("flag --host needs a non-empty name");
-    if (flags.tag?.some((t) => t.trim() === "")) throw new UsageError("flag --tag needs a non-empty tag");
+    if (flags.tag?.some((t) => parseTagList(t).length === 0))
+      throw new UsageError("flag --tag needs a non-empty tag");
     for (const [name, globs] of [
       ["exclude", flags.exclude],
       ["include", flags.include],

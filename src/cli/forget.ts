@@ -7,7 +7,7 @@ import { type FlagSpecs, type ParsedFlags, parseFlags, UsageError } from "./args
 import type { CliIo, Command } from "./io.ts";
 import { parseMaxUnused, printPruneReport, pruneJson } from "./prune.ts";
 import { withCancellation } from "./repo/cancel.ts";
-import { displayTime, shortId, snapshotJson, table } from "./repo/format.ts";
+import { displayTime, formatTags, shortId, snapshotJson, table } from "./repo/format.ts";
 import { REPO_FLAGS, REPO_FLAGS_USAGE, resolveTarget, withRepository } from "./repo/options.ts";
 
 const usage = `Usage: backapp forget --repo REPO [KEEP RULES] [--host H]... [--tag T]... [--group-by host,paths,tags]
@@ -106,7 +106,7 @@ function policyFrom(flags: ForgetFlags): RetentionPolicy {
 }
 
 function row(s: Snapshot, reasons?: string[]): string[] {
-  const base = [shortId(s.id), displayTime(s.time), s.hostname, s.tags.join(","), s.paths.join(" ")];
+  const base = [shortId(s.id), displayTime(s.time), s.hostname, formatTags(s.tags), s.paths.join(" ")];
   return reasons ? [...base, reasons.join(", ")] : base;
 }
 

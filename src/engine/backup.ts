@@ -15,6 +15,7 @@ import { createProgress, type Progress } from "./progress.ts";
 import { createPathFilter, type PathFilter } from "./scan/patterns.ts";
 import { normalizePaths } from "./scan/roots.ts";
 import { countTotals, walk } from "./scan/walk.ts";
+import { snapshotTags } from "./snapshot-filter.ts";
 import type { FileError, Repository, SnapshotSummary } from "./types.ts";
 
 export type { BackupOptions, BackupResult } from "./backup/types.ts";
@@ -131,7 +132,8 @@ export async function backup(
       hostname: options.hostname ?? osHostname(),
       username: options.username ?? currentUser(),
       paths: roots,
-      tags: options.tags ?? [],
+      // "--tag a,b" is two tags (restic): a stored tag never holds a comma.
+      tags: snapshotTags(options.tags ?? []),
       parent: options.parent?.id ?? null,
       tree: archiver.root,
       program_version: `backapp ${version}`,
