@@ -31,6 +31,11 @@ export function snapshotJson(s: Snapshot): SnapshotJson {
   };
 }
 
+/** "1 snapshot", "2 snapshots"; `plural` for irregular words ("1 index file" / "2 index files" need none). */
+export function count(n: number, word: string, plural = `${word}s`): string {
+  return `${n} ${n === 1 ? word : plural}`;
+}
+
 /** Tags for a table cell: "a,b" (a tag never holds a comma, see snapshot-filter.ts); "" for none. */
 export function formatTags(tags: readonly string[]): string {
   return snapshotTags(tags).join(",");
