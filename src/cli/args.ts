@@ -1,4 +1,5 @@
 import { parseArgs as nodeParseArgs } from "node:util";
+import { didYouMean } from "./suggest.ts";
 
 /** Bad command-line usage: printed as one line plus the command's usage, exit code 2. */
 export class UsageError extends Error {
@@ -42,14 +43,17 @@ export function parseFlags<T extends FlagSpecs>(argv: string[], specs: T): Parse
     });
     return { flags: values as ParsedFlags<T>, positionals };
   } catch (error) {
-    throw new UsageError(cleanMessage(error));
+    throw new UsageError(cleanMessage(error, Object.keys(specs)));
   }
 }
 
-function cleanMessage(error: unknown): string {
+function cleanMessage(error: unknown, names: string[]): string {
   const raw = error instanceof Error ? error.message : String(error);
   const unknown = /Unknown option '([^']+)'/.exec(raw);
-  if (unknown) return `unknown flag ${unknown[1]}`;
+  if (unknown) {
+    const flag = unknown[1] ?? "";
+    return `unknown flag ${flag}${didYouMean(flag.replace(/^-+/, ""), names, "--")}`;
+  }
   const missing = /Option '([^']+?)(?: <value>)?' argument missing/.exec(raw);
   if (missing) return `flag ${missing[1]?.split(",").pop()?.trim()} needs a value`;
   const noValue = /Option '([^']+)' does not take an argument/.exec(raw);

@@ -9,6 +9,7 @@ import { version } from "../util/version.ts";
 import { UsageError } from "./args.ts";
 import { type CommandEntry, commands } from "./commands.ts";
 import type { CliIo, Command } from "./io.ts";
+import { didYouMean, shortUsage } from "./suggest.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_FATAL = 1;
@@ -37,9 +38,15 @@ function findCommand(name: string): CommandEntry | undefined {
   return commands.find((c) => c.name === name);
 }
 
+/** A usage error before any command is known: the message and a pointer to the help, not all of it. */
 function usageError(io: CliIo, message: string): number {
-  io.stderr(`backapp: ${message}\n\n${mainUsage()}`);
+  io.stderr(`backapp: ${message}\nUsage: backapp COMMAND [FLAGS]; "backapp --help" lists the commands.\n`);
   return EXIT_USAGE;
+}
+
+function unknownCommand(io: CliIo, name: string): number {
+  const names = commands.map((c) => c.name);
+  return usageError(io, `unknown command "${name}"${didYouMean(name, names)}`);
 }
 
 /** `backapp`, `--help`, `help`, `help COMMAND`. */
@@ -49,7 +56,7 @@ async function printHelp(topic: string | undefined, io: CliIo): Promise<number> 
     return EXIT_OK;
   }
   const entry = findCommand(topic);
-  if (!entry) return usageError(io, `unknown command "${topic}"`);
+  if (!entry) return unknownCommand(io, topic);
   io.stdout((await entry.load()).usage);
   return EXIT_OK;
 }
@@ -57,7 +64,12 @@ async function printHelp(topic: string | undefined, io: CliIo): Promise<number> 
 /** Runs one command line; returns the exit code. Never throws. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined || first === "--help" || first === "-h") return printHelp(undefined, io);
+  if (first === undefined) {
+    // No command is a usage error (scripts that lost their arguments must not "succeed").
+    io.stderr(mainUsage());
+    return EXIT_USAGE;
+  }
+  if (first === "--help" || first === "-h") return printHelp(undefined, io);
   if (first === "help") return printHelp(rest[0], io);
   if (first === "--version" || first === "-V" || first === "version") {
     io.stdout(`backapp ${version}\n`);
@@ -66,7 +78,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (first.startsWith("-"))
     return usageError(io, `unknown flag ${first.split("=")[0]} (flags go after the command)`);
   const entry = findCommand(first);
-  if (!entry) return usageError(io, `unknown command "${first}"`);
+  if (!entry) return unknownCommand(io, first);
   let command: Command;
   try {
     command = await entry.load();
@@ -98,7 +110,7 @@ function reportError(command: Command, error: unknown, io: CliIo): number {
   // Failed SQL queries list their bound values (hashes, emails): never print those.
   const message = redactQueryParams(error instanceof Error ? error.message : String(error));
   if (error instanceof UsageError) {
-    io.stderr(`backapp ${command.name}: ${message}\n\n${command.usage}`);
+    io.stderr(`backapp ${command.name}: ${message}\n${shortUsage(command.usage, command.name)}`);
     return EXIT_USAGE;
   }
   if (error instanceof CancelledError) {

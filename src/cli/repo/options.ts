@@ -9,21 +9,22 @@
  * passphrase fails at once with a message saying where to put it, so scripts and the web app never
  * hang on a hidden prompt.
  */
-import { readFileSync } from "node:fs";
 import { readRepositoryEnv } from "../../config/index.ts";
 import { type OpenOptions, openRepository, type RepositoryImpl } from "../../engine/repository/index.ts";
 import { type OnDamagedSnapshot, parseSnapshotRef } from "../../engine/repository/snapshots.ts";
 import type { Backend } from "../../storage/backend.ts";
 import { openBackend, type S3Settings } from "../../storage/open.ts";
 import { ValidationError, WrongPasswordError } from "../../util/errors.ts";
-import { Secret } from "../../util/secret.ts";
+import type { Secret } from "../../util/secret.ts";
 import { type FlagSpecs, type ParsedFlags, UsageError } from "../args.ts";
 import type { CliIo } from "../io.ts";
+import { findPassword } from "./password.ts";
 
 /** Flags every repository command accepts. */
 export const REPO_FLAGS = {
   repo: { type: "string" },
   "password-file": { type: "string" },
+  "password-command": { type: "string" },
   "s3-endpoint": { type: "string" },
   "s3-region": { type: "string" },
 } as const satisfies FlagSpecs;
@@ -33,7 +34,9 @@ export type RepoFlags = ParsedFlags<typeof REPO_FLAGS>;
 /** Usage lines for the shared flags, appended to each command's usage text. */
 export const REPO_FLAGS_USAGE = `Repository flags:
   --repo REPO             s3://BUCKET/PREFIX or a folder path (env BACKAPP_REPO)
-  --password-file FILE    read the passphrase from FILE (else env BACKAPP_PASSWORD)
+  --password-file FILE    read the passphrase from FILE (env BACKAPP_PASSWORD_FILE)
+  --password-command CMD  run CMD (sh -c) and take its output (env BACKAPP_PASSWORD_COMMAND);
+                          with neither: env BACKAPP_PASSWORD
   --s3-endpoint URL       S3-compatible endpoint, path-style (env AWS_ENDPOINT_URL)
   --s3-region REGION      S3 region (env AWS_REGION, default us-east-1)
   S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the SDK's usual chain).
@@ -63,30 +66,16 @@ export function resolveTarget(flags: RepoFlags, io: CliIo): RepoTarget {
     secretAccessKey: env.s3.secretAccessKey,
     sessionToken: env.s3.sessionToken,
   };
-  const file = flags["password-file"];
-  const passwordSource = file !== undefined ? `password file ${file}` : "BACKAPP_PASSWORD";
-  return { address, s3, password: readPassword(file, env.password), passwordSource };
-}
-
-/** Reads the passphrase file (one trailing newline stripped) or takes the environment value. */
-function readPassword(file: string | undefined, fromEnv: string | undefined): Secret | null {
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-      throw new ValidationError(`cannot read password file ${file}: ${code}`);
-    }
-    return new Secret(text.replace(/\r?\n$/, ""));
-  }
-  return fromEnv === undefined ? null : new Secret(fromEnv);
+  const { password, source } = findPassword(flags, env);
+  return { address, s3, password, passwordSource: source };
 }
 
 /** The passphrase, or a clear error (exit 1) when none was given or it is empty. */
 export function requirePassword(target: RepoTarget): Secret {
   if (target.password === null) {
-    throw new ValidationError("no passphrase given: set BACKAPP_PASSWORD or use --password-file FILE");
+    throw new ValidationError(
+      "no passphrase given: set BACKAPP_PASSWORD, or use --password-file FILE or --password-command CMD",
+    );
   }
   if (target.password.reveal() === "") {
     const from = target.passwordSource ? ` (${target.passwordSource})` : "";
