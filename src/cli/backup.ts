@@ -9,6 +9,7 @@ import { NotFoundError } from "../util/errors.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
 import { withCancellation } from "./repo/cancel.ts";
+import { count } from "./repo/format.ts";
 import { REPO_FLAGS, REPO_FLAGS_USAGE, resolveTarget, warnDamaged, withRepository } from "./repo/options.ts";
 import { createProgressRenderer, type ProgressRenderer } from "./repo/progress.ts";
 
@@ -90,7 +91,7 @@ function printHuman(io: CliIo, result: BackupResult, parent: Snapshot | null): v
   const s = result.summary;
   const lines = [
     parent ? `parent snapshot ${parent.id.slice(0, 8)}` : "no parent snapshot: every file is read",
-    `files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified; ${s.dirs} folders`,
+    `files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified; ${count(s.dirs, "folder")}`,
     `processed ${formatBytes(s.bytes_processed)} in ${formatDuration(s.duration_ms)}; added ${formatBytes(s.bytes_added)} (${formatBytes(s.bytes_stored)} stored)`,
   ];
   for (const n of result.notices) lines.push(`note: ${n.path}: ${n.message}`);

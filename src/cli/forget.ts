@@ -7,7 +7,7 @@ import { type FlagSpecs, type ParsedFlags, parseFlags, UsageError } from "./args
 import type { CliIo, Command } from "./io.ts";
 import { parseMaxUnused, printPruneReport, pruneJson } from "./prune.ts";
 import { withCancellation } from "./repo/cancel.ts";
-import { displayTime, formatTags, shortId, snapshotJson, table } from "./repo/format.ts";
+import { count, displayTime, formatTags, shortId, snapshotJson, table } from "./repo/format.ts";
 import { REPO_FLAGS, REPO_FLAGS_USAGE, resolveTarget, withRepository } from "./repo/options.ts";
 
 const usage = `Usage: backapp forget --repo REPO [KEEP RULES] [--host H]... [--tag T]... [--group-by host,paths,tags]
@@ -138,8 +138,8 @@ function printResult(io: CliIo, r: ForgetResult, dryRun: boolean): void {
   }
   io.stdout(
     dryRun
-      ? `dry run: would remove ${r.remove.length} snapshots\n`
-      : `removed ${r.removed.length} snapshots\n`,
+      ? `dry run: would remove ${count(r.remove.length, "snapshot")}\n`
+      : `removed ${count(r.removed.length, "snapshot")}\n`,
   );
 }
 

@@ -3,6 +3,7 @@ import { formatBytes, formatDuration } from "../util/bytes.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import type { Command } from "./io.ts";
 import { withCancellation } from "./repo/cancel.ts";
+import { count } from "./repo/format.ts";
 import {
   REPO_FLAGS,
   REPO_FLAGS_USAGE,
@@ -61,7 +62,7 @@ export const restoreCommand: Command = {
     const linked = s.files_linked > 0 ? `, ${s.files_linked} of them as hard links` : "";
     for (const n of s.notices) io.stderr(`note: ${n.path}: ${n.message}\n`);
     io.stdout(
-      `restored ${s.files_restored} files (${formatBytes(s.bytes_written)}${linked}), ${s.dirs} folders, ${s.symlinks} symlinks; ` +
+      `restored ${count(s.files_restored, "file")} (${formatBytes(s.bytes_written)}${linked}), ${count(s.dirs, "folder")}, ${count(s.symlinks, "symlink")}; ` +
         `${s.files_skipped} already correct (${formatBytes(s.bytes_skipped)})${verified} in ${formatDuration(s.duration_ms)}\n`,
     );
     if (s.errors.length === 0) return 0;

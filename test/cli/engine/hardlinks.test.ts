@@ -77,7 +77,7 @@ describe("hard links through the CLI", () => {
 
   it("restore --include of one name restores that file alone", async () => {
     const target = join(out.path, "one");
-    expect(await restoreIncluding(target, ["docs/three"])).toMatch(/restored 1 files/);
+    expect(await restoreIncluding(target, ["docs/three"])).toMatch(/restored 1 file /);
     const three = join(target, src, "docs/three");
     expect(readFileSync(three, "utf8")).toBe("linked bytes\n");
     expect(lstatSync(three).nlink).toBe(1);

@@ -58,3 +58,16 @@ describe("check counts what it checked", () => {
     expect(r.stdout).toMatch(/^checked 1 snapshot, \d+ packs, \d+ blobs\n/);
   });
 });
+
+describe("plurals", () => {
+  it("restore says 1 file and 1 symlink", async () => {
+    const w = await workspace();
+    writeFiles(w.src, { "one/a.txt": "a" });
+    const { symlinkSync } = await import("node:fs");
+    symlinkSync("a.txt", `${w.src}/one/link`);
+    const backup = await ok(w.repo, ["backup", `${w.src}/one`]);
+    expect(backup).not.toMatch(/\b1 folders\b/);
+    const restored = await ok(w.repo, ["restore", "latest", "--target", `${w.dir}/out`]);
+    expect(restored).toMatch(/^restored 1 file \(1 B\), \d+ folders, 1 symlink; /);
+  });
+});
