@@ -74,3 +74,15 @@ export function intFlag(name: string, value: string | undefined, min = 0, max = 
   }
   return Number(value);
 }
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30s", "5m", "1h30m", "2d" → milliseconds; UsageError naming the flag otherwise. */
+export function durationFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== value) {
+    throw new UsageError(`flag --${name} needs a duration such as 30s, 5m or 1h30m, got "${value}"`);
+  }
+  return parts.reduce((ms, p) => ms + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
+}

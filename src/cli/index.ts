@@ -1,6 +1,7 @@
 import {
   BackappError,
   CancelledError,
+  LockedError,
   redactQueryParams,
   ValidationError,
   WrongPasswordError,
@@ -93,7 +94,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   try {
-    return await command.run(rest, io);
+    return await command.run(rest, { ...io, command: command.name });
   } catch (error) {
     return reportError(command, error, io);
   }
@@ -117,7 +118,12 @@ function reportError(command: Command, error: unknown, io: CliIo): number {
     io.stderr(`backapp ${command.name}: cancelled\n`);
     return EXIT_FATAL;
   }
-  io.stderr(`backapp ${command.name}: ${message}\n`);
+  // A lock conflict says what to do, on the same single line.
+  const hint =
+    error instanceof LockedError
+      ? '; wait for it to finish or retry with --retry-lock 10m (if that process is gone, "backapp unlock" removes stale locks)'
+      : "";
+  io.stderr(`backapp ${command.name}: ${message}${hint}\n`);
   const expected =
     error instanceof WrongPasswordError || error instanceof ValidationError || error instanceof BackappError;
   if (!expected && io.env.BACKAPP_DEBUG && error instanceof Error && error.stack) {

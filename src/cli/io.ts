@@ -8,6 +8,8 @@ export interface CliIo {
   stdoutStream: NodeJS.WritableStream;
   env: Record<string, string | undefined>;
   isTTY: boolean;
+  /** The command being run (set by the dispatcher): recorded in repository locks. */
+  command?: string;
 }
 
 export function processIo(): CliIo {

@@ -16,7 +16,7 @@ import type { Backend } from "../../storage/backend.ts";
 import { openBackend, type S3Settings } from "../../storage/open.ts";
 import { ValidationError, WrongPasswordError } from "../../util/errors.ts";
 import type { Secret } from "../../util/secret.ts";
-import { type FlagSpecs, type ParsedFlags, UsageError } from "../args.ts";
+import { durationFlag, type FlagSpecs, type ParsedFlags, UsageError } from "../args.ts";
 import type { CliIo } from "../io.ts";
 import { findPassword } from "./password.ts";
 
@@ -27,6 +27,7 @@ export const REPO_FLAGS = {
   "password-command": { type: "string" },
   "s3-endpoint": { type: "string" },
   "s3-region": { type: "string" },
+  "retry-lock": { type: "string" },
 } as const satisfies FlagSpecs;
 
 export type RepoFlags = ParsedFlags<typeof REPO_FLAGS>;
@@ -39,6 +40,8 @@ export const REPO_FLAGS_USAGE = `Repository flags:
                           with neither: env BACKAPP_PASSWORD
   --s3-endpoint URL       S3-compatible endpoint, path-style (env AWS_ENDPOINT_URL)
   --s3-region REGION      S3 region (env AWS_REGION, default us-east-1)
+  --retry-lock DURATION   wait up to DURATION (30s, 5m, 1h) for another process's lock
+                          (default: fail at once)
   S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the SDK's usual chain).
 `;
 
@@ -50,6 +53,8 @@ export interface RepoTarget {
   password: Secret | null;
   /** Where the passphrase came from, for messages ("password file F" or "BACKAPP_PASSWORD"). */
   passwordSource?: string;
+  /** --retry-lock in ms, and the command recorded in the locks it takes. */
+  lock?: { waitMs?: number; operation?: string };
 }
 
 /** Resolves address, S3 settings and passphrase. UsageError when no repository is named. */
@@ -67,7 +72,8 @@ export function resolveTarget(flags: RepoFlags, io: CliIo): RepoTarget {
     sessionToken: env.s3.sessionToken,
   };
   const { password, source } = findPassword(flags, env);
-  return { address, s3, password, passwordSource: source };
+  const lock = { waitMs: durationFlag("retry-lock", flags["retry-lock"]), operation: io.command };
+  return { address, s3, password, passwordSource: source, lock };
 }
 
 /** The passphrase, or a clear error (exit 1) when none was given or it is empty. */
@@ -100,7 +106,8 @@ export async function openTargetRepository(
   const { limitUploadKbps, ...open } = options;
   const backend = targetBackend(target, limitUploadKbps);
   try {
-    return await openRepository(backend, target.password?.reveal() ?? "", open);
+    const lockOptions = { ...target.lock, ...open.lockOptions };
+    return await openRepository(backend, target.password?.reveal() ?? "", { ...open, lockOptions });
   } catch (e) {
     await backend.close().catch(() => {});
     // No passphrase, or an empty one (an empty password file), says so instead of "wrong password".
