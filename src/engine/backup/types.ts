@@ -1,7 +1,9 @@
 /** Options and result of backup(). */
+import type { ScanOptions } from "../scan/walk.ts";
 import type { FileError, ProgressListener, Snapshot, SnapshotSummary } from "../types.ts";
 
-export interface BackupOptions {
+/** Besides these, ScanOptions: oneFileSystem and excludeIfPresent. */
+export interface BackupOptions extends ScanOptions {
   /** Exclude patterns (docs/patterns.md). */
   excludes?: string[];
   /** Include patterns: when given, only matching entries (and directories leading to them) are saved. */
