@@ -80,6 +80,21 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./stats.ts")).statsCommand,
   },
   {
+    name: "find",
+    summary: "find files across snapshots by name or path pattern",
+    load: async () => (await import("./find.ts")).findCommand,
+  },
+  {
+    name: "tag",
+    summary: "add, remove or set the tags of snapshots",
+    load: async () => (await import("./tag.ts")).tagCommand,
+  },
+  {
+    name: "cat",
+    summary: "print a repository object as JSON (config, snapshot, index, key, tree)",
+    load: async () => (await import("./cat.ts")).catCommand,
+  },
+  {
     name: "key",
     summary: "list, add, remove or change repository passphrases",
     load: async () => (await import("./key.ts")).keyCommand,

@@ -205,6 +205,12 @@ function checkIds(flags: ForgetFlags, refs: string[]): void {
   const given = policyFlags.find((f) => flags[f as keyof ForgetFlags] !== undefined);
   if (given) throw new UsageError(`give snapshot ids or keep rules, not both (--${given} with ids)`);
   for (const ref of refs) {
+    if (ref === "latest") {
+      // Deliberate (restic refuses it too): a repeated "forget latest" would eat one snapshot a run.
+      throw new UsageError(
+        '"latest" is not accepted by forget: run twice it would remove two snapshots; give the id ("backapp snapshots --latest 1" shows it)',
+      );
+    }
     const hex = /^[0-9a-fA-F]{8,64}$/.test(ref);
     if (!hex) throw new UsageError(`"${ref}" is not a snapshot id or a prefix of at least 8 hex characters`);
   }
