@@ -38,7 +38,8 @@ export const REPO_FLAGS_USAGE = `Repository flags:
   --password-file FILE    read the passphrase from FILE (env BACKAPP_PASSWORD_FILE)
   --password-command CMD  run CMD (sh -c) and take its output (env BACKAPP_PASSWORD_COMMAND);
                           with neither: env BACKAPP_PASSWORD
-  --s3-endpoint URL       S3-compatible endpoint, path-style (env AWS_ENDPOINT_URL)
+  --s3-endpoint URL       S3-compatible endpoint, path-style (env AWS_ENDPOINT_URL_S3, else
+                          AWS_ENDPOINT_URL)
   --s3-region REGION      S3 region (env AWS_REGION, default us-east-1)
   --retry-lock DURATION   wait up to DURATION (30s, 5m, 1h) for another process's lock
                           (default: fail at once)
