@@ -51,7 +51,7 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: "dump",
-    summary: "write one file of a snapshot to stdout",
+    summary: "write a file of a snapshot, or a folder as a tar, to stdout",
     load: async () => (await import("./dump.ts")).dumpCommand,
   },
   {
