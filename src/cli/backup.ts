@@ -8,6 +8,7 @@ import { formatBytes, formatDuration } from "../util/bytes.ts";
 import { NotFoundError } from "../util/errors.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
 import { backupDryRun } from "./backup-dry-run.ts";
+import { backupStdin } from "./backup-stdin.ts";
 import type { CliIo, Command } from "./io.ts";
 import { BACKUP_MORE_FLAGS, BACKUP_MORE_USAGE, parseBackupMore } from "./repo/backup-flags.ts";
 import { backupExitCode, printErrorTally } from "./repo/backup-report.ts";
@@ -125,6 +126,11 @@ export const backupCommand: Command = {
     }
     const json = flags.json === true;
     if (more.dryRun) return backupDryRun(io, more, flags.include, json);
+    if (more.stdinName !== undefined) {
+      const hostname = flags.host ?? osHostname();
+      const o = { name: more.stdinName, tags: flags.tag, hostname, json, compression, limitUploadKbps };
+      return backupStdin(io, flags, o);
+    }
     const target = resolveTarget(flags, io);
     const hostname = flags.host ?? osHostname();
     const progress: ProgressRenderer = createProgressRenderer(io, { json, intervalMs: json ? 500 : 200 });

@@ -14,6 +14,8 @@ export const BACKUP_MORE_FLAGS = {
   "exclude-if-present": { type: "string", multiple: true },
   "read-concurrency": { type: "string" },
   "dry-run": { type: "boolean", short: "n" },
+  stdin: { type: "boolean" },
+  "stdin-filename": { type: "string" },
   verbose: { type: "boolean", short: "v" },
 } as const satisfies FlagSpecs;
 
@@ -28,7 +30,10 @@ export const BACKUP_MORE_USAGE = `  --exclude-file FILE    read --exclude patter
   --read-concurrency N   files read at once (default 8)
   --dry-run, -n          show what would be saved (sizes before dedup); reads no file content,
                          opens no repository, writes nothing
-  --verbose, -v          with --dry-run: list every file that would be saved`;
+  --verbose, -v          with --dry-run: list every file that would be saved
+  --stdin                back up standard input as one file (no PATH): pg_dump db | backapp
+                         backup --stdin --stdin-filename db.sql
+  --stdin-filename NAME  the file's name in the snapshot, /NAME (default stdin)`;
 
 /** Non-blank, non-comment lines of a list file (patterns or paths). */
 function listFile(flag: string, file: string): string[] {
@@ -45,6 +50,8 @@ export interface BackupMore {
   readConcurrency: number | undefined;
   dryRun: boolean;
   verbose: boolean;
+  /** --stdin: the file name to store standard input as, else undefined. */
+  stdinName: string | undefined;
 }
 
 export function parseBackupMore(
@@ -53,7 +60,8 @@ export function parseBackupMore(
 ): BackupMore {
   const fromFiles = (flags["files-from"] ?? []).flatMap((f) => listFile("files-from", f));
   const paths = [...positionals, ...fromFiles];
-  if (paths.length === 0) throw new UsageError("missing PATH (what to back up)");
+  const stdinName = stdinFileName(flags, paths);
+  if (paths.length === 0 && stdinName === undefined) throw new UsageError("missing PATH (what to back up)");
   const excludeFiles = (flags["exclude-file"] ?? []).flatMap((f) => listFile("exclude-file", f));
   const excludes = [...(flags.exclude ?? []), ...excludeFiles];
   const markers = [...(flags["exclude-if-present"] ?? [])];
@@ -68,5 +76,20 @@ export function parseBackupMore(
     readConcurrency: intFlag("read-concurrency", flags["read-concurrency"], 1, 256),
     dryRun: flags["dry-run"] === true,
     verbose: flags.verbose === true,
+    stdinName,
   };
+}
+
+function stdinFileName(flags: ParsedFlags<typeof BACKUP_MORE_FLAGS>, paths: string[]): string | undefined {
+  const name = flags["stdin-filename"];
+  if (!flags.stdin) {
+    if (name !== undefined) throw new UsageError("--stdin-filename needs --stdin");
+    return undefined;
+  }
+  if (paths.length > 0) throw new UsageError("--stdin backs up standard input: give no PATH");
+  if (flags["dry-run"]) throw new UsageError("--dry-run cannot preview --stdin");
+  if (name !== undefined && (name === "" || name.includes("/") || name === "." || name === "..")) {
+    throw new UsageError(`flag --stdin-filename needs a plain file name, got "${name}"`);
+  }
+  return name ?? "stdin";
 }

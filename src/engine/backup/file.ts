@@ -73,12 +73,14 @@ export async function saveFile(ctx: SaveFileContext, path: Buffer, name: string)
   }
 }
 
-async function readChunks(
-  ctx: SaveFileContext,
-  fh: Awaited<ReturnType<typeof open>>,
-  sizeHint: number,
-  chunker: Chunker,
-) {
+/** What readChunks reads from: a file handle, or a stream reader that fills whole buffers. */
+export interface ChunkSource {
+  /** Short reads (fewer bytes than asked) mean the end. */
+  read(buffer: Uint8Array, offset: number, length: number, position: null): Promise<{ bytesRead: number }>;
+}
+
+/** Chunks and stores everything `fh` yields; `sizeHint` < 0 when unknown (a pipe). */
+export async function readChunks(ctx: SaveFileContext, fh: ChunkSource, sizeHint: number, chunker: Chunker) {
   const content: BlobId[] = [];
   let size = 0;
   let added = 0;
