@@ -90,6 +90,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./tag.ts")).tagCommand,
   },
   {
+    name: "copy",
+    summary: "copy snapshots from another repository (different passphrase allowed)",
+    load: async () => (await import("./copy.ts")).copyCommand,
+  },
+  {
     name: "cat",
     summary: "print a repository object as JSON (config, snapshot, index, key, tree)",
     load: async () => (await import("./cat.ts")).catCommand,
