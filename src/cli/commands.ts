@@ -90,6 +90,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./tag.ts")).tagCommand,
   },
   {
+    name: "rewrite",
+    summary: "remove files from existing snapshots (--exclude)",
+    load: async () => (await import("./rewrite.ts")).rewriteCommand,
+  },
+  {
     name: "copy",
     summary: "copy snapshots from another repository (different passphrase allowed)",
     load: async () => (await import("./copy.ts")).copyCommand,
