@@ -141,6 +141,7 @@ export const backupCommand: Command = {
         return backup(repo, more.paths, {
           ...more.scan,
           readConcurrency: more.readConcurrency,
+          noXattrs: more.noXattrs,
           excludes: more.excludes,
           includes: flags.include,
           full: flags.full === true,

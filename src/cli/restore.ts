@@ -3,6 +3,7 @@ import type { RepositoryImpl } from "../engine/repository/index.ts";
 import { deleteExtraneous } from "../engine/restore/delete-extra.ts";
 import { previewRestore } from "../engine/restore/preview.ts";
 import type { OverwriteMode, RestoreSummary } from "../engine/restore/types.ts";
+import { restoreXattrs } from "../engine/restore/xattrs.ts";
 import { restore } from "../engine/restore.ts";
 import type { Snapshot } from "../engine/types.ts";
 import { formatBytes, formatDuration } from "../util/bytes.ts";
@@ -40,6 +41,8 @@ Flags:
                          only below the restored paths; symlinks are removed, never followed)
   --dry-run, -n          say what would be written and removed; change nothing
   --verify               re-read every restored file and check it against the snapshot
+  --no-xattrs            do not restore extended attributes (restored by default; one the file
+                         system refuses is a note, not an error)
   --json                 JSON lines: progress events, then a final {"type":"summary",...}
 ${LATEST_FLAGS_USAGE}
 
@@ -55,6 +58,7 @@ const FLAGS = {
   delete: { type: "boolean" },
   "dry-run": { type: "boolean", short: "n" },
   verify: { type: "boolean" },
+  "no-xattrs": { type: "boolean" },
   json: { type: "boolean" },
 } as const;
 
@@ -103,6 +107,7 @@ export function restoreSummaryJson(s: RestoreSummary, deleted: number) {
     deleted,
     duration_ms: s.duration_ms,
     errors: s.errors,
+    notices: s.notices,
   };
 }
 
@@ -164,12 +169,16 @@ export const restoreCommand: Command = {
           const onError = (e: { path: string; message: string }) => progress.onEvent({ type: "error", ...e });
           deleted = await deleteExtraneous(repo, snapshot, { ...o, signal, onError });
         }
-        return restore(repo, snapshot, {
+        const summary = await restore(repo, snapshot, {
           ...o,
           verify: flags.verify === true,
           signal,
           onProgress: (e) => progress.onEvent(e),
         });
+        if (!flags["no-xattrs"]) {
+          await restoreXattrs(repo, snapshot, { ...o, signal, onNotice: (n) => summary.notices.push(n) });
+        }
+        return summary;
       }),
     ).finally(() => progress.finish());
     if (!summary) return 0;

@@ -13,6 +13,7 @@ export const BACKUP_MORE_FLAGS = {
   "exclude-caches": { type: "boolean" },
   "exclude-if-present": { type: "string", multiple: true },
   "read-concurrency": { type: "string" },
+  "no-xattrs": { type: "boolean" },
   "dry-run": { type: "boolean", short: "n" },
   stdin: { type: "boolean" },
   "stdin-filename": { type: "string" },
@@ -28,6 +29,8 @@ export const BACKUP_MORE_USAGE = `  --exclude-file FILE    read --exclude patter
   --exclude-if-present NAME[:HEADER]
                          leave out folders holding a file NAME (that starts with HEADER)
   --read-concurrency N   files read at once (default 8)
+  --no-xattrs            do not store extended attributes (stored by default in repositories of
+                         format 2, i.e. made by this version; format-1 repositories never hold them)
   --dry-run, -n          show what would be saved (sizes before dedup); reads no file content,
                          opens no repository, writes nothing
   --verbose, -v          with --dry-run: list every file that would be saved
@@ -48,6 +51,7 @@ export interface BackupMore {
   excludes: string[] | undefined;
   scan: { oneFileSystem: boolean; excludeIfPresent: string[] };
   readConcurrency: number | undefined;
+  noXattrs: boolean;
   dryRun: boolean;
   verbose: boolean;
   /** --stdin: the file name to store standard input as, else undefined. */
@@ -74,6 +78,7 @@ export function parseBackupMore(
     excludes: excludes.length > 0 ? excludes : undefined,
     scan: { oneFileSystem: flags["one-file-system"] === true, excludeIfPresent: markers },
     readConcurrency: intFlag("read-concurrency", flags["read-concurrency"], 1, 256),
+    noXattrs: flags["no-xattrs"] === true,
     dryRun: flags["dry-run"] === true,
     verbose: flags.verbose === true,
     stdinName,

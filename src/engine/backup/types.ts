@@ -8,6 +8,8 @@ export interface BackupOptions extends ScanOptions {
   excludes?: string[];
   /** Include patterns: when given, only matching entries (and directories leading to them) are saved. */
   includes?: string[];
+  /** Do not store extended attributes (they are stored in format-2 repositories otherwise). */
+  noXattrs?: boolean;
   /** Re-read every file, ignoring the parent snapshot's metadata. */
   full?: boolean;
   tags?: string[];

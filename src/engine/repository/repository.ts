@@ -112,6 +112,10 @@ export class RepositoryImpl implements Repository, PackSource {
     return hmacSha256Hex(this.keys.mac, plaintext);
   }
 
+  get storesXattrs(): boolean {
+    return this.config.version >= 2;
+  }
+
   hasBlob(type: BlobType, id: BlobId): boolean {
     return this.index.has(type, id) || this.pending.has(`${type}:${id}`);
   }

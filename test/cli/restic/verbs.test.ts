@@ -81,7 +81,7 @@ for (const kind of ["local", "s3"] as const) {
       const { repo, src } = await setUp(kind);
       const id = await backupId(repo, [src]);
       const config = JSON.parse(await ok(repo, ["cat", "config"])) as Record<string, unknown>;
-      expect(config).toMatchObject({ version: 1, encryption: true });
+      expect(config).toMatchObject({ version: 2, encryption: true });
       const snap = JSON.parse(await ok(repo, ["cat", "snapshot", id.slice(0, 8)])) as { id: string };
       expect(snap.id).toBe(id);
       const cat = JSON.parse(await ok(repo, ["cat", "snapshot", "latest"])) as { tree: string };
