@@ -31,6 +31,8 @@ export function mainUsage(): string {
     "Global flags:",
     "  --help, -h     show help (also: backapp COMMAND --help)",
     "  --version, -V  print the version",
+    "  --quiet, -q    (after the command) no status line; backup, restore, check, forget, prune,",
+    "                 copy, rewrite, tag, key, unlock and init print nothing on stdout but JSON",
     "",
   ].join("\n");
 }
@@ -93,11 +95,43 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout(command.usage);
     return EXIT_OK;
   }
+  const { argv: args, quiet } = takeQuiet(rest);
+  const runIo = quiet ? quietIo(io, command.name, args) : io;
   try {
-    return await command.run(rest, { ...io, command: command.name });
+    return await command.run(args, { ...runIo, command: command.name });
   } catch (error) {
     return reportError(command, error, io);
   }
+}
+
+/** Commands whose stdout is a report (not data): -q drops it unless --json asks for data. */
+const REPORTS = new Set([
+  "init",
+  "backup",
+  "restore",
+  "check",
+  "forget",
+  "prune",
+  "copy",
+  "rewrite",
+  "tag",
+  "key",
+  "unlock",
+]);
+
+/** `-q`/`--quiet` (anywhere before `--`) removed from the arguments. */
+function takeQuiet(argv: string[]): { argv: string[]; quiet: boolean } {
+  const end = argv.indexOf("--");
+  const flags = end === -1 ? argv : argv.slice(0, end);
+  const kept = flags.filter((a) => a !== "-q" && a !== "--quiet");
+  const rest = end === -1 ? [] : argv.slice(end);
+  return { argv: [...kept, ...rest], quiet: kept.length !== flags.length };
+}
+
+/** No status line; a report command's stdout is dropped (errors and warnings still go to stderr). */
+function quietIo(io: CliIo, name: string, argv: string[]): CliIo {
+  const json = argv.includes("--json");
+  return { ...io, isTTY: false, stdout: REPORTS.has(name) && !json ? () => {} : io.stdout };
 }
 
 /** --help or -h before any `--` (after it they are operands, e.g. a file named "-h"). */

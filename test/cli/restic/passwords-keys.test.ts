@@ -83,3 +83,20 @@ describe("the dispatcher", () => {
     expect(flag.stderr).not.toContain("Repository flags:");
   });
 });
+
+describe("-q", () => {
+  it("silences a report command's stdout but not its JSON, errors or a listing", async () => {
+    const w = await workspace();
+    writeFileSync(join(w.dir, "f"), "x");
+    const quiet = await backapp(w.repo, ["backup", "-q", join(w.dir, "f")]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).toBe("");
+    const json = await backapp(w.repo, ["backup", "--quiet", "--json", join(w.dir, "f")]);
+    expect(json.stdout).toContain('"type":"summary"');
+    const list = await backapp(w.repo, ["snapshots", "-q"]);
+    expect(list.stdout).toContain("2 snapshots");
+    const bad = await backapp(w.repo, ["backup", "-q", join(w.dir, "nope")]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("nothing to back up");
+  });
+});
