@@ -10,7 +10,7 @@ import { withCancellation } from "./repo/cancel.ts";
 import { count, displayTime, formatTags, shortId, snapshotJson, table } from "./repo/format.ts";
 import { REPO_FLAGS, REPO_FLAGS_USAGE, resolveTarget, withRepository } from "./repo/options.ts";
 
-const usage = `Usage: backapp forget --repo REPO [KEEP RULES] [--host H]... [--tag T]... [--group-by host,paths,tags]
+const usage = `Usage: backapp forget --repo REPO [KEEP RULES] [--host H]... [--tag T]... [--path P]... [--group-by host,paths,tags]
                       [--time-zone ZONE] [--dry-run] [--prune [--max-unused PCT]] [--json]
        backapp forget --repo REPO SNAPSHOT... [--dry-run] [--prune [--max-unused PCT]] [--json]
 
@@ -36,6 +36,7 @@ Keep rules (N: a whole number or "unlimited"):
 
 Flags:
   --host H               only snapshots of host H (repeatable)
+  --path P               only snapshots whose paths include P (repeatable: all of them)
   --tag T[,T2]           only snapshots with all these tags (repeatable: any of the lists; ""
                          selects untagged snapshots)
   --group-by FIELDS      comma list of host, paths, tags; "" for one group (default host,paths)
@@ -166,6 +167,7 @@ const FLAGS = {
   "keep-within": { type: "string" },
   "keep-tag": { type: "string", multiple: true },
   host: { type: "string", multiple: true },
+  path: { type: "string", multiple: true },
   tag: { type: "string", multiple: true },
   "group-by": { type: "string" },
   "time-zone": { type: "string" },
@@ -198,6 +200,7 @@ function checkIds(flags: ForgetFlags, refs: string[]): void {
     "keep-within",
     "keep-tag",
     "host",
+    "path",
     "tag",
     "group-by",
     "time-zone",
@@ -245,7 +248,16 @@ async function forget(flags: ForgetFlags, refs: string[], io: CliIo): Promise<Ou
       let ids: string[] | null = null;
       let result: ForgetResult;
       if (policy) {
-        const opts = { dryRun, timeZone, groupBy, hosts: flags.host, tags: flags.tag, signal, onDamaged };
+        const opts = {
+          dryRun,
+          timeZone,
+          groupBy,
+          hosts: flags.host,
+          tags: flags.tag,
+          paths: flags.path,
+          signal,
+          onDamaged,
+        };
         result = await forgetSnapshots(repo, policy, opts);
       } else {
         ids = await forgetSnapshotIds(repo, refs, { dryRun, signal });

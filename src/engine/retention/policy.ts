@@ -15,7 +15,7 @@
  * id (the larger id counts as newer), so results never depend on input order.
  */
 import { ValidationError } from "../../util/errors.ts";
-import { hasAllTags, matchesTagLists, parseTagList, snapshotTags } from "../snapshot-filter.ts";
+import { hasAllTags, matchesSelection, parseTagList, snapshotTags } from "../snapshot-filter.ts";
 import {
   type BucketUnit,
   bucketOf,
@@ -62,6 +62,8 @@ export interface RetentionOptions {
   hosts?: string[];
   /** Only snapshots matching one of these tag lists ("a,b" = both; "" = untagged) take part. */
   tags?: string[];
+  /** Only snapshots whose paths include every one of these take part (restic's --path). */
+  paths?: string[];
   /**
    * The current time (ms or Date; default Date.now()). keep-within is measured back from the
    * group's newest snapshot not after it (so stopped backups never age out, and a snapshot dated
@@ -222,8 +224,7 @@ function applyGroup<T extends RetentionSnapshot>(
 }
 
 function matchesFilter(s: RetentionSnapshot, o: RetentionOptions): boolean {
-  if (o.hosts && o.hosts.length > 0 && !o.hosts.includes(s.hostname)) return false;
-  return matchesTagLists(s.tags, o.tags);
+  return matchesSelection(s, { hosts: o.hosts, tags: o.tags, paths: o.paths });
 }
 
 function groupKey(s: RetentionSnapshot, by: GroupField[]): RetentionGroup<unknown>["key"] {

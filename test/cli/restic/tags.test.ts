@@ -62,3 +62,18 @@ describe("tags follow restic's rules", () => {
     expect((await snapshots(w.repo)).map((s) => s.id).sort()).toEqual([ab, legacy].sort());
   });
 });
+
+describe("forget --path", () => {
+  it("only takes part snapshots whose paths include the given path", async () => {
+    const w = await workspace();
+    writeFiles(w.src, { "a/f": "a", "b/f": "b" });
+    const a = `${w.src}/a`;
+    const b = `${w.src}/b`;
+    await backupId(w.repo, [a]);
+    const a2 = await backupId(w.repo, [a]);
+    const b1 = await backupId(w.repo, [b]);
+    const b2 = await backupId(w.repo, [b]);
+    await ok(w.repo, ["forget", "--keep-last", "1", "--path", a]);
+    expect((await snapshots(w.repo)).map((s) => s.id).sort()).toEqual([a2, b1, b2].sort());
+  });
+});
