@@ -7,7 +7,8 @@
 import { resolve } from "node:path";
 import { throwIfAborted } from "../../util/errors.ts";
 import { joinBytes, nameToBytes } from "../scan/names.ts";
-import type { BlobId, FileError, Repository, Snapshot } from "../types.ts";
+import { badName } from "../tree.ts";
+import type { BlobId, FileError, Repository, Snapshot, TreeNode } from "../types.ts";
 import { writeXattr } from "../xattr.ts";
 import { createSelector } from "./select.ts";
 
@@ -30,10 +31,19 @@ export async function restoreXattrs(
     { tree: snapshot.tree, dir: Buffer.from(resolve(o.target)), comps: [] },
   ];
   let set = 0;
+  if (repo.storesXattrs === false) return 0; // a format-1 repository holds none
   while (stack.length > 0) {
     throwIfAborted(o.signal);
     const { tree, dir, comps } = stack.pop()!;
-    for (const node of (await repo.loadTree(tree, o.signal)).nodes) {
+    let nodes: TreeNode[];
+    try {
+      nodes = (await repo.loadTree(tree, o.signal)).nodes;
+    } catch (e) {
+      if (o.signal?.aborted) throw e;
+      continue; // a tree that cannot be read was reported by the restore itself
+    }
+    for (const node of nodes) {
+      if (badName(node.name)) continue; // refused by the restore: never a path here
       const path = [...comps, node.name];
       const sel = select(path, node.type === "dir");
       if (sel === "none") continue;
