@@ -119,7 +119,14 @@ export async function saveFile(
   }
 }
 
-async function readChunks(ctx: SaveFileContext, fh: OpenFile, sizeHint: number, chunker: Chunker) {
+/** What readChunks reads from: a file, or a stream reader that fills whole buffers. */
+export interface ChunkSource {
+  /** Fills `into` from the current position; fewer bytes than asked (0 included) mean the end. */
+  read(into: Uint8Array): Promise<number>;
+}
+
+/** Chunks and stores everything `fh` yields; `sizeHint` < 0 when unknown (a pipe). */
+export async function readChunks(ctx: SaveFileContext, fh: ChunkSource, sizeHint: number, chunker: Chunker) {
   const content: BlobId[] = [];
   let size = 0;
   let added = 0;

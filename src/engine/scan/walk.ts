@@ -5,7 +5,7 @@
  * become "error" entries and the walk continues; sockets, FIFOs and devices become "skip" notices.
  */
 import { type BigIntStats, lstatSync } from "node:fs";
-import { lstat, readdir, readlink, stat } from "node:fs/promises";
+import { lstat, open, readdir, readlink, stat } from "node:fs/promises";
 import { throwIfAborted } from "../../util/errors.ts";
 import { displayPath, joinBytes, nameFromBytes } from "./names.ts";
 import type { PathFilter } from "./patterns.ts";
@@ -53,9 +53,26 @@ function message(e: unknown): string {
   return err?.message ?? String(e);
 }
 
+/** What the walk leaves out beyond patterns (restic's flags of the same names). */
+export interface ScanOptions {
+  /** Do not descend into folders on another file system than their given path (mount points stay, empty). */
+  oneFileSystem?: boolean;
+  /**
+   * Leave out folders holding one of these files: "NAME", or "NAME:HEADER" when the file must start
+   * with HEADER (CACHEDIR_TAG for --exclude-caches).
+   */
+  excludeIfPresent?: string[];
+}
+
+/** The Cache Directory Tagging Specification's marker (bford.info/cachedir). */
+export const CACHEDIR_TAG = "CACHEDIR.TAG:Signature: 8a477f597d28d172789f06886806bc55";
+
 interface Ctx {
   filter: PathFilter;
   signal?: AbortSignal;
+  scan: ScanOptions;
+  /** Device of the given path being walked (for oneFileSystem). */
+  rootDevice?: bigint;
 }
 
 /**
@@ -67,8 +84,9 @@ export async function* walk(
   paths: string[],
   filter: PathFilter,
   signal?: AbortSignal,
+  scan: ScanOptions = {},
 ): AsyncGenerator<WalkEntry> {
-  const ctx: Ctx = { filter, signal };
+  const ctx: Ctx = { filter, signal, scan };
   const root = buildRoots(paths);
   const path = Buffer.from("/");
   if (root.given) {
@@ -120,8 +138,17 @@ async function* walkEntry(
   kept: boolean,
 ): AsyncGenerator<WalkEntry> {
   const keep = kept || !ctx.filter.hasIncludes || rel === "";
+  if (rel === "") ctx.rootDevice = st.dev;
   switch (kindOf(st)) {
     case "dir":
+      if (rel !== "" && (await markedExcluded(ctx.scan, base.path))) return;
+      if (rel !== "" && ctx.scan.oneFileSystem && st.dev !== ctx.rootDevice) {
+        // A mount point: kept as an empty folder, so a restore recreates where to mount.
+        const k = kept || !ctx.filter.hasIncludes;
+        yield { kind: "enter", ...base, stat: st, keep: k };
+        yield { kind: "leave", ...base, stat: st, keep: k };
+        return;
+      }
       yield* walkDir(ctx, base, st, rel, kept || !ctx.filter.hasIncludes);
       return;
     case "file":
@@ -154,6 +181,33 @@ function lstatEntry(path: Buffer): Lstated {
     return { path, error };
   }
 }
+
+/** True when `dir` holds one of the marker files of excludeIfPresent (with its header, if given). */
+async function markedExcluded(scan: ScanOptions, dir: Buffer): Promise<boolean> {
+  for (const spec of scan.excludeIfPresent ?? []) {
+    const colon = spec.indexOf(":");
+    const name = colon === -1 ? spec : spec.slice(0, colon);
+    const header = colon === -1 ? "" : spec.slice(colon + 1);
+    const path = joinBytes(dir, Buffer.from(name));
+    try {
+      if (!(await lstat(path)).isFile()) continue;
+      if (header === "") return true;
+      const file = await open(path, "r");
+      try {
+        const want = Buffer.from(header);
+        const got = Buffer.alloc(want.length);
+        const { bytesRead } = await file.read(got, 0, want.length, 0);
+        if (bytesRead === want.length && got.equals(want)) return true;
+      } finally {
+        await file.close();
+      }
+    } catch {
+      // No marker here (or unreadable): the folder is kept.
+    }
+  }
+  return false;
+}
+
 
 interface Lstated {
   path: Buffer;
@@ -218,10 +272,11 @@ export async function countTotals(
   filter: PathFilter,
   signal: AbortSignal | undefined,
   onUpdate: (files: number, bytes: number) => void,
+  scan: ScanOptions = {},
 ): Promise<{ files: number; bytes: number }> {
   let files = 0;
   let bytes = 0;
-  for await (const e of walk(paths, filter, signal)) {
+  for await (const e of walk(paths, filter, signal, scan)) {
     if (e.kind !== "file") continue;
     files++;
     bytes += Number(e.stat.size);
