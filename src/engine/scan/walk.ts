@@ -208,7 +208,6 @@ async function markedExcluded(scan: ScanOptions, dir: Buffer): Promise<boolean> 
   return false;
 }
 
-
 interface Lstated {
   path: Buffer;
   stat?: BigIntStats;

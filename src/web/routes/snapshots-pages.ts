@@ -122,13 +122,11 @@ export function snapshotsPageRoutes() {
     const row = visibleRestore(c.get("services").db, principalFor(c.get("user")), c.req.param("rid"));
     const csrf = c.get("session")?.csrfToken ?? null;
     return c.html(
-      c
-        .get("services")
-        .renderer.partial("restore-status", {
-          r: restoreJson(row),
-          bytes: formatBytes(row.totalBytes),
-          csrf,
-        }),
+      c.get("services").renderer.partial("restore-status", {
+        r: restoreJson(row),
+        bytes: formatBytes(row.totalBytes),
+        csrf,
+      }),
     );
   });
 
