@@ -27,12 +27,16 @@ describe("locks", () => {
     expect(blocked.stderr).toContain("retry with --retry-lock");
     expect(blocked.stderr.split("\n")).toHaveLength(2);
 
-    const waiting = runBackapp(["prune", "--retry-lock", "2m"], { env: w.repo.env, process: true });
+    const waiting = runBackapp(["prune", "--retry-lock", "5m"], {
+      env: w.repo.env,
+      process: true,
+      timeoutMs: 280_000,
+    });
     holder.kill("SIGINT");
     expect(await holder.exited).toBe(1);
     const pruned = await waiting;
     expect(pruned.code, pruned.stderr).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   it("--retry-lock needs a duration", async () => {
     const w = await workspace();
