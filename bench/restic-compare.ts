@@ -1,22 +1,28 @@
 /**
- * backapp beside restic on the same ~1 GiB mixed tree and the same kind of target (a local
- * folder): initial backup MB/s, unchanged re-backup seconds, restore MB/s, repository size and peak
- * RSS. Writes bench/results/restic-compare-<date>.md and prints the table.
+ * The standard benchmark: backapp beside Debian's restic on the same generated tree and the same
+ * kind of target. `npm run bench -- [small|medium|many-files|large] [--target local|s3|both]
+ * [--cache hot|cold] [--repeats N] [--dir DIR] [--out FILE]` (bench/README.md).
  *
- *   node_modules/.bin/bun bench/restic-compare.ts [--dir /tmp/backapp-bench] [--small] [--s3] [--out FILE]
+ * Per repeat and tool (tools interleaved, the order alternating between repeats), on a fresh
+ * repository: init, initial backup, unchanged re-backup, re-backup after a ~1% change
+ * (bench/lib/mutate.ts; undone afterwards), restore of that last snapshot, verified byte for byte
+ * with `diff -r` against the changed tree. Each step runs under GNU `time -v` (wall, peak RSS, CPU,
+ * page faults) with the page cache filled (hot) or dropped (cold) before it. Tables of medians go
+ * to stdout, bench/results/bench-<set>-<cache>-<date>.{md,json} and bench/RESULTS.md.
  *
- * --s3 adds a second target: s3rver over HTTPS in its own process (bench/lib/s3rver-https.ts).
- *
- * backapp runs as dist/backapp-linux-x64 when that binary knows the engine commands (build it
- * with `bun build.ts --target linux-x64`), else as `bun src/main.ts`. restic comes from Debian
- * (`apt-get install -y restic`); the script installs it when missing and apt-get is usable.
- * Peak RSS is GNU time's "Maximum resident set size" of the whole process (workers included).
+ * backapp runs as dist/backapp-linux-x64 when that binary has the engine commands (build it with
+ * `bun build.ts --target linux-x64`), else as `bun src/main.ts`. restic uses repository format 2
+ * (zstd, like backapp's default) and its own cache in the bench folder. Old flags: --small = small,
+ * --s3 = --target both.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import { type CacheMode, cachesDroppable, type Measured, measure } from "./lib/measure.ts";
+import { mutate, revert } from "./lib/mutate.ts";
+import { markdown, type Section, type ToolRun, type ToolSeries, updateResults } from "./lib/report.ts";
 import { localTarget, s3Target, type Target } from "./lib/targets.ts";
-import { DEFAULT_SPEC, ensureTree, type TreeSpec } from "./lib/tree.ts";
+import { DATASETS, ensureTree } from "./lib/tree.ts";
 
 const root = join(import.meta.dir, "..");
 const argv = process.argv.slice(2);
@@ -24,64 +30,14 @@ const flag = (name: string) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
+const dataset = argv.find((a) => a in DATASETS) ?? (argv.includes("--small") ? "small" : "medium");
+const targetArg = flag("--target") ?? (argv.includes("--s3") ? "both" : "local");
+const cache = (flag("--cache") ?? "hot") as CacheMode;
+const repeats = Math.max(1, Number(flag("--repeats") ?? 3));
 const workDir = flag("--dir") ?? "/tmp/backapp-bench";
-const SMALL: TreeSpec = { smallFiles: 2000, mediumFiles: 16, largeMixedMiB: [16], largeRandomMiB: [16] };
-const spec = argv.includes("--small") ? SMALL : DEFAULT_SPEC;
 const PASSWORD = "bench-passphrase-not-secret";
-
-interface Run {
-  seconds: number;
-  maxRssKiB: number;
-  stdout: string;
-}
-
-/** Runs a command under GNU time (report to a file); throws with its stderr when it fails. */
-function timed(cmd: string[], env: Record<string, string> = {}): Run {
-  dropCaches();
-  const report = join(workDir, "time-report.txt");
-  const started = performance.now();
-  const r = Bun.spawnSync(["/usr/bin/time", "-v", "-o", report, ...cmd], {
-    env: { ...process.env, ...env } as Record<string, string>,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const seconds = (performance.now() - started) / 1000;
-  if (r.exitCode !== 0) {
-    throw new Error(`${cmd.join(" ")} exited ${r.exitCode}:\n${r.stderr.toString().slice(-3000)}`);
-  }
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(report, "utf8"));
-  return { seconds, maxRssKiB: rss ? Number(rss[1]) : Number.NaN, stdout: r.stdout.toString() };
-}
-
-let cachesDropped: boolean | null = null;
-/** Cold page cache for every measured step when the kernel lets us (root, not read-only /proc). */
-function dropCaches(): void {
-  if (cachesDropped === false) return;
-  Bun.spawnSync(["sync"]);
-  try {
-    writeFileSync("/proc/sys/vm/drop_caches", "3\n");
-    cachesDropped = true;
-  } catch {
-    cachesDropped = false;
-  }
-}
-
-function treeStats(path: string): { files: number; bytes: number } {
-  let files = 0;
-  let bytes = 0;
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) {
-        files++;
-        bytes += Bun.file(p).size;
-      }
-    }
-  };
-  walk(path);
-  return { files, bytes };
-}
+if (!["local", "s3", "both"].includes(targetArg)) throw new Error("--target local|s3|both");
+if (cache !== "hot" && cache !== "cold") throw new Error("--cache hot|cold");
 
 function backappCommand(): string[] {
   const binary = join(root, "dist", "backapp-linux-x64");
@@ -97,162 +53,172 @@ function ensureRestic(): string {
   return path;
 }
 
-interface ToolResult {
+/** How one tool is driven: its commands and environment for repository `name` on a target. */
+interface Tool {
   name: string;
   version: string;
-  backup: Run;
-  rebackup: Run;
-  restore: Run;
-  repoBytes: number;
-  restoredBytes: number;
-  restoredFiles: number;
-  added?: number;
+  env(target: Target): Record<string, string>;
+  init: string[];
+  backup: (tree: string) => string[];
+  restore: (dir: string) => string[];
+  cleanup(): void;
 }
 
-function lastJsonLine(text: string): Record<string, unknown> {
-  const lines = text
-    .trim()
-    .split("\n")
-    .filter((l) => l.startsWith("{"));
-  return JSON.parse(lines.at(-1) ?? "{}") as Record<string, unknown>;
-}
-
-function benchBackapp(tree: string, dir: string, target: Target): ToolResult {
+function backappTool(): Tool {
   const cmd = backappCommand();
-  const restoreDir = join(dir, "restore-backapp");
-  target.reset("backapp");
-  rmSync(restoreDir, { recursive: true, force: true });
-  const env = { BACKAPP_PASSWORD: PASSWORD, ...target.backappEnv("backapp") };
-  timed([...cmd, "init"], env);
-  const backup = timed([...cmd, "backup", "--json", tree], env);
-  const rebackup = timed([...cmd, "backup", "--json", tree], env);
-  const restore = timed([...cmd, "restore", "latest", "--target", restoreDir], env);
-  const stats = treeStats(restoreDir);
-  const version = Bun.spawnSync([...cmd, "--version"])
-    .stdout.toString()
-    .trim();
-  const summary = lastJsonLine(backup.stdout);
-  rmSync(restoreDir, { recursive: true, force: true });
   return {
     name: cmd.length === 1 ? "backapp (binary)" : "backapp (bun src/main.ts)",
-    version,
-    backup,
-    rebackup,
-    restore,
-    repoBytes: target.repoBytes("backapp"),
-    restoredBytes: stats.bytes,
-    restoredFiles: stats.files,
-    added: Number(summary.bytes_added),
+    version: Bun.spawnSync([...cmd, "--version"])
+      .stdout.toString()
+      .trim(),
+    env: (t) => ({ BACKAPP_PASSWORD: PASSWORD, ...t.backappEnv("backapp") }),
+    init: [...cmd, "init"],
+    backup: (tree) => [...cmd, "backup", "--json", tree],
+    restore: (dir) => [...cmd, "restore", "latest", "--target", dir],
+    cleanup: () => {},
   };
 }
 
-function benchRestic(tree: string, dir: string, target: Target): ToolResult {
+function resticTool(target: Target): Tool {
   const restic = [ensureRestic(), ...target.resticArgs];
-  const restoreDir = join(dir, "restore-restic");
-  const cache = join(dir, "restic-cache");
-  target.reset("restic");
-  for (const p of [restoreDir, cache]) rmSync(p, { recursive: true, force: true });
-  const env = { RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: cache, ...target.resticEnv("restic") };
-  timed([...restic, "init", "--repository-version", "2"], env);
-  const backup = timed([...restic, "backup", "--json", tree], env);
-  const rebackup = timed([...restic, "backup", "--json", tree], env);
-  const restore = timed([...restic, "restore", "latest", "--target", restoreDir], env);
-  const stats = treeStats(restoreDir);
-  const version = Bun.spawnSync([restic[0]!, "version"]).stdout.toString().trim();
-  const summary = lastJsonLine(backup.stdout);
-  for (const p of [restoreDir, cache]) rmSync(p, { recursive: true, force: true });
+  const cacheDir = join(workDir, "restic-cache");
   return {
     name: "restic",
-    version,
-    backup,
-    rebackup,
-    restore,
-    repoBytes: target.repoBytes("restic"),
-    restoredBytes: stats.bytes,
-    restoredFiles: stats.files,
-    added: Number(summary.data_added),
+    version: Bun.spawnSync([restic[0]!, "version"]).stdout.toString().trim(),
+    env: (t) => ({ RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: cacheDir, ...t.resticEnv("restic") }),
+    init: [...restic, "init", "--repository-version", "2"],
+    backup: (tree) => [...restic, "backup", "--json", tree],
+    restore: (dir) => [...restic, "restore", "latest", "--target", dir],
+    cleanup: () => rmSync(cacheDir, { recursive: true, force: true }),
   };
 }
 
-const mb = (bytes: number, seconds: number) => (bytes / 1e6 / seconds).toFixed(1);
+/** True when `diff -r` finds the restored copy of `tree` identical to it (contents and names). */
+function sameTree(tree: string, restoreDir: string): boolean {
+  const r = Bun.spawnSync(["diff", "-rq", "--no-dereference", tree, join(restoreDir, tree)], {
+    stdout: "pipe",
+  });
+  if (r.exitCode !== 0) console.error(r.stdout.toString().split("\n").slice(0, 5).join("\n"));
+  return r.exitCode === 0;
+}
+
+/** The whole sequence for one tool on a fresh repository (tool name doubles as repository name). */
+function runTool(tool: Tool, target: Target, tree: string): ToolRun {
+  const repo = tool.name.startsWith("backapp") ? "backapp" : "restic";
+  const restoreDir = join(workDir, `restore-${repo}`);
+  target.reset(repo);
+  tool.cleanup();
+  rmSync(restoreDir, { recursive: true, force: true });
+  const env = tool.env(target);
+  const report = join(workDir, "time-report.txt");
+  const step = (cmd: string[], warm: string[]): Measured => measure(cmd, env, cache, warm, report);
+  step(tool.init, []);
+  const backup = step(tool.backup(tree), [tree]);
+  const rebackup = step(tool.backup(tree), [tree]);
+  let mutated: Measured;
+  let restore: Measured;
+  let verified: boolean;
+  try {
+    mutate(tree);
+    mutated = step(tool.backup(tree), [tree]);
+    restore = step(tool.restore(restoreDir), [target.repoDir(repo)]);
+    verified = sameTree(tree, restoreDir);
+  } finally {
+    revert(tree);
+  }
+  const repoBytes = target.repoBytes(repo);
+  rmSync(restoreDir, { recursive: true, force: true });
+  target.reset(repo);
+  tool.cleanup();
+  return { backup, rebackup, mutated, restore, repoBytes, verified };
+}
+
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
-/** A Markdown table padded the way the formatter wants it: first column left, the rest right. */
-function alignedTable(cells: string[][]): string[] {
-  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) =>
-    `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
-  const sep = `| ${widths.map((w, i) => (i === 0 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`;
-  return [line(cells[0]!), sep, ...cells.slice(1).map(line)];
-}
-
-function table(treeBytes: number, results: ToolResult[]): string[] {
-  const rows: [string, (r: ToolResult) => string][] = [
-    ["initial backup, MB/s", (r) => mb(treeBytes, r.backup.seconds)],
-    ["initial backup, s", (r) => r.backup.seconds.toFixed(1)],
-    ["unchanged re-backup, s", (r) => r.rebackup.seconds.toFixed(2)],
-    ["restore, MB/s", (r) => mb(treeBytes, r.restore.seconds)],
-    ["restore, s", (r) => r.restore.seconds.toFixed(1)],
-    ["repository size, MiB", (r) => mib(r.repoBytes)],
-    ["peak RSS backup, MiB", (r) => mib(r.backup.maxRssKiB * 1024)],
-    ["peak RSS re-backup, MiB", (r) => mib(r.rebackup.maxRssKiB * 1024)],
-    ["peak RSS restore, MiB", (r) => mib(r.restore.maxRssKiB * 1024)],
-    ["restored files / MiB", (r) => `${r.restoredFiles} / ${mib(r.restoredBytes)}`],
-  ];
-  return alignedTable([
-    ["metric", ...results.map((r) => r.name)],
-    ...rows.map(([label, f]) => [label, ...results.map(f)]),
-  ]);
-}
-
-interface Section {
-  target: string;
-  results: ToolResult[];
-}
-
-function report(treeBytes: number, treeFiles: number, sections: Section[]): string {
-  const versions = sections[0]?.results.map((r) => `${r.name} ${r.version}`).join("; ") ?? "";
-  return [
-    `# backapp vs restic — ${new Date().toISOString()}`,
-    "",
-    `Tree: ${treeFiles} files, ${mib(treeBytes)} MiB (bench/lib/tree.ts, deterministic).`,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${mib(totalmem())} MiB RAM.`,
-    `Page cache: ${cachesDropped ? "dropped before every step (cold reads)" : "not droppable here (warm reads for both tools)"}.`,
-    `Versions: ${versions}.`,
-    "MB = 10^6 bytes; rates are tree bytes / wall seconds of the whole command (start-up included).",
-    ...sections.flatMap((s) => ["", `## Target: ${s.target}`, "", ...table(treeBytes, s.results)]),
-    "",
-  ].join("\n");
+async function makeTargets(): Promise<Target[]> {
+  const out: Target[] = [];
+  if (targetArg !== "s3") out.push(localTarget(workDir));
+  if (targetArg !== "local") out.push(await s3Target(workDir));
+  return out;
 }
 
 async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
-  console.log(`generating the tree in ${workDir}/tree (once; reused when unchanged)…`);
-  const tree = ensureTree(join(workDir, "tree"), spec);
+  const treePath = join(workDir, `tree-${dataset}`);
+  revert(treePath);
+  console.log(`tree ${dataset} in ${treePath} (generated once, reused while unchanged)…`);
+  const tree = ensureTree(treePath, DATASETS[dataset]);
   console.log(`tree: ${tree.files} files, ${mib(tree.bytes)} MiB`);
-  const targets: Target[] = [localTarget(workDir)];
-  if (argv.includes("--s3")) targets.push(await s3Target(workDir));
+  const loadBefore = loadavg().map((x) => x.toFixed(2));
+  const targets = await makeTargets();
+  const stopAll = () => {
+    for (const t of targets) t.stop();
+  };
+  process.once("SIGINT", () => {
+    stopAll();
+    revert(treePath);
+    process.exit(130);
+  });
   const sections: Section[] = [];
   try {
     for (const target of targets) {
-      console.log(`${target.label}: backapp…`);
-      const ours = benchBackapp(tree.path, workDir, target);
-      target.reset("backapp");
-      console.log(`${target.label}: restic…`);
-      const theirs = benchRestic(tree.path, workDir, target);
-      target.reset("restic");
-      sections.push({ target: target.label.replace(/ \(.*\)$/, ""), results: [ours, theirs] });
+      const tools = [backappTool(), resticTool(target)];
+      const series: ToolSeries[] = tools.map((t) => ({ name: t.name, version: t.version, runs: [] }));
+      for (let i = 0; i < repeats; i++) {
+        const order = i % 2 === 0 ? [0, 1] : [1, 0];
+        for (const k of order) {
+          console.log(`${target.label}: ${tools[k]!.name}, run ${i + 1}/${repeats}…`);
+          series[k]!.runs.push(runTool(tools[k]!, target, tree.path));
+        }
+      }
+      sections.push({ target: target.label.replace(/ \(.*\)$/, ""), tools: series });
     }
   } finally {
-    for (const t of targets) t.stop();
+    stopAll();
   }
-  const md = report(tree.bytes, tree.files, sections);
-  const out =
-    flag("--out") ??
-    join(root, "bench", "results", `restic-compare-${new Date().toISOString().slice(0, 10)}.md`);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, md);
-  console.log(`\n${md}\nwritten to ${out}`);
+  const date = new Date().toISOString().slice(0, 10);
+  const probe = mutationFacts(treePath);
+  const md = markdown(
+    tree,
+    {
+      dataset,
+      cache,
+      repeats,
+      command: `npm run bench -- ${dataset} --target ${targetArg} --cache ${cache} --repeats ${repeats}`,
+      machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${mib(totalmem())} MiB RAM`,
+      load: `${loadBefore.join(" ")} at the start, ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")} at the end (1/5/15 min)`,
+      cacheNote:
+        cache === "hot"
+          ? "hot (source tree or repository read through and synced before each step)"
+          : cachesDroppable()
+            ? "cold (dropped before each step)"
+            : "cold requested but drop_caches is not permitted here: reads were warm",
+      mutation: probe,
+    },
+    sections,
+  );
+  const base =
+    flag("--out") ?? join(root, "bench", "results", `bench-${dataset}-${targetArg}-${cache}-${date}`);
+  mkdirSync(join(root, "bench", "results"), { recursive: true });
+  writeFileSync(`${base}.md`, `# backapp vs restic\n\n${md}`);
+  writeFileSync(
+    `${base}.json`,
+    JSON.stringify({ dataset, cache, repeats, targetArg, tree, sections }, null, 1),
+  );
+  updateResults(join(root, "bench", "RESULTS.md"), `${dataset}:${targetArg}:${cache}`, md);
+  console.log(`\n${md}\nwritten to ${base}.md, ${base}.json and bench/RESULTS.md`);
+}
+
+/** What the ~1% change step touches on this tree (mutated, measured and reverted at once). */
+function mutationFacts(treePath: string): string {
+  try {
+    const m = mutate(treePath);
+    return `${m.files} files, ${mib(m.bytes)} MiB rewritten`;
+  } finally {
+    revert(treePath);
+  }
 }
 
 await main();

@@ -16,8 +16,8 @@ function sha256(file: string): string {
   return createHash("sha256").update(readFileSync(file)).digest("hex");
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+function size(bytes: number): string {
+  return bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
 export function releaseNotes(
@@ -33,7 +33,7 @@ export function releaseNotes(
 
 | file | size | sha256 |
 |---|---|---|
-${files.map((f) => `| ${f.name} | ${mib(f.size)} | \`${f.sha256}\` |`).join("\n")}
+${files.map((f) => `| ${f.name} | ${size(f.size)} | \`${f.sha256}\` |`).join("\n")}
 
 ## Install
 

@@ -4,12 +4,13 @@
  * `__run` command is the child process of one server-side backup run (src/jobs/run-child.ts):
  * not a user command, so it is not listed in --help.
  */
-import { runCli } from "./cli/index.ts";
-import { processIo } from "./cli/io.ts";
+import { tuneAllocator } from "./config/allocator.ts";
 
+// First, before the rest of the program is even loaded: may restart the process (see allocator.ts).
+await tuneAllocator();
 const argv = process.argv.slice(2);
 const code =
   argv[0] === "__run"
     ? await (await import("./jobs/run-child.ts")).runChildMain()
-    : await runCli(argv, processIo());
+    : await (await import("./cli/index.ts")).runCli(argv, (await import("./cli/io.ts")).processIo());
 process.exit(code);

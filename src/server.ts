@@ -121,14 +121,29 @@ function buildServices(config: ServerConfig, db: Db, logger: Logger): AppService
     publicUrl: () => security.publicUrl,
     version,
   });
-  const jobs = createJobService({ db, clock: systemClock, bus: events, logger, dataDir: config.dataDir, notify });
+  const jobs = createJobService({
+    db,
+    clock: systemClock,
+    bus: events,
+    logger,
+    dataDir: config.dataDir,
+    notify,
+  });
   return {
     db,
     logger,
     clock: systemClock,
     events,
     jobs,
-    verify: createVerificationService({ db, clock: systemClock, bus: events, logger, dataDir: config.dataDir, notify, jobs }),
+    verify: createVerificationService({
+      db,
+      clock: systemClock,
+      bus: events,
+      logger,
+      dataDir: config.dataDir,
+      notify,
+      jobs,
+    }),
     security,
     renderer: createRenderer({ version }),
     version,

@@ -230,6 +230,22 @@ describe("install.sh", { timeout: 180_000 }, () => {
     expect(snapshot(h.path)).toEqual(installed);
   });
 
+  it("--system --dry-run shows the system unit (root, hardening, /var/lib/backapp) and writes nothing", async () => {
+    const h = newHome();
+    const r = await run(
+      ["sh", join(root, "install.sh"), "--system", "--dry-run", "--binary", binary, "--prefix", h.prefix],
+      h.env,
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("would write /etc/systemd/system/backapp.service:");
+    expect(r.out).toContain(
+      `ExecStart=${h.prefix}/backapp serve --listen 127.0.0.1:8080 --data-dir /var/lib/backapp`,
+    );
+    expect(r.out).toContain("ProtectSystem=full");
+    expect(r.out).toContain("would systemctl enable backapp.service");
+    expect(existsSync(h.prefix)).toBe(false);
+  });
+
   it("upgrades in place keeping backapp.previous, rolls back a new binary that fails its health check, uninstalls keeping the data", {
     timeout: 300_000,
   }, async () => {

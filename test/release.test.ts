@@ -63,7 +63,7 @@ describe("release notes", () => {
     );
     expect(notes).toContain("# backapp 1.2.3+abc1234567");
     expect(notes).toContain(`| backapp-linux-x64 | 3.0 MiB | \`${"f".repeat(64)}\` |`);
-    expect(notes).toContain("| install.sh | 0.0 MiB |");
+    expect(notes).toContain("| install.sh | 8.8 KiB |");
     expect(notes).toContain("embedded: 2 files");
   });
 });

@@ -13,6 +13,8 @@ export interface Target {
   /** Environment and extra flags that point restic at repository `name`. */
   resticEnv(name: string): Record<string, string>;
   resticArgs: string[];
+  /** Folder holding repository `name`'s files (read through before a hot restore). */
+  repoDir(name: string): string;
   /** Stored bytes of repository `name`. */
   repoBytes(name: string): number;
   /** Deletes repository `name`. */
@@ -40,6 +42,7 @@ export function localTarget(dir: string): Target {
     backappEnv: (name) => ({ BACKAPP_REPO: path(name) }),
     resticEnv: (name) => ({ RESTIC_REPOSITORY: path(name) }),
     resticArgs: [],
+    repoDir: path,
     repoBytes: (name) => sumFiles(path(name), () => true),
     reset: (name) => rmSync(path(name), { recursive: true, force: true }),
     stop: () => {},
@@ -94,6 +97,7 @@ export async function s3Target(dir: string): Promise<Target> {
     }),
     resticEnv: (name) => ({ ...creds, RESTIC_REPOSITORY: `s3:${endpoint}/${bucket}/${name}` }),
     resticArgs: ["--cacert", cert],
+    repoDir: folder,
     repoBytes: (name) => sumFiles(folder(name), (n) => n.endsWith("._S3rver_object")),
     reset: (name) => rmSync(folder(name), { recursive: true, force: true }),
     stop: () => proc.kill(),

@@ -5,7 +5,16 @@
  * results from different days compare.
  */
 import { createCipheriv } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 
 const LAYOUT_VERSION = "tree-v1";
@@ -17,6 +26,8 @@ export interface TreeSpec {
   largeMixedMiB: number[];
   /** Large fully random files, MiB each. */
   largeRandomMiB: number[];
+  /** Tiny text files in deep folders (the `many-files` data set). */
+  tiny?: { files: number; minBytes: number; maxBytes: number };
 }
 
 export const DEFAULT_SPEC: TreeSpec = {
@@ -24,6 +35,20 @@ export const DEFAULT_SPEC: TreeSpec = {
   mediumFiles: 160,
   largeMixedMiB: [192, 128],
   largeRandomMiB: [256, 128],
+};
+
+/** The data sets of `npm run bench` (bench/README.md). */
+export const DATASETS: Record<string, TreeSpec> = {
+  small: { smallFiles: 2000, mediumFiles: 16, largeMixedMiB: [16], largeRandomMiB: [16] },
+  medium: DEFAULT_SPEC,
+  "many-files": {
+    smallFiles: 0,
+    mediumFiles: 0,
+    largeMixedMiB: [],
+    largeRandomMiB: [],
+    tiny: { files: 200_000, minBytes: 20, maxBytes: 2000 },
+  },
+  large: { smallFiles: 0, mediumFiles: 0, largeMixedMiB: [2048, 2048], largeRandomMiB: [2048, 2048] },
 };
 
 /** A deterministic byte source: AES-128-CTR over zeros, seeded by a label. */
@@ -100,6 +125,34 @@ function sparseBinary(rng: Stream, size: number): Buffer {
   return out;
 }
 
+/** Tiny files (20–2,000 B by default) five folders deep, 50 per folder. */
+function writeTiny(root: string, spec: TreeSpec): number {
+  const t = spec.tiny;
+  if (!t) return 0;
+  const rng = new Stream("tiny-files");
+  let total = 0;
+  for (let i = 0; i < t.files; i++) {
+    const f = Math.floor(i / 50);
+    const dir = join(root, "tiny", `a${f % 8}`, `b${(f >> 3) % 8}`, `c${(f >> 6) % 8}`, `d${f >> 9}`);
+    if (i % 50 === 0) mkdirSync(dir, { recursive: true });
+    const size = t.minBytes + rng.int(t.maxBytes - t.minBytes + 1);
+    writeFileSync(join(dir, `f${i}.txt`), text(rng, size));
+    total += size;
+  }
+  return total;
+}
+
+/** Writes a big file MiB by MiB (never the whole file in memory). */
+function writeStreamed(path: string, mib: number, next: (m: number) => Buffer): number {
+  const fd = openSync(path, "w");
+  try {
+    for (let m = 0; m < mib; m++) writeSync(fd, next(m));
+  } finally {
+    closeSync(fd);
+  }
+  return mib * 1024 * 1024;
+}
+
 function writeLarge(root: string, spec: TreeSpec): number {
   const dir = join(root, "large");
   mkdirSync(dir, { recursive: true });
@@ -107,17 +160,12 @@ function writeLarge(root: string, spec: TreeSpec): number {
   const MiB = 1024 * 1024;
   spec.largeMixedMiB.forEach((mib, i) => {
     const rng = new Stream(`large-mixed-${i}`);
-    const chunks: Buffer[] = [];
-    for (let m = 0; m < mib; m++) chunks.push(m % 2 === 0 ? rng.bytes(MiB) : text(rng, MiB));
-    writeFileSync(join(dir, `mixed-${i}.img`), Buffer.concat(chunks));
-    total += mib * MiB;
+    const next = (m: number) => (m % 2 === 0 ? rng.bytes(MiB) : text(rng, MiB));
+    total += writeStreamed(join(dir, `mixed-${i}.img`), mib, next);
   });
   spec.largeRandomMiB.forEach((mib, i) => {
     const rng = new Stream(`large-random-${i}`);
-    const chunks: Buffer[] = [];
-    for (let m = 0; m < mib; m++) chunks.push(rng.bytes(MiB));
-    writeFileSync(join(dir, `random-${i}.bin`), Buffer.concat(chunks));
-    total += mib * MiB;
+    total += writeStreamed(join(dir, `random-${i}.bin`), mib, () => rng.bytes(MiB));
   });
   return total;
 }
@@ -138,8 +186,14 @@ export function ensureTree(path: string, spec: TreeSpec = DEFAULT_SPEC): TreeInf
   }
   rmSync(path, { recursive: true, force: true });
   mkdirSync(path, { recursive: true });
-  const bytes = writeSmall(path, spec) + writeMedium(path, spec) + writeLarge(path, spec);
-  const files = spec.smallFiles + spec.mediumFiles + spec.largeMixedMiB.length + spec.largeRandomMiB.length;
+  const bytes =
+    writeSmall(path, spec) + writeMedium(path, spec) + writeLarge(path, spec) + writeTiny(path, spec);
+  const files =
+    spec.smallFiles +
+    spec.mediumFiles +
+    spec.largeMixedMiB.length +
+    spec.largeRandomMiB.length +
+    (spec.tiny?.files ?? 0);
   writeFileSync(marker, JSON.stringify({ key, bytes, files }));
   return { path, bytes, files };
 }

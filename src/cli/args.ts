@@ -1,4 +1,5 @@
 import { parseArgs as nodeParseArgs } from "node:util";
+import { didYouMean } from "./suggest.ts";
 
 /** Bad command-line usage: printed as one line plus the command's usage, exit code 2. */
 export class UsageError extends Error {
@@ -42,14 +43,17 @@ export function parseFlags<T extends FlagSpecs>(argv: string[], specs: T): Parse
     });
     return { flags: values as ParsedFlags<T>, positionals };
   } catch (error) {
-    throw new UsageError(cleanMessage(error));
+    throw new UsageError(cleanMessage(error, Object.keys(specs)));
   }
 }
 
-function cleanMessage(error: unknown): string {
+function cleanMessage(error: unknown, names: string[]): string {
   const raw = error instanceof Error ? error.message : String(error);
   const unknown = /Unknown option '([^']+)'/.exec(raw);
-  if (unknown) return `unknown flag ${unknown[1]}`;
+  if (unknown) {
+    const flag = unknown[1] ?? "";
+    return `unknown flag ${flag}${didYouMean(flag.replace(/^-+/, ""), names, "--")}`;
+  }
   const missing = /Option '([^']+?)(?: <value>)?' argument missing/.exec(raw);
   if (missing) return `flag ${missing[1]?.split(",").pop()?.trim()} needs a value`;
   const noValue = /Option '([^']+)' does not take an argument/.exec(raw);
@@ -69,4 +73,16 @@ export function intFlag(name: string, value: string | undefined, min = 0, max = 
     throw new UsageError(`flag --${name} needs a whole number from ${min} to ${max}, got "${value}"`);
   }
   return Number(value);
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30s", "5m", "1h30m", "2d" → milliseconds; UsageError naming the flag otherwise. */
+export function durationFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== value) {
+    throw new UsageError(`flag --${name} needs a duration such as 30s, 5m or 1h30m, got "${value}"`);
+  }
+  return parts.reduce((ms, p) => ms + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
 }

@@ -1,12 +1,18 @@
 import { hostname as osHostname } from "node:os";
 import { type BackupResult, backup } from "../engine/backup.ts";
 import { normalizePaths } from "../engine/scan/roots.ts";
+import { parseTagList } from "../engine/snapshot-filter.ts";
 import type { CompressionMode, Snapshot } from "../engine/types.ts";
 import { findParent } from "../jobs/operations.ts";
 import { formatBytes, formatDuration } from "../util/bytes.ts";
 import { intFlag, parseFlags, UsageError } from "./args.ts";
+import { backupDryRun } from "./backup-dry-run.ts";
+import { backupStdin } from "./backup-stdin.ts";
 import type { CliIo, Command } from "./io.ts";
+import { BACKUP_MORE_FLAGS, BACKUP_MORE_USAGE, parseBackupMore } from "./repo/backup-flags.ts";
+import { backupExitCode, printErrorTally } from "./repo/backup-report.ts";
 import { withCancellation } from "./repo/cancel.ts";
+import { count } from "./repo/format.ts";
 import { REPO_FLAGS, REPO_FLAGS_USAGE, resolveTarget, warnDamaged, withRepository } from "./repo/options.ts";
 import { createProgressRenderer, type ProgressRenderer } from "./repo/progress.ts";
 
@@ -19,11 +25,12 @@ Flags:
   --exclude GLOB         leave out matching entries (repeatable; see docs/patterns.md)
   --include GLOB         save only matching entries and the folders leading to them (repeatable)
   --full                 re-read every file (the parent is still recorded; dedup still applies)
-  --tag TAG              tag the snapshot (repeatable)
+  --tag TAG[,TAG...]     tag the snapshot (repeatable; "a,b" adds the two tags a and b)
   --host NAME            hostname to record and to pick the parent by (default: this machine's)
   --compression MODE     off, auto (zstd 3, default), max (zstd 19) or a zstd level 1-22
   --limit-upload KBPS    cap upload bandwidth at KBPS KiB/s
   --json                 JSON lines: progress events, then a final {"type":"summary",...}
+${BACKUP_MORE_USAGE}
 
 Exit codes: 0 done, 1 failed (no snapshot), 3 snapshot written but some files could not be read.
 
@@ -48,6 +55,7 @@ const FLAGS = {
   compression: { type: "string" },
   "limit-upload": { type: "string" },
   json: { type: "boolean" },
+  ...BACKUP_MORE_FLAGS,
 } as const;
 
 /** The summary line of `backup --json`: exactly the contract's fields, in its order. */
@@ -68,19 +76,16 @@ export function summaryJson(result: BackupResult) {
   };
 }
 
-function printHuman(io: CliIo, result: BackupResult, parent: Snapshot | null): void {
+function printHuman(io: CliIo, result: BackupResult, parent: Snapshot | null, roots: string[]): void {
   const s = result.summary;
   const lines = [
     parent ? `parent snapshot ${parent.id.slice(0, 8)}` : "no parent snapshot: every file is read",
-    `files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified; ${s.dirs} folders`,
+    `files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified; ${count(s.dirs, "folder")}`,
     `processed ${formatBytes(s.bytes_processed)} in ${formatDuration(s.duration_ms)}; added ${formatBytes(s.bytes_added)} (${formatBytes(s.bytes_stored)} stored)`,
   ];
   for (const n of result.notices) lines.push(`note: ${n.path}: ${n.message}`);
   io.stdout(`${lines.join("\n")}\n`);
-  if (s.errors.length > 0) {
-    // Each error was printed as it happened (by the progress renderer); this is the tally.
-    io.stderr(`warning: ${s.errors.length} file${s.errors.length === 1 ? "" : "s"} could not be read\n`);
-  }
+  printErrorTally(io, s.errors, roots);
   io.stdout(`snapshot ${result.snapshot.id.slice(0, 8)} saved\n${result.snapshot.id}\n`);
 }
 
@@ -90,27 +95,37 @@ export const backupCommand: Command = {
   usage,
   async run(argv, io) {
     const { flags, positionals } = parseFlags(argv, FLAGS);
-    if (positionals.length === 0) throw new UsageError("missing PATH (what to back up)");
+    const more = parseBackupMore(flags, positionals);
     const compression = parseCompression(flags.compression);
     const limitUploadKbps = intFlag("limit-upload", flags["limit-upload"], 1);
     if (flags.host === "") throw new UsageError("flag --host needs a non-empty name");
-    if (flags.tag?.some((t) => t.trim() === "")) throw new UsageError("flag --tag needs a non-empty tag");
+    if (flags.tag?.some((t) => parseTagList(t).length === 0))
+      throw new UsageError("flag --tag needs a non-empty tag");
     for (const [name, globs] of [
       ["exclude", flags.exclude],
       ["include", flags.include],
     ] as const) {
       if (globs?.some((g) => g === "")) throw new UsageError(`flag --${name} needs a non-empty pattern`);
     }
+    const json = flags.json === true;
+    if (more.dryRun) return backupDryRun(io, more, flags.include, json);
+    if (more.stdinName !== undefined) {
+      const hostname = flags.host ?? osHostname();
+      const o = { name: more.stdinName, tags: flags.tag, hostname, json, compression, limitUploadKbps };
+      return backupStdin(io, flags, o);
+    }
     const target = resolveTarget(flags, io);
     const hostname = flags.host ?? osHostname();
-    const json = flags.json === true;
     const progress: ProgressRenderer = createProgressRenderer(io, { json, intervalMs: json ? 500 : 200 });
     let parent: Snapshot | null = null;
     const result = await withCancellation((signal) =>
       withRepository(target, { lock: "shared", compression, limitUploadKbps, signal }, async (repo) => {
-        parent = await findParent(repo, hostname, normalizePaths(positionals), signal, warnDamaged(io));
-        return backup(repo, positionals, {
-          excludes: flags.exclude,
+        parent = await findParent(repo, hostname, normalizePaths(more.paths), signal, warnDamaged(io));
+        return backup(repo, more.paths, {
+          ...more.scan,
+          readConcurrency: more.readConcurrency,
+          noXattrs: more.noXattrs,
+          excludes: more.excludes,
           includes: flags.include,
           full: flags.full === true,
           tags: flags.tag,
@@ -125,7 +140,7 @@ export const backupCommand: Command = {
       }),
     ).finally(() => progress.finish());
     if (json) io.stdout(`${JSON.stringify(summaryJson(result))}\n`);
-    else printHuman(io, result, parent);
-    return result.summary.errors.length > 0 ? 3 : 0;
+    else printHuman(io, result, parent, normalizePaths(more.paths));
+    return backupExitCode(io, result, flags.include);
   },
 };

@@ -1,8 +1,9 @@
-import { checkRepository } from "../engine/check.ts";
+import { type CheckResult, checkRepository } from "../engine/check.ts";
 import { adoptUnindexedPacks, type RepositoryImpl } from "../engine/repository/index.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
 import { withCancellation } from "./repo/cancel.ts";
+import { count } from "./repo/format.ts";
 import {
   REPO_FLAGS,
   REPO_FLAGS_USAGE,
@@ -12,7 +13,7 @@ import {
 } from "./repo/options.ts";
 import { createProgressRenderer } from "./repo/progress.ts";
 
-const usage = `Usage: backapp check --repo REPO [--read-data | --read-data-subset PCT] [--rebuild-index]
+const usage = `Usage: backapp check --repo REPO [--read-data | --read-data-subset PCT] [--rebuild-index] [--json]
 
 Verifies the repository's structure: index files load, indexed packs exist with the right size,
 snapshots and every tree they reach load, every referenced blob is indexed. Exits 1 when it finds
@@ -23,6 +24,8 @@ Flags:
   --read-data-subset PCT   the same for a random PCT percent of the packs (e.g. 10 or 2.5%)
   --rebuild-index          first index, from their own headers, the packs no index file lists
                            (left by an interrupted backup, or after an index file was lost)
+  --json                   JSON lines: progress events while reading data, then a final
+                           {"type":"summary",...}
 
 ${REPO_FLAGS_USAGE}`;
 
@@ -42,12 +45,50 @@ export function parsePercent(value: string): number {
  * Indexes packs that no index file lists, from their own headers (only adds an index file, so a
  * shared lock is enough). Returns the packs whose header could not be read, as problems.
  */
-async function rebuildIndex(repo: RepositoryImpl, io: CliIo, signal: AbortSignal) {
+async function rebuildIndex(repo: RepositoryImpl, io: CliIo, signal: AbortSignal, json: boolean) {
   const r = await adoptUnindexedPacks(repo, signal);
   const what =
-    r.packs === 0 ? "no pack was missing from the index" : `indexed ${r.packs} packs (${r.blobs} blobs)`;
-  io.stdout(`rebuild index: ${what}\n`);
+    r.packs === 0
+      ? "no pack was missing from the index"
+      : `indexed ${count(r.packs, "pack")} (${count(r.blobs, "blob")})`;
+  if (json) io.stdout(`${JSON.stringify({ type: "rebuild_index", packs: r.packs, blobs: r.blobs })}\n`);
+  else io.stdout(`rebuild index: ${what}\n`);
   return r.errors;
+}
+
+/** The text report: what was checked, what was read, then each problem. */
+function printText(io: CliIo, result: CheckResult, subset: number | undefined): void {
+  const read =
+    result.packsRead === 0
+      ? ""
+      : result.packsRead === result.packsChecked && subset === undefined
+        ? `; read all ${count(result.packsRead, "pack")} (${count(result.blobsRead, "blob")})`
+        : `; read ${result.packsRead} of ${count(result.packsChecked, "pack")} (${count(result.blobsRead, "blob")}; ${subset}% asked)`;
+  io.stdout(
+    `checked ${count(result.snapshots, "snapshot")}, ${count(result.packsChecked, "pack")}, ${count(result.blobsChecked, "blob")}${read}\n`,
+  );
+  if (result.unindexedPacks > 0) {
+    const n = result.unindexedPacks;
+    io.stdout(
+      `note: ${n} pack${n === 1 ? " is" : "s are"} in no index file (left by an interrupted backup: harmless, prune removes ${n === 1 ? "it" : "them"}; if blobs are reported missing from the index below, an index file was lost: check --rebuild-index indexes them again)\n`,
+    );
+  }
+  if (result.errors.length === 0) io.stdout("no errors were found\n");
+  for (const p of result.errors) io.stdout(`damaged: ${p.object}: ${p.message}\n`);
+}
+
+/** `check --json`'s last line: exactly these fields. */
+export function checkSummaryJson(result: CheckResult) {
+  return {
+    type: "summary",
+    snapshots: result.snapshots,
+    packs: result.packsChecked,
+    blobs: result.blobsChecked,
+    packs_read: result.packsRead,
+    blobs_read: result.blobsRead,
+    unindexed_packs: result.unindexedPacks,
+    errors: result.errors.map((e) => ({ object: e.object, message: e.message })),
+  };
 }
 
 export const checkCommand: Command = {
@@ -60,6 +101,7 @@ export const checkCommand: Command = {
       "read-data": { type: "boolean" },
       "read-data-subset": { type: "string" },
       "rebuild-index": { type: "boolean" },
+      json: { type: "boolean" },
     });
     takePositionals(positionals, []);
     if (flags["read-data"] && flags["read-data-subset"] !== undefined) {
@@ -67,11 +109,12 @@ export const checkCommand: Command = {
     }
     const subset =
       flags["read-data-subset"] === undefined ? undefined : parsePercent(flags["read-data-subset"]);
+    const json = flags.json === true;
     const target = resolveTarget(flags, io);
-    const progress = createProgressRenderer(io, { json: false });
+    const progress = createProgressRenderer(io, { json, intervalMs: json ? 500 : 200 });
     const result = await withCancellation((signal) =>
       withRepository(target, { lock: "shared", signal }, async (repo) => {
-        const adopted = flags["rebuild-index"] ? await rebuildIndex(repo, io, signal) : [];
+        const adopted = flags["rebuild-index"] ? await rebuildIndex(repo, io, signal, json) : [];
         const result = await checkRepository(repo, {
           readData: flags["read-data"] === true,
           readDataSubsetPct: subset,
@@ -80,26 +123,11 @@ export const checkCommand: Command = {
         });
         return { ...result, errors: [...adopted, ...result.errors] };
       }),
-    );
-    progress.finish();
-    const read = flags["read-data"] ? ", all data read" : subset ? `, ${subset}% of packs read` : "";
-    io.stdout(
-      `checked ${result.snapshots} snapshots, ${result.packsChecked} packs, ${result.blobsChecked} blobs${read}\n`,
-    );
-    if (result.unindexedPacks > 0) {
-      const n = result.unindexedPacks;
-      io.stdout(
-        `note: ${n} pack${n === 1 ? " is" : "s are"} in no index file (left by an interrupted backup: harmless, prune removes ${n === 1 ? "it" : "them"}; if blobs are reported missing from the index below, an index file was lost: check --rebuild-index indexes them again)\n`,
-      );
-    }
-    if (result.errors.length === 0) {
-      io.stdout("no errors were found\n");
-      return 0;
-    }
-    for (const p of result.errors) io.stdout(`damaged: ${p.object}: ${p.message}\n`);
-    io.stderr(
-      `backapp check: found ${result.errors.length} problem${result.errors.length === 1 ? "" : "s"}\n`,
-    );
+    ).finally(() => progress.finish());
+    if (json) io.stdout(`${JSON.stringify(checkSummaryJson(result))}\n`);
+    else printText(io, result, subset);
+    if (result.errors.length === 0) return 0;
+    io.stderr(`backapp check: found ${count(result.errors.length, "problem")}\n`);
     return 1;
   },
 };

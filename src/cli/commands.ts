@@ -51,7 +51,7 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: "dump",
-    summary: "write one file of a snapshot to stdout",
+    summary: "write a file of a snapshot, or a folder as a tar, to stdout",
     load: async () => (await import("./dump.ts")).dumpCommand,
   },
   {
@@ -78,6 +78,31 @@ export const commands: readonly CommandEntry[] = [
     name: "stats",
     summary: "show repository sizes, dedup and compression ratios",
     load: async () => (await import("./stats.ts")).statsCommand,
+  },
+  {
+    name: "find",
+    summary: "find files across snapshots by name or path pattern",
+    load: async () => (await import("./find.ts")).findCommand,
+  },
+  {
+    name: "tag",
+    summary: "add, remove or set the tags of snapshots",
+    load: async () => (await import("./tag.ts")).tagCommand,
+  },
+  {
+    name: "rewrite",
+    summary: "remove files from existing snapshots (--exclude)",
+    load: async () => (await import("./rewrite.ts")).rewriteCommand,
+  },
+  {
+    name: "copy",
+    summary: "copy snapshots from another repository (different passphrase allowed)",
+    load: async () => (await import("./copy.ts")).copyCommand,
+  },
+  {
+    name: "cat",
+    summary: "print a repository object as JSON (config, snapshot, index, key, tree)",
+    load: async () => (await import("./cat.ts")).catCommand,
   },
   {
     name: "key",

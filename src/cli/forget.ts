@@ -7,10 +7,10 @@ import { type FlagSpecs, type ParsedFlags, parseFlags, UsageError } from "./args
 import type { CliIo, Command } from "./io.ts";
 import { parseMaxUnused, printPruneReport, pruneJson } from "./prune.ts";
 import { withCancellation } from "./repo/cancel.ts";
-import { displayTime, shortId, snapshotJson, table } from "./repo/format.ts";
+import { count, displayTime, formatTags, shortId, snapshotJson, table } from "./repo/format.ts";
 import { REPO_FLAGS, REPO_FLAGS_USAGE, resolveTarget, withRepository } from "./repo/options.ts";
 
-const usage = `Usage: backapp forget --repo REPO [KEEP RULES] [--host H]... [--tag T]... [--group-by host,paths,tags]
+const usage = `Usage: backapp forget --repo REPO [KEEP RULES] [--host H]... [--tag T]... [--path P]... [--group-by host,paths,tags]
                       [--time-zone ZONE] [--dry-run] [--prune [--max-unused PCT]] [--json]
        backapp forget --repo REPO SNAPSHOT... [--dry-run] [--prune [--max-unused PCT]] [--json]
 
@@ -36,6 +36,7 @@ Keep rules (N: a whole number or "unlimited"):
 
 Flags:
   --host H               only snapshots of host H (repeatable)
+  --path P               only snapshots whose paths include P (repeatable: all of them)
   --tag T[,T2]           only snapshots with all these tags (repeatable: any of the lists; ""
                          selects untagged snapshots)
   --group-by FIELDS      comma list of host, paths, tags; "" for one group (default host,paths)
@@ -106,7 +107,7 @@ function policyFrom(flags: ForgetFlags): RetentionPolicy {
 }
 
 function row(s: Snapshot, reasons?: string[]): string[] {
-  const base = [shortId(s.id), displayTime(s.time), s.hostname, s.tags.join(","), s.paths.join(" ")];
+  const base = [shortId(s.id), displayTime(s.time), s.hostname, formatTags(s.tags), s.paths.join(" ")];
   return reasons ? [...base, reasons.join(", ")] : base;
 }
 
@@ -138,8 +139,8 @@ function printResult(io: CliIo, r: ForgetResult, dryRun: boolean): void {
   }
   io.stdout(
     dryRun
-      ? `dry run: would remove ${r.remove.length} snapshots\n`
-      : `removed ${r.removed.length} snapshots\n`,
+      ? `dry run: would remove ${count(r.remove.length, "snapshot")}\n`
+      : `removed ${count(r.removed.length, "snapshot")}\n`,
   );
 }
 
@@ -166,6 +167,7 @@ const FLAGS = {
   "keep-within": { type: "string" },
   "keep-tag": { type: "string", multiple: true },
   host: { type: "string", multiple: true },
+  path: { type: "string", multiple: true },
   tag: { type: "string", multiple: true },
   "group-by": { type: "string" },
   "time-zone": { type: "string" },
@@ -198,6 +200,7 @@ function checkIds(flags: ForgetFlags, refs: string[]): void {
     "keep-within",
     "keep-tag",
     "host",
+    "path",
     "tag",
     "group-by",
     "time-zone",
@@ -205,6 +208,12 @@ function checkIds(flags: ForgetFlags, refs: string[]): void {
   const given = policyFlags.find((f) => flags[f as keyof ForgetFlags] !== undefined);
   if (given) throw new UsageError(`give snapshot ids or keep rules, not both (--${given} with ids)`);
   for (const ref of refs) {
+    if (ref === "latest") {
+      // Deliberate (restic refuses it too): a repeated "forget latest" would eat one snapshot a run.
+      throw new UsageError(
+        '"latest" is not accepted by forget: run twice it would remove two snapshots; give the id ("backapp snapshots --latest 1" shows it)',
+      );
+    }
     const hex = /^[0-9a-fA-F]{8,64}$/.test(ref);
     if (!hex) throw new UsageError(`"${ref}" is not a snapshot id or a prefix of at least 8 hex characters`);
   }
@@ -225,7 +234,7 @@ async function forget(flags: ForgetFlags, refs: string[], io: CliIo): Promise<Fo
     );
   };
   const selection: ForgetSelection = policy
-    ? { policy, timeZone, groupBy, hosts: flags.host, tags: flags.tag }
+    ? { policy, timeZone, groupBy, hosts: flags.host, tags: flags.tag, paths: flags.path }
     : { ids: refs };
   return withCancellation((signal) =>
     withRepository(target, { lock, signal }, (repo) =>

@@ -1,4 +1,7 @@
+import { statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { initRepository } from "../engine/repository/index.ts";
+import { ValidationError } from "../util/errors.ts";
 import { parseFlags } from "./args.ts";
 import type { Command } from "./io.ts";
 import {
@@ -10,15 +13,31 @@ import {
   targetBackend,
 } from "./repo/options.ts";
 
-const usage = `Usage: backapp init --repo REPO [--insecure-no-encryption]
+const usage = `Usage: backapp init --repo REPO [--insecure-no-encryption] [--force]
 
 Creates a new, empty repository. The passphrase (BACKAPP_PASSWORD or --password-file) wraps the
 repository's keys: without it the backups cannot be read, so keep it somewhere safe.
 
 Flags:
   --insecure-no-encryption  store data unencrypted (still integrity-checked by hashes)
+  --force                   create the repository in a folder or bucket prefix that already
+                            holds other files (refused by default: usually a mistyped path)
 
 ${REPO_FLAGS_USAGE}`;
+
+/** A local repository path that is a file, or lies below one, is named as such. */
+function refuseFilePath(address: string): void {
+  for (let p = resolve(address); ; p = dirname(p)) {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(p, { throwIfNoEntry: false });
+    } catch {
+      continue; // ENOTDIR: a file further up, found on the next step
+    }
+    if (st && !st.isDirectory()) throw new ValidationError(`${p} is a file, not a folder`);
+    if (st || dirname(p) === p) return;
+  }
+}
 
 export const initCommand: Command = {
   name: "init",
@@ -28,13 +47,16 @@ export const initCommand: Command = {
     const { flags, positionals } = parseFlags(argv, {
       ...REPO_FLAGS,
       "insecure-no-encryption": { type: "boolean" },
+      force: { type: "boolean" },
     });
     takePositionals(positionals, []);
     const target = resolveTarget(flags, io);
     const encryption = !flags["insecure-no-encryption"];
     const password = encryption ? requirePassword(target).reveal() : "";
+    if (!/^s3:\/\//.test(target.address)) refuseFilePath(target.address);
     const backend = targetBackend(target);
-    const repo = await initRepository(backend, password, { encryption }).catch(async (e) => {
+    const force = flags.force === true;
+    const repo = await initRepository(backend, password, { encryption, force }).catch(async (e) => {
       await backend.close().catch(() => {});
       throw e;
     });

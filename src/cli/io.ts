@@ -8,6 +8,10 @@ export interface CliIo {
   stdoutStream: NodeJS.WritableStream;
   env: Record<string, string | undefined>;
   isTTY: boolean;
+  /** Standard input as a byte stream (backup --stdin); absent where there is none. */
+  stdin?: AsyncIterable<Uint8Array>;
+  /** The command being run (set by the dispatcher): recorded in repository locks. */
+  command?: string;
 }
 
 export function processIo(): CliIo {
@@ -15,6 +19,7 @@ export function processIo(): CliIo {
     stdout: stdoutWriter(process.stdout),
     stderr: (text) => process.stderr.write(text),
     stdoutStream: process.stdout,
+    stdin: process.stdin,
     env: environment(),
     isTTY: isInteractive(),
   };

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { readRepositoryEnv } from "../config/index.ts";
 import { addKey, changePassword, listKeys, removeKey } from "../engine/repository/index.ts";
 import { ValidationError } from "../util/errors.ts";
@@ -12,11 +11,12 @@ import {
   takePositionals,
   withRepository,
 } from "./repo/options.ts";
+import { readPasswordFile } from "./repo/password.ts";
 
 const usage = `Usage: backapp key list   --repo REPO [--json]
-       backapp key add    --repo REPO [--new-password-file FILE]
-       backapp key remove --repo REPO KEYID
-       backapp key passwd --repo REPO [--new-password-file FILE]
+       backapp key add    --repo REPO [--new-password-file FILE] [--json]
+       backapp key remove --repo REPO KEYID [--json]
+       backapp key passwd --repo REPO [--new-password-file FILE] [--json]
 
 Manages the passphrases (key objects) that open the repository; all wrap the same master key, so
 adding or removing one never rewrites data. "list" marks the key in use with *. "remove" takes a
@@ -29,23 +29,14 @@ BACKAPP_NEW_PASSWORD or --new-password-file FILE (never from a flag value).
 
 Flags:
   --new-password-file FILE   read the new passphrase from FILE (one trailing newline stripped)
-  --json                     list: print [{id, created, hostname, username, current}]
+  --json                     list: one array [{id, created, hostname, username, current}];
+                             add and passwd: {"added": ID}; remove: {"removed": ID}
 
 ${REPO_FLAGS_USAGE}`;
 
 function newPassword(file: string | undefined, io: CliIo): string {
-  let value: string | undefined;
-  if (file !== undefined) {
-    try {
-      value = readFileSync(file, "utf8").replace(/\r?\n$/, "");
-    } catch (e) {
-      throw new ValidationError(
-        `cannot read new password file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
-      );
-    }
-  } else {
-    value = readRepositoryEnv(io.env).newPassword;
-  }
+  const value =
+    file !== undefined ? readPasswordFile(file, "new password file") : readRepositoryEnv(io.env).newPassword;
   if (value === undefined) {
     throw new ValidationError(
       "no new passphrase given: set BACKAPP_NEW_PASSWORD or use --new-password-file FILE",
@@ -74,6 +65,9 @@ export const keyCommand: Command = {
       );
     }
     const [keyId] = takePositionals(rest, action === "remove" ? ["KEYID"] : []);
+    if (keyId !== undefined && !/^[0-9a-fA-F]{8,64}$/.test(keyId)) {
+      throw new UsageError(`"${keyId}" is not a key id or a prefix of at least 8 hex characters`);
+    }
     if (flags["new-password-file"] !== undefined && action !== "add" && action !== "passwd") {
       throw new UsageError("--new-password-file only applies to add and passwd");
     }
@@ -99,15 +93,17 @@ export const keyCommand: Command = {
         io.stdout(table([" ID", "Created (UTC)", "Host", "User"], rows));
         return 0;
       }
+      const print = (json: Record<string, unknown>, text: string) =>
+        io.stdout(flags.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
       if (action === "add") {
         const id = await addKey(repo, fresh);
-        io.stdout(`added key ${id.slice(0, 8)}\n`);
+        print({ added: id }, `added key ${id.slice(0, 8)}`);
       } else if (action === "remove") {
-        await removeKey(repo, keyId!);
-        io.stdout(`removed key ${keyId}\n`);
+        const id = await removeKey(repo, keyId!);
+        print({ removed: id }, `removed key ${id.slice(0, 8)}`);
       } else {
         const id = await changePassword(repo, fresh, { oldPassword: target.password?.reveal() });
-        io.stdout(`changed the passphrase: key ${id.slice(0, 8)} replaces the old one\n`);
+        print({ added: id }, `changed the passphrase: key ${id.slice(0, 8)} replaces the old one`);
       }
       return 0;
     });

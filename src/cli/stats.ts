@@ -3,6 +3,7 @@ import { formatBytes } from "../util/bytes.ts";
 import { parseFlags } from "./args.ts";
 import type { Command } from "./io.ts";
 import { withCancellation } from "./repo/cancel.ts";
+import { count } from "./repo/format.ts";
 import {
   REPO_FLAGS,
   REPO_FLAGS_USAGE,
@@ -75,8 +76,8 @@ export const statsCommand: Command = {
     const lines = [
       `snapshots:          ${s.snapshots}`,
       `latest snapshot:    ${formatBytes(s.latest.size)} in ${s.latest.files} files${s.latest.id ? ` (${s.latest.id.slice(0, 8)})` : ""}`,
-      `all snapshots:      ${formatBytes(s.totalSize)} in ${s.totalFiles} files`,
-      `unique data:        ${formatBytes(s.uniqueSize)} (${s.referencedBlobs} blobs)`,
+      `all snapshots:      ${formatBytes(s.totalSize)} in ${count(s.totalFiles, "file")}`,
+      `unique data:        ${formatBytes(s.uniqueSize)} (${count(s.referencedBlobs, "blob")})`,
       `stored:             ${formatBytes(s.storedSize)} in ${s.packs} packs (${s.blobs} blobs indexed)`,
       `dedup ratio:        ${ratioText(s.dedupRatio)}`,
       `compression ratio:  ${ratioText(s.compressionRatio)}`,

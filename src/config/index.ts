@@ -187,8 +187,18 @@ export function readSmtpConfig(env: Env = process.env): SmtpConfig | undefined {
 /** Settings the repository commands take from the environment. */
 export interface RepositoryEnv {
   readonly repo?: string;
+  /** BACKAPP_PASSWORD; an empty variable counts as unset (like every other variable). */
   readonly password?: string;
+  readonly passwordFile?: string;
+  readonly passwordCommand?: string;
   readonly newPassword?: string;
+  /** The source repository of `copy`: BACKAPP_FROM_REPO and its passphrase variables. */
+  readonly from: {
+    readonly repo?: string;
+    readonly password?: string;
+    readonly passwordFile?: string;
+    readonly passwordCommand?: string;
+  };
   readonly s3: {
     readonly endpoint?: string;
     readonly region?: string;
@@ -201,8 +211,16 @@ export interface RepositoryEnv {
 export function readRepositoryEnv(env: Env = process.env): RepositoryEnv {
   return Object.freeze({
     repo: env.BACKAPP_REPO || undefined,
-    password: env.BACKAPP_PASSWORD,
-    newPassword: env.BACKAPP_NEW_PASSWORD,
+    password: env.BACKAPP_PASSWORD || undefined,
+    passwordFile: env.BACKAPP_PASSWORD_FILE || undefined,
+    passwordCommand: env.BACKAPP_PASSWORD_COMMAND || undefined,
+    newPassword: env.BACKAPP_NEW_PASSWORD || undefined,
+    from: Object.freeze({
+      repo: env.BACKAPP_FROM_REPO || undefined,
+      password: env.BACKAPP_FROM_PASSWORD || undefined,
+      passwordFile: env.BACKAPP_FROM_PASSWORD_FILE || undefined,
+      passwordCommand: env.BACKAPP_FROM_PASSWORD_COMMAND || undefined,
+    }),
     s3: Object.freeze({
       endpoint: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
       region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,

@@ -14,7 +14,8 @@ import type { BackupOptions, BackupResult } from "./backup/types.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { createPathFilter, type PathFilter } from "./scan/patterns.ts";
 import { normalizePaths } from "./scan/roots.ts";
-import { countTotals, walk } from "./scan/walk.ts";
+import { countTotals, type ScanOptions, walk } from "./scan/walk.ts";
+import { snapshotTags } from "./snapshot-filter.ts";
 import type { FileError, Repository, SnapshotSummary } from "./types.ts";
 
 export type { BackupOptions, BackupResult } from "./backup/types.ts";
@@ -28,10 +29,16 @@ function currentUser(): string {
 }
 
 /** Runs the counting walk beside the backup; it only feeds progress totals. */
-function startScan(paths: string[], filter: PathFilter, progress: Progress, signal: AbortSignal) {
+function startScan(
+  paths: string[],
+  filter: PathFilter,
+  progress: Progress,
+  signal: AbortSignal,
+  scan: ScanOptions,
+) {
   const stop = new AbortController();
   const both = AbortSignal.any([signal, stop.signal]);
-  const done = countTotals(paths, filter, both, (f, b) => progress.scan(f, b, false))
+  const done = countTotals(paths, filter, both, (f, b) => progress.scan(f, b, false), scan)
     .then((t) => progress.scan(t.files, t.bytes, true))
     .catch(() => {});
   return async () => {
@@ -90,7 +97,7 @@ export async function backup(
   // With a parent, its summary gives the totals (corrected as the walk goes): no second walk.
   const estimate = parentTotals(options.parent);
   const totals = estimate ? estimatedTotals(progress, estimate, now) : undefined;
-  const stopScan = totals ? async () => {} : startScan(roots, filter, progress, signal);
+  const stopScan = totals ? async () => {} : startScan(roots, filter, progress, signal, options);
   const archiver = new Archiver(
     {
       repo,
@@ -107,11 +114,12 @@ export async function backup(
         options.onNotice?.(n);
       },
       totals,
+      xattrs: !options.noXattrs && repo.storesXattrs === true,
     },
     options.parent?.tree,
   );
   try {
-    for await (const entry of walk(roots, filter, signal)) await archiver.consume(entry);
+    for await (const entry of walk(roots, filter, signal, options)) await archiver.consume(entry);
     totals?.finish();
     reading = false;
     await repo.flush(signal);
@@ -131,7 +139,8 @@ export async function backup(
       hostname: options.hostname ?? osHostname(),
       username: options.username ?? currentUser(),
       paths: roots,
-      tags: options.tags ?? [],
+      // "--tag a,b" is two tags (restic): a stored tag never holds a comma.
+      tags: snapshotTags(options.tags ?? []),
       parent: options.parent?.id ?? null,
       tree: archiver.root,
       program_version: `backapp ${version}`,

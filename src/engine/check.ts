@@ -29,8 +29,14 @@ export interface CheckProblem {
 
 export interface CheckResult {
   errors: CheckProblem[];
+  /** Indexed packs whose presence and size were checked. */
   packsChecked: number;
+  /** Distinct blobs (trees and data) the snapshots reference, each checked once. */
   blobsChecked: number;
+  /** Packs downloaded and authenticated (all with readData, a sample with a subset). */
+  packsRead: number;
+  /** Blobs authenticated in the packs read. */
+  blobsRead: number;
   snapshots: number;
   /**
    * Packs stored but in no index file: left by an interrupted backup (harmless; prune removes
@@ -43,7 +49,10 @@ interface Ctx {
   repo: RepositoryImpl;
   errors: CheckProblem[];
   signal?: AbortSignal;
-  blobsChecked: number;
+  /** Distinct data blobs referenced; trees are counted by the walk's own set. */
+  dataSeen: Set<BlobId>;
+  treesSeen: Set<BlobId>;
+  blobsRead: number;
 }
 
 function message(e: unknown): string {
@@ -55,13 +64,29 @@ function rethrowCancel(e: unknown): void {
 }
 
 export async function checkRepository(repo: RepositoryImpl, opts: CheckOptions = {}): Promise<CheckResult> {
-  const ctx: Ctx = { repo, errors: [...repo.loadErrors], signal: opts.signal, blobsChecked: 0 };
+  const ctx: Ctx = {
+    repo,
+    errors: [...repo.loadErrors],
+    signal: opts.signal,
+    dataSeen: new Set(),
+    treesSeen: new Set(),
+    blobsRead: 0,
+  };
   opts.onProgress?.({ type: "start", operation: "check", time: new Date().toISOString() });
   const { checked: packsChecked, unindexed: unindexedPacks } = await checkPacksExist(ctx);
   const snapshots = await checkSnapshots(ctx);
   const pct = opts.readData ? 100 : (opts.readDataSubsetPct ?? 0);
-  if (pct > 0) await readPacks(ctx, pickPacks(repo.index.packs(), pct), opts.onProgress);
-  return { errors: ctx.errors, packsChecked, blobsChecked: ctx.blobsChecked, snapshots, unindexedPacks };
+  const sample = pct > 0 ? pickPacks(repo.index.packs(), pct) : [];
+  if (sample.length > 0) await readPacks(ctx, sample, opts.onProgress);
+  return {
+    errors: ctx.errors,
+    packsChecked,
+    blobsChecked: ctx.treesSeen.size + ctx.dataSeen.size,
+    packsRead: sample.length,
+    blobsRead: ctx.blobsRead,
+    snapshots,
+    unindexedPacks,
+  };
 }
 
 async function checkPacksExist(ctx: Ctx): Promise<{ checked: number; unindexed: number }> {
@@ -84,7 +109,7 @@ async function checkPacksExist(ctx: Ctx): Promise<{ checked: number; unindexed: 
 
 async function checkSnapshots(ctx: Ctx): Promise<number> {
   const ids = await listSnapshotIds(ctx.repo.backend, ctx.signal);
-  const seenTrees = new Set<BlobId>();
+  const seenTrees = ctx.treesSeen;
   for (const id of ids) {
     throwIfAborted(ctx.signal);
     try {
@@ -106,7 +131,6 @@ async function walkTrees(ctx: Ctx, root: BlobId, label: string, seen: Set<BlobId
     const { id, path } = stack.pop()!;
     if (seen.has(id)) continue;
     seen.add(id);
-    ctx.blobsChecked++;
     const where = `tree ${id} (${label}, path ${path})`;
     if (!ctx.repo.index.has("tree", id)) {
       ctx.errors.push({ object: `tree/${id}`, message: `${where}: not in the index` });
@@ -124,7 +148,8 @@ async function walkTrees(ctx: Ctx, root: BlobId, label: string, seen: Set<BlobId
       const child = path === "/" ? `/${node.name}` : `${path}/${node.name}`;
       if (node.subtree) stack.push({ id: node.subtree, path: child });
       for (const blob of node.content ?? []) {
-        ctx.blobsChecked++;
+        if (ctx.dataSeen.has(blob)) continue;
+        ctx.dataSeen.add(blob);
         if (!ctx.repo.index.has("data", blob)) {
           ctx.errors.push({
             object: `data/${blob}`,
@@ -217,7 +242,7 @@ async function readPack(ctx: Ctx, pack: PackInfo, indexed: IndexEntry[]): Promis
     }
   }
   for (const e of header.entries) {
-    ctx.blobsChecked++;
+    ctx.blobsRead++;
     try {
       ctx.repo.openStored(
         { id: pack.id, salt: header.salt },

@@ -32,15 +32,22 @@ export async function findPath(
   let tree: BlobId | undefined = snapshot.tree;
   const names: string[] = [];
   for (const part of splitSnapshotPath(path)) {
-    if (tree === undefined)
-      throw new NotFoundError(`${path}: not found in snapshot ${snapshot.id.slice(0, 8)}`);
+    if (tree === undefined) throw notFound(snapshot, path);
     const found = findChild((await repo.loadTree(tree, signal)).nodes, part, path);
-    if (!found) throw new NotFoundError(`${path}: not found in snapshot ${snapshot.id.slice(0, 8)}`);
+    if (!found) throw notFound(snapshot, path);
     node = found;
     names.push(found.name);
     tree = found.type === "dir" ? found.subtree : undefined;
   }
   return { node, tree, path: names.length === 0 ? "" : `/${names.join("/")}` };
+}
+
+/** Says that paths in a snapshot are absolute (as backed up) and what the snapshot holds. */
+function notFound(snapshot: Snapshot, path: string): NotFoundError {
+  const roots = snapshot.paths.slice(0, 5).join(", ") + (snapshot.paths.length > 5 ? ", …" : "");
+  return new NotFoundError(
+    `${path}: not found in snapshot ${snapshot.id.slice(0, 8)} (paths in a snapshot are absolute, as backed up; it holds ${roots})`,
+  );
 }
 
 /**

@@ -14,7 +14,7 @@ import { startCount } from "./restore/count.ts";
 import { applyDirMeta, ensureDir, restoreSymlink } from "./restore/fs-ops.ts";
 import { LinkCounter, type LinkGroups, linkFollower } from "./restore/links.ts";
 import { type BatchOptions, restoreBatch } from "./restore/plan.ts";
-import { createSelector, pathMatches, type Selection, splitSnapshotPath } from "./restore/select.ts";
+import { createSelector, pathMatches, type Selector, splitSnapshotPath } from "./restore/select.ts";
 import { type FileJob, HandleBudget } from "./restore/sink.ts";
 import { TreeFeed } from "./restore/trees.ts";
 import type { RestoreOptions, RestoreSummary } from "./restore/types.ts";
@@ -30,7 +30,7 @@ interface Run {
   source: Repository & PackSource;
   options: RestoreOptions;
   signal: AbortSignal;
-  select: (path: string[]) => Selection;
+  select: Selector;
   progress: Progress;
   /** Files gathered for the next batch. */
   batch: FileJob[];
@@ -66,7 +66,7 @@ function isFatal(run: Run, e: unknown): boolean {
 /** Subtrees of a directory's children loaded a few ahead of the walk (trees are small GETs). */
 function prefetcher(run: Run, nodes: TreeNode[], comps: string[]) {
   const ids: Array<BlobId | undefined> = nodes.map((n) =>
-    n.type === "dir" && n.subtree && !badName(n.name) && run.select([...comps, n.name]) !== "none"
+    n.type === "dir" && n.subtree && !badName(n.name) && run.select([...comps, n.name], true) !== "none"
       ? n.subtree
       : undefined,
   );
@@ -127,7 +127,7 @@ async function restoreNode(
   const bad = badName(node.name);
   if (bad) return fail(run, display, new Error(`refusing unsafe tree entry: ${bad}`));
   const path = [...comps, node.name];
-  const sel = run.select(path);
+  const sel = run.select(path, node.type === "dir");
   if (sel === "none") return;
   for (const inc of run.unmet) if (pathMatches(splitSnapshotPath(inc), path)) run.unmet.delete(inc);
   const name = nameToBytes(node.name);
@@ -200,6 +200,7 @@ function batchOptions(run: Run): BatchOptions {
   return {
     repo: run.source,
     verify: run.options.verify ?? false,
+    overwrite: run.options.overwrite ?? "if-changed",
     signal: run.signal,
     readers: run.options.concurrency,
     handles: run.handles,
@@ -266,7 +267,7 @@ export async function restore(
 ): Promise<RestoreSummary> {
   const started = Date.now();
   const signal = options.signal ?? new AbortController().signal;
-  const select = createSelector(options.includes);
+  const select = createSelector(options.includes, options.excludes);
   const progress = createProgress({
     operation: "restore",
     listener: options.onProgress,

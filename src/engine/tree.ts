@@ -24,7 +24,28 @@ const KEYS = new Set([
   "content",
   "subtree",
   "target",
+  "xattrs",
 ]);
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Null when `x` is a well-formed xattrs list: names non-empty without NUL, sorted, unique; base64 values. */
+function xattrsProblem(x: unknown): string | null {
+  if (x === undefined) return null;
+  if (!Array.isArray(x) || x.length > 10_000) return "xattrs is not a list";
+  let prev = "";
+  for (const a of x as { name?: unknown; value?: unknown }[]) {
+    if (typeof a !== "object" || a === null || Object.keys(a).some((k) => k !== "name" && k !== "value")) {
+      return "xattr is not {name, value}";
+    }
+    if (typeof a.name !== "string" || a.name === "" || a.name.includes("\0") || a.name <= prev) {
+      return "xattr names must be non-empty, sorted and unique";
+    }
+    if (typeof a.value !== "string" || !BASE64.test(a.value)) return "xattr value is not base64";
+    prev = a.name;
+  }
+  return null;
+}
 
 /**
  * The bytes names are ordered by: UTF-8, generalised to lone surrogates (WTF-8: a lone surrogate is
@@ -91,7 +112,7 @@ function nodeProblem(n: TreeNode): string | null {
   if (!isUint(n.inode) || !isUint(n.device) || !isUint(n.size)) return "inode/device/size out of range";
   if (typeof n.mtime !== "string" || !DECIMAL.test(n.mtime)) return "mtime is not a decimal string";
   if (typeof n.ctime !== "string" || !DECIMAL.test(n.ctime)) return "ctime is not a decimal string";
-  return typeProblem(n);
+  return xattrsProblem(n.xattrs) ?? typeProblem(n);
 }
 
 function typeProblem(n: TreeNode): string | null {
@@ -142,6 +163,9 @@ function canonicalNode(n: TreeNode): TreeNode {
   if (n.content !== undefined) out.content = n.content;
   if (n.subtree !== undefined) out.subtree = n.subtree;
   if (n.target !== undefined) out.target = n.target;
+  if (n.xattrs !== undefined && n.xattrs.length > 0) {
+    out.xattrs = n.xattrs.map((a) => ({ name: a.name, value: a.value }));
+  }
   return out;
 }
 

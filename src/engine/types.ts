@@ -51,6 +51,11 @@ export interface TreeNode {
   subtree?: BlobId;
   /** Symlinks: the link target, verbatim (not followed). */
   target?: string;
+  /**
+   * Extended attributes (repository format 2 and later), sorted by name; value is base64. Absent
+   * when there are none or they were not read (--no-xattrs, format 1 repositories).
+   */
+  xattrs?: { name: string; value: string }[];
 }
 
 /** A directory listing: nodes sorted by name (byte order of UTF-8). */
@@ -110,6 +115,9 @@ export interface Repository {
 
   /** True when the blob is in the index or already queued by this process. */
   hasBlob(type: BlobType, id: BlobId): boolean;
+
+  /** True when tree nodes may carry extended attributes (repository format 2 and later). */
+  readonly storesXattrs?: boolean;
 
   /**
    * Queues the blob for compression, encryption and packing (in worker threads). Resolves once

@@ -43,7 +43,9 @@ export interface Passphrase {
 /** The passphrase, or a clear ValidationError when none was given or it is empty. */
 export function requirePassphrase(p: Passphrase): Secret {
   if (p.password === null) {
-    throw new ValidationError("no passphrase given: set BACKAPP_PASSWORD or use --password-file FILE");
+    throw new ValidationError(
+      "no passphrase given: set BACKAPP_PASSWORD, or use --password-file FILE or --password-command CMD",
+    );
   }
   if (p.password.reveal() === "") {
     const from = p.passwordSource ? ` (${p.passwordSource})` : "";
@@ -92,6 +94,8 @@ export type ForgetSelection =
       groupBy?: GroupField[];
       hosts?: string[];
       tags?: string[];
+      /** Only snapshots whose paths include each of these. */
+      paths?: string[];
     }
   | { ids: string[] };
 

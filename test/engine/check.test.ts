@@ -57,7 +57,9 @@ describe("checkRepository", () => {
     const full = await checkRepository(repo, { readData: true, onProgress: (e) => events.push(e) });
     expect(full.errors).toEqual([]);
     expect(full.packsChecked).toBe(repo.index.packs().length);
-    expect(full.blobsChecked).toBe(10);
+    expect(full.blobsChecked).toBe(5);
+    expect(full.packsRead).toBe(full.packsChecked);
+    expect(full.blobsRead).toBe(5);
     expect(events[0]).toMatchObject({ type: "start", operation: "check" });
     expect(events.at(-1)).toMatchObject({ type: "progress", files_done: full.packsChecked });
     await repo.close();

@@ -201,7 +201,7 @@ describe("restore details", () => {
     }
   });
 
-  it("rewrites a same-size, same-mtime file with different content only when verifying", async () => {
+  it("rewrites a same-size, same-mtime file with different content (if-changed compares content); never keeps it", async () => {
     const src = join(tmp.path, "src");
     build(src, { f: file("original", { mtime: T }) });
     const { snapshot } = await backup(repo, [src]);
@@ -209,11 +209,14 @@ describe("restore details", () => {
     await restore(repo, snapshot, { target });
     writeFileSync(join(target, src, "f"), "ORIGINAL");
     utimesSync(join(target, src, "f"), T, T);
+    const never = await restore(repo, snapshot, { target, overwrite: "never" });
+    expect(never.files_skipped).toBe(1);
+    expect(readFileSync(join(target, src, "f"), "utf8")).toBe("ORIGINAL");
     const plain = await restore(repo, snapshot, { target });
-    expect(plain.files_skipped).toBe(1);
-    const checked = await restore(repo, snapshot, { target, verify: true });
-    expect(checked).toMatchObject({ files_restored: 1, files_verified: 1 });
+    expect(plain).toMatchObject({ files_restored: 1, files_skipped: 0 });
     expect(readFileSync(join(target, src, "f"), "utf8")).toBe("original");
+    const checked = await restore(repo, snapshot, { target, verify: true });
+    expect(checked).toMatchObject({ files_skipped: 1, files_verified: 1 });
   });
 
   it("stops with CancelledError and resumes on the next run", async () => {

@@ -2,11 +2,12 @@
  * The web app over a real SQLite file in a temp dir, with a manual clock, for tests that move
  * time (session expiry, rate-limit backoff) through `app.request()` without a socket.
  */
-import { createVerificationService } from "../../src/jobs/verification.ts";
+
 import { createRateLimiter } from "../../src/auth/rate-limit.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { createEventBus } from "../../src/events/bus.ts";
 import { createJobService } from "../../src/jobs/service.ts";
+import { createVerificationService } from "../../src/jobs/verification.ts";
 import type { Mailer } from "../../src/notify/email.ts";
 import { createManualClock } from "../../src/util/clock.ts";
 import { createLogger } from "../../src/util/logger.ts";
@@ -33,7 +34,14 @@ export function createTestApp(options: { mailer?: Mailer; trustedProxies?: strin
     clock,
     events,
     jobs,
-    verify: createVerificationService({ db: database.db, clock, bus: events, logger, dataDir: dir.path, jobs }),
+    verify: createVerificationService({
+      db: database.db,
+      clock,
+      bus: events,
+      logger,
+      dataDir: dir.path,
+      jobs,
+    }),
     renderer: createRenderer({ version: "test" }),
     version: "test",
     dataDir: dir.path,

@@ -3,6 +3,7 @@
  * destinations and jobs stored through DEST's and CONFIGS' query modules, and a JobService whose
  * runs are real child processes (`bun src/main.ts __run`).
  */
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterEach } from "vitest";
 import { type BackupConfigInput, insertConfigRecord } from "../../src/db/backup-configs.ts";
@@ -17,6 +18,7 @@ import { type Clock, systemClock } from "../../src/util/clock.ts";
 import { newId } from "../../src/util/ids.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { Secret } from "../../src/util/secret.ts";
+import { build, file } from "../helpers/fs-tree.ts";
 import { seedUser } from "../helpers/job-rows.ts";
 import type { TestS3 } from "../helpers/s3rver.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -197,4 +199,42 @@ export function useJobWorlds(): (options?: Parameters<typeof createJobWorld>[0])
     worlds.push(w);
     return w;
   };
+}
+
+/**
+ * A data dir under `root` holding an admin, a local destination (a real repository) and a job that
+ * backs up 4 MiB at 32 KiB/s every 2 seconds: minutes per run, so a test can stop the server
+ * mid-run. The database is closed again, ready for a real server process.
+ */
+export async function seedSlowLocalJob(root: string) {
+  const dataDir = join(root, "data");
+  const src = join(root, "src");
+  build(src, { "big.bin": file(randomBytes(4 * 1024 * 1024)) });
+  const address = join(root, "repo");
+  const repo = await initSpecRepository(
+    { address, s3: {}, password: PASSWORD },
+    { scrypt: { N: 1024, r: 8, p: 1 } },
+  );
+  const repositoryId = repo.id;
+  await repo.close();
+  const database = openDatabase(dataDir);
+  const user = seedUser(database.db, undefined, "admin");
+  const destinationId = newId();
+  insertDestination(database.db, dataDir, {
+    id: destinationId,
+    userId: user.id,
+    name: "disk",
+    settings: { kind: "local", path: address, encrypted: true },
+    secrets: { password: new Secret(PASSWORD), secretAccessKey: null },
+    repositoryId,
+    now: Date.now(),
+  });
+  const jobId = newId();
+  const slow = jobInput(destinationId, [src], {
+    schedule: { cronExpression: "*/2 * * * * *", timezone: "UTC" },
+  });
+  slow.options.bandwidth = 32; // KiB/s
+  insertConfigRecord(database.db, jobId, user.id, slow, Date.now());
+  database.close();
+  return { dataDir, src, address, destinationId, jobId, slow };
 }

@@ -1,4 +1,5 @@
 /** Output shapes shared by the repository commands: the snapshot JSON contract and plain tables. */
+import { snapshotTags } from "../../engine/snapshot-filter.ts";
 import type { Snapshot, SnapshotSummary } from "../../engine/types.ts";
 
 /** `snapshots --json` element: exactly these fields, in this order (the CLI contract). */
@@ -24,10 +25,20 @@ export function snapshotJson(s: Snapshot): SnapshotJson {
     time: s.time,
     hostname: s.hostname,
     paths: s.paths,
-    tags: s.tags,
+    tags: snapshotTags(s.tags),
     parent: s.parent,
     summary: s.summary,
   };
+}
+
+/** "1 snapshot", "2 snapshots"; `plural` for irregular words ("1 index file" / "2 index files" need none). */
+export function count(n: number, word: string, plural = `${word}s`): string {
+  return `${n} ${n === 1 ? word : plural}`;
+}
+
+/** Tags for a table cell: "a,b" (a tag never holds a comma, see snapshot-filter.ts); "" for none. */
+export function formatTags(tags: readonly string[]): string {
+  return snapshotTags(tags).join(",");
 }
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */

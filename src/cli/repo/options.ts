@@ -9,7 +9,6 @@
  * passphrase fails at once with a message saying where to put it, so scripts and the web app never
  * hang on a hidden prompt.
  */
-import { readFileSync } from "node:fs";
 import { readRepositoryEnv } from "../../config/index.ts";
 import type { OpenOptions, RepositoryImpl } from "../../engine/repository/index.ts";
 import { type OnDamagedSnapshot, parseSnapshotRef } from "../../engine/repository/snapshots.ts";
@@ -17,17 +16,19 @@ import { openWithPassphrase, requirePassphrase, withOpened } from "../../jobs/op
 import type { Backend } from "../../storage/backend.ts";
 import { openBackend, type S3Settings } from "../../storage/open.ts";
 import { ValidationError } from "../../util/errors.ts";
-import { Secret } from "../../util/secret.ts";
-
-import { type FlagSpecs, type ParsedFlags, UsageError } from "../args.ts";
+import type { Secret } from "../../util/secret.ts";
+import { durationFlag, type FlagSpecs, type ParsedFlags, UsageError } from "../args.ts";
 import type { CliIo } from "../io.ts";
+import { findPassword } from "./password.ts";
 
 /** Flags every repository command accepts. */
 export const REPO_FLAGS = {
   repo: { type: "string" },
   "password-file": { type: "string" },
+  "password-command": { type: "string" },
   "s3-endpoint": { type: "string" },
   "s3-region": { type: "string" },
+  "retry-lock": { type: "string" },
 } as const satisfies FlagSpecs;
 
 export type RepoFlags = ParsedFlags<typeof REPO_FLAGS>;
@@ -35,9 +36,14 @@ export type RepoFlags = ParsedFlags<typeof REPO_FLAGS>;
 /** Usage lines for the shared flags, appended to each command's usage text. */
 export const REPO_FLAGS_USAGE = `Repository flags:
   --repo REPO             s3://BUCKET/PREFIX or a folder path (env BACKAPP_REPO)
-  --password-file FILE    read the passphrase from FILE (else env BACKAPP_PASSWORD)
-  --s3-endpoint URL       S3-compatible endpoint, path-style (env AWS_ENDPOINT_URL)
+  --password-file FILE    read the passphrase from FILE (env BACKAPP_PASSWORD_FILE)
+  --password-command CMD  run CMD (sh -c) and take its output (env BACKAPP_PASSWORD_COMMAND);
+                          with neither: env BACKAPP_PASSWORD
+  --s3-endpoint URL       S3-compatible endpoint, path-style (env AWS_ENDPOINT_URL_S3, else
+                          AWS_ENDPOINT_URL)
   --s3-region REGION      S3 region (env AWS_REGION, default us-east-1)
+  --retry-lock DURATION   wait up to DURATION (30s, 5m, 1h) for another process's lock
+                          (default: fail at once)
   S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the SDK's usual chain).
 `;
 
@@ -49,6 +55,8 @@ export interface RepoTarget {
   password: Secret | null;
   /** Where the passphrase came from, for messages ("password file F" or "BACKAPP_PASSWORD"). */
   passwordSource?: string;
+  /** --retry-lock in ms, and the command recorded in the locks it takes. */
+  lock?: { waitMs?: number; operation?: string };
 }
 
 /** Resolves address, S3 settings and passphrase. UsageError when no repository is named. */
@@ -65,24 +73,9 @@ export function resolveTarget(flags: RepoFlags, io: CliIo): RepoTarget {
     secretAccessKey: env.s3.secretAccessKey,
     sessionToken: env.s3.sessionToken,
   };
-  const file = flags["password-file"];
-  const passwordSource = file !== undefined ? `password file ${file}` : "BACKAPP_PASSWORD";
-  return { address, s3, password: readPassword(file, env.password), passwordSource };
-}
-
-/** Reads the passphrase file (one trailing newline stripped) or takes the environment value. */
-function readPassword(file: string | undefined, fromEnv: string | undefined): Secret | null {
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-      throw new ValidationError(`cannot read password file ${file}: ${code}`);
-    }
-    return new Secret(text.replace(/\r?\n$/, ""));
-  }
-  return fromEnv === undefined ? null : new Secret(fromEnv);
+  const { password, source } = findPassword(flags, env);
+  const lock = { waitMs: durationFlag("retry-lock", flags["retry-lock"]), operation: io.command };
+  return { address, s3, password, passwordSource: source, lock };
 }
 
 /** The passphrase, or a clear error (exit 1) when none was given or it is empty. */
@@ -104,7 +97,8 @@ export async function openTargetRepository(
   options: OpenOptions & { limitUploadKbps?: number } = {},
 ): Promise<RepositoryImpl> {
   const { limitUploadKbps, ...open } = options;
-  return openWithPassphrase(targetBackend(target, limitUploadKbps), target, open);
+  const lockOptions = { ...target.lock, ...open.lockOptions };
+  return openWithPassphrase(targetBackend(target, limitUploadKbps), target, { ...open, lockOptions });
 }
 
 /** Opens the repository, runs `fn`, and always closes it (releasing lock and workers). */

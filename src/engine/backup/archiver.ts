@@ -9,6 +9,7 @@ import type { Progress } from "../progress.ts";
 import type { WalkEntry } from "../scan/walk.ts";
 import { compareNames, encodeTree } from "../tree.ts";
 import type { BlobId, FileError, Repository, SnapshotSummary, TreeNode } from "../types.ts";
+import { readXattrs } from "../xattr.ts";
 import { ChunkerPool } from "./chunkers.ts";
 import { FileReadError, saveFile } from "./file.ts";
 import { Limiter } from "./limiter.ts";
@@ -39,6 +40,8 @@ export interface ArchiverOptions {
   onNotice(e: FileError): void;
   /** Progress totals estimated from the parent snapshot (else a counting walk gives them). */
   totals?: Totals;
+  /** Store extended attributes (repository format 2, unless --no-xattrs). */
+  xattrs?: boolean;
 }
 
 type Counters = Omit<SnapshotSummary, "duration_ms" | "errors">;
@@ -86,6 +89,7 @@ export class Archiver {
         this.top().nodes.push({
           ...nodeFromStat(entry.name ?? "", "symlink", entry.stat),
           target: entry.target,
+          ...this.attrs(entry.path, entry.display),
         });
         return;
       case "error":
@@ -130,7 +134,11 @@ export class Archiver {
     }
     this.counters.dirs++;
     if (!entry.stat) throw new ValidationError("directory without stat");
-    this.top().nodes.push({ ...nodeFromStat(entry.name, "dir", entry.stat), subtree: id });
+    this.top().nodes.push({
+      ...nodeFromStat(entry.name, "dir", entry.stat),
+      subtree: id,
+      ...this.attrs(entry.path, entry.display),
+    });
   }
 
   /** Names that differ only in invalid UTF-8 bytes compare equal as UTF-8; keep the first. */
@@ -174,7 +182,12 @@ export class Archiver {
       unchangedSince(prev, entry.stat) &&
       prev.content!.every((id) => this.o.repo.hasBlob("data", id))
     ) {
-      frame.nodes.push({ ...nodeFromStat(name, "file", entry.stat), size, content: prev.content! });
+      frame.nodes.push({
+        ...nodeFromStat(name, "file", entry.stat),
+        size,
+        content: prev.content!,
+        ...this.attrs(entry.path, entry.display),
+      });
       this.counters.files_unmodified++;
       this.counters.bytes_processed += size;
       this.o.progress.addBytes(size);
@@ -202,8 +215,8 @@ export class Archiver {
         onBytes: (n: number) => p.addBytes(n),
         chunkers: this.chunkers,
       };
-      const saved = await saveFile(ctx, entry.path, entry.name ?? "");
-      frame.nodes.push(saved.node);
+      const saved = await saveFile(ctx, entry.path, entry.name ?? "", Number(entry.stat.size));
+      frame.nodes.push({ ...saved.node, ...this.attrs(entry.path, entry.display) });
       // Re-read (metadata changed, or full) but the same content: unmodified, as restic counts it.
       if (!prev) this.counters.files_new++;
       else if (sameContent(prev, saved.node)) this.counters.files_unmodified++;
@@ -218,6 +231,19 @@ export class Archiver {
       else this.fatal ??= e;
     } finally {
       p.fileDone(entry.display);
+    }
+  }
+
+  /** `{xattrs}` for a node when attributes are stored and the entry has some; a read failure is a notice. */
+  private attrs(path: Buffer, display: string): Pick<TreeNode, "xattrs"> {
+    if (!this.o.xattrs) return {};
+    try {
+      const list = readXattrs(path);
+      if (list.length === 0) return {};
+      return { xattrs: list.map((x) => ({ name: x.name, value: Buffer.from(x.value).toString("base64") })) };
+    } catch (e) {
+      this.o.onNotice({ path: display, message: `extended attributes not saved: ${(e as Error).message}` });
+      return {};
     }
   }
 

@@ -6,7 +6,7 @@
  * repository are hashed and skipped without a copy. The node's metadata is the fstat taken right after opening;
  * the content is what was read.
  */
-import { constants } from "node:fs";
+import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { throwIfAborted } from "../../util/errors.ts";
 import type { Chunker } from "../chunk/chunker.ts";
@@ -46,16 +46,62 @@ function fsError(e: unknown): FileReadError {
   return new FileReadError(err?.message ?? String(e));
 }
 
-/** Reads and stores `path`. FileReadError for file problems; repository errors pass through. */
-export async function saveFile(ctx: SaveFileContext, path: Buffer, name: string): Promise<SavedFile> {
-  let fh: Awaited<ReturnType<typeof open>>;
+/** The calls saveFile makes on an open file (thread-pool or synchronous). */
+interface OpenFile {
+  stat(): Promise<BigIntStats>;
+  read(into: Uint8Array): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Files up to this size (by the walk's lstat) are opened, read and closed synchronously: each
+ * thread-pool round trip (a wake-up write, an epoll wait, futexes) costs more than the call on a
+ * small file, and a small file is five of them.
+ */
+export const SYNC_FILE_MAX = 64 * 1024;
+
+function syncFile(fd: number): OpenFile {
+  const run = <T>(f: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(f());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+  return {
+    stat: () => run(() => fstatSync(fd, { bigint: true })),
+    read: (into) => run(() => readSync(fd, into, 0, into.byteLength, null)),
+    close: () => run(() => closeSync(fd)),
+  };
+}
+
+async function openFile(path: Buffer, sizeHint: number | undefined): Promise<OpenFile> {
   try {
-    fh = await open(path, FLAGS);
+    if (sizeHint !== undefined && sizeHint <= SYNC_FILE_MAX) return syncFile(openSync(path, FLAGS));
+    const fh = await open(path, FLAGS);
+    return {
+      stat: () => fh.stat({ bigint: true }),
+      read: async (into) => (await fh.read(into, 0, into.byteLength, null)).bytesRead,
+      close: () => fh.close(),
+    };
   } catch (e) {
     throw fsError(e);
   }
+}
+
+/**
+ * Reads and stores `path`. FileReadError for file problems; repository errors pass through.
+ * `sizeHint` (the walk's lstat size) picks synchronous reads for small files.
+ */
+export async function saveFile(
+  ctx: SaveFileContext,
+  path: Buffer,
+  name: string,
+  sizeHint?: number,
+): Promise<SavedFile> {
+  const fh = await openFile(path, sizeHint);
   try {
-    const st = await fh.stat({ bigint: true }).catch((e: unknown) => Promise.reject(fsError(e)));
+    const st = await fh.stat().catch((e: unknown) => Promise.reject(fsError(e)));
     if (!st.isFile()) throw new FileReadError("no longer a regular file");
     const lease = await (ctx.chunkers ?? new ChunkerPool(ctx.repo.chunker)).acquire(Number(st.size));
     let out: Awaited<ReturnType<typeof readChunks>>;
@@ -64,7 +110,7 @@ export async function saveFile(ctx: SaveFileContext, path: Buffer, name: string)
     } finally {
       lease.release();
     }
-    const after = await fh.stat({ bigint: true }).catch(() => st);
+    const after = await fh.stat().catch(() => st);
     const node = { ...nodeFromStat(name, "file", st), size: out.size, content: out.content };
     const changed = out.size !== Number(st.size) || after.mtimeNs !== st.mtimeNs;
     return { node, bytesAdded: out.added, bytesStored: out.stored, changedWhileReading: changed };
@@ -73,12 +119,14 @@ export async function saveFile(ctx: SaveFileContext, path: Buffer, name: string)
   }
 }
 
-async function readChunks(
-  ctx: SaveFileContext,
-  fh: Awaited<ReturnType<typeof open>>,
-  sizeHint: number,
-  chunker: Chunker,
-) {
+/** What readChunks reads from: a file, or a stream reader that fills whole buffers. */
+export interface ChunkSource {
+  /** Fills `into` from the current position; fewer bytes than asked (0 included) mean the end. */
+  read(into: Uint8Array): Promise<number>;
+}
+
+/** Chunks and stores everything `fh` yields; `sizeHint` < 0 when unknown (a pipe). */
+export async function readChunks(ctx: SaveFileContext, fh: ChunkSource, sizeHint: number, chunker: Chunker) {
   const content: BlobId[] = [];
   let size = 0;
   let added = 0;
@@ -114,7 +162,7 @@ async function readChunks(
     const space = chunker.writable(left >= 0 ? Math.min(READ_SIZE, left + 1) : READ_SIZE);
     let n: number;
     try {
-      n = (await fh.read(space, 0, space.byteLength, null)).bytesRead;
+      n = await fh.read(space);
     } catch (e) {
       throw fsError(e);
     }

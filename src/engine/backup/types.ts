@@ -1,11 +1,15 @@
 /** Options and result of backup(). */
+import type { ScanOptions } from "../scan/walk.ts";
 import type { FileError, ProgressListener, Snapshot, SnapshotSummary } from "../types.ts";
 
-export interface BackupOptions {
+/** Besides these, ScanOptions: oneFileSystem and excludeIfPresent. */
+export interface BackupOptions extends ScanOptions {
   /** Exclude patterns (docs/patterns.md). */
   excludes?: string[];
   /** Include patterns: when given, only matching entries (and directories leading to them) are saved. */
   includes?: string[];
+  /** Do not store extended attributes (they are stored in format-2 repositories otherwise). */
+  noXattrs?: boolean;
   /** Re-read every file, ignoring the parent snapshot's metadata. */
   full?: boolean;
   tags?: string[];

@@ -9,9 +9,12 @@ import { type MasterKeys, openWith, sealWith } from "../crypto/keys.ts";
 import type { ChunkerParams } from "../types.ts";
 
 export const FORMAT_VERSION = 1;
+/** The config version new repositories get; every version up to it is read. */
+export const CONFIG_VERSION = 2;
 
 export interface RepoConfig {
-  version: 1;
+  /** 1: the first format; 2: tree nodes may carry extended attributes (xattrs). Both are read. */
+  version: 1 | 2;
   id: string;
   created: string;
   encryption: boolean;
@@ -34,7 +37,7 @@ export const DEFAULT_CHUNKER = { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 102
 export function newConfig(encryption: boolean, chunker: Partial<ChunkerParams>, created: string): RepoConfig {
   const params: ChunkerParams = { ...DEFAULT_CHUNKER, seed: toHex(random(32)), ...chunker };
   checkChunker(params);
-  return { version: 1, id: toHex(random(32)), created, encryption, chunker: params };
+  return { version: CONFIG_VERSION, id: toHex(random(32)), created, encryption, chunker: params };
 }
 
 function checkChunker(c: ChunkerParams): void {
@@ -80,10 +83,17 @@ export function parseEnvelope(bytes: Uint8Array): Envelope {
 }
 
 function checkConfig(c: RepoConfig): RepoConfig {
-  if (typeof c?.version === "number" && c.version !== 1) {
-    throw new ValidationError(`repository config version ${c.version} is not supported (this build reads 1)`);
+  if (typeof c?.version === "number" && c.version !== 1 && c.version !== 2) {
+    throw new ValidationError(
+      `repository config version ${c.version} is not supported (this build reads 1 and 2)`,
+    );
   }
-  if (c?.version !== 1 || !isHexId(c.id) || typeof c.chunker !== "object" || !c.chunker) {
+  if (
+    (c?.version !== 1 && c?.version !== 2) ||
+    !isHexId(c.id) ||
+    typeof c.chunker !== "object" ||
+    !c.chunker
+  ) {
     throw new IntegrityError("config has an unknown shape");
   }
   checkChunker(c.chunker);

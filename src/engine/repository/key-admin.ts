@@ -54,9 +54,9 @@ export async function addKey(
 /**
  * Removes a key object, named by its id or a unique prefix of 8+ hex characters. ValidationError
  * for a shorter or ambiguous prefix and for the current key (which also protects the last one);
- * NotFoundError for an unknown id.
+ * NotFoundError for an unknown id. Returns the full id of the key removed.
  */
-export async function removeKey(repo: RepositoryImpl, ref: string): Promise<void> {
+export async function removeKey(repo: RepositoryImpl, ref: string): Promise<string> {
   requireEncrypted(repo);
   if (!/^[0-9a-fA-F]{8,64}$/.test(ref)) {
     throw new ValidationError(`"${ref}" is not a key id or a prefix of at least 8 hex characters`);
@@ -67,8 +67,13 @@ export async function removeKey(repo: RepositoryImpl, ref: string): Promise<void
   if (matches.length === 0) throw new NotFoundError(`key ${id} not found`);
   if (matches.length > 1) throw new ValidationError(`key prefix ${id} is ambiguous`);
   const key = matches[0]!;
-  if (key.current) throw new ValidationError("cannot remove the key in use; change the password instead");
+  if (key.current) {
+    throw new ValidationError(
+      'cannot remove the key in use: to replace this passphrase, use "backapp key passwd" (it adds the new key, then removes this one)',
+    );
+  }
   await repo.backend.delete(`keys/${key.id}`);
+  return key.id;
 }
 
 /** Whether `password` opens key object `id` (false for a damaged or hostile one). */

@@ -18,6 +18,8 @@ export interface LockRecord {
   pid: number;
   exclusive: boolean;
   username: string;
+  /** What holds it ("backup", "prune"…); absent in locks written before it was recorded. */
+  operation?: string;
 }
 
 export interface LockInfo extends LockRecord {
@@ -33,6 +35,8 @@ export interface LockOptions {
   hostname?: string;
   pid?: number;
   username?: string;
+  /** Recorded in the lock so a blocked user learns what holds it ("backup", "prune"). */
+  operation?: string;
   /** Default 2 minutes. */
   refreshMs?: number;
   /** Default 30 minutes. */
@@ -60,12 +64,15 @@ export interface HeldLock {
 export const REFRESH_MS = 2 * 60 * 1000;
 export const STALE_MS = 30 * 60 * 1000;
 
+/** The user name (from the user database, so it is known without $USER), else "uid N". */
 function currentUser(): string {
   try {
-    return userInfo().username;
+    const name = userInfo().username;
+    if (name) return name;
   } catch {
-    return "";
+    // No passwd entry (a container's arbitrary uid): fall through.
   }
+  return typeof process.getuid === "function" ? `uid ${process.getuid()}` : "?";
 }
 
 /**
@@ -112,6 +119,7 @@ function parseLock(keys: MasterKeys, bytes: Uint8Array): LockRecord {
     pid: r.pid,
     exclusive: r.exclusive,
     username: text(r.username),
+    ...(typeof r.operation === "string" ? { operation: r.operation } : {}),
   };
 }
 
@@ -151,7 +159,8 @@ export async function listLocks(
 export function describeLock(l: LockInfo): string {
   if (l.unreadable) return `an unreadable lock (${l.name}; counted as exclusive)`;
   const kind = l.exclusive ? "an exclusive" : "a shared";
-  return `${kind} lock by ${l.username}@${l.hostname} pid ${l.pid} since ${l.time} (${l.name})`;
+  const what = l.operation ? ` (${l.operation})` : "";
+  return `${kind} lock${what} by ${l.username || "?"}@${l.hostname} pid ${l.pid} since ${l.time} (${l.name})`;
 }
 
 function conflict(locks: LockInfo[], exclusive: boolean, own?: string): LockInfo | undefined {
@@ -214,6 +223,7 @@ async function tryAcquire(
       pid: options.pid ?? process.pid,
       exclusive: options.exclusive,
       username: options.username ?? currentUser(),
+      ...(options.operation ? { operation: options.operation } : {}),
     };
     return backend.put(name, sealWith(keys, "lock", utf8(JSON.stringify(record))));
   };

@@ -42,6 +42,8 @@ export interface InitOptions {
   username?: string;
   /** scrypt cost; tests lower it. */
   scrypt?: ScryptParams;
+  /** Create the repository even where other objects already are (they are left alone). */
+  force?: boolean;
 }
 
 export interface OpenOptions {
@@ -110,6 +112,20 @@ export async function writeKey(
  * Creates a repository: key object first, config last (a config is what makes it exist).
  * ValidationError "repository already initialized" when a config is present.
  */
+/**
+ * A folder or bucket prefix that already holds other things is most likely a typo'd path (a home
+ * folder, another tool's bucket): a repository written into it would mix with them.
+ */
+async function refuseNonEmpty(backend: Backend): Promise<void> {
+  for await (const o of backend.list("")) {
+    // Key objects without a config: an init interrupted before its config, run again.
+    if (o.name.startsWith("keys/")) continue;
+    throw new ValidationError(
+      `${backend.location} is not empty and holds no repository (it has ${o.name}): refusing to create one there; choose an empty location, or use --force to create it beside what is there`,
+    );
+  }
+}
+
 export async function initRepository(
   backend: Backend,
   password: string,
@@ -117,6 +133,7 @@ export async function initRepository(
 ): Promise<RepositoryImpl> {
   tuning(options); // reject bad options before anything is written
   if (await repositoryExists(backend)) throw new ValidationError("repository already initialized");
+  if (!options.force) await refuseNonEmpty(backend);
   const encryption = options.encryption ?? true;
   const keys: MasterKeys = encryption ? newMasterKeys() : { encrypt: null, mac: random(32) };
   const created = new Date((options.clock ?? Date).now()).toISOString();

@@ -3,7 +3,7 @@
  * forget, stats, keys, check) needs. Created by initRepository/openRepository (open.ts).
  */
 import type { Backend } from "../../storage/backend.ts";
-import { NotFoundError, throwIfAborted, wrapError } from "../../util/errors.ts";
+import { CancelledError, NotFoundError, throwIfAborted, wrapError } from "../../util/errors.ts";
 import { hmacSha256Hex, sha256Hex } from "../crypto/aead.ts";
 import type { MasterKeys } from "../crypto/keys.ts";
 import { loadTree, saveTree } from "../tree.ts";
@@ -76,6 +76,8 @@ export class RepositoryImpl implements Repository, PackSource {
   private readonly keys: MasterKeys;
   private lock: HeldLock | null;
   private pool: SealPool | null = null;
+  /** Aborted by close(): pack uploads still running then stop and remove their partial object. */
+  private readonly closing = new AbortController();
   private readonly pending = new Set<string>();
   private unindexed: IndexPack[] = [];
   /** When the oldest pack in `unindexed` was stored (Date.now()). */
@@ -108,6 +110,10 @@ export class RepositoryImpl implements Repository, PackSource {
 
   blobId(plaintext: Uint8Array): BlobId {
     return hmacSha256Hex(this.keys.mac, plaintext);
+  }
+
+  get storesXattrs(): boolean {
+    return this.config.version >= 2;
   }
 
   hasBlob(type: BlobType, id: BlobId): boolean {
@@ -151,7 +157,7 @@ export class RepositoryImpl implements Repository, PackSource {
 
   /** Upload first, then index: an entry never names a pack that is not stored. */
   private async storePack(pack: FinishedPack): Promise<void> {
-    await this.backend.put(packName(pack.id), pack.bytes);
+    await this.backend.put(packName(pack.id), pack.bytes, { signal: this.closing.signal });
     const info: PackInfo = { id: pack.id, size: pack.bytes.byteLength, salt: pack.salt };
     const n = this.index.addPack(info);
     for (const e of pack.entries) {
@@ -316,8 +322,10 @@ export class RepositoryImpl implements Repository, PackSource {
 
   /** Stops workers and releases the lock. Unflushed blobs are dropped (call flush first). */
   async close(): Promise<void> {
-    this.pool?.close();
+    this.closing.abort(new CancelledError("repository closed"));
+    const pool = this.pool;
     this.pool = null;
+    await pool?.close();
     const lock = this.lock;
     this.lock = null;
     await lock?.release();

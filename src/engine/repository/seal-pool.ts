@@ -52,6 +52,8 @@ export class SealPool {
   private readonly uploadQueue: { pack: FinishedPack; lane: Lane }[] = [];
   private readonly uploadDone = new Set<() => void>();
   private uploading = 0;
+  /** Uploads started and not yet settled: close() waits for them (they clean up after themselves). */
+  private readonly inFlight = new Set<Promise<void>>();
   private packBytes = 0;
   private seq = 0;
   private failure: Error | null = null;
@@ -141,9 +143,15 @@ export class SealPool {
       throwIfAborted(signal);
       if (this.failure) throw this.failure;
       if (this.hasRoom(bytes)) return;
+      // The abort listener goes when the wait ends: one added per wait and never removed grew
+      // without bound over a long backup (a listener and its closure per wait on one signal).
       await new Promise<void>((resolve) => {
-        this.wakeups.push(resolve);
-        signal?.addEventListener("abort", () => resolve(), { once: true });
+        const done = () => {
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        this.wakeups.push(done);
+        signal?.addEventListener("abort", done, { once: true });
       });
     }
   }
@@ -179,7 +187,7 @@ export class SealPool {
       pack.id = sha256Hex(pack.bytes);
       const size = pack.bytes.byteLength;
       this.uploading++;
-      this.opts
+      const upload = this.opts
         .onPack(pack)
         .then(() => {
           // Stored: the core may refill the same buffer (no 16 MiB allocation per pack).
@@ -194,6 +202,8 @@ export class SealPool {
           this.wake();
           if (this.idle()) for (const done of this.uploadDone) done();
         });
+      this.inFlight.add(upload);
+      void upload.finally(() => this.inFlight.delete(upload));
     }
   }
 
@@ -235,8 +245,13 @@ export class SealPool {
     if (this.failure) throw this.failure;
   }
 
-  close(): void {
+  /**
+   * Stops the cores and waits for uploads in flight to settle (the caller aborts them first): a
+   * cancelled write removes its temporary object before the process may exit.
+   */
+  async close(): Promise<void> {
     for (const lane of this.lanes) lane.close();
     this.fail(new BackappError("repository closed"));
+    await Promise.allSettled([...this.inFlight]);
   }
 }

@@ -19,6 +19,7 @@ import {
 } from "../repository/pack-reader.ts";
 import type { Repository } from "../types.ts";
 import { alreadyThere, type FileJob, FileSink, HandleBudget } from "./sink.ts";
+import type { OverwriteMode } from "./types.ts";
 
 /** What a batch reports back, per file. */
 export interface BatchEvents {
@@ -33,6 +34,8 @@ export interface BatchEvents {
 export interface BatchOptions {
   repo: Repository & PackSource;
   verify: boolean;
+  /** See RestoreOptions.overwrite (default "if-changed"). */
+  overwrite?: OverwriteMode;
   signal: AbortSignal;
   events: BatchEvents;
   /** Range reads in flight (default 6). */
@@ -217,7 +220,7 @@ export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<vo
     if (seg?.state.done || seg?.state.sink?.failed) return null;
     if (seg && seg.first > 0) return job; // checked with the first segment
     try {
-      if (await alreadyThere(o.repo, job, o.verify, o.signal)) {
+      if (await alreadyThere(o.repo, job, o.verify, o.signal, o.overwrite)) {
         if (seg) seg.state.done = true;
         o.events.skipped(job);
         return null;

@@ -1,6 +1,7 @@
 /** Which snapshot paths a restore with includes touches. */
 import { ValidationError } from "../../util/errors.ts";
 import { nameMatches } from "../scan/names.ts";
+import { createPathFilter } from "../scan/patterns.ts";
 
 export type Selection = "all" | "ancestor" | "none";
 
@@ -13,11 +14,25 @@ export function splitSnapshotPath(path: string): string[] {
   return parts;
 }
 
+export type Selector = (path: string[], isDir?: boolean) => Selection;
+
 /**
  * A selector over component lists: "all" when the path is an include or inside one, "ancestor"
- * when it leads to one, "none" otherwise. Without includes everything is "all".
+ * when it leads to one, "none" otherwise (or when an exclude pattern, as in docs/patterns.md
+ * against the absolute snapshot path, matches it). Without includes everything is "all".
  */
-export function createSelector(includes: string[] | undefined): (path: string[]) => Selection {
+export function createSelector(includes: string[] | undefined, excludes?: string[]): Selector {
+  const byIncludes = includeSelector(includes);
+  if (!excludes || excludes.length === 0) return byIncludes;
+  const filter = createPathFilter({ excludes });
+  return (path, isDir = false) => {
+    const rel = path.join("/");
+    if (rel !== "" && filter.excluded(rel, `/${rel}`, isDir)) return "none";
+    return byIncludes(path, isDir);
+  };
+}
+
+function includeSelector(includes: string[] | undefined): Selector {
   const wanted = (includes ?? []).map(splitSnapshotPath);
   if (wanted.length === 0 || wanted.some((w) => w.length === 0)) return () => "all";
   return (path) => {

@@ -28,6 +28,7 @@ import type { Repository, TreeNode } from "../types.ts";
 import { isRoot, sameMtime, tempName } from "./fs-ops.ts";
 import type { LinkGroup } from "./links.ts";
 import { setFdTimes } from "./times.ts";
+import type { OverwriteMode } from "./types.ts";
 import { fileMatches } from "./verify.ts";
 
 /** A file of the snapshot to restore at `path` (inside directory `dir`). */
@@ -187,18 +188,23 @@ function sameOwnerAndMode(st: BigIntStats, node: TreeNode): boolean {
 }
 
 /**
- * True when the target already holds the file (size, mtime, mode and, as root, owner match; with
- * verify the content too).
+ * True when the file is to be left as it is: per the overwrite mode, or because the target
+ * already holds it ("if-changed", the default: size, mtime, mode and, as root, owner match, and
+ * the content, re-chunked locally; so verify adds nothing here).
  * Notes on the job whether a directory must be removed before the file can take its place.
  */
 export async function alreadyThere(
   repo: Repository,
   job: FileJob,
-  verify: boolean,
+  _verify: boolean,
   signal: AbortSignal,
+  overwrite: OverwriteMode = "if-changed",
 ): Promise<boolean> {
   const st = lstatOrNullSync(job.path);
   job.dirInTheWay = st?.isDirectory() === true;
-  if (!st || !sameFileMeta(st, job.node)) return false;
-  return !verify || (await fileMatches(repo, job.path, job.node, signal));
+  if (!st || overwrite === "always") return false;
+  if (overwrite === "never") return true;
+  if (overwrite === "if-newer") return BigInt(job.node.mtime) <= st.mtimeNs;
+  if (!sameFileMeta(st, job.node)) return false;
+  return await fileMatches(repo, job.path, job.node, signal);
 }

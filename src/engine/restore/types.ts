@@ -1,6 +1,8 @@
 /** Options and result of restore(). */
 import type { FileError, ProgressListener } from "../types.ts";
 
+export type OverwriteMode = "always" | "if-changed" | "if-newer" | "never";
+
 export interface RestoreOptions {
   /** Directory to restore into (created if missing). Snapshot path /a/b lands at <target>/a/b. */
   target: string;
@@ -9,8 +11,17 @@ export interface RestoreOptions {
    * directories are created too.
    */
   includes?: string[];
+  /** Snapshot paths to leave out (patterns as in docs/patterns.md, matched against "/a/b"). */
+  excludes?: string[];
   /** Re-read each restored (or skipped) file and check it against its blob ids. */
   verify?: boolean;
+  /**
+   * What to do with a file already in the target: "if-changed" (default) rewrites it unless its
+   * size, mtime, mode and content (re-chunked locally, nothing downloaded) already match;
+   * "always" rewrites every file; "if-newer" only files older than the snapshot's; "never" keeps
+   * every existing file as it is.
+   */
+  overwrite?: OverwriteMode;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
   onError?: (error: FileError) => void;

@@ -15,6 +15,7 @@
  * id (the larger id counts as newer), so results never depend on input order.
  */
 import { ValidationError } from "../../util/errors.ts";
+import { hasAllTags, matchesSelection, parseTagList, snapshotTags } from "../snapshot-filter.ts";
 import {
   type BucketUnit,
   bucketOf,
@@ -61,6 +62,8 @@ export interface RetentionOptions {
   hosts?: string[];
   /** Only snapshots matching one of these tag lists ("a,b" = both; "" = untagged) take part. */
   tags?: string[];
+  /** Only snapshots whose paths include every one of these take part (restic's --path). */
+  paths?: string[];
   /**
    * The current time (ms or Date; default Date.now()). keep-within is measured back from the
    * group's newest snapshot not after it (so stopped backups never age out, and a snapshot dated
@@ -119,19 +122,12 @@ function normalize(p: RetentionPolicy): Normalized {
       ] as [BucketUnit, number][]
     ).filter(([, c]) => c > 0),
     within: within && !isZeroDuration(within) ? within : null,
-    tags: (p.keepTags ?? []).map(splitTags),
+    tags: (p.keepTags ?? []).map(parseTagList),
   };
   if (n.last === 0 && n.buckets.length === 0 && !n.within && n.tags.length === 0) {
     throw new ValidationError("no keep rule given: refusing to remove every snapshot");
   }
   return n;
-}
-
-function splitTags(list: string): string[] {
-  return list
-    .split(",")
-    .map((t) => t.trim())
-    .filter((t) => t.length > 0);
 }
 
 /** True when the policy has at least one active rule. */
@@ -142,11 +138,6 @@ export function hasKeepRule(p: RetentionPolicy): boolean {
   } catch {
     return false;
   }
-}
-
-/** A snapshot matches a tag list with all of its tags; an empty list ("") matches untagged ones (restic). */
-function hasAll(tags: string[], wanted: string[]): boolean {
-  return wanted.length === 0 ? tags.length === 0 : wanted.every((t) => tags.includes(t));
 }
 
 function newestFirst<T extends RetentionSnapshot>(a: T, b: T): number {
@@ -225,7 +216,7 @@ function applyGroup<T extends RetentionSnapshot>(
     }
     if (rules.within && ms > cutoff) reasons.push(`within ${formatDuration(rules.within)}`);
     for (const t of rules.tags)
-      if (hasAll(s.tags, t)) reasons.push(t.length > 0 ? `tag ${t.join(",")}` : "untagged");
+      if (hasAllTags(s.tags, t)) reasons.push(t.length > 0 ? `tag ${t.join(",")}` : "untagged");
     if (reasons.length > 0) keep.push({ snapshot: s, reasons });
     else remove.push(s);
   }
@@ -233,16 +224,14 @@ function applyGroup<T extends RetentionSnapshot>(
 }
 
 function matchesFilter(s: RetentionSnapshot, o: RetentionOptions): boolean {
-  if (o.hosts && o.hosts.length > 0 && !o.hosts.includes(s.hostname)) return false;
-  if (o.tags && o.tags.length > 0 && !o.tags.map(splitTags).some((t) => hasAll(s.tags, t))) return false;
-  return true;
+  return matchesSelection(s, { hosts: o.hosts, tags: o.tags, paths: o.paths });
 }
 
 function groupKey(s: RetentionSnapshot, by: GroupField[]): RetentionGroup<unknown>["key"] {
   const key: RetentionGroup<unknown>["key"] = {};
   if (by.includes("host")) key.host = s.hostname;
   if (by.includes("paths")) key.paths = [...s.paths].sort();
-  if (by.includes("tags")) key.tags = [...s.tags].sort();
+  if (by.includes("tags")) key.tags = snapshotTags(s.tags).sort();
   return key;
 }
 

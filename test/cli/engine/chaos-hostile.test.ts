@@ -179,13 +179,13 @@ describe("hostile repository content", () => {
     expectOneLine(await backapp(repo, ["check"]), /^backapp check: config/);
     writeFileSync(configPath, "[1,2,3]");
     expectOneLine(await backapp(repo, ["check"]), /^backapp check: config/);
-    // The sealed payload says version 2: authenticated, so written by a newer backapp.
+    // The sealed payload says version 3: authenticated, so written by a newer backapp.
     writeFileSync(configPath, JSON.stringify(env));
     const engine = await openRepository(createLocalBackend(repo.address), PASSWORD, {
       lock: "none",
       workers: 0,
     });
-    const inner = { ...engine.config, version: 2 };
+    const inner = { ...engine.config, version: 3 };
     const data = Buffer.from(
       sealWith(engine.masterKeys, "config", new TextEncoder().encode(JSON.stringify(inner))),
     );
@@ -193,7 +193,7 @@ describe("hostile repository content", () => {
     writeFileSync(configPath, JSON.stringify({ ...env, data: data.toString("base64") }));
     expectOneLine(
       await backapp(repo, ["snapshots"]),
-      /^backapp snapshots: config: repository config version 2 is not supported \(this build reads 1\)\n$/,
+      /^backapp snapshots: config: repository config version 3 is not supported \(this build reads 1 and 2\)\n$/,
     );
   });
 

@@ -216,7 +216,9 @@ describe("backup usage and per-file errors", () => {
     const plain = await backapp(repo, ["backup", src, missing]);
     expect(plain.code).toBe(3);
     expect(plain.stderr).toContain(`error: ${missing}: does not exist\n`);
-    expect(plain.stderr).toContain("warning: 1 file could not be read\n");
+    // A given path that does not exist is named as such, not as a file that could not be read.
+    expect(plain.stderr).toContain(`warning: 1 given path does not exist: ${missing}\n`);
+    expect(plain.stderr).not.toContain("could not be read");
     expect(plain.stdout).toMatch(/\n[0-9a-f]{64}\n$/);
   });
 });

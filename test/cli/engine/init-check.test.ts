@@ -72,7 +72,7 @@ describe("shared repository errors", () => {
     const init = await backapp(repo, ["init"], { env });
     expect(init.code).toBe(1);
     expect(init.stderr).toBe(
-      "backapp init: no passphrase given: set BACKAPP_PASSWORD or use --password-file FILE\n",
+      "backapp init: no passphrase given: set BACKAPP_PASSWORD, or use --password-file FILE or --password-command CMD\n",
     );
     expect((await backapp(repo, ["init"])).code).toBe(0);
     const list = await backapp(repo, ["snapshots"], { env });

@@ -35,7 +35,7 @@ describe("backapp forget", () => {
       "give snapshot ids or keep rules, not both (--keep-last with ids)",
     ],
     [["--host", "h", "0123456789abcdef"], "not both (--host with ids)"],
-    [["latest"], '"latest" is not a snapshot id'],
+    [["latest"], '"latest" is not accepted by forget: run twice it would remove two snapshots'],
     [["1234"], '"1234" is not a snapshot id or a prefix of at least 8 hex characters'],
     [["../../config"], "is not a snapshot id"],
   ])("%j is a usage error (exit 2)", async (args, message) => {

@@ -132,8 +132,9 @@ describe("backapp key", () => {
     [["key", "list", "--new-password-file", "x"], 2, "only applies to add and passwd"],
     [["key", "add"], 1, "no new passphrase given"],
     [["key", "remove", "deadbeefdeadbeef"], 1, "not found"],
-    [["key", "remove", "deadbee"], 1, "prefix of at least 8 hex characters"],
-    [["key", "remove", "../config"], 1, "is not a key id"],
+    // A malformed key id is a usage error, like a malformed snapshot id.
+    [["key", "remove", "deadbee"], 2, "prefix of at least 8 hex characters"],
+    [["key", "remove", "../config"], 2, "is not a key id"],
   ])("%j exits %i (%s)", async (args, code, message) => {
     const { repo } = await fresh();
     const r = await backapp(repo, args, { env: { BACKAPP_NEW_PASSWORD: undefined } });
@@ -145,9 +146,11 @@ describe("backapp key", () => {
     const { repo, dir } = await fresh();
     const missing = await backapp(repo, ["key", "add", "--new-password-file", join(dir, "nope")]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain("cannot read new password file");
+    expect(missing.stderr).toContain("new password file");
+    expect(missing.stderr).toContain("nope does not exist");
     const empty = await backapp(repo, ["key", "add"], { env: { BACKAPP_NEW_PASSWORD: "" } });
     expect(empty.code).toBe(1);
-    expect(empty.stderr).toContain("new passphrase is empty");
+    // An empty variable counts as unset.
+    expect(empty.stderr).toContain("no new passphrase given");
   });
 });

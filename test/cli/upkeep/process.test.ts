@@ -139,7 +139,7 @@ describe("upkeep processes", () => {
     }
     expect(killed).toBeGreaterThan(0);
     console.info(`prune SIGKILL test: ${killed} of ${steps.length} runs killed, ${partial} after writing`);
-  });
+  }, 240_000); // many real processes and s3rver round trips: slow on a loaded 2-core machine
 });
 
 /** Reads `stream` until `text` appears (or it ends). */

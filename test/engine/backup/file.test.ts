@@ -22,11 +22,18 @@ afterEach(async () => {
 const MiB = 1024 * 1024;
 const ctx = () => ({ repo, signal: new AbortController().signal, onBytes: () => {} });
 
-describe("saveFile", () => {
+// Small files (by the walk's size hint) are read with synchronous calls, others through the
+// thread pool: both paths must behave the same.
+describe.each([
+  ["thread-pool reads", undefined],
+  ["synchronous reads (small size hint)", 10],
+])("saveFile, %s", (_, hint) => {
   // The scanner lstat'ed these entries as regular files; by the time they are read they have
   // changed. These are the cases the archiver turns into per-file errors.
   it("reports a file that vanished after the scan", async () => {
-    const err = await saveFile(ctx(), Buffer.from(join(tmp.path, "gone")), "gone").catch((e: unknown) => e);
+    const err = await saveFile(ctx(), Buffer.from(join(tmp.path, "gone")), "gone", hint).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FileReadError);
     expect((err as Error).message).toBe("vanished during the backup");
   });
@@ -34,20 +41,22 @@ describe("saveFile", () => {
   it("refuses to follow a file replaced by a symlink", async () => {
     writeFileSync(join(tmp.path, "real"), "secret");
     symlinkSync(join(tmp.path, "real"), join(tmp.path, "link"));
-    const err = await saveFile(ctx(), Buffer.from(join(tmp.path, "link")), "link").catch((e: unknown) => e);
+    const err = await saveFile(ctx(), Buffer.from(join(tmp.path, "link")), "link", hint).catch(
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toBe("replaced by a symlink during the backup");
   });
 
   it("refuses a file replaced by a directory", async () => {
     mkdirSync(join(tmp.path, "d"));
-    const err = await saveFile(ctx(), Buffer.from(join(tmp.path, "d")), "d").catch((e: unknown) => e);
+    const err = await saveFile(ctx(), Buffer.from(join(tmp.path, "d")), "d", hint).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FileReadError);
     expect((err as Error).message).toBe("no longer a regular file");
   });
 
   it("stores content and returns the node with the size read", async () => {
     writeFileSync(join(tmp.path, "f"), "content");
-    const r = await saveFile(ctx(), Buffer.from(join(tmp.path, "f")), "f");
+    const r = await saveFile(ctx(), Buffer.from(join(tmp.path, "f")), "f", hint);
     expect(r.node).toMatchObject({ name: "f", type: "file", size: 7 });
     expect(r.node.content).toHaveLength(1);
     expect(r.bytesAdded).toBe(7);
@@ -65,7 +74,7 @@ describe("saveFile", () => {
         if (reads++ === 0) appendFileSync(path, randomBytes(5 * MiB));
       },
     };
-    const r = await saveFile(grow, Buffer.from(path), "growing.log");
+    const r = await saveFile(grow, Buffer.from(path), "growing.log", hint);
     expect(r.node.size).toBe(8 * MiB);
     expect(r.changedWhileReading).toBe(true);
     // 1 MiB reads: about 8 of them, not one per byte past the size seen at open (which never ended).

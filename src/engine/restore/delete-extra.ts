@@ -1,0 +1,67 @@
+/**
+ * `restore --delete`: makes the target match the snapshot by removing what the snapshot does not
+ * hold, before the files are written. Only inside the target: every path removed is the target
+ * joined with names read from the target's own folders, folders are entered only when lstat says
+ * they are folders (a symlink is removed as a link, never followed), and only below selected
+ * snapshot paths (with includes, the folders leading to them keep their other entries).
+ */
+import { lstat, readdir, rm } from "node:fs/promises";
+import { resolve } from "node:path";
+import { throwIfAborted } from "../../util/errors.ts";
+import { joinBytes, nameToBytes } from "../scan/names.ts";
+import type { BlobId, FileError, Repository, Snapshot } from "../types.ts";
+import { createSelector } from "./select.ts";
+
+export interface DeleteOptions {
+  target: string;
+  includes?: string[];
+  excludes?: string[];
+  /** Only count and report what would be removed. */
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  onDelete?: (path: string) => void;
+  onError?: (error: FileError) => void;
+}
+
+/** Removes (or with dryRun, lists) entries of the target the snapshot does not hold; returns how many. */
+export async function deleteExtraneous(
+  repo: Repository,
+  snapshot: Snapshot,
+  o: DeleteOptions,
+): Promise<number> {
+  const select = createSelector(o.includes, o.excludes);
+  const root = Buffer.from(resolve(o.target));
+  const stack: { tree: BlobId; dir: Buffer; comps: string[] }[] = [
+    { tree: snapshot.tree, dir: root, comps: [] },
+  ];
+  let removed = 0;
+  while (stack.length > 0) {
+    throwIfAborted(o.signal);
+    const { tree, dir, comps } = stack.pop()!;
+    const st = await lstat(dir).catch(() => null);
+    if (!st?.isDirectory()) continue;
+    const nodes = (await repo.loadTree(tree, o.signal)).nodes;
+    const held = new Map(nodes.map((n) => [nameToBytes(n.name).toString("latin1"), n]));
+    const here = select(comps, true);
+    for (const raw of await readdir(dir, { encoding: "buffer" })) {
+      const node = held.get(raw.toString("latin1"));
+      const path = joinBytes(dir, raw);
+      if (node) {
+        if (node.type === "dir" && node.subtree && select([...comps, node.name], true) !== "none") {
+          stack.push({ tree: node.subtree, dir: path, comps: [...comps, node.name] });
+        }
+        continue;
+      }
+      if (here !== "all") continue; // a folder on the way to an include: not ours to clean
+      const shown = path.toString("utf8");
+      try {
+        if (!o.dryRun) await rm(path, { recursive: true, force: true });
+        removed++;
+        o.onDelete?.(shown);
+      } catch (e) {
+        o.onError?.({ path: shown, message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+  return removed;
+}

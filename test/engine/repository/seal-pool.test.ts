@@ -1,0 +1,66 @@
+/** SealPool back-pressure: waits end, and leave nothing attached to the caller's signal. */
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { hmacSha256Hex } from "../../../src/engine/crypto/aead.ts";
+import type { FinishedPack } from "../../../src/engine/repository/seal-core.ts";
+import { SealPool } from "../../../src/engine/repository/seal-pool.ts";
+
+/** An AbortSignal that counts its live "abort" listeners (adds minus removes and firings). */
+function countingSignal() {
+  const signal = new AbortController().signal;
+  let live = 0;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  const wrapped = new Map<unknown, EventListener>();
+  signal.addEventListener = ((type: string, fn: EventListener, opts?: AddEventListenerOptions) => {
+    live++;
+    const w: EventListener = (ev) => {
+      live--;
+      wrapped.delete(fn);
+      fn(ev);
+    };
+    wrapped.set(fn, w);
+    add(type, w, opts);
+  }) as typeof signal.addEventListener;
+  signal.removeEventListener = ((type: string, fn: EventListener) => {
+    const w = wrapped.get(fn);
+    if (!w) return;
+    wrapped.delete(fn);
+    live--;
+    remove(type, w);
+  }) as typeof signal.removeEventListener;
+  return { signal, live: () => live };
+}
+
+describe("SealPool", () => {
+  it("removes the abort listener of every wait for room", async () => {
+    const mac = randomBytes(32);
+    const stored: FinishedPack[] = [];
+    const pool = new SealPool({
+      encKey: randomBytes(32),
+      macKey: mac,
+      packSize: 64 * 1024,
+      workers: 0,
+      maxQueuedBytes: 16 * 1024,
+      maxPendingPacks: 1,
+      maxUploads: 1,
+      // A slow upload: submits wait for room again and again.
+      onPack: async (pack) => {
+        await new Promise((go) => setTimeout(go, 1));
+        stored.push(pack);
+      },
+    });
+    const { signal, live } = countingSignal();
+    const saves: Promise<number>[] = [];
+    for (let i = 0; i < 200; i++) {
+      const blob = randomBytes(12 * 1024);
+      saves.push(pool.submit("data", hmacSha256Hex(mac, blob), blob, 0, signal));
+      if (i % 8 === 0) await Promise.all(saves.splice(0));
+    }
+    await Promise.all(saves);
+    await pool.flush(signal);
+    pool.close();
+    expect(stored.length).toBeGreaterThan(10);
+    expect(live()).toBe(0);
+  });
+});
