@@ -123,6 +123,9 @@ describe("verification", () => {
     const page = await admin.request("GET", `/backups/${log.id}`);
     expect(page.text).toContain("Restore drill: passed");
     expect(page.text).toContain("Time to restore the sample");
+    const dash = await admin.request("GET", "/dashboard");
+    expect(dash.text).toContain("Last drill");
+    expect(dash.text).toContain(`href="/backups/${log.id}"`);
   });
 
   it("Verify now passes on the healthy repository (5% data sample by default)", async () => {

@@ -26,6 +26,7 @@ import { NotFoundError } from "../../util/errors.ts";
 import { barChart, byteUnit, durationUnit } from "../charts.ts";
 import type { AppEnv } from "../context.ts";
 import { parseWith, renderPage } from "../forms.ts";
+import { withLastDrill } from "../last-drill.ts";
 import { requireUser } from "../middleware/guards.ts";
 import { formatDate } from "../render.ts";
 import { runningNowView } from "./backups-live.ts";
@@ -168,7 +169,10 @@ export function dashboardPage(c: Ctx) {
       current: p === period,
     })),
     totals: totalsOf(metrics),
-    jobs: health.map((h) => jobRow(h, now)),
+    jobs: withLastDrill(
+      services.db,
+      health.map((h) => jobRow(h, now)),
+    ),
     unread: unreadAlertCount(services.db, userId),
     running: runningNowView(c),
     ...chartsOf(c, health, period, now, memo),
