@@ -58,6 +58,11 @@ export class RunQueue {
     return false;
   }
 
+  /** Starts waiting runs the limit now allows (after the limit was raised). */
+  refresh(): void {
+    this.pump();
+  }
+
   private pump(): void {
     for (let i = 0; i < this.waiting.length && this.running.size < this.limit(); ) {
       const run = this.waiting[i] as QueuedRun;

@@ -32,3 +32,39 @@ export function setRunSetting(db: Db, name: RunSettingName, value: number, now: 
   const spec = RUN_SETTINGS[name];
   setSetting(db, spec.key, spec.schema.parse(value), now);
 }
+
+const MINUTE = 60_000;
+
+/** A whole number in [min, max]; a form's text is read as a number, an empty field is missing. */
+function wholeNumber(message: string, min: number, max: number) {
+  return z.preprocess(
+    (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
+    z.number({ error: message }).int(message).min(min, message).max(max, message),
+  );
+}
+
+/**
+ * What an admin edits (form and JSON share it), in the units people think in: the grace in
+ * minutes (up to 7 days), the prune interval in hours (up to a year; 0 prunes after every run).
+ */
+export const runSettingsInputSchema = z.object({
+  concurrency: wholeNumber("Enter a whole number from 1 to 16.", 1, 16),
+  missedRunGraceMinutes: wholeNumber("Enter minutes from 0 to 10080 (7 days).", 0, 7 * 24 * 60),
+  pruneEveryHours: wholeNumber("Enter hours from 0 to 8760 (a year).", 0, 365 * 24),
+});
+
+export type RunSettingsInput = z.output<typeof runSettingsInputSchema>;
+
+export function readRunSettings(db: Db): RunSettingsInput {
+  return {
+    concurrency: runSetting(db, "concurrency"),
+    missedRunGraceMinutes: Math.round(runSetting(db, "missedRunGraceMs") / MINUTE),
+    pruneEveryHours: Math.round(runSetting(db, "pruneEveryMs") / HOUR),
+  };
+}
+
+export function saveRunSettings(db: Db, input: RunSettingsInput, now: number): void {
+  setRunSetting(db, "concurrency", input.concurrency, now);
+  setRunSetting(db, "missedRunGraceMs", input.missedRunGraceMinutes * MINUTE, now);
+  setRunSetting(db, "pruneEveryMs", input.pruneEveryHours * HOUR, now);
+}

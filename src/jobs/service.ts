@@ -41,6 +41,8 @@ export interface JobService {
   start(): void;
   /** The next scheduled time of a job, or null. */
   nextRun(configId: string): Date | null;
+  /** After an admin saved the run settings: applies a raised concurrency limit to waiting runs. */
+  runSettingsChanged(): void;
   /** Queues a run of another kind (a restore) beside the backups; cancel(logId) reaches it. */
   enqueueTask(task: QueuedTask): void;
   /** Runs going now and runs waiting in the queue (Prometheus gauges). */
@@ -140,6 +142,11 @@ class Runs implements JobService {
     if (!config) return;
     const at = this.deps.clock.now();
     this.deps.bus.publish({ type: "config.changed", userId: config.userId, configId, logId: null, at });
+  }
+
+  /** Run settings are read at each use; a raised concurrency limit starts waiting runs now. */
+  runSettingsChanged(): void {
+    if (!this.stopping) this.queue.refresh();
   }
 
   nextRun(configId: string): Date | null {

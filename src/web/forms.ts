@@ -89,6 +89,7 @@ const NOTICES: Record<string, Flash> = {
   "channel-removed": { kind: "success", message: "Notification channel removed." },
   "notify-settings-saved": { kind: "success", message: "Notification settings saved." },
   "metrics-saved": { kind: "success", message: "Metrics access saved." },
+  "runs-saved": { kind: "success", message: "Run settings saved. They apply from the next run." },
   welcome: { kind: "success", message: "Welcome to backapp." },
   "destination-created": {
     kind: "success",

@@ -1,11 +1,17 @@
 /**
  * Admin settings as a page (/admin/settings) and JSON (/api/settings/...): outgoing email (SMTP),
- * whether webhooks may reach private addresses, and who may read /metrics.
+ * whether webhooks may reach private addresses, who may read /metrics, and the runner's limits.
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import { audit } from "../../auth/accounts.ts";
+import {
+  type RunSettingsInput,
+  readRunSettings,
+  runSettingsInputSchema,
+  saveRunSettings,
+} from "../../jobs/run-settings.ts";
 import { allowPrivateTargets, setAllowPrivateTargets } from "../../notify/channels.ts";
 import {
   deleteSmtpSettings,
@@ -108,6 +114,14 @@ function makeMetricsToken(c: Ctx): string {
   return token;
 }
 
+function saveRuns(c: Ctx, input: RunSettingsInput) {
+  const services = c.get("services");
+  const before = readRunSettings(services.db);
+  saveRunSettings(services.db, input, services.clock.now());
+  services.jobs.runSettingsChanged();
+  audit(services, "settings.runs", { ...actionContext(c), details: { before, after: input } });
+}
+
 function renderSettings(c: Ctx, extra: Record<string, unknown> = {}, status: 200 | 400 | 502 = 200) {
   const state = smtpState(c);
   const s = state.settings;
@@ -123,6 +137,7 @@ function renderSettings(c: Ctx, extra: Record<string, unknown> = {}, status: 200
       values,
       notify: notifySettings(c),
       metrics: metricsAccessSummary(c.get("services").db),
+      runs: readRunSettings(c.get("services").db),
       ...extra,
     },
     status,
@@ -197,6 +212,25 @@ export function settingsRoutes() {
   app.put("/api/settings/notifications", jsonBody(notifySettingsSchema), (c) => {
     saveNotifySettings(c, c.req.valid("json"));
     return c.json(notifySettings(c));
+  });
+
+  app.post("/admin/settings/runs", async (c) => {
+    const form = await readForm(c);
+    try {
+      saveRuns(c, parseWith(runSettingsInputSchema, form));
+      return c.redirect("/admin/settings?notice=runs-saved", 303);
+    } catch (error) {
+      const runsErrors = formFailure(c, error).errors;
+      const runs = echo(form, "concurrency", "missedRunGraceMinutes", "pruneEveryHours");
+      return renderSettings(c, { runsErrors, runs }, 400);
+    }
+  });
+
+  app.get("/api/settings/runs", (c) => c.json(readRunSettings(c.get("services").db)));
+
+  app.put("/api/settings/runs", jsonBody(runSettingsInputSchema), (c) => {
+    saveRuns(c, c.req.valid("json"));
+    return c.json(readRunSettings(c.get("services").db));
   });
 
   app.get("/api/settings/smtp", (c) => c.json(smtpState(c)));
