@@ -8,6 +8,7 @@
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureTree } from "./lib/tree.ts";
@@ -132,7 +133,7 @@ async function main() {
     `${JOBS} jobs, ${RUNS.toLocaleString("en")} finished runs over 90 days written into the database (${seedSeconds.toFixed(1)} s),`,
     `then ${REQUESTS} GETs per path and phase, ${CONCURRENCY} at a time, signed in; server from source.`,
     `The backup: ${tree.files} files, ${(tree.bytes / 2 ** 20).toFixed(0)} MiB to a local folder, ${status} in ${runSeconds.toFixed(1)} s.`,
-    "Machine: 2 cores shared with other engineers' work (load average around 10 during the measurement), so",
+    `Machine: 2 cores shared with other engineers' work (1-minute load average ${loadavg()[0]?.toFixed(1)} at the end), so`,
     "absolute numbers are noisy; compare the rows.",
     "",
     `| phase | ${PATHS.map((p) => `${p} p50 / p95 / max (ms)`).join(" | ")} |`,
