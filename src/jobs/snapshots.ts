@@ -118,7 +118,8 @@ export async function listSnapshotsFor(
   let destinations: string[];
   if (q.configId) {
     const config = ownedOrNotFound(p, findConfigRecord(deps.db, q.configId), "backup job");
-    if (q.destinationId && q.destinationId !== config.destinationId) return { items: [], nextCursor: null, unavailable: [] };
+    if (q.destinationId && q.destinationId !== config.destinationId)
+      return { items: [], nextCursor: null, unavailable: [] };
     destinations = [config.destinationId];
   } else if (q.destinationId) {
     destinations = [q.destinationId];

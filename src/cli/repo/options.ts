@@ -15,7 +15,6 @@ import { type OnDamagedSnapshot, parseSnapshotRef } from "../../engine/repositor
 import { openWithPassphrase, requirePassphrase, withOpened } from "../../jobs/operations.ts";
 import type { Backend } from "../../storage/backend.ts";
 import { openBackend, type S3Settings } from "../../storage/open.ts";
-import { ValidationError } from "../../util/errors.ts";
 import type { Secret } from "../../util/secret.ts";
 import { durationFlag, type FlagSpecs, type ParsedFlags, UsageError } from "../args.ts";
 import type { CliIo } from "../io.ts";
