@@ -1,3 +1,5 @@
+import { readScryptParams } from "../config/index.ts";
+import { pinScryptParams } from "../engine/crypto/keys.ts";
 import {
   BackappError,
   CancelledError,
@@ -81,6 +83,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   try {
+    pinScryptParams(readScryptParams(io.env));
     return await command.run(rest, io);
   } catch (error) {
     return reportError(command, error, io);
