@@ -80,6 +80,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./stats.ts")).statsCommand,
   },
   {
+    name: "repair",
+    summary: "repair the repository (index: forget lost or damaged packs)",
+    load: async () => (await import("./repair.ts")).repairCommand,
+  },
+  {
     name: "key",
     summary: "list, add, remove or change repository passphrases",
     load: async () => (await import("./key.ts")).keyCommand,
