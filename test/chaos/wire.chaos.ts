@@ -51,7 +51,10 @@ const KINDS: [RequestKind, FaultAction[]][] = [
 function drawRule(): FaultRule {
   const [kind, actions] = KINDS[rand(KINDS.length)]!;
   const action = actions[rand(actions.length)]!;
-  return { kind, action, after: rand(3), times: 1 + rand(2), stallMs: 800 };
+  // Corruption is aimed at objects whose bytes are authenticated by name or MAC on every read
+  // (packs, key objects); a restore that then fails must fail on authentication, and succeed after.
+  const keyIncludes = action === "corrupt-response" ? (rand(2) ? "/data/" : "/keys/") : undefined;
+  return { kind, action, after: rand(3), times: 1 + rand(2), stallMs: 800, keyIncludes };
 }
 
 describe("chaos: faults on the wire", () => {
@@ -96,7 +99,14 @@ describe("chaos: faults on the wire", () => {
         const id = JSON.parse(b.stdout.trim().split("\n").at(-1)!).snapshot_id as string;
         snapshots.set(id, files);
         const out = join(tmp.path, `out-${round}`);
-        const r = await run(["restore", id, "--target", out]);
+        let r = await run(["restore", id, "--target", out]);
+        if (r.code !== 0 && rules.some((x) => x.action === "corrupt-response")) {
+          expect(r.stderr).toMatch(/authenticat|integrity|damaged|match/i);
+          trials["corrupt-response caught, restore failed"] =
+            (trials["corrupt-response caught, restore failed"] ?? 0) + 1;
+          proxy.setRules([]);
+          r = await run(["restore", id, "--target", out]);
+        }
         expect(r.code, `round ${round} ${JSON.stringify(rules)}: ${r.stderr}`).toBe(0);
         for (const [n, bytes] of files) expect(readFileSync(join(out, src, n)).equals(bytes)).toBe(true);
         if (round % 5 === 0) {

@@ -43,7 +43,8 @@ export async function twoWriterRounds(
 ): Promise<Map<string, Taken>> {
   const taken = new Map<string, Taken>();
   const backupOne = async (host: string, round: number) => {
-    const src = join(base, `${host}-r${round}`);
+    // One path per host, rewritten each round: forget groups by host and paths, so prune has work.
+    const src = join(base, host);
     const files = writeSource(src, host, round);
     const r = await backapp(repo, ["backup", "--host", host, "--json", src], { process: true });
     if (r.code !== 0) {

@@ -78,6 +78,10 @@ async function clean(env: Record<string, string>): Promise<void> {
 
 /** Transient faults: each fires a bounded number of times, so the retries get through. */
 const TRANSIENT: { title: string; rules: FaultRule[]; upkeep?: boolean }[] = [
+  {
+    title: "a key object corrupted on the way (read again: its name is its hash)",
+    rules: [{ kind: "GetObject", keyIncludes: "/keys/", action: "corrupt-response", times: 1 }],
+  },
   { title: "500 on the 2nd PutObject", rules: [{ kind: "PutObject", nth: 2, action: "500" }] },
   {
     title: "503 on the 1st PutObject of a pack",
