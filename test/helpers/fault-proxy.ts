@@ -162,7 +162,7 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
     if (action === "stall") await sleep(rule?.stallMs ?? 1500);
     if (action === "corrupt-request") body = corrupt(body);
     const answer = await forward(req, body);
-    let out = Buffer.from(await answer.arrayBuffer());
+    let out: Buffer = Buffer.from(await answer.arrayBuffer());
     const headers: Record<string, string> = {};
     answer.headers.forEach((v, k) => {
       if (k !== "content-length" && k !== "transfer-encoding" && k !== "connection") headers[k] = v;
