@@ -1,5 +1,3 @@
-import { readScryptParams } from "../config/index.ts";
-import { pinScryptParams } from "../engine/crypto/keys.ts";
 import {
   BackappError,
   CancelledError,
@@ -83,7 +81,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   try {
-    pinScryptParams(readScryptParams(io.env));
     return await command.run(rest, io);
   } catch (error) {
     return reportError(command, error, io);

@@ -1,3 +1,5 @@
+import { readScryptParams } from "../config/index.ts";
+import { pinScryptParams } from "../engine/crypto/keys.ts";
 import { initRepository } from "../engine/repository/index.ts";
 import { parseFlags } from "./args.ts";
 import type { Command } from "./io.ts";
@@ -25,6 +27,8 @@ export const initCommand: Command = {
   summary: "create a new repository",
   usage,
   async run(argv, io) {
+    // New key objects: calibrated scrypt cost unless BACKAPP_SCRYPT_PARAMS pins it.
+    pinScryptParams(readScryptParams(io.env));
     const { flags, positionals } = parseFlags(argv, {
       ...REPO_FLAGS,
       "insecure-no-encryption": { type: "boolean" },
