@@ -105,6 +105,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./cat.ts")).catCommand,
   },
   {
+    name: "repair",
+    summary: "repair the repository (index: forget lost or damaged packs)",
+    load: async () => (await import("./repair.ts")).repairCommand,
+  },
+  {
     name: "key",
     summary: "list, add, remove or change repository passphrases",
     load: async () => (await import("./key.ts")).keyCommand,

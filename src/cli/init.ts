@@ -1,5 +1,7 @@
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { readScryptParams } from "../config/index.ts";
+import { pinScryptParams } from "../engine/crypto/keys.ts";
 import { initRepository } from "../engine/repository/index.ts";
 import { ValidationError } from "../util/errors.ts";
 import { parseFlags } from "./args.ts";
@@ -44,6 +46,8 @@ export const initCommand: Command = {
   summary: "create a new repository",
   usage,
   async run(argv, io) {
+    // New key objects: calibrated scrypt cost unless BACKAPP_SCRYPT_PARAMS pins it.
+    pinScryptParams(readScryptParams(io.env));
     const { flags, positionals } = parseFlags(argv, {
       ...REPO_FLAGS,
       "insecure-no-encryption": { type: "boolean" },

@@ -1,4 +1,6 @@
-import { readRepositoryEnv } from "../config/index.ts";
+import { readFileSync } from "node:fs";
+import { readRepositoryEnv, readScryptParams } from "../config/index.ts";
+import { pinScryptParams } from "../engine/crypto/keys.ts";
 import { addKey, changePassword, listKeys, removeKey } from "../engine/repository/index.ts";
 import { ValidationError } from "../util/errors.ts";
 import { parseFlags, UsageError } from "./args.ts";
@@ -53,6 +55,8 @@ export const keyCommand: Command = {
   summary: "list, add, remove or change repository passphrases",
   usage,
   async run(argv, io) {
+    // New key objects: calibrated scrypt cost unless BACKAPP_SCRYPT_PARAMS pins it.
+    pinScryptParams(readScryptParams(io.env));
     const { flags, positionals } = parseFlags(argv, {
       ...REPO_FLAGS,
       "new-password-file": { type: "string" },

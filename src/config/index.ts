@@ -256,3 +256,19 @@ export function environment(): Env {
 export function isInteractive(): boolean {
   return Boolean(process.stdout.isTTY) && process.env.TERM !== "dumb";
 }
+
+/**
+ * BACKAPP_SCRYPT_PARAMS="N,r,p": the scrypt parameters of keys this process creates, instead of
+ * the calibrated ones (half a second within 128 MiB). For test suites and machines where the
+ * calibrated cost is wrong; keys already written keep theirs. Undefined when unset.
+ */
+export function readScryptParams(env: Env = process.env): { N: number; r: number; p: number } | undefined {
+  const raw = envValue(env, "BACKAPP_SCRYPT_PARAMS");
+  if (raw === undefined) return undefined;
+  const parts = raw.split(",").map((x) => Number(x.trim()));
+  if (parts.length !== 3 || parts.some((n) => !Number.isSafeInteger(n) || n < 1)) {
+    throw new ValidationError(`invalid BACKAPP_SCRYPT_PARAMS "${raw}": expected N,r,p such as 131072,8,1`);
+  }
+  const [N, r, p] = parts as [number, number, number];
+  return { N, r, p };
+}

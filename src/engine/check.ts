@@ -53,6 +53,8 @@ interface Ctx {
   dataSeen: Set<BlobId>;
   treesSeen: Set<BlobId>;
   blobsRead: number;
+  /** Packs found missing or damaged, by id, with why: files whose data is there are named. */
+  badPacks: Map<string, string>;
 }
 
 function message(e: unknown): string {
@@ -71,13 +73,15 @@ export async function checkRepository(repo: RepositoryImpl, opts: CheckOptions =
     dataSeen: new Set(),
     treesSeen: new Set(),
     blobsRead: 0,
+    badPacks: new Map(),
   };
   opts.onProgress?.({ type: "start", operation: "check", time: new Date().toISOString() });
   const { checked: packsChecked, unindexed: unindexedPacks } = await checkPacksExist(ctx);
-  const snapshots = await checkSnapshots(ctx);
+  // Packs are read before the snapshots are walked so that files in damaged packs can be named.
   const pct = opts.readData ? 100 : (opts.readDataSubsetPct ?? 0);
   const sample = pct > 0 ? pickPacks(repo.index.packs(), pct) : [];
   if (sample.length > 0) await readPacks(ctx, sample, opts.onProgress);
+  const snapshots = await checkSnapshots(ctx);
   return {
     errors: ctx.errors,
     packsChecked,
@@ -96,9 +100,12 @@ async function checkPacksExist(ctx: Ctx): Promise<{ checked: number; unindexed: 
   for (const p of ctx.repo.index.packs()) {
     const name = packName(p.id);
     const size = stored.get(name);
-    if (size === undefined) ctx.errors.push({ object: name, message: "pack is in the index but missing" });
-    else if (size !== p.size) {
+    if (size === undefined) {
+      ctx.errors.push({ object: name, message: "pack is in the index but missing" });
+      ctx.badPacks.set(p.id, "missing");
+    } else if (size !== p.size) {
       ctx.errors.push({ object: name, message: `pack size ${size} differs from indexed size ${p.size}` });
+      ctx.badPacks.set(p.id, "damaged");
     }
     n++;
     stored.delete(name);
@@ -136,6 +143,14 @@ async function walkTrees(ctx: Ctx, root: BlobId, label: string, seen: Set<BlobId
       ctx.errors.push({ object: `tree/${id}`, message: `${where}: not in the index` });
       continue;
     }
+    const treePack = badPackOf(ctx, "tree", id);
+    if (treePack) {
+      ctx.errors.push({
+        object: `tree/${id}`,
+        message: `${where}: in ${treePack}: everything below is lost`,
+      });
+      continue;
+    }
     let nodes: Awaited<ReturnType<RepositoryImpl["loadTree"]>>["nodes"];
     try {
       nodes = (await ctx.repo.loadTree(id, ctx.signal)).nodes;
@@ -147,16 +162,36 @@ async function walkTrees(ctx: Ctx, root: BlobId, label: string, seen: Set<BlobId
     for (const node of nodes) {
       const child = path === "/" ? `/${node.name}` : `${path}/${node.name}`;
       if (node.subtree) stack.push({ id: node.subtree, path: child });
-      for (const blob of node.content ?? []) {
-        if (ctx.dataSeen.has(blob)) continue;
-        ctx.dataSeen.add(blob);
-        if (!ctx.repo.index.has("data", blob)) {
-          ctx.errors.push({
-            object: `data/${blob}`,
-            message: `data blob of ${child} (${label}) is not in the index`,
-          });
-        }
-      }
+      checkContent(ctx, node.content ?? [], child, label);
+    }
+  }
+}
+
+/** The pack holding a blob, named with what is wrong with it, when check found it missing or damaged. */
+function badPackOf(ctx: Ctx, type: "tree" | "data", id: BlobId): string | undefined {
+  if (ctx.badPacks.size === 0) return undefined;
+  const pack = ctx.repo.index.get(type, id)?.pack;
+  const why = pack === undefined ? undefined : ctx.badPacks.get(pack);
+  return why === undefined ? undefined : `${why} pack ${pack!.slice(0, 12)}`;
+}
+
+/** Every data blob of one file is indexed, and in no pack found bad (named once per file). */
+function checkContent(ctx: Ctx, content: readonly BlobId[], child: string, label: string): void {
+  let named = false;
+  for (const blob of content) {
+    const bad = named ? undefined : badPackOf(ctx, "data", blob);
+    if (bad) {
+      named = true;
+      ctx.errors.push({ object: `file ${child}`, message: `${label}: data in ${bad}` });
+    }
+    // Each distinct blob is counted and looked up once; every file with data in a bad pack is named.
+    if (ctx.dataSeen.has(blob)) continue;
+    ctx.dataSeen.add(blob);
+    if (!ctx.repo.index.has("data", blob)) {
+      ctx.errors.push({
+        object: `data/${blob}`,
+        message: `data blob of ${child} (${label}) is not in the index`,
+      });
     }
   }
 }
@@ -219,7 +254,10 @@ async function readPacks(ctx: Ctx, packs: PackInfo[], onProgress?: ProgressListe
 /** Downloads one pack and verifies its name, header, index agreement and every blob. */
 async function readPack(ctx: Ctx, pack: PackInfo, indexed: IndexEntry[]): Promise<void> {
   const name = packName(pack.id);
-  const fail = (m: string) => ctx.errors.push({ object: name, message: m });
+  const fail = (m: string) => {
+    ctx.errors.push({ object: name, message: m });
+    ctx.badPacks.set(pack.id, "damaged");
+  };
   let bytes: Uint8Array;
   try {
     bytes = await ctx.repo.backend.get(name, { signal: ctx.signal });

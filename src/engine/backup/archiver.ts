@@ -127,7 +127,7 @@ export class Archiver {
     this.check();
     const { entry } = frame;
     if (!entry.keep && frame.nodes.length === 0) return;
-    const id = await this.saveTree(this.uniqueNodes(frame.nodes));
+    const id = await this.saveTree(this.uniqueNodes(frame.nodes, entry.display));
     if (entry.name === null) {
       this.rootTree = id;
       return;
@@ -141,14 +141,17 @@ export class Archiver {
     });
   }
 
-  /** Names that differ only in invalid UTF-8 bytes compare equal as UTF-8; keep the first. */
-  private uniqueNodes(nodes: TreeNode[]): TreeNode[] {
+  /**
+   * Names that differ only in invalid UTF-8 bytes compare equal as UTF-8; keep the first. The
+   * folder is passed in: its frame is already popped, so the stack top is its parent (or none).
+   */
+  private uniqueNodes(nodes: TreeNode[], folder: string): TreeNode[] {
     const sorted = [...nodes].sort((a, b) => compareNames(a.name, b.name));
     return sorted.filter((n, i) => {
       const dup = i > 0 && compareNames(sorted[i - 1]!.name, n.name) === 0;
       if (dup)
         this.fileError(
-          `${this.top().entry.display}/${n.name}`,
+          `${folder.endsWith("/") ? folder.slice(0, -1) : folder}/${n.name}`,
           "name collides with another after UTF-8 encoding",
         );
       return !dup;

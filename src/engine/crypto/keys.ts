@@ -31,8 +31,43 @@ export interface ScryptParams {
   p: number;
 }
 
-/** About 70 ms and 32 MiB on the reference machine. */
-export const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 15, r: 8, p: 1 };
+/** Format-1 keys written before calibration: about 70 ms and 32 MiB on the reference machine. */
+export const LEGACY_SCRYPT: ScryptParams = { N: 2 ** 15, r: 8, p: 1 };
+
+/** OWASP's scrypt floor, and exactly the 128 MiB new keys may use (128·N·r bytes). */
+export const FLOOR_SCRYPT: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
+
+/** What a new key should cost to derive on this machine. */
+const TARGET_MS = 500;
+
+let calibrated: ScryptParams | undefined;
+let pinned: ScryptParams | undefined;
+
+/**
+ * Parameters for new keys: memory is held at the floor's 128 MiB (N=2^17, r=8) and p, which costs
+ * time but no memory, is raised until one derivation takes about half a second (p ≤ 16, the limit
+ * readers accept). Measured once per process on a 16 MiB derivation (≈ 1/8 of the work of p=1),
+ * so calibration costs tens of milliseconds. `pinScryptParams` overrides it (tests, weak machines).
+ */
+export function newKeyScryptParams(): ScryptParams {
+  if (pinned) return pinned;
+  if (!calibrated) {
+    const probe = { N: 2 ** 14, r: 8, p: 1 };
+    // A duration of local CPU work, not a time of day: performance.now, not the Clock.
+    const start = performance.now();
+    deriveWrappingKey("calibration", new Uint8Array(16), probe);
+    const perP = Math.max(1, (performance.now() - start) * (FLOOR_SCRYPT.N / probe.N));
+    const p = Math.min(16, Math.max(1, Math.round(TARGET_MS / perP)));
+    calibrated = { ...FLOOR_SCRYPT, p };
+  }
+  return calibrated;
+}
+
+/** Pins the parameters of new keys for this process (undefined: calibrate again). Checked like a reader's. */
+export function pinScryptParams(params: ScryptParams | undefined): void {
+  if (params) checkParams(params);
+  pinned = params;
+}
 
 /** The JSON stored in "keys/<id>". */
 export interface KeyFile {
@@ -89,7 +124,7 @@ export function wrapMasterKeys(
   master: MasterKeys,
   password: string,
   meta: { hostname: string; username: string; created: string },
-  params: ScryptParams = DEFAULT_SCRYPT,
+  params: ScryptParams = newKeyScryptParams(),
 ): KeyFile {
   if (!master.encrypt) throw new ValidationError("an unencrypted repository has no keys");
   if (password.length === 0) throw new ValidationError("the password must not be empty");

@@ -162,7 +162,7 @@ async function unlockKeys(
     throwIfAborted(signal);
     let keys: MasterKeys | null;
     try {
-      keys = unwrapMasterKeys(parseKeyFile(await backend.get(o.name, { signal })), password);
+      keys = unwrapMasterKeys(parseKeyFile(await readKeyObject(backend, o.name, signal)), password);
     } catch (e) {
       // A damaged or hostile key object; another may work. Named if none does.
       if (!(e instanceof IntegrityError)) throw e;
@@ -179,6 +179,20 @@ async function unlockKeys(
   if (configError) throw wrapError("config", configError);
   const why = skipped.length > 0 ? ` (${skipped.join("; ")})` : "";
   throw new WrongPasswordError(`wrong password or no key found${why}`);
+}
+
+/**
+ * A key object is named by the SHA-256 of its bytes. Bytes damaged on the way (a flipped bit the
+ * transport did not catch) would make the key fail to unwrap and read as "wrong password": read
+ * again, up to 3 times, while they do not match the name. A key stored that way is used as read.
+ */
+async function readKeyObject(backend: Backend, name: string, signal?: AbortSignal): Promise<Uint8Array> {
+  const id = name.slice("keys/".length);
+  let bytes = await backend.get(name, { signal });
+  for (let attempt = 1; attempt < 3 && sha256Hex(bytes) !== id; attempt++) {
+    bytes = await backend.get(name, { signal });
+  }
+  return bytes;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   constants,
   fchmodSync,
   fchownSync,
+  ftruncateSync,
   lstatSync,
   openSync,
   renameSync,
@@ -99,6 +100,8 @@ export class FileSink {
   announced = false;
   private fd: number | null = null;
   private created = false;
+  /** A run of zeros was left unwritten (a hole): finish sets the length. */
+  private holes = false;
   private readonly temp: Buffer;
 
   constructor(
@@ -130,8 +133,11 @@ export class FileSink {
   write(data: Uint8Array, offset: number): boolean {
     if (this.failed) return false;
     const fd = this.handle();
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off, offset + off);
+    if (isAllZero(data)) this.holes = true;
+    else {
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off, offset + off);
+    }
     this.remaining--;
     if (this.remaining > 0 && this.handles.open > this.handles.limit) this.closeHandle();
     return this.remaining === 0;
@@ -140,6 +146,8 @@ export class FileSink {
   /** Applies metadata and renames into place (after the last write, or at once for no blobs). */
   async finish(repo: Repository, verify: boolean, signal: AbortSignal): Promise<void> {
     const node = this.job.node;
+    // The temporary file was created empty, so skipped zero blocks read back as zeros (holes).
+    if (this.holes) ftruncateSync(this.handle(), node.size);
     applyFileMeta(this.handle(), node);
     this.closeHandle();
     if (this.job.dirInTheWay && lstatOrNullSync(this.job.path)?.isDirectory()) {
@@ -171,6 +179,18 @@ export class FileSink {
       // gone already
     }
   }
+}
+
+let zeros = new Uint8Array(0);
+
+/**
+ * True for a blob of zeros (a sparse region, or zeros written out): restore leaves a hole instead
+ * of writing it. memcmp against a zero buffer, after the cheap first/last-byte test.
+ */
+function isAllZero(data: Uint8Array): boolean {
+  if (data.length < 4096 || data[0] !== 0 || data[data.length - 1] !== 0) return false;
+  if (zeros.length < data.length) zeros = new Uint8Array(data.length);
+  return Buffer.compare(data, zeros.subarray(0, data.length)) === 0;
 }
 
 /**
