@@ -24,7 +24,7 @@ beforeAll(async () => {
   for (let i = 0; i < 24; i++) files[`part-${i}.bin`] = file(randomBytes(1024 * 1024));
   build(src, files);
   expect((await runBackapp(["init", "--repo", repo], { env })).code).toBe(0);
-}, 60_000);
+}, 180_000);
 
 afterAll(() => work.cleanup());
 

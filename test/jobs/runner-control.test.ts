@@ -62,7 +62,7 @@ describe("runner control", () => {
     const check = await runBackapp(["check", "--repo", dest.spec.address], { env });
     expect(check.stderr).not.toMatch(/error|damage/i);
     expect(check.code).toBe(0);
-  }, 120_000);
+  }, 180_000);
 
   it("stopping the service cancels the running and queued runs and stops the scheduler", async () => {
     const w = await world();
@@ -82,7 +82,7 @@ describe("runner control", () => {
       expect(findLog(w.db, id)).toMatchObject({ status: "cancelled", reason: "the server stopped" });
     }
     await expect(w.service.runNow(a, null)).rejects.toThrow(/shutting down/);
-  }, 60_000);
+  }, 180_000);
 
   it("a queued run cancels at once", async () => {
     const w = await world();
@@ -97,7 +97,7 @@ describe("runner control", () => {
     expect(await w.service.cancel(second.logId, null)).toBe(true);
     expect((await w.finished(second.logId)).status).toBe("cancelled");
     expect((await w.finished(first.logId)).status).toBe("completed");
-  }, 60_000);
+  }, 180_000);
 
   it("a job never overlaps itself: run now while it runs answers the same run", async () => {
     const w = await world();
@@ -109,7 +109,7 @@ describe("runner control", () => {
     const two = await w.service.runNow(job, null);
     expect(two.logId).toBe(one.logId);
     expect((await w.finished(one.logId)).status).toBe("completed");
-  }, 60_000);
+  }, 180_000);
 
   it("two jobs into one repository take turns; two repositories run side by side", async () => {
     const w = await world();
@@ -139,7 +139,7 @@ describe("runner control", () => {
     const firstEnd = Math.min(seen.indexOf(`end:${c}`), seen.indexOf(`end:${d}`));
     expect(seen.indexOf(`start:${c}`)).toBeLessThan(firstEnd);
     expect(seen.indexOf(`start:${d}`)).toBeLessThan(firstEnd);
-  }, 120_000);
+  }, 180_000);
 });
 
 async function repoId(w: JobWorld, destinationId: string): Promise<string> {

@@ -114,7 +114,7 @@ describe("runner: hooks and retention", () => {
     const slow = w.job(dest.id, [src], { hooks: { pre: { command: "sleep 20", timeoutSeconds: 1 } } });
     const third = await w.service.runNow(slow, null);
     expect((await w.finished(third.logId)).reason).toBe("pre hook failed (timed out after 1 s)");
-  }, 60_000);
+  }, 180_000);
 
   it("applies the job's retention after each good run, and prunes when the cadence says so", async () => {
     const w = await world();
@@ -151,7 +151,7 @@ describe("runner: hooks and retention", () => {
     expect(findDestinationRow(w.db, dest.id)?.lastPruneAt).toBeGreaterThan(0);
     const check = await runBackapp(["check", "--repo", dest.spec.address], { env });
     expect(check.code).toBe(0);
-  }, 90_000);
+  }, 180_000);
 });
 
 describe("runner: access at run time", () => {

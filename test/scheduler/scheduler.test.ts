@@ -53,7 +53,7 @@ describe("scheduler", () => {
     const handled = findConfigRecord(w.db, job)?.lastScheduledAt ?? 0;
     expect(handled % 2000).toBe(0);
     expect(handled).toBeGreaterThanOrEqual(runs.at(-1)?.scheduledFor ?? 0);
-  }, 120_000);
+  }, 180_000);
 
   it("at start-up a run missed within the grace runs once; an older miss is recorded with an alert", async () => {
     const t0 = Date.parse("2026-03-01T10:00:00Z");
@@ -90,7 +90,7 @@ describe("scheduler", () => {
     expect(findConfigRecord(w.db, old)?.lastScheduledAt).toBe(Date.parse("2026-03-01T06:00:00Z"));
     expect(listLogs(w.db, { configId: manual }).items).toEqual([]);
     expect(listOpenAlerts(w.db, { configId: recent })).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 
   it("a job rescheduled while the server is up does not count earlier times as missed", async () => {
     const t0 = Date.parse("2026-03-01T10:00:00Z");

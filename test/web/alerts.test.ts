@@ -135,7 +135,7 @@ beforeAll(async () => {
   });
   expect(j.status).toBe(201);
   jobId = j.json<{ id: string }>().id;
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await server.stop();

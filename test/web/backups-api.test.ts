@@ -69,7 +69,7 @@ beforeAll(async () => {
   });
   expect(j.status).toBe(201);
   jobId = j.json<{ id: string }>().id;
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await server.stop();
@@ -106,7 +106,7 @@ describe("/api/backups", () => {
     expect(JSON.stringify(server.logs)).not.toContain(PASSPHRASE);
     expect(JSON.stringify(log)).not.toContain(PASSPHRASE);
     expect(page.text).not.toContain(PASSPHRASE);
-  }, 60_000);
+  }, 180_000);
 
   it("lists runs newest first with cursor pages and filters", async () => {
     const ids: string[] = [];
@@ -135,7 +135,7 @@ describe("/api/backups", () => {
     expect(Object.keys(bad.json<{ error: { fields: object } }>().error.fields)).toEqual(
       expect.arrayContaining(["status", "limit"]),
     );
-  }, 60_000);
+  }, 180_000);
 
   it("cancels a running run through the API; the page follows it live (SSE) and offers Cancel while it runs", async () => {
     const slowSrc = join(work.path, "slow");
@@ -170,7 +170,7 @@ describe("/api/backups", () => {
       (await admin.api("POST", `/api/backups/${logId}/cancel`)).json<{ cancelled: boolean }>().cancelled,
     ).toBe(false);
     expect((await admin.api("GET", "/api/audit")).text).toContain("backup.cancel");
-  }, 90_000);
+  }, 180_000);
 
   it("another user's job and runs answer 404, and their list is empty", async () => {
     const mine = (await admin.api("GET", `/api/backups/logs?configId=${jobId}`)).json<{ items: LogJson[] }>();

@@ -90,7 +90,7 @@ describe("history over 100,000 runs (query module)", () => {
     insertAll(database.sqlite, rows);
     user = a.id;
     job = jobs[1] as string;
-  }, 120_000);
+  }, 180_000);
 
   afterAll(() => {
     database.close();
@@ -171,7 +171,7 @@ describe("history over 100,000 runs (real server)", () => {
     rows = generate([adminId, adminId], [null]);
     insertAll(sqlite, rows);
     sqlite.close();
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     await server.stop();
@@ -211,5 +211,5 @@ describe("history over 100,000 runs (real server)", () => {
     expect([...shown(first.text), ...shown(second.text)]).toEqual(want.slice(0, 100));
     expect(second.text).toContain('href="/backups?status=failed&amp;from=2026-02-01&amp;to=2026-02-28"');
     expect((await admin.get("/backups?from=yesterday")).status).toBe(400);
-  }, 60_000);
+  }, 180_000);
 });

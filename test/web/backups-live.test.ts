@@ -82,7 +82,7 @@ beforeAll(async () => {
   });
   expect(j.status).toBe(201);
   slowJob = j.json<{ id: string }>().id;
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await server.stop();
@@ -116,7 +116,7 @@ describe("GET /api/backups/:id/events", () => {
     for (const p of backingUp) expect(typeof p.bytesUploaded).toBe("number");
     const log = JSON.parse(done[0]!.data) as { id: string; status: string; filesProcessed: number };
     expect(log).toMatchObject({ id: logId, status: "completed", filesProcessed: 24 });
-  }, 60_000);
+  }, 180_000);
 
   it("a finished run answers one done at once and ends", async () => {
     const list = (await admin.api("GET", `/api/backups/logs?configId=${slowJob}&limit=1`)).json<{
@@ -140,7 +140,7 @@ describe("GET /api/backups/:id/events", () => {
     const firstAfter = rest[0]!;
     if (firstAfter.event === "progress") expect(Number(firstAfter.id)).toBeGreaterThan(Number(seen!.id));
     expect(JSON.parse(rest.at(-1)!.data)).toMatchObject({ id: logId, status: "completed" });
-  }, 60_000);
+  }, 180_000);
 
   it("another user's run is 404, an unknown id is 404, signed out is refused", async () => {
     const logId = await runNow(admin, slowJob);
@@ -152,7 +152,7 @@ describe("GET /api/backups/:id/events", () => {
     const anonymous = await openSse(`${server.url}/api/backups/${logId}/events`);
     expect([401, 302, 303]).toContain(anonymous.status);
     await (await events(admin, logId)).rest();
-  }, 60_000);
+  }, 180_000);
 
   it("caps open streams per user at 5 (429 beyond) and frees a slot when a client goes away", async () => {
     const logId = await runNow(admin, slowJob);
@@ -184,7 +184,7 @@ describe("GET /api/backups/:id/events", () => {
     const rest = await again.rest();
     expect(rest.at(-1)?.event).toBe("done");
     for (const s of open) expect((await s.rest()).at(-1)?.event).toBe("done");
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("/backups/:id live page", () => {
@@ -205,7 +205,7 @@ describe("/backups/:id live page", () => {
     expect(summary).not.toContain("Cancel run");
     const foreign = await openSse(`${server.url}/backups/${logId}/live`, cookie(alice));
     expect(foreign.status).toBe(404);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("/backups/live/running", () => {
@@ -227,7 +227,7 @@ describe("/backups/live/running", () => {
     const own = await alices.next();
     alices.close();
     expect(own?.data).toContain("No backup is running.");
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("stream resources", () => {

@@ -95,7 +95,7 @@ beforeAll(async () => {
     logId: string;
   }>();
   await waitFor(admin, `/api/backups/${logId}`, (b) => b.status === "completed");
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await server.stop();
@@ -141,7 +141,7 @@ describe("/api/restores", () => {
       ]),
     );
     expect(readdirSync(target)).not.toContainEqual(expect.stringMatching(/^\.backapp-restore/));
-  }, 60_000);
+  }, 180_000);
 
   it("skips, overwrites or keeps both for files the target already has", async () => {
     const target = join(work.path, "t-existing");
@@ -158,7 +158,7 @@ describe("/api/restores", () => {
     expect(readFileSync(join(target, docs, "Report FINAL (restored).pdf"), "utf8")).toBe("pdf bytes");
     expect((await restore(target, "overwrite", [`${docs}/Report FINAL.pdf`])).status).toBe("completed");
     expect(readFileSync(report, "utf8")).toBe("pdf bytes");
-  }, 90_000);
+  }, 180_000);
 
   it("writes nothing outside the target through a symlink planted in it, whatever the choice", async () => {
     const outside = join(work.path, "outside");
@@ -173,7 +173,7 @@ describe("/api/restores", () => {
       expect([existing, readdirSync(outside)]).toEqual([existing, []]);
     }
     rmSync(outside, { recursive: true });
-  }, 120_000);
+  }, 180_000);
 
   it("a user restores only inside their allowed roots, also through a symlink there", async () => {
     const me = (await alice.api("GET", "/api/profile")).json<{ user: { id: string } }>();
@@ -196,7 +196,7 @@ describe("/api/restores", () => {
     expect((await ask("relative/t")).status).toBe(403);
     // Inside the roots the request passes the checks (and finds no snapshot in her empty repository).
     expect((await ask(join(root, "t"))).status).toBe(404);
-  }, 60_000);
+  }, 180_000);
 
   it("another user's restore is 404, and so is an unknown snapshot", async () => {
     const r = await admin.api("POST", "/api/restores", {
@@ -220,5 +220,5 @@ describe("/api/restores", () => {
       target: join(work.path, "t-y"),
     });
     expect(missing.status).toBe(404);
-  }, 60_000);
+  }, 180_000);
 });

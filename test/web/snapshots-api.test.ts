@@ -73,7 +73,7 @@ beforeAll(async () => {
   snapshots.push(await runJob());
   writeFileSync(join(src, "docs", "Report FINAL.pdf"), "pdf bytes, second edition");
   snapshots.push(await runJob());
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await server.stop();
@@ -352,5 +352,5 @@ describe("/api/snapshots", () => {
     expect(status).toBe("completed");
     expect(readFileSync(join(target, src, "docs", "big.bin")).equals(big)).toBe(true);
     expect((await alice.get(where)).status).toBe(404);
-  }, 60_000);
+  }, 180_000);
 });

@@ -91,7 +91,7 @@ beforeAll(async () => {
   const run = await admin.api("POST", `/api/backups/execute/${jobId}`);
   expect(run.status).toBe(202);
   expect((await waitForEnd(admin, run.json<{ logId: string }>().logId)).status).toBe("completed");
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await server.stop();

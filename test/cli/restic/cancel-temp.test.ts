@@ -30,5 +30,5 @@ describe("a cancelled backup", () => {
     expect(stderr).toContain("cancelled");
     expect(code).toBe(1);
     expect(tempFiles(w.repo.address)).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 });
