@@ -1,16 +1,18 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { backapp, ok, workspace, writeFiles } from "./fixtures.ts";
+import { backapp, ok, REPO_KINDS, workspaces, writeFiles } from "./fixtures.ts";
 
 async function listed(repo: Parameters<typeof ok>[0], root: string): Promise<string[]> {
   const json = JSON.parse(await ok(repo, ["ls", "latest", root, "--json"])) as { path: string }[];
   return json.map((e) => e.path.slice(root.length) || "/");
 }
 
-describe("backup flags restic users type", () => {
+const workspaceOn = workspaces();
+
+describe.each(REPO_KINDS)("backup flags restic users type (%s)", (kind) => {
   it("--exclude-file, --files-from, --exclude-if-present and --exclude-caches", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     writeFiles(w.src, {
       "keep.txt": "k",
       "skip.log": "s",
@@ -50,7 +52,7 @@ describe("backup flags restic users type", () => {
   });
 
   it("--one-file-system keeps a mount point as an empty folder", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     const mine = join("/dev/shm", `backapp-${process.pid}-${Date.now()}`);
     mkdirSync(mine);
     try {
@@ -67,7 +69,7 @@ describe("backup flags restic users type", () => {
   });
 
   it("--dry-run shows what would be saved, with sizes, and writes nothing", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     writeFiles(w.src, { "a.txt": "12345", "b.log": "123" });
     const r = await backapp(w.repo, ["backup", "--dry-run", "-v", "--exclude", "*.log", w.src], {
       env: { BACKAPP_PASSWORD: undefined },
@@ -82,7 +84,7 @@ describe("backup flags restic users type", () => {
   });
 
   it("a missing path beside existing ones is named as missing; an --include matching nothing exits 3", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     writeFiles(w.src, { "a.txt": "a" });
     const gone = join(w.dir, "gone");
     const r = await backapp(w.repo, ["backup", w.src, gone]);

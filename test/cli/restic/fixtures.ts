@@ -1,9 +1,10 @@
 /** Shared set-up for the restic-parity CLI tests: a temp folder with a repository and a source tree. */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { afterEach, expect } from "vitest";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { startS3rver, type TestS3 } from "../../helpers/s3rver.ts";
 import { tempDir } from "../../helpers/temp.ts";
-import { backapp, localRepo, type TestRepo } from "../upkeep/fixtures.ts";
+import { backapp, localRepo, s3Repo, type TestRepo } from "../upkeep/fixtures.ts";
 
 export { backapp, type TestRepo } from "../upkeep/fixtures.ts";
 
@@ -18,11 +19,14 @@ export interface Workspace {
   repo: TestRepo;
 }
 
-/** A temp folder with an initialised local repository and an empty `src/` folder. */
-export async function workspace(): Promise<Workspace> {
+/**
+ * A temp folder with an initialised repository (a local folder, or on `s3` a prefix of its bucket)
+ * and an empty `src/` folder.
+ */
+export async function workspace(s3?: TestS3): Promise<Workspace> {
   const d = tempDir();
   cleanups.push(d.cleanup);
-  const repo = localRepo(d.path);
+  const repo = s3 ? s3Repo(s3) : localRepo(d.path);
   const init = await backapp(repo, ["init"]);
   expect(init.code, init.stderr).toBe(0);
   const src = join(d.path, "src");
@@ -49,4 +53,23 @@ export async function ok(repo: TestRepo, args: string[]): Promise<string> {
 export async function backupId(repo: TestRepo, args: string[]): Promise<string> {
   const out = await ok(repo, ["backup", ...args]);
   return out.trim().split("\n").at(-1)!;
+}
+
+/** Where a parametrised suite keeps its repositories: "local" folders or "s3rver". */
+export type RepoKind = "local" | "s3rver";
+export const REPO_KINDS: RepoKind[] = ["local", "s3rver"];
+
+/**
+ * A `workspace()` for the given kind; for "s3rver" one real S3 server is started for the file
+ * (beforeAll) and stopped afterwards.
+ */
+export function workspaces(): (kind: RepoKind) => Promise<Workspace> {
+  let s3: TestS3 | undefined;
+  beforeAll(async () => {
+    s3 = await startS3rver();
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+  return (kind) => workspace(kind === "s3rver" ? s3 : undefined);
 }

@@ -1,11 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { backapp, ok, workspace, writeFiles } from "./fixtures.ts";
+import { backapp, ok, REPO_KINDS, workspaces, writeFiles } from "./fixtures.ts";
 
-describe("restore flags restic users type", () => {
+const workspaceOn = workspaces();
+
+describe.each(REPO_KINDS)("restore flags restic users type (%s)", (kind) => {
   it("--overwrite if-changed compares content; never, if-newer and always do what they say", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     writeFiles(w.src, { "a.txt": "original" });
     await ok(w.repo, ["backup", w.src]);
     const out = join(w.dir, "out");
@@ -36,7 +38,7 @@ describe("restore flags restic users type", () => {
   });
 
   it("--exclude, --dry-run and --json", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     writeFiles(w.src, { "keep.txt": "k", "skip.log": "s", "sub/deep.log": "d" });
     await ok(w.repo, ["backup", w.src]);
     const out = join(w.dir, "out");
@@ -55,7 +57,7 @@ describe("restore flags restic users type", () => {
   });
 
   it("--delete makes the target match the snapshot and never deletes outside it", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     writeFiles(w.src, { "a.txt": "a", "sub/b.txt": "b" });
     await ok(w.repo, ["backup", w.src]);
     const out = join(w.dir, "out");
