@@ -2,11 +2,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { packBytes, randomBytesSeeded } from "../upkeep/fixtures.ts";
-import { backapp, backupId, ok, workspace, writeFiles } from "./fixtures.ts";
+import { backapp, backupId, ok, REPO_KINDS, workspaces, writeFiles } from "./fixtures.ts";
 
-describe("rewrite --exclude", () => {
+const workspaceOn = workspaces();
+
+describe.each(REPO_KINDS)("rewrite --exclude (%s)", (kind) => {
   it("removes files from a snapshot; check --read-data passes and prune frees their data", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     writeFiles(w.src, {
       "keep/a.txt": "a",
       "secret.key": randomBytesSeeded(400_000, 1),
