@@ -79,17 +79,28 @@ describe("check under read faults", () => {
     ["a permanent error", { kind: "permanent" }, /cannot read: .*injected permanent fault/],
     ["a short read", { kind: "short-read" }, /does not match its name|header|length/],
     ["a flipped byte", { kind: "corrupt" }, /does not match its name/],
-  ])("%s reading one pack is named, and nothing else", async (_, fault, message) => {
-    const victim = dataPacks[2]!;
-    const { backend } = faulty(memory, [{ method: "get", match: (n) => n === victim, fault }]);
-    const result = await withRepo(backend, (repo) => checkRepository(repo, { readData: true }));
-    expect(result.errors.length).toBeGreaterThan(0);
-    for (const e of result.errors) expect(e.object).toBe(victim);
-    expect(result.errors[0]!.message).toMatch(message);
-    // The storage itself is fine: a check without the fault finds nothing.
-    const clean = await withRepo(memory, (repo) => checkRepository(repo, { readData: true }));
-    expect(clean.errors).toEqual([]);
-  });
+  ])(
+    "%s reading one pack names that pack and the files with data in it, nothing else",
+    async (_, fault, message) => {
+      const victim = dataPacks[2]!;
+      const { backend } = faulty(memory, [{ method: "get", match: (n) => n === victim, fault }]);
+      const result = await withRepo(backend, (repo) => checkRepository(repo, { readData: true }));
+      // The pack itself, and each file with data in it (check names what the damage affects).
+      const packId = victim.slice(victim.lastIndexOf("/") + 1);
+      const onPack = result.errors.filter((e) => e.object === victim);
+      const onFiles = result.errors.filter((e) => e.object !== victim);
+      expect(onPack.length).toBeGreaterThan(0);
+      expect(onPack.map((e) => e.message).join("\n")).toMatch(message);
+      expect(onFiles.length).toBeGreaterThan(0);
+      for (const e of onFiles) {
+        expect(e.object).toMatch(/^file \//);
+        expect(e.message).toContain(`damaged pack ${packId.slice(0, 12)}`);
+      }
+      // The storage itself is fine: a check without the fault finds nothing.
+      const clean = await withRepo(memory, (repo) => checkRepository(repo, { readData: true }));
+      expect(clean.errors).toEqual([]);
+    },
+  );
 
   it("a listing that fails permanently fails check with the storage error, not a damage report", async () => {
     const { backend } = faulty(memory, [{ method: "list", match: "data/", fault: { kind: "permanent" } }]);
