@@ -42,6 +42,7 @@ let admin: Browser;
 let alice: Browser;
 const work = tempDir("backapp-live-");
 let slowJob = "";
+let slowDestination = "";
 
 function cookie(b: Browser): Record<string, string> {
   return { cookie: [...b.cookies].map(([k, v]) => `${k}=${v}`).join("; ") };
@@ -72,6 +73,7 @@ beforeAll(async () => {
     password: "a long repository passphrase for tests",
   });
   const destinationId = d.json<{ id: string }>().id;
+  slowDestination = destinationId;
   // Uploads throttled to 3 MB/s: 12 MiB of random data takes a few seconds, long enough to watch.
   const j = await admin.api("POST", "/api/configs", {
     name: "Slow",
@@ -214,11 +216,25 @@ describe("/backups/live/running", () => {
     expect(live.status).toBe(200);
     const first = await live.next();
     expect(first?.data).toContain("No backup is running.");
-    const logId = await runNow(admin, slowJob);
+    // A job of its own with new data: a re-run of the shared job reads nothing and ends at once.
+    const src = join(work.path, "src-live-list");
+    const files: Record<string, ReturnType<typeof file>> = {};
+    for (let i = 0; i < 24; i++) files[`g${i}.bin`] = file(randomBytes(512 * 1024));
+    build(src, files);
+    const created = await admin.api("POST", "/api/configs", {
+      name: "Slow list",
+      sources: [{ path: src }],
+      destinationId: slowDestination,
+      schedule: { cronExpression: "", timezone: "UTC" },
+      options: { bandwidth: 3000 },
+    });
+    expect(created.status).toBe(201);
+    const jobId = created.json<{ id: string }>().id;
+    const logId = await runNow(admin, jobId);
     let frame = await live.next();
     while (frame && !frame.data.includes("<progress")) frame = await live.next();
     expect(frame?.data).toContain(`href="/backups/${logId}"`);
-    expect(frame?.data).toContain(`id="job-live-${slowJob}" hx-swap-oob="true"`);
+    expect(frame?.data).toContain(`id="job-live-${jobId}" hx-swap-oob="true"`);
     while (frame && !frame.data.includes("status-completed")) frame = await live.next();
     expect(frame?.data).toContain("No backup is running.");
     expect(frame?.data).toContain(`<a href="/backups/${logId}"><span class="badge status-completed">`);
