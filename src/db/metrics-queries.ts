@@ -3,7 +3,7 @@
  * Prometheus one). Every query is bounded by user and time range and walks an index of
  * backup_logs: (user_id, start_time) for totals, (config_id, start_time) per job.
  */
-import { and, desc, eq, gte, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNotNull, type SQL, sql } from "drizzle-orm";
 import type { BackupLogRow } from "./backup-logs.ts";
 import type { Db } from "./client.ts";
 import { backupLogs } from "./schema.ts";
@@ -66,35 +66,45 @@ export interface PeriodTotals {
   lastBackupAt: number | null;
 }
 
-/** Totals of one user's runs (all users when `userId` is null) started since `from`. */
-export function periodTotals(db: Db, userId: string | null, from: number): PeriodTotals {
-  const row = db
-    .select({
-      runs: sql<number>`count(*)`,
-      succeeded: sql<number>`sum(case when ${backupLogs.status} in ('completed','partial') then 1 else 0 end)`,
-      avg: sql<number | null>`avg(${backupLogs.durationMs})`,
-      bytes: sql<number | null>`sum(${backupLogs.bytesTransferred})`,
-      last: sql<
-        number | null
-      >`max(case when ${backupLogs.status} in ('completed','partial') then ${backupLogs.endTime} end)`,
-    })
-    .from(backupLogs)
-    .where(
-      and(
-        userId ? eq(backupLogs.userId, userId) : undefined,
-        gte(backupLogs.startTime, from),
-        inArray(backupLogs.status, [...FINISHED]),
-        eq(backupLogs.kind, "backup"),
-      ),
-    )
-    .get();
+/** The aggregate columns of PeriodTotals, over the finished backup runs a query selects. */
+const totalsColumns = {
+  runs: sql<number>`count(*)`,
+  succeeded: sql<number>`sum(case when ${backupLogs.status} in ('completed','partial') then 1 else 0 end)`,
+  avg: sql<number | null>`avg(${backupLogs.durationMs})`,
+  bytes: sql<number | null>`sum(${backupLogs.bytesTransferred})`,
+  last: sql<
+    number | null
+  >`max(case when ${backupLogs.status} in ('completed','partial') then ${backupLogs.endTime} end)`,
+};
+
+type TotalsRow = { [K in keyof typeof totalsColumns]: number | null } | undefined;
+
+function toTotals(row: TotalsRow): PeriodTotals {
+  const avg = row?.avg ?? null;
+  const last = row?.last ?? null;
   return {
     runs: Number(row?.runs ?? 0),
     succeeded: Number(row?.succeeded ?? 0),
-    averageDurationMs: row?.avg === null || row?.avg === undefined ? null : Math.round(Number(row.avg)),
+    averageDurationMs: avg === null ? null : Math.round(Number(avg)),
     bytesAdded: Number(row?.bytes ?? 0),
-    lastBackupAt: row?.last === null || row?.last === undefined ? null : Number(row.last),
+    lastBackupAt: last === null ? null : Number(last),
   };
+}
+
+/** Finished backup runs started since `from`, narrowed by `scope`. */
+function finishedSince(scope: SQL | undefined, from: number) {
+  return and(
+    scope,
+    gte(backupLogs.startTime, from),
+    inArray(backupLogs.status, [...FINISHED]),
+    eq(backupLogs.kind, "backup"),
+  );
+}
+
+/** Totals of one user's runs (all users when `userId` is null) started since `from`. */
+export function periodTotals(db: Db, userId: string | null, from: number): PeriodTotals {
+  const scope = userId ? eq(backupLogs.userId, userId) : undefined;
+  return toTotals(db.select(totalsColumns).from(backupLogs).where(finishedSince(scope, from)).get());
 }
 
 export interface JobTotals extends PeriodTotals {
@@ -106,38 +116,12 @@ export function jobTotals(db: Db, configIds: string[], from: number): Map<string
   const out = new Map<string, JobTotals>();
   if (configIds.length === 0) return out;
   const rows = db
-    .select({
-      configId: backupLogs.configId,
-      runs: sql<number>`count(*)`,
-      succeeded: sql<number>`sum(case when ${backupLogs.status} in ('completed','partial') then 1 else 0 end)`,
-      avg: sql<number | null>`avg(${backupLogs.durationMs})`,
-      bytes: sql<number | null>`sum(${backupLogs.bytesTransferred})`,
-      last: sql<
-        number | null
-      >`max(case when ${backupLogs.status} in ('completed','partial') then ${backupLogs.endTime} end)`,
-    })
+    .select({ configId: backupLogs.configId, ...totalsColumns })
     .from(backupLogs)
-    .where(
-      and(
-        inArray(backupLogs.configId, configIds),
-        gte(backupLogs.startTime, from),
-        inArray(backupLogs.status, [...FINISHED]),
-        eq(backupLogs.kind, "backup"),
-      ),
-    )
+    .where(finishedSince(inArray(backupLogs.configId, configIds), from))
     .groupBy(backupLogs.configId)
     .all();
-  for (const r of rows) {
-    if (!r.configId) continue;
-    out.set(r.configId, {
-      configId: r.configId,
-      runs: Number(r.runs),
-      succeeded: Number(r.succeeded ?? 0),
-      averageDurationMs: r.avg === null ? null : Math.round(Number(r.avg)),
-      bytesAdded: Number(r.bytes ?? 0),
-      lastBackupAt: r.last === null ? null : Number(r.last),
-    });
-  }
+  for (const { configId, ...r } of rows) if (configId) out.set(configId, { configId, ...toTotals(r) });
   return out;
 }
 
