@@ -64,6 +64,16 @@ export async function downloadResponse(c: Context<AppEnv>, destinationId: string
   return new Response(d.stream, { headers });
 }
 
+/** One page of a search in snapshot `ref`, for the signed-in user. */
+export function searchSnapshotFor(
+  c: Context<AppEnv>,
+  ref: string,
+  q: { destinationId: string; q: string; cursor?: string },
+) {
+  const options = { ...(q.cursor ? { cursor: q.cursor } : {}), signal: c.req.raw.signal };
+  return searchIn(snapshotsDeps(c), principalFor(c.get("user")), q.destinationId, ref, q.q, options);
+}
+
 export function snapshotsApiRoutes() {
   const api = new Hono<AppEnv>();
   api.use("*", requireUser());
@@ -98,17 +108,7 @@ export function snapshotsApiRoutes() {
 
   api.get("/:id/search", async (c) => {
     const q = parseWith(searchSchema, c.req.query());
-    const page = await searchIn(
-      snapshotsDeps(c),
-      principalFor(c.get("user")),
-      q.destinationId,
-      c.req.param("id"),
-      q.q,
-      {
-        ...(q.cursor ? { cursor: q.cursor } : {}),
-        signal: c.req.raw.signal,
-      },
-    );
+    const page = await searchSnapshotFor(c, c.req.param("id"), q);
     const items = page.items.map((i) => ({ path: i.path, type: i.type, size: i.size, mtime: i.mtime }));
     return c.json({ items, nextCursor: page.nextCursor, snapshotId: page.snapshotId });
   });

@@ -12,19 +12,13 @@ import { principalFor } from "../../jobs/backups.ts";
 import { visibleConfigs } from "../../jobs/configs.ts";
 import { cancelRestore, restoreJson, startRestore, visibleRestore } from "../../jobs/restores.ts";
 import { pathCodec } from "../../jobs/snapshot-paths.ts";
-import {
-  listSnapshotsFor,
-  resolveRequestPath,
-  searchIn,
-  treePage,
-  versionsOf,
-} from "../../jobs/snapshots.ts";
+import { listSnapshotsFor, resolveRequestPath, treePage, versionsOf } from "../../jobs/snapshots.ts";
 import { formatBytes } from "../../util/bytes.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, parseWith, renderPage } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
 import { restoreDeps } from "./restores-api.ts";
-import { snapshotsDeps } from "./snapshots-api.ts";
+import { searchSnapshotFor, snapshotsDeps } from "./snapshots-api.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -189,17 +183,7 @@ export function snapshotsPageRoutes() {
   pages.get("/:id/search", async (c) => {
     const q = parseWith(browseQuery.extend({ q: z.string().min(1).max(1000) }), c.req.query());
     const codec = await pathCodec();
-    const page = await searchIn(
-      snapshotsDeps(c),
-      principalFor(c.get("user")),
-      q.destinationId,
-      c.req.param("id"),
-      q.q,
-      {
-        ...(q.cursor ? { cursor: q.cursor } : {}),
-        signal: c.req.raw.signal,
-      },
-    );
+    const page = await searchSnapshotFor(c, c.req.param("id"), q);
     const dest = `destinationId=${encodeURIComponent(q.destinationId)}`;
     const items = page.items.map((i) => ({
       ...i,
