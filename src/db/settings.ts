@@ -33,3 +33,20 @@ export function getOrInitSetting(db: Db, key: string, init: () => unknown, now: 
 export function deleteSetting(db: Db, key: string): void {
   db.delete(settings).where(eq(settings.key, key)).run();
 }
+
+/** A setting with a schema and a default: a missing or malformed stored value reads as the default. */
+export interface TypedSetting<T> {
+  key: string;
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false }; parse(v: unknown): T };
+  default: T;
+}
+
+export function readTypedSetting<T>(db: Db, spec: TypedSetting<T>): T {
+  const parsed = spec.schema.safeParse(getSetting(db, spec.key));
+  return parsed.success ? parsed.data : spec.default;
+}
+
+/** Stores a value; throws the schema's error (ZodError) when it does not fit. */
+export function writeTypedSetting<T>(db: Db, spec: TypedSetting<T>, value: T, now: number): void {
+  setSetting(db, spec.key, spec.schema.parse(value), now);
+}

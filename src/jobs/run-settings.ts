@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import type { Db } from "../db/client.ts";
-import { getSetting, setSetting } from "../db/settings.ts";
+import { readTypedSetting, writeTypedSetting } from "../db/settings.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -22,15 +22,12 @@ export const RUN_SETTINGS = {
 export type RunSettingName = keyof typeof RUN_SETTINGS;
 
 export function runSetting(db: Db, name: RunSettingName): number {
-  const spec = RUN_SETTINGS[name];
-  const parsed = spec.schema.safeParse(getSetting(db, spec.key));
-  return parsed.success ? parsed.data : spec.default;
+  return readTypedSetting<number>(db, RUN_SETTINGS[name]);
 }
 
 /** Stores a value; throws ZodError when it is out of range. */
 export function setRunSetting(db: Db, name: RunSettingName, value: number, now: number): void {
-  const spec = RUN_SETTINGS[name];
-  setSetting(db, spec.key, spec.schema.parse(value), now);
+  writeTypedSetting<number>(db, RUN_SETTINGS[name], value, now);
 }
 
 const MINUTE = 60_000;

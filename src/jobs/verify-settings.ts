@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { Db } from "../db/client.ts";
-import { getSetting, setSetting } from "../db/settings.ts";
+import { readTypedSetting, writeTypedSetting } from "../db/settings.ts";
 
 export const VERIFY_SETTINGS = {
   /** Each destination's repository is checked this often (days); 0: never on a schedule. */
@@ -30,15 +30,12 @@ export const VERIFY_SETTINGS = {
 export type VerifySettingName = keyof typeof VERIFY_SETTINGS;
 
 export function verifySetting(db: Db, name: VerifySettingName): number {
-  const spec = VERIFY_SETTINGS[name];
-  const parsed = spec.schema.safeParse(getSetting(db, spec.key));
-  return parsed.success ? parsed.data : spec.default;
+  return readTypedSetting<number>(db, VERIFY_SETTINGS[name]);
 }
 
 /** Stores a value; throws ZodError when it is out of range. */
 export function setVerifySetting(db: Db, name: VerifySettingName, value: number, now: number): void {
-  const spec = VERIFY_SETTINGS[name];
-  setSetting(db, spec.key, spec.schema.parse(value), now);
+  writeTypedSetting<number>(db, VERIFY_SETTINGS[name], value, now);
 }
 
 /** Every setting's current value, by name. */
