@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_SPEC, ensureTree } from "./lib/tree.ts";
+import { serveFromSource } from "./lib/web-client.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -21,7 +22,6 @@ const { values: args } = parseArgs({
   },
 });
 const root = join(import.meta.dirname, "..");
-const bun = join(root, "node_modules", ".bin", "bun");
 const REQUESTS = Number(args.requests);
 const CONCURRENCY = 4;
 
@@ -107,33 +107,6 @@ async function latency(s: Session, path: string): Promise<[number, number, numbe
   return stats(await timed(s, path));
 }
 
-async function startServer(dataDir: string) {
-  const proc = Bun.spawn(
-    [bun, join(root, "src/main.ts"), "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"],
-    {
-      stdout: "pipe",
-      stderr: "inherit",
-    },
-  );
-  const reader = proc.stdout.getReader();
-  let text = "";
-  while (!text.includes("backapp listening")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(text);
-    text += new TextDecoder().decode(value);
-  }
-  void (async () => {
-    while (!(await reader.read()).done) {}
-  })();
-  const lines = text
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l));
-  const url = lines.find((l) => l.url)?.url as string;
-  const setupToken = lines.find((l) => l.setupToken)?.setupToken as string;
-  return { proc, url, setupToken };
-}
-
 async function main() {
   const work = join(args.dir, "jobs-latency");
   rmSync(work, { recursive: true, force: true });
@@ -143,7 +116,7 @@ async function main() {
     args.small ? SMALL : DEFAULT_SPEC,
   );
   console.log(`tree: ${tree.files} files, ${(tree.bytes / 2 ** 20).toFixed(0)} MiB`);
-  const { proc, url, setupToken } = await startServer(join(work, "data"));
+  const { proc, url, setupToken } = await serveFromSource(join(work, "data"));
   const s = new Session(url);
   const reg = await s.call("POST", "/api/auth/register", {
     email: "bench@example.com",
