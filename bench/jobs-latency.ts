@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_SPEC, ensureTree } from "./lib/tree.ts";
-import { serveFromSource } from "./lib/web-client.ts";
+import { Client, serveFromSource } from "./lib/web-client.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -56,32 +56,12 @@ function childPids(pid: number): number[] {
   return out;
 }
 
-class Session {
-  cookie = "";
-  csrf = "";
-  constructor(readonly base: string) {}
-  async call(method: string, path: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = { cookie: this.cookie, origin: this.base };
-    if (this.csrf) headers["x-csrf-token"] = this.csrf;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(this.base + path, {
-      method,
-      headers,
-      body: body === undefined ? null : JSON.stringify(body),
-      redirect: "manual",
-    });
-    const set = res.headers.getSetCookie();
-    if (set.length > 0) this.cookie = set.map((c) => c.split(";")[0]).join("; ");
-    return res;
-  }
-}
-
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 /** REQUESTS GETs of `path`, CONCURRENCY at a time; the times in ms (pushed onto `times`). */
-async function timed(s: Session, path: string, times: number[] = []): Promise<number[]> {
+async function timed(s: Client, path: string, times: number[] = []): Promise<number[]> {
   let next = 0;
   const worker = async () => {
     while (next < REQUESTS) {
@@ -103,7 +83,7 @@ function stats(times: number[]): [number, number, number] {
   return [percentile(sorted, 50), percentile(sorted, 95), sorted.at(-1) ?? 0];
 }
 
-async function latency(s: Session, path: string): Promise<[number, number, number]> {
+async function latency(s: Client, path: string): Promise<[number, number, number]> {
   return stats(await timed(s, path));
 }
 
@@ -117,7 +97,7 @@ async function main() {
   );
   console.log(`tree: ${tree.files} files, ${(tree.bytes / 2 ** 20).toFixed(0)} MiB`);
   const { proc, url, setupToken } = await serveFromSource(join(work, "data"));
-  const s = new Session(url);
+  const s = new Client(url);
   const reg = await s.call("POST", "/api/auth/register", {
     email: "bench@example.com",
     name: "Bench",
