@@ -6,6 +6,7 @@ import type { SnapshotInput, SnapshotSummary } from "../../../src/engine/types.t
 import type { Backend } from "../../../src/storage/backend.ts";
 import { createLocalBackend } from "../../../src/storage/local.ts";
 import { createMemoryBackend } from "../../../src/storage/memory.ts";
+import { withRetry } from "../../../src/storage/retry.ts";
 import { createS3Backend } from "../../../src/storage/s3.ts";
 import { startS3rver } from "../../helpers/s3rver.ts";
 import { tempDir } from "../../helpers/temp.ts";
@@ -47,7 +48,9 @@ export const BACKENDS: BackendCase[] = [
     name: "s3",
     make: async () => {
       const s3 = await startS3rver();
-      const backend = createS3Backend({ ...s3, prefix: "repo" });
+      // The product always wraps S3 in withRetry (storage/open.ts); s3rver answers an occasional
+      // 500 InternalError to concurrent deletes, which the wrapper retries as a real server's would be.
+      const backend = withRetry(createS3Backend({ ...s3, prefix: "repo" }), { baseDelayMs: 20 });
       return {
         backend,
         cleanup: async () => {
