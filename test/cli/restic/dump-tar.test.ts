@@ -1,13 +1,14 @@
-import { execFileSync } from "node:child_process";
 import { lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { randomBytesSeeded } from "../upkeep/fixtures.ts";
-import { ok, workspace, writeFiles } from "./fixtures.ts";
+import { ok, REPO_KINDS, sh, workspaces, writeFiles } from "./fixtures.ts";
 
-describe("dump of a folder", () => {
+const workspaceOn = workspaces();
+
+describe.each(REPO_KINDS)("dump of a folder (%s)", (kind) => {
   it("writes a tar that tar(1) extracts byte for byte, awkward names and long paths included", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     const long = `${"long-folder-name-".repeat(8)}/${"x".repeat(120)}.bin`;
     const big = randomBytesSeeded(3 * 1024 * 1024 + 7, 5);
     writeFiles(w.src, {
@@ -22,21 +23,15 @@ describe("dump of a folder", () => {
     writeFileSync(join(w.src, "mode.sh"), "#!/bin/sh\n", { mode: 0o750 });
     await ok(w.repo, ["backup", w.src]);
     const tarFile = join(w.dir, "out.tar");
-    // Through a real process and the shell, so the bytes are exactly what stdout carried (throws
-    // on a non-zero exit).
-    execFileSync("/bin/sh", ["-c", `"$BUN" "$MAIN" dump latest "$SRC" > "$OUT"`], {
-      env: {
-        ...process.env,
-        ...w.repo.env,
-        BUN: join(import.meta.dirname, "../../../node_modules/.bin/bun"),
-        MAIN: join(import.meta.dirname, "../../../src/main.ts"),
-        SRC: w.src,
-        OUT: tarFile,
-      },
-    });
+    // Through a real process and the shell, so the bytes are exactly what stdout carried.
     const out = join(w.dir, "x");
     mkdirSync(out);
-    execFileSync("tar", ["-xf", tarFile, "-C", out]);
+    const r = await sh(`"$0" "$1" dump latest "$SRC" > "$OUT" && tar -xf "$OUT" -C "$X"`, w.repo, {
+      SRC: w.src,
+      OUT: tarFile,
+      X: out,
+    });
+    expect(r.code, r.stderr).toBe(0);
     const got = join(out, w.src.slice(1));
     expect(readFileSync(join(got, "caf\u00e9 😀.txt"), "utf8")).toBe("unicode");
     expect(readFileSync(join(got, "new\nline"), "utf8")).toBe("nl");

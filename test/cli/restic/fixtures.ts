@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { bunPath, type CliResult, mainPath } from "../../helpers/cli.ts";
 import { startS3rver, type TestS3 } from "../../helpers/s3rver.ts";
 import { tempDir } from "../../helpers/temp.ts";
 import { backapp, localRepo, s3Repo, type TestRepo } from "../upkeep/fixtures.ts";
@@ -72,4 +73,32 @@ export function workspaces(): (kind: RepoKind) => Promise<Workspace> {
     await s3?.stop();
   });
   return (kind) => workspace(kind === "s3rver" ? s3 : undefined);
+}
+
+/**
+ * Runs a /bin/sh script with `$0` = bun and `$1` = src/main.ts (so `"$0" "$1" dump …` is backapp
+ * from source), the repository's variables and `vars`, as an asynchronous child: the test's own
+ * event loop keeps serving the in-process s3rver while the script talks to it (a synchronous
+ * child_process call would block it, and the script with it). Resolves with the exit code and
+ * output; `onSpawn` sees the shell's pid (to sample its children).
+ */
+export async function sh(
+  script: string,
+  repo: TestRepo,
+  vars: Record<string, string> = {},
+  onSpawn?: (pid: number) => void,
+): Promise<CliResult> {
+  const proc = Bun.spawn(["/bin/sh", "-c", script, bunPath, mainPath], {
+    env: { ...process.env, ...repo.env, ...vars },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  onSpawn?.(proc.pid);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr };
 }

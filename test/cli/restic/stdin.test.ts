@@ -1,9 +1,9 @@
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bunPath, mainPath } from "../../helpers/cli.ts";
-import { backapp, ok, workspace } from "./fixtures.ts";
+import { backapp, ok, REPO_KINDS, sh, workspaces } from "./fixtures.ts";
+
+const workspaceOn = workspaces();
 
 /** Peak resident memory (VmHWM, KiB) of a running process, or 0 once it is gone. */
 function peakKiB(pid: number): number {
@@ -15,42 +15,39 @@ function peakKiB(pid: number): number {
   }
 }
 
-describe("backup --stdin", () => {
+/** The direct children of `pid`, read from /proc (no child process, nothing blocks). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+describe.each(REPO_KINDS)("backup --stdin (%s)", (kind) => {
   it("stores 1 GiB from a pipe as /NAME in bounded memory; dump gives it back byte for byte", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     const GiB = 1024 * 1024 * 1024;
     // 1 GiB of random bytes through a pipe (no dedup shortcut); a FIFO hands a copy to sha256sum.
-    const fifo = join(w.dir, "fifo");
-    const sumFile = join(w.dir, "sum");
-    execFileSync("mkfifo", [fifo]);
-    const proc = Bun.spawn(
-      [
-        "/bin/sh",
-        "-c",
-        `sha256sum < "${fifo}" > "${sumFile}" & head -c ${GiB} /dev/urandom | tee "${fifo}" | "$0" "$1" backup --stdin --stdin-filename db.sql --tag dump --json; s=$?; wait; exit $s`,
-        bunPath,
-        mainPath,
-      ],
-      { env: { ...process.env, ...w.repo.env }, stdout: "pipe", stderr: "pipe" },
-    );
+    const vars = { FIFO: join(w.dir, "fifo"), SUM: join(w.dir, "sum"), SIZE: String(GiB) };
     // Sample the peak of every process below the shell (backapp is the largest by far).
     let peak = 0;
-    const sample = () => {
-      const kids = execFileSync("/bin/sh", ["-c", `pgrep -P ${proc.pid} || true`])
-        .toString()
-        .trim()
-        .split("\n");
-      for (const k of kids) if (k) peak = Math.max(peak, peakKiB(Number(k)));
-    };
-    const timer = setInterval(sample, 200);
-    const [out, err, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    clearInterval(timer);
-    expect(code, err).toBe(0);
-    const summary = JSON.parse(out.trim().split("\n").at(-1)!) as {
+    let shell = 0;
+    const timer = setInterval(() => {
+      for (const k of childrenOf(shell)) peak = Math.max(peak, peakKiB(k));
+    }, 200);
+    const r = await sh(
+      `mkfifo "$FIFO" && { sha256sum < "$FIFO" > "$SUM" & head -c "$SIZE" /dev/urandom | tee "$FIFO" | "$0" "$1" backup --stdin --stdin-filename db.sql --tag dump --json; s=$?; wait; exit $s; }`,
+      w.repo,
+      vars,
+      (pid) => {
+        shell = pid;
+      },
+    ).finally(() => clearInterval(timer));
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as {
       type: string;
       bytes_processed: number;
       snapshot_id: string;
@@ -64,26 +61,19 @@ describe("backup --stdin", () => {
       tags: string[];
     }[];
     expect(snaps[0]).toMatchObject({ paths: ["/db.sql"], tags: ["dump"] });
-    const back = execFileSync(
-      "/bin/sh",
-      ["-c", `"$0" "$1" dump latest /db.sql | sha256sum`, bunPath, mainPath],
-      {
-        env: { ...process.env, ...w.repo.env },
-        maxBuffer: 1024,
-      },
-    );
-    expect(back.toString().split(" ")[0]).toBe(readFileSync(sumFile, "utf8").split(" ")[0]);
-    console.log(`backup --stdin of 1 GiB: peak RSS ${Math.round(peak / 1024)} MiB`);
+    const back = await sh(`"$0" "$1" dump latest /db.sql | sha256sum`, w.repo);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout.split(" ")[0]).toBe(readFileSync(vars.SUM, "utf8").split(" ")[0]);
+    console.log(`backup --stdin of 1 GiB (${kind}): peak RSS ${Math.round(peak / 1024)} MiB`);
   }, 600_000);
 
   it("a small stream round-trips through restore; PATH with --stdin is a usage error", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     const r = await backapp(w.repo, ["backup", "--stdin", w.src]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--stdin backs up standard input: give no PATH");
-    execFileSync("/bin/sh", ["-c", `printf 'hello\\n' | "$0" "$1" backup --stdin`, bunPath, mainPath], {
-      env: { ...process.env, ...w.repo.env },
-    });
+    const piped = await sh(`printf 'hello\\n' | "$0" "$1" backup --stdin`, w.repo);
+    expect(piped.code, piped.stderr).toBe(0);
     const out = join(w.dir, "out");
     await ok(w.repo, ["restore", "latest", "--target", out]);
     expect(readFileSync(join(out, "stdin"), "utf8")).toBe("hello\n");
