@@ -16,10 +16,12 @@ import {
 const usage = `Usage: backapp diff --repo REPO SNAPSHOT SNAPSHOT [--json]
 
 Shows what changed from the first snapshot to the second: "+" added, "-" removed, "M" content
-changed, "T" type changed, "U" only metadata (mode, owner, mtime, symlink target) changed.
+changed, "T" type changed, "U" only metadata (mode, owner, mtime, symlink target, extended
+attributes) changed, as restic marks them.
 
 Flags:
-  --json   a JSON array of {path, kind: added|removed|changed, changes: [type|content|target|mode|owner|mtime]}
+  --json   a JSON array of {path, kind: added|removed|changed,
+           changes: [type|content|target|mode|owner|mtime|xattrs]}
 
 ${REPO_FLAGS_USAGE}`;
 

@@ -1,13 +1,22 @@
 /**
  * Differences between two snapshots, by walking both trees together and skipping subtrees whose
  * ids are equal (identical content and metadata below). Change kinds ignore ctime, inode and
- * device, which change without the user's data changing.
+ * device, which change without the user's data changing. Extended attributes count as metadata, as
+ * restic's node comparison counts them ("U" in its diff).
  */
 import { throwIfAborted } from "../util/errors.ts";
 import { compareNames } from "./tree.ts";
 import type { BlobId, Repository, Snapshot, TreeNode } from "./types.ts";
 
-export type ChangeKind = "type" | "content" | "target" | "mode" | "owner" | "mtime";
+export type ChangeKind = "type" | "content" | "target" | "mode" | "owner" | "mtime" | "xattrs";
+
+/** Extended attributes as a comparable string: the order they were listed in does not matter. */
+function xattrKey(n: TreeNode): string {
+  return (n.xattrs ?? [])
+    .map((x) => `${x.name}=${x.value}`)
+    .sort()
+    .join("\n");
+}
 
 export interface DiffEntry {
   path: string;
@@ -28,6 +37,7 @@ function changesOf(a: TreeNode, b: TreeNode): ChangeKind[] {
   if (a.mode !== b.mode) out.push("mode");
   if (a.uid !== b.uid || a.gid !== b.gid) out.push("owner");
   if (a.mtime !== b.mtime) out.push("mtime");
+  if (xattrKey(a) !== xattrKey(b)) out.push("xattrs");
   return out;
 }
 

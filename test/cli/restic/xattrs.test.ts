@@ -6,7 +6,7 @@ import { readXattrs, writeXattr } from "../../../src/engine/xattr.ts";
 import { startS3rver, type TestS3 } from "../../helpers/s3rver.ts";
 import { tempDir } from "../../helpers/temp.ts";
 import { localRepo, openLib, s3Repo, type TestRepo } from "../upkeep/fixtures.ts";
-import { backapp, ok, writeFiles } from "./fixtures.ts";
+import { backapp, backupId, ok, writeFiles } from "./fixtures.ts";
 
 let s3: TestS3;
 beforeAll(async () => {
@@ -57,6 +57,31 @@ for (const kind of ["local", "s3"] as const) {
       const none = join(dir, "none");
       await ok(repo, ["restore", "latest", "--target", none]);
       expect(attrs(join(none, src, "caf\u00e9 😀.bin"))).toEqual([]);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("diff marks a file whose attributes alone changed U (as restic does), with xattrs in --json", async () => {
+      const { repo, dir, src } = await fresh(kind);
+      const first = await backupId(repo, [src]);
+      const enc = new TextEncoder();
+      writeXattr(Buffer.from(join(src, "caf\u00e9 😀.bin")), "user.comment", enc.encode("changed"));
+      writeXattr(Buffer.from(join(src, "plain.txt")), "user.added", enc.encode("new"));
+      const second = await backupId(repo, [src]);
+      // Only the tree below src: the folders above it (/tmp) change as other tests run.
+      const text = (await ok(repo, ["diff", first, second])).split("\n").filter((l) => l.includes(src));
+      expect(text).toEqual([`U  ${src}/caf\u00e9 😀.bin  (xattrs)`, `U  ${src}/plain.txt  (xattrs)`]);
+      const json = JSON.parse(await ok(repo, ["diff", first, second, "--json"])) as { path: string }[];
+      expect(json.filter((e) => e.path.startsWith(src))).toEqual([
+        { path: `${src}/caf\u00e9 😀.bin`, kind: "changed", changes: ["xattrs"] },
+        { path: `${src}/plain.txt`, kind: "changed", changes: ["xattrs"] },
+      ]);
+      // Content and attributes changed together: M, both named.
+      writeFileSync(join(src, "plain.txt"), "other content");
+      writeXattr(Buffer.from(join(src, "plain.txt")), "user.added", enc.encode("again"));
+      const third = await backupId(repo, [src]);
+      expect(await ok(repo, ["diff", second, third])).toContain(
+        `M  ${src}/plain.txt  (content, mtime, xattrs)`,
+      );
       rmSync(dir, { recursive: true, force: true });
     });
   });
