@@ -15,6 +15,7 @@ import { withCancellation } from "./repo/cancel.ts";
 import { count } from "./repo/format.ts";
 import { REPO_FLAGS, REPO_FLAGS_USAGE, resolveTarget, warnDamaged, withRepository } from "./repo/options.ts";
 import { createProgressRenderer, type ProgressRenderer } from "./repo/progress.ts";
+import { verbosePrinter } from "./repo/verbose.ts";
 
 const usage = `Usage: backapp backup --repo REPO [flags] PATH...
 
@@ -117,6 +118,7 @@ export const backupCommand: Command = {
     const target = resolveTarget(flags, io);
     const hostname = flags.host ?? osHostname();
     const progress: ProgressRenderer = createProgressRenderer(io, { json, intervalMs: json ? 500 : 200 });
+    const say = more.verbose ? verbosePrinter(progress, json, "data_size") : undefined;
     let parent: Snapshot | null = null;
     const result = await withCancellation((signal) =>
       withRepository(target, { lock: "shared", compression, limitUploadKbps, signal }, async (repo) => {
@@ -133,6 +135,12 @@ export const backupCommand: Command = {
           parent,
           signal,
           onProgress: (e) => progress.onEvent(e),
+          // restic's names: "new", and "modified" for content that differs from the parent's.
+          onFile: say
+            ? (path, status, size) => {
+                if (status !== "unmodified") say(status === "new" ? "new" : "modified", path, size);
+              }
+            : undefined,
           onNotice: (n) => {
             if (json) io.stdout(`${JSON.stringify({ type: "notice", ...n })}\n`);
           },

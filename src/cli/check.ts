@@ -1,4 +1,4 @@
-import { type CheckResult, checkRepository } from "../engine/check.ts";
+import { type CheckResult, type CheckStep, checkRepository } from "../engine/check.ts";
 import { adoptUnindexedPacks, type RepositoryImpl } from "../engine/repository/index.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
@@ -13,7 +13,7 @@ import {
 } from "./repo/options.ts";
 import { createProgressRenderer } from "./repo/progress.ts";
 
-const usage = `Usage: backapp check --repo REPO [--read-data | --read-data-subset PCT] [--rebuild-index] [--json]
+const usage = `Usage: backapp check --repo REPO [--read-data | --read-data-subset PCT] [--rebuild-index] [--json] [-v]
 
 Verifies the repository's structure: index files load, indexed packs exist with the right size,
 snapshots and every tree they reach load, every referenced blob is indexed. Exits 1 when it finds
@@ -26,6 +26,7 @@ Flags:
                            (left by an interrupted backup, or after an index file was lost)
   --json                   JSON lines: progress events while reading data, then a final
                            {"type":"summary",...}
+  --verbose, -v            name each phase on stderr as it starts (packs, data read, snapshots)
 
 ${REPO_FLAGS_USAGE}`;
 
@@ -54,6 +55,18 @@ async function rebuildIndex(repo: RepositoryImpl, io: CliIo, signal: AbortSignal
   if (json) io.stdout(`${JSON.stringify({ type: "rebuild_index", packs: r.packs, blobs: r.blobs })}\n`);
   else io.stdout(`rebuild index: ${what}\n`);
   return r.errors;
+}
+
+/** `-v`: one stderr line per phase, as prune's --verbose. */
+function stepPrinter(io: CliIo): (step: CheckStep, packs?: number) => void {
+  return (step, packs = 0) => {
+    const text: Record<CheckStep, string> = {
+      packs: `checking that ${count(packs, "indexed pack")} are stored, with the right sizes`,
+      "read-data": `reading ${count(packs, "pack")} and authenticating every blob`,
+      snapshots: "checking snapshots and the trees and blobs they reference",
+    };
+    io.stderr(`check: ${text[step]}\n`);
+  };
 }
 
 /** The text report: what was checked, what was read, then each problem. */
@@ -102,6 +115,7 @@ export const checkCommand: Command = {
       "read-data-subset": { type: "string" },
       "rebuild-index": { type: "boolean" },
       json: { type: "boolean" },
+      verbose: { type: "boolean", short: "v" },
     });
     takePositionals(positionals, []);
     if (flags["read-data"] && flags["read-data-subset"] !== undefined) {
@@ -119,6 +133,7 @@ export const checkCommand: Command = {
           readData: flags["read-data"] === true,
           readDataSubsetPct: subset,
           onProgress: (e) => progress.onEvent(e),
+          onStep: flags.verbose ? stepPrinter(io) : undefined,
           signal,
         });
         return { ...result, errors: [...adopted, ...result.errors] };

@@ -18,7 +18,7 @@ import {
 import { findPassword } from "./repo/password.ts";
 import { parseSelection, SELECT_FLAGS, SELECT_FLAGS_USAGE } from "./repo/select.ts";
 
-const usage = `Usage: backapp copy --repo DEST --from-repo SRC [--from-password-file FILE | --from-password-command CMD] [filters] [SNAPSHOT...]
+const usage = `Usage: backapp copy --repo DEST --from-repo SRC [--from-password-file FILE | --from-password-command CMD] [filters] [-v] [SNAPSHOT...]
 
 Copies snapshots from SRC into DEST (--repo): the snapshots named, or those the filters select
 (all when neither is given). Blobs are read from SRC, authenticated, and stored under DEST's own
@@ -34,6 +34,8 @@ Flags:
                                with neither: env BACKAPP_FROM_PASSWORD
   --json                       print {"copied", "skipped", "blobs_copied", "snapshots":
                                [{"source", "copy"}]} (copy is null for a skipped one)
+  --verbose, -v                full snapshot ids and the new blobs each copy stored ("copied ID
+                               -> ID (N new blobs)"); with --json no change
 
 ${SELECT_FLAGS_USAGE}
 
@@ -46,6 +48,7 @@ const FLAGS = {
   "from-password-file": { type: "string" },
   "from-password-command": { type: "string" },
   json: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
 } as const;
 
 /** Opens the source; a missing passphrase names the source's own flags and variables. */
@@ -96,15 +99,16 @@ export const copyCommand: Command = {
               : selectSnapshots(all, selection);
           return copySnapshots(src, dst, chosen, await dst.listSnapshots(signal), {
             signal,
-            onSnapshot: (s, copy) => {
+            onSnapshot: (s, copy, blobs) => {
               lines.push({ source: s.id, copy: copy?.id ?? null });
-              if (!flags.json) {
-                io.stdout(
-                  copy
-                    ? `copied ${shortId(s.id)} -> ${shortId(copy.id)}\n`
-                    : `skipped ${shortId(s.id)}: already in the destination\n`,
-                );
-              }
+              if (flags.json) return;
+              const id = (x: string) => (flags.verbose ? x : shortId(x));
+              const added = flags.verbose ? ` (${count(blobs, "new blob")})` : "";
+              io.stdout(
+                copy
+                  ? `copied ${id(s.id)} -> ${id(copy.id)}${added}\n`
+                  : `skipped ${id(s.id)}: already in the destination\n`,
+              );
             },
           });
         }),

@@ -5,14 +5,14 @@ import { type ForgetOutcome, type ForgetSelection, forgetAndPrune, forgetLock } 
 import { ValidationError } from "../util/errors.ts";
 import { type FlagSpecs, type ParsedFlags, parseFlags, UsageError } from "./args.ts";
 import type { CliIo, Command } from "./io.ts";
-import { parseMaxUnused, printPruneReport, pruneJson } from "./prune.ts";
+import { parseMaxUnused, printPruneReport, pruneJson, stepPrinter } from "./prune.ts";
 import { withCancellation } from "./repo/cancel.ts";
 import { count, displayTime, formatTags, shortId, snapshotJson, table } from "./repo/format.ts";
 import { REPO_FLAGS, REPO_FLAGS_USAGE, resolveTarget, withRepository } from "./repo/options.ts";
 
 const usage = `Usage: backapp forget --repo REPO [KEEP RULES] [--host H]... [--tag T]... [--path P]... [--group-by host,paths,tags]
-                      [--time-zone ZONE] [--dry-run] [--prune [--max-unused PCT]] [--json]
-       backapp forget --repo REPO SNAPSHOT... [--dry-run] [--prune [--max-unused PCT]] [--json]
+                      [--time-zone ZONE] [--dry-run] [--prune [--max-unused PCT]] [--json] [-v]
+       backapp forget --repo REPO SNAPSHOT... [--dry-run] [--prune [--max-unused PCT]] [--json] [-v]
 
 Removes the snapshots a retention policy does not keep (their data stays until prune). Snapshots
 are grouped (default: by host and paths) and the policy applies to each group. A snapshot kept by
@@ -45,6 +45,8 @@ Flags:
   --prune                run prune afterwards (takes the exclusive lock for both)
   --max-unused PCT       with --prune: as prune's flag
   --json                 print {dry_run, groups: [{key, keep, remove}], ids, removed, damaged, prune}
+  --verbose, -v          also print the full id of each snapshot removed (by a policy) and, with
+                         --prune, name each prune step on stderr as it starts
 
 ${REPO_FLAGS_USAGE}`;
 
@@ -175,6 +177,7 @@ const FLAGS = {
   prune: { type: "boolean" },
   "max-unused": { type: "string" },
   json: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
 } as const satisfies FlagSpecs;
 
 type ForgetFlags = ParsedFlags<typeof FLAGS>;
@@ -238,7 +241,14 @@ async function forget(flags: ForgetFlags, refs: string[], io: CliIo): Promise<Fo
     : { ids: refs };
   return withCancellation((signal) =>
     withRepository(target, { lock, signal }, (repo) =>
-      forgetAndPrune(repo, selection, { dryRun, prune: flags.prune, maxUnusedPct, signal, onDamaged }),
+      forgetAndPrune(repo, selection, {
+        dryRun,
+        prune: flags.prune,
+        maxUnusedPct,
+        signal,
+        onDamaged,
+        onPruneStep: stepPrinter(io, flags.verbose),
+      }),
     ),
   );
 }
@@ -258,6 +268,11 @@ export const forgetCommand: Command = {
     } else {
       if (out.ids) printIds(io, out.ids, dryRun);
       else printResult(io, out.result, dryRun);
+      // -v: the full ids a script can act on (the tables show 8 characters).
+      if (flags.verbose && !out.ids) {
+        const ids = dryRun ? out.result.remove.map((s) => s.id) : out.result.removed;
+        printIds(io, ids, dryRun, false);
+      }
       if (out.pruned) printPruneReport(io, out.pruned);
     }
     if (flags.prune && out.damaged.length > 0) {
@@ -271,7 +286,8 @@ export const forgetCommand: Command = {
   },
 };
 
-function printIds(io: CliIo, ids: string[], dryRun: boolean): void {
+function printIds(io: CliIo, ids: string[], dryRun: boolean, total = true): void {
   for (const id of ids) io.stdout(`${dryRun ? "would remove" : "removed"} snapshot ${id}\n`);
-  if (dryRun) io.stdout(`dry run: would remove ${ids.length} snapshot${ids.length === 1 ? "" : "s"}\n`);
+  if (dryRun && total)
+    io.stdout(`dry run: would remove ${ids.length} snapshot${ids.length === 1 ? "" : "s"}\n`);
 }

@@ -33,6 +33,8 @@ export function mainUsage(): string {
     "  --version, -V  print the version",
     "  --quiet, -q    (after the command) no status line; backup, restore, check, forget, prune,",
     "                 copy, rewrite, tag, key, unlock and init print nothing on stdout but JSON",
+    "  --verbose, -v  (backup, restore, check, forget, prune, copy) list each file or step as it",
+    "                 is handled; backapp help COMMAND says what",
     "",
   ].join("\n");
 }

@@ -21,6 +21,7 @@ import {
 } from "./repo/options.ts";
 import { createProgressRenderer } from "./repo/progress.ts";
 import { LATEST_FLAGS, LATEST_FLAGS_USAGE, parseSelection, resolveSnapshot } from "./repo/select.ts";
+import { verbosePrinter } from "./repo/verbose.ts";
 
 const usage = `Usage: backapp restore --repo REPO SNAPSHOT --target DIR [flags]
 
@@ -44,6 +45,9 @@ Flags:
   --no-xattrs            do not restore extended attributes (restored by default; one the file
                          system refuses is a note, not an error)
   --json                 JSON lines: progress events, then a final {"type":"summary",...}
+  --verbose, -v          list each file written ("restored PATH (SIZE)") and, with --delete,
+                         each path removed ("deleted PATH"); files already correct are not
+                         listed; with --json {"type":"verbose_status","action","item","size"}
 ${LATEST_FLAGS_USAGE}
 
 ${REPO_FLAGS_USAGE}`;
@@ -60,6 +64,7 @@ const FLAGS = {
   verify: { type: "boolean" },
   "no-xattrs": { type: "boolean" },
   json: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
 } as const;
 
 const MODES: OverwriteMode[] = ["if-changed", "always", "if-newer", "never"];
@@ -160,6 +165,7 @@ export const restoreCommand: Command = {
     const selection = parseSelection(flags);
     if (!flags["dry-run"]) noteExisting(io, o.target, o.overwrite, o.delete);
     const progress = createProgressRenderer(io, { json: o.json, intervalMs: o.json ? 500 : 200 });
+    const say = flags.verbose ? verbosePrinter(progress, o.json, "size") : undefined;
     let deleted = 0;
     const summary = await withCancellation((signal) =>
       withRepository(target, { lock: "shared", signal }, async (repo) => {
@@ -167,13 +173,15 @@ export const restoreCommand: Command = {
         if (flags["dry-run"]) return dryRun(io, repo, snapshot, o, signal);
         if (o.delete) {
           const onError = (e: { path: string; message: string }) => progress.onEvent({ type: "error", ...e });
-          deleted = await deleteExtraneous(repo, snapshot, { ...o, signal, onError });
+          const onDelete = say && ((path: string) => say("deleted", path));
+          deleted = await deleteExtraneous(repo, snapshot, { ...o, signal, onError, onDelete });
         }
         const summary = await restore(repo, snapshot, {
           ...o,
           verify: flags.verify === true,
           signal,
           onProgress: (e) => progress.onEvent(e),
+          onFile: say && ((path, action, size) => action === "restored" && say(action, path, size)),
         });
         if (!flags["no-xattrs"]) {
           await restoreXattrs(repo, snapshot, { ...o, signal, onNotice: (n) => summary.notices.push(n) });

@@ -114,6 +114,7 @@ export async function backup(
         options.onNotice?.(n);
       },
       totals,
+      onFile: options.onFile,
       xattrs: !options.noXattrs && repo.storesXattrs === true,
     },
     options.parent?.tree,

@@ -19,8 +19,12 @@ export interface CheckOptions {
   /** Read this percentage (0–100] of packs, chosen at random. */
   readDataSubsetPct?: number;
   onProgress?: ProgressListener;
+  /** Each phase as it starts (for `check -v`); `packs` is how many packs it covers, if any. */
+  onStep?: (step: CheckStep, packs?: number) => void;
   signal?: AbortSignal;
 }
+
+export type CheckStep = "packs" | "read-data" | "snapshots";
 
 export interface CheckProblem {
   object: string;
@@ -76,11 +80,14 @@ export async function checkRepository(repo: RepositoryImpl, opts: CheckOptions =
     badPacks: new Map(),
   };
   opts.onProgress?.({ type: "start", operation: "check", time: new Date().toISOString() });
+  opts.onStep?.("packs", repo.index.packs().length);
   const { checked: packsChecked, unindexed: unindexedPacks } = await checkPacksExist(ctx);
   // Packs are read before the snapshots are walked so that files in damaged packs can be named.
   const pct = opts.readData ? 100 : (opts.readDataSubsetPct ?? 0);
   const sample = pct > 0 ? pickPacks(repo.index.packs(), pct) : [];
+  if (sample.length > 0) opts.onStep?.("read-data", sample.length);
   if (sample.length > 0) await readPacks(ctx, sample, opts.onProgress);
+  opts.onStep?.("snapshots");
   const snapshots = await checkSnapshots(ctx);
   return {
     errors: ctx.errors,

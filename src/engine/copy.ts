@@ -13,8 +13,11 @@ import type { BlobId, Repository, Snapshot, TreeNode } from "./types.ts";
 
 export interface CopyOptions {
   signal?: AbortSignal;
-  /** Called per snapshot: copied (with its new snapshot) or skipped (already in the destination). */
-  onSnapshot?: (source: Snapshot, copy: Snapshot | null) => void;
+  /**
+   * Called per snapshot: copied (with its new snapshot and the blobs it added to the destination)
+   * or skipped (already in the destination; blobs 0).
+   */
+  onSnapshot?: (source: Snapshot, copy: Snapshot | null, blobs: number) => void;
 }
 
 export interface CopyResult {
@@ -85,16 +88,17 @@ export async function copySnapshots(
     throwIfAborted(options.signal);
     if (existing.some((e) => sameSnapshot(e, s))) {
       result.skipped++;
-      options.onSnapshot?.(s, null);
+      options.onSnapshot?.(s, null, 0);
       continue;
     }
+    const before = copier.blobsCopied;
     const tree = await copier.tree(s.tree);
     await dst.flush(options.signal);
     const { id: _id, ...input } = s;
     // The parent names a snapshot of the source repository: meaningless here.
     const copy = await dst.saveSnapshot({ ...input, tree, parent: null }, options.signal);
     result.copied++;
-    options.onSnapshot?.(s, copy);
+    options.onSnapshot?.(s, copy, copier.blobsCopied - before);
   }
   result.blobsCopied = copier.blobsCopied;
   return result;

@@ -211,6 +211,7 @@ function batchOptions(run: Run): BatchOptions {
         run.summary.files_skipped++;
         run.summary.bytes_skipped += job.node.size;
         if (run.options.verify) run.summary.files_verified++;
+        run.options.onFile?.(job.display, "unchanged", job.node.size);
         progress.addBytes(job.node.size);
         progress.fileDone(job.display);
         progress.tick();
@@ -220,6 +221,7 @@ function batchOptions(run: Run): BatchOptions {
         run.summary.files_restored++;
         run.summary.bytes_written += job.node.size;
         if (run.options.verify) run.summary.files_verified++;
+        run.options.onFile?.(job.display, "restored", job.node.size);
         progress.fileDone(job.display);
         progress.tick();
       },
@@ -372,6 +374,7 @@ async function linkOne(run: Run, leader: FileJob, f: FileJob): Promise<void> {
       throw new IntegrityError("verification failed: the copied file does not match its blobs");
     }
     if (verify) summary.files_verified++;
+    run.options.onFile?.(f.display, result === "kept" ? "unchanged" : "restored", f.node.size);
     if (result === "kept") {
       summary.files_skipped++;
       summary.bytes_skipped += f.node.size;

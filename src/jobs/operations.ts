@@ -6,7 +6,7 @@
  * Nothing here touches the database or the web server (the CLI must not load them).
  */
 import { type ForgetResult, forgetSnapshotIds, forgetSnapshots } from "../engine/forget.ts";
-import { type PruneReport, pruneRepository } from "../engine/prune.ts";
+import { type PruneReport, type PruneStep, pruneRepository } from "../engine/prune.ts";
 import { type OpenOptions, openRepository, type RepositoryImpl } from "../engine/repository/index.ts";
 import type { OnDamagedSnapshot } from "../engine/repository/snapshots.ts";
 import type { GroupField, RetentionPolicy } from "../engine/retention.ts";
@@ -107,6 +107,8 @@ export interface ForgetPruneOptions {
   signal?: AbortSignal;
   /** Each snapshot that cannot be read; it stays in place and prune is then refused. */
   onDamaged?: (id: string, error: Error) => void;
+  /** Each prune step as it starts (forget -v). */
+  onPruneStep?: (step: PruneStep) => void;
 }
 
 export interface ForgetOutcome {
@@ -158,6 +160,7 @@ export async function forgetAndPrune(
           dryRun,
           signal,
           excludeSnapshots: ids ?? result.remove.map((s) => s.id),
+          onStep: options.onPruneStep,
         })
       : null;
   return { result, ids, pruned, damaged, pruneRefused };

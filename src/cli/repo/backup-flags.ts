@@ -33,7 +33,10 @@ export const BACKUP_MORE_USAGE = `  --exclude-file FILE    read --exclude patter
                          format 2, i.e. made by this version; format-1 repositories never hold them)
   --dry-run, -n          show what would be saved (sizes before dedup); reads no file content,
                          opens no repository, writes nothing
-  --verbose, -v          with --dry-run: list every file that would be saved
+  --verbose, -v          list each new and modified file as it is stored ("new PATH (SIZE)",
+                         "modified PATH (SIZE)"; with --json {"type":"verbose_status",
+                         "action","item","data_size"} lines); with --dry-run: every file that
+                         would be saved
   --stdin                back up standard input as one file (no PATH): pg_dump db | backapp
                          backup --stdin --stdin-filename db.sql
   --stdin-filename NAME  the file's name in the snapshot, /NAME (default stdin)`;

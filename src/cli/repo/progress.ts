@@ -12,6 +12,8 @@ export interface ProgressRenderer {
   onEvent(event: ProgressEvent): void;
   /** Clears the status line (TTY) so the final output starts on a clean line. */
   finish(): void;
+  /** Prints one whole line on stdout (a `-v` listing) without tearing the status line. */
+  line(text: string): void;
 }
 
 export interface RendererOptions {
@@ -30,6 +32,7 @@ export function createProgressRenderer(io: CliIo, options: RendererOptions): Pro
       if (event.type === "error") io.stderr(`error: ${event.path}: ${event.message}\n`);
     },
     finish() {},
+    line: (text) => io.stdout(`${text}\n`),
   };
 }
 
@@ -62,6 +65,7 @@ function jsonRenderer(io: CliIo, options: RendererOptions): ProgressRenderer {
       if (held) io.stdout(`${JSON.stringify(held)}\n`);
       held = null;
     },
+    line: (text) => io.stdout(`${text}\n`),
   };
 }
 
@@ -91,6 +95,10 @@ function ttyRenderer(io: CliIo, options: RendererOptions): ProgressRenderer {
       }
     },
     finish: clear,
+    line(text) {
+      clear();
+      io.stdout(`${text}\n`);
+    },
   };
 }
 

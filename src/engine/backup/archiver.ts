@@ -16,6 +16,7 @@ import { Limiter } from "./limiter.ts";
 import { nodeFromStat, unchangedSince } from "./node.ts";
 import { loadParentDir, type ParentDir, parentSubtree } from "./parent.ts";
 import type { Matched, Totals } from "./totals.ts";
+import type { FileListener } from "./types.ts";
 
 function sameContent(a: TreeNode, b: TreeNode): boolean {
   return a.size === b.size && (a.content ?? []).join() === (b.content ?? []).join();
@@ -38,6 +39,7 @@ export interface ArchiverOptions {
   progress: Progress;
   onError(e: FileError): void;
   onNotice(e: FileError): void;
+  onFile?: FileListener;
   /** Progress totals estimated from the parent snapshot (else a counting walk gives them). */
   totals?: Totals;
   /** Store extended attributes (repository format 2, unless --no-xattrs). */
@@ -192,6 +194,7 @@ export class Archiver {
         ...this.attrs(entry.path, entry.display),
       });
       this.counters.files_unmodified++;
+      this.o.onFile?.(entry.display, "unmodified", size);
       this.counters.bytes_processed += size;
       this.o.progress.addBytes(size);
       this.o.progress.fileDone(entry.display);
@@ -221,9 +224,9 @@ export class Archiver {
       const saved = await saveFile(ctx, entry.path, entry.name ?? "", Number(entry.stat.size));
       frame.nodes.push({ ...saved.node, ...this.attrs(entry.path, entry.display) });
       // Re-read (metadata changed, or full) but the same content: unmodified, as restic counts it.
-      if (!prev) this.counters.files_new++;
-      else if (sameContent(prev, saved.node)) this.counters.files_unmodified++;
-      else this.counters.files_changed++;
+      const status = !prev ? "new" : sameContent(prev, saved.node) ? "unmodified" : "changed";
+      this.counters[`files_${status}`]++;
+      this.o.onFile?.(entry.display, status, saved.node.size);
       this.counters.bytes_processed += saved.node.size;
       this.counters.bytes_added += saved.bytesAdded;
       this.counters.bytes_stored += saved.bytesStored;

@@ -2,6 +2,9 @@
 import type { ScanOptions } from "../scan/walk.ts";
 import type { FileError, ProgressListener, Snapshot, SnapshotSummary } from "../types.ts";
 
+/** What happened to one backed-up file, for verbose listings (`backup -v`). */
+export type FileListener = (path: string, status: "new" | "changed" | "unmodified", size: number) => void;
+
 /** Besides these, ScanOptions: oneFileSystem and excludeIfPresent. */
 export interface BackupOptions extends ScanOptions {
   /** Exclude patterns (docs/patterns.md). */
@@ -25,6 +28,8 @@ export interface BackupOptions extends ScanOptions {
   onError?: (error: FileError) => void;
   /** Skipped special files and files that changed while read: informative, not errors. */
   onNotice?: (notice: FileError) => void;
+  /** Each file as it is stored: new, changed (content differs from the parent's) or unmodified. */
+  onFile?: FileListener;
   /** Files read at once (default 8: small files on a cold cache wait on the disk, not the CPU). */
   readConcurrency?: number;
   /** Interval between progress events in ms (default 250). */

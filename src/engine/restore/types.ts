@@ -27,6 +27,8 @@ export interface RestoreOptions {
   onError?: (error: FileError) => void;
   /** Notes that are not errors (a hard link restored as a copy where links are refused). */
   onNotice?: (notice: FileError) => void;
+  /** Each file once handled: written (or linked), or already correct in the target. */
+  onFile?: (path: string, action: "restored" | "unchanged", size: number) => void;
   /** Pack ranges read at once (default 6); memory is about one blob per range in flight. */
   concurrency?: number;
   progressIntervalMs?: number;
