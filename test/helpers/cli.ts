@@ -22,6 +22,8 @@ export interface RunOptions {
    * they only touch the world through CliIo. Use a process for signals, kills, cwd and stdin.
    */
   process?: boolean;
+  /** Run this executable (the compiled binary: test/helpers/binary.ts) instead of the source. */
+  binary?: string;
 }
 
 function mergedEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
@@ -33,7 +35,11 @@ function mergedEnv(extra: Record<string, string | undefined> = {}): Record<strin
 /** Runs `backapp ARGS` and collects its exit code and output. */
 export async function runBackapp(args: string[], options: RunOptions = {}): Promise<CliResult> {
   const needsProcess =
-    options.process || options.cwd !== undefined || options.stdin !== undefined || args[0] === "serve";
+    options.process ||
+    options.binary !== undefined ||
+    options.cwd !== undefined ||
+    options.stdin !== undefined ||
+    args[0] === "serve";
   return needsProcess ? runProcess(args, options) : runInProcess(args, options);
 }
 
@@ -61,9 +67,10 @@ async function runInProcess(args: string[], options: RunOptions): Promise<CliRes
   return { code, stdout, stderr };
 }
 
-/** Runs `backapp ARGS` from source as a real child process. */
+/** Runs `backapp ARGS` as a real child process: from source, or options.binary. */
 export async function runProcess(args: string[], options: RunOptions = {}): Promise<CliResult> {
-  const proc = Bun.spawn([bunPath, mainPath, ...args], {
+  const command = options.binary ? [options.binary] : [bunPath, mainPath];
+  const proc = Bun.spawn([...command, ...args], {
     env: mergedEnv(options.env),
     cwd: options.cwd,
     stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),

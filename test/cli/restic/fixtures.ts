@@ -80,15 +80,17 @@ export function workspaces(): (kind: RepoKind) => Promise<Workspace> {
  * from source), the repository's variables and `vars`, as an asynchronous child: the test's own
  * event loop keeps serving the in-process s3rver while the script talks to it (a synchronous
  * child_process call would block it, and the script with it). Resolves with the exit code and
- * output; `onSpawn` sees the shell's pid (to sample its children).
+ * output; `onSpawn` sees the shell's pid (to sample its children). `exec` replaces the
+ * positional parameters: `[binary]` makes `"$0"` the compiled binary.
  */
 export async function sh(
   script: string,
   repo: TestRepo,
   vars: Record<string, string> = {},
   onSpawn?: (pid: number) => void,
+  exec: string[] = [bunPath, mainPath],
 ): Promise<CliResult> {
-  const proc = Bun.spawn(["/bin/sh", "-c", script, bunPath, mainPath], {
+  const proc = Bun.spawn(["/bin/sh", "-c", script, ...exec], {
     env: { ...process.env, ...repo.env, ...vars },
     stdin: "ignore",
     stdout: "pipe",
