@@ -209,6 +209,21 @@ describe("progress renderers", () => {
     expect(lines.every((t) => [...t].length <= 59)).toBe(true);
   });
 
+  it("a -v line clears the TTY status line first and is whole; plain and JSON renderers print it as is", () => {
+    const { io: tty, out } = io({ COLUMNS: "60" }, true);
+    const r = createProgressRenderer(tty, { json: false, intervalMs: 100, now: () => 0 });
+    r.onEvent(progress());
+    r.line("new      /data/a.txt (3 B)");
+    expect(out.slice(-2)).toEqual(["\r\x1b[K", "new      /data/a.txt (3 B)\n"]);
+    r.finish();
+    expect(out.at(-1)).toBe("new      /data/a.txt (3 B)\n"); // nothing drawn since: nothing to clear
+    for (const json of [false, true]) {
+      const { io: pipe, out: piped } = io();
+      createProgressRenderer(pipe, { json }).line("x");
+      expect(piped).toEqual(["x\n"]);
+    }
+  });
+
   it("plain renderer prints only errors", () => {
     const { io: plain, out, err } = io();
     const r = createProgressRenderer(plain, { json: false });
