@@ -21,7 +21,7 @@ import {
 } from "./repo/options.ts";
 import { createProgressRenderer } from "./repo/progress.ts";
 import { LATEST_FLAGS, LATEST_FLAGS_USAGE, parseSelection, resolveSnapshot } from "./repo/select.ts";
-import { verbosePrinter } from "./repo/verbose.ts";
+import { type VerbosePrinter, verbosePrinter } from "./repo/verbose.ts";
 
 const usage = `Usage: backapp restore --repo REPO SNAPSHOT --target DIR [flags]
 
@@ -47,7 +47,8 @@ Flags:
   --json                 JSON lines: progress events, then a final {"type":"summary",...}
   --verbose, -v          list each file written ("restored PATH (SIZE)") and, with --delete,
                          each path removed ("deleted PATH"); files already correct are not
-                         listed; with --json {"type":"verbose_status","action","item","size"}
+                         listed; with --json {"type":"verbose_status","action","item","size"};
+                         with --dry-run each file not in DIR yet ("would restore PATH (SIZE)")
 ${LATEST_FLAGS_USAGE}
 
 ${REPO_FLAGS_USAGE}`;
@@ -117,7 +118,8 @@ export function restoreSummaryJson(s: RestoreSummary, deleted: number) {
 }
 
 async function dryRun(io: CliIo, repo: RepositoryImpl, snapshot: Snapshot, o: Options, signal: AbortSignal) {
-  const p = await previewRestore(repo, snapshot, { ...o, signal });
+  const onNewFile = o.say && ((path: string, size: number) => o.say?.("would restore", path, size));
+  const p = await previewRestore(repo, snapshot, { ...o, signal, onNewFile });
   const deleted = o.delete
     ? await deleteExtraneous(repo, snapshot, {
         ...o,
@@ -142,6 +144,8 @@ interface Options {
   overwrite: OverwriteMode;
   delete: boolean;
   json: boolean;
+  /** -v: prints one file's action. */
+  say?: VerbosePrinter;
 }
 
 export const restoreCommand: Command = {
@@ -153,19 +157,21 @@ export const restoreCommand: Command = {
     const [ref] = takePositionals(positionals, ["SNAPSHOT"]);
     if (flags.target === undefined || flags.target === "") throw new UsageError("missing --target DIR");
     const snapshotRef = snapshotArg(ref!);
+    const json = flags.json === true;
+    const progress = createProgressRenderer(io, { json, intervalMs: json ? 500 : 200 });
+    const say = flags.verbose ? verbosePrinter(progress, json, "size") : undefined;
     const o: Options = {
       target: flags.target,
       includes: flags.include,
       excludes: flags.exclude,
       overwrite: parseOverwrite(flags.overwrite),
       delete: flags.delete === true,
-      json: flags.json === true,
+      json,
+      say,
     };
     const target = resolveTarget(flags, io);
     const selection = parseSelection(flags);
     if (!flags["dry-run"]) noteExisting(io, o.target, o.overwrite, o.delete);
-    const progress = createProgressRenderer(io, { json: o.json, intervalMs: o.json ? 500 : 200 });
-    const say = flags.verbose ? verbosePrinter(progress, o.json, "size") : undefined;
     let deleted = 0;
     const summary = await withCancellation((signal) =>
       withRepository(target, { lock: "shared", signal }, async (repo) => {

@@ -17,9 +17,10 @@ export function verbosePrinter(
   return (action, item, size) => {
     if (json) {
       const extra = size === undefined ? {} : { [sizeKey]: size };
-      progress.line(JSON.stringify({ type: "verbose_status", action, item, ...extra }));
+      const name = action.replaceAll(" ", "_"); // "would restore" → "would_restore"
+      progress.line(JSON.stringify({ type: "verbose_status", action: name, item, ...extra }));
     } else {
-      progress.line(`${action.padEnd(9)}${item}${size === undefined ? "" : ` (${formatBytes(size)})`}`);
+      progress.line(`${action.padEnd(8)} ${item}${size === undefined ? "" : ` (${formatBytes(size)})`}`);
     }
   };
 }

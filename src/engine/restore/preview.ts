@@ -20,7 +20,14 @@ export interface RestorePreview {
 export async function previewRestore(
   repo: Repository,
   snapshot: Snapshot,
-  o: { target: string; includes?: string[]; excludes?: string[]; signal?: AbortSignal },
+  o: {
+    target: string;
+    includes?: string[];
+    excludes?: string[];
+    signal?: AbortSignal;
+    /** Each file not in the target yet (snapshot path and size): what the restore would write. */
+    onNewFile?: (path: string, size: number) => void;
+  },
 ): Promise<RestorePreview> {
   const select = createSelector(o.includes, o.excludes);
   const out: RestorePreview = {
@@ -54,6 +61,7 @@ export async function previewRestore(
       } else {
         out.files_new++;
         out.bytes_new += node.size;
+        o.onNewFile?.(`/${path.join("/")}`, node.size);
       }
     }
   }

@@ -36,11 +36,17 @@ describe.each(REPO_KINDS)("-v (%s)", (kind) => {
     });
   });
 
-  it("restore lists each file written and each path --delete removes; files already there are not listed", async () => {
+  it("restore lists each file written (or, dry, to be written) and each path --delete removes; files already there are not listed", async () => {
     const w = await workspaceOn(kind);
     writeFiles(w.src, { "a.txt": "aaa", "d/b.txt": "bb" });
     await ok(w.repo, ["backup", w.src]);
     const target = join(w.dir, "out");
+    const dry = lines(await ok(w.repo, ["restore", "latest", "--target", target, "-n", "-v"]));
+    expect(dry.filter((l) => l.startsWith("would restore ")).sort()).toEqual([
+      `would restore ${w.src}/a.txt (3 B)`,
+      `would restore ${w.src}/d/b.txt (2 B)`,
+    ]);
+    expect(dry.at(-1)).toMatch(/^dry run: would write 2 new files /);
     const first = lines(await ok(w.repo, ["restore", "latest", "--target", target, "-v"]));
     expect(first.filter((l) => l.startsWith("restored /")).sort()).toEqual([
       `restored ${w.src}/a.txt (3 B)`,
