@@ -27,10 +27,12 @@ function childrenOf(pid: number): number[] {
 }
 
 describe.each(REPO_KINDS)("backup --stdin (%s)", (kind) => {
-  it("stores 1 GiB from a pipe as /NAME in bounded memory; dump gives it back byte for byte", async () => {
+  it("stores a large stream from a pipe as /NAME in bounded memory; dump gives it back byte for byte", async () => {
     const w = await workspaceOn(kind);
-    const GiB = 1024 * 1024 * 1024;
-    // 1 GiB of random bytes through a pipe (no dedup shortcut); a FIFO hands a copy to sha256sum.
+    // 1 GiB into a local folder proves the memory bound; 256 MiB proves the same path against s3rver
+    // without adding minutes to the suite (s3rver stores each part through its own file system).
+    const GiB = kind === "local" ? 1024 * 1024 * 1024 : 256 * 1024 * 1024;
+    // Random bytes through a pipe (no dedup shortcut); a FIFO hands a copy to sha256sum.
     const vars = { FIFO: join(w.dir, "fifo"), SUM: join(w.dir, "sum"), SIZE: String(GiB) };
     // Sample the peak of every process below the shell (backapp is the largest by far).
     let peak = 0;
@@ -64,7 +66,7 @@ describe.each(REPO_KINDS)("backup --stdin (%s)", (kind) => {
     const back = await sh(`"$0" "$1" dump latest /db.sql | sha256sum`, w.repo);
     expect(back.code, back.stderr).toBe(0);
     expect(back.stdout.split(" ")[0]).toBe(readFileSync(vars.SUM, "utf8").split(" ")[0]);
-    console.log(`backup --stdin of 1 GiB (${kind}): peak RSS ${Math.round(peak / 1024)} MiB`);
+    console.log(`backup --stdin of ${GiB >> 20} MiB (${kind}): peak RSS ${Math.round(peak / 1024)} MiB`);
   }, 600_000);
 
   it("a small stream round-trips through restore; PATH with --stdin is a usage error", async () => {
