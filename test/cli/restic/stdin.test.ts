@@ -31,9 +31,9 @@ describe.each(REPO_KINDS)("backup --stdin (%s)", (kind) => {
     const w = await workspaceOn(kind);
     // 1 GiB into a local folder proves the memory bound; 256 MiB proves the same path against s3rver
     // without adding minutes to the suite (s3rver stores each part through its own file system).
-    const GiB = kind === "local" ? 1024 * 1024 * 1024 : 256 * 1024 * 1024;
+    const size = kind === "local" ? 1024 * 1024 * 1024 : 256 * 1024 * 1024;
     // Random bytes through a pipe (no dedup shortcut); a FIFO hands a copy to sha256sum.
-    const vars = { FIFO: join(w.dir, "fifo"), SUM: join(w.dir, "sum"), SIZE: String(GiB) };
+    const vars = { FIFO: join(w.dir, "fifo"), SUM: join(w.dir, "sum"), SIZE: String(size) };
     // Sample the peak of every process below the shell (backapp is the largest by far).
     let peak = 0;
     let shell = 0;
@@ -54,7 +54,7 @@ describe.each(REPO_KINDS)("backup --stdin (%s)", (kind) => {
       bytes_processed: number;
       snapshot_id: string;
     };
-    expect(summary).toMatchObject({ type: "summary", bytes_processed: GiB });
+    expect(summary).toMatchObject({ type: "summary", bytes_processed: size });
     // Bounded: far below the 1 GiB that went through (runtime + packs in flight + chunk buffers).
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThan(600 * 1024);
@@ -66,7 +66,7 @@ describe.each(REPO_KINDS)("backup --stdin (%s)", (kind) => {
     const back = await sh(`"$0" "$1" dump latest /db.sql | sha256sum`, w.repo);
     expect(back.code, back.stderr).toBe(0);
     expect(back.stdout.split(" ")[0]).toBe(readFileSync(vars.SUM, "utf8").split(" ")[0]);
-    console.log(`backup --stdin of ${GiB >> 20} MiB (${kind}): peak RSS ${Math.round(peak / 1024)} MiB`);
+    console.log(`backup --stdin of ${size >> 20} MiB (${kind}): peak RSS ${Math.round(peak / 1024)} MiB`);
   }, 600_000);
 
   it("a small stream round-trips through restore; PATH with --stdin is a usage error", async () => {
