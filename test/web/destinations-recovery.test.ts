@@ -5,6 +5,7 @@
  * there, imports the jobs (API and htmx form), gets their history rebuilt from the snapshots, and
  * runs an imported job. The stored copy is decrypted here and holds no secret.
  */
+import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRepository } from "../../src/engine/repository/index.ts";
@@ -295,5 +296,27 @@ describe("disaster recovery", () => {
     expect((await alice.request("GET", `/destinations/${id}/recovery`)).status).toBe(404);
     const bad = await admin.api("POST", `/api/destinations/${id}/recovery/import`, { jobIds: "all" });
     expect(bad.status).toBe(400);
+  }, 180_000);
+
+  it("backapp repair history rebuilds run rows lost from the database, once", async () => {
+    const admin = adminB!;
+    const jobId = jobsA[0]!.id;
+    const db = new Database(join(serverB!.dataDir, "backapp.db"));
+    db.run("PRAGMA busy_timeout = 10000");
+    const lost = db.run("DELETE FROM backup_logs WHERE config_id = ? AND trigger = 'recovered'", [
+      jobId,
+    ]).changes;
+    db.close();
+    expect(lost).toBe(3);
+    const out = await runBackapp(["repair", "history", "--data-dir", serverB!.dataDir]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain("disk again: 5 snapshots, 3 runs added to the history");
+    const logs = (await admin.api("GET", `/api/backups/logs?configId=${jobId}&limit=50`)).json<{
+      items: { trigger: string; snapshotId: string }[];
+    }>().items;
+    const recovered = logs.filter((l) => l.trigger === "recovered").map((l) => l.snapshotId);
+    expect(recovered.sort()).toEqual([...snapshotsOf.get(jobId)!].sort());
+    const again = await runBackapp(["repair", "history", "--data-dir", serverB!.dataDir]);
+    expect(again.stdout).toContain("disk again: 5 snapshots, 0 runs added to the history");
   }, 180_000);
 });
