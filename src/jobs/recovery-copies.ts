@@ -23,34 +23,67 @@ export interface RecoveryCopyDeps {
   startChild(spec: RecoveryCopySpec, onMessage: (m: ChildMessage) => void): ChildRun;
 }
 
+/**
+ * Changes come in bursts (a job saved, then enabled; an import of ten jobs): a pass starts this
+ * long after the first change of a burst and covers all of them, one child per changed copy.
+ */
+const SETTLE_MS = 3000;
+
 export class RecoveryCopies {
   /** The text each destination's repository was last given by this server. */
   private readonly stored = new Map<string, string>();
   private running: Promise<void> | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
   private again = false;
+  private stopped = false;
 
   constructor(private readonly deps: RecoveryCopyDeps) {}
 
-  /** Definitions changed: write the copies that differ (coalesced while a pass is running). */
+  /** Definitions changed: write the copies that differ, soon (coalesced with later changes). */
   changed(): void {
+    if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    this.running = this.pass().finally(() => {
-      this.running = null;
-    });
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.pass()
+        .catch((e: unknown) => {
+          this.deps.logger.warn({ problem: (e as Error).message }, "recovery copies not written");
+        })
+        .finally(() => {
+          this.running = null;
+        });
+    }, SETTLE_MS);
+    this.timer.unref?.();
   }
 
-  /** Resolves when no pass is running (tests, shutdown). */
+  /** Writes what a pending change asks for now, and resolves when no pass is running (tests, shutdown). */
   async idle(): Promise<void> {
+    if (this.timer && !this.stopped) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.running = this.pass().finally(() => {
+        this.running = null;
+      });
+    }
     while (this.running) await this.running;
+  }
+
+  /** Shutdown: no new pass starts and a running one ends after its current write (the database is closing). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   private async pass(): Promise<void> {
     do {
       this.again = false;
-      for (const row of listDestinationRows(this.deps.db)) {
+      for (const row of this.stopped ? [] : listDestinationRows(this.deps.db)) {
+        if (this.stopped) return;
         const hasJobs = listConfigRecords(this.deps.db, { destinationId: row.id }).length > 0;
         if (!hasJobs && !this.stored.has(row.id)) continue;
         const text = recoveryCopyText(this.deps.db, row.id);

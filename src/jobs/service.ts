@@ -195,6 +195,7 @@ class Runs implements JobService {
 
   async stop({ drainMs = 10_000 } = {}): Promise<void> {
     this.stopping = true;
+    this.recovery.stop();
     this.scheduler.stop();
     clearInterval(this.staleTimer);
     for (const id of this.queue.waitingIds()) {
