@@ -319,4 +319,21 @@ describe("disaster recovery", () => {
     const again = await runBackapp(["repair", "history", "--data-dir", serverB!.dataDir]);
     expect(again.stdout).toContain("disk again: 5 snapshots, 0 runs added to the history");
   }, 180_000);
+
+  it("a changed job reaches the repository's copy without a run", async () => {
+    const admin = adminB!;
+    const jobId = jobsA[0]!.id;
+    const job = (await admin.api("GET", `/api/configs/${jobId}`)).json<Job & Record<string, unknown>>();
+    const put = await admin.api("PUT", `/api/configs/${jobId}`, { ...job, name: "Documents, renamed" });
+    expect(put.status).toBe(200);
+    const deadline = Date.now() + 120_000;
+    let names: string[] = [];
+    while (Date.now() < deadline) {
+      const doc = JSON.parse(await storedCopy(local, PASS)) as { jobs: { name: string }[] };
+      names = doc.jobs.map((j) => j.name);
+      if (names.includes("Documents, renamed")) break;
+      await Bun.sleep(500);
+    }
+    expect(names.sort()).toEqual(["Documents, renamed", "Photos (recovered)"]);
+  }, 180_000);
 });
