@@ -126,7 +126,8 @@ export async function findRecovery(deps: RecoveryDeps, p: Principal, destination
 }
 
 export interface ImportResult {
-  imported: { id: string; name: string; originalName: string }[];
+  /** `hooksDropped`: the job had shell hooks and the importer is not an admin. */
+  imported: { id: string; name: string; originalName: string; hooksDropped: boolean }[];
   /** Jobs not imported, with why (already present, outside allowed folders, invalid). */
   skipped: { id: string; name: string; reason: string }[];
   /** Run rows rebuilt from snapshots. */
@@ -192,7 +193,8 @@ export async function importRecovery(
       const name = freeName(taken, job.name);
       const input = inputOf(deps.db, p, job, name, destination);
       insertConfigRecord(deps.db, job.id, destination.userId, input, deps.clock.now());
-      result.imported.push({ id: job.id, name, originalName: job.name });
+      const hooksDropped = !isAdmin(p) && Object.keys(job.hooks).length > 0;
+      result.imported.push({ id: job.id, name, originalName: job.name, hooksDropped });
     } catch (error) {
       if (!(error instanceof BackappError)) throw error;
       result.skipped.push({ id: job.id, name: job.name, reason: error.message });

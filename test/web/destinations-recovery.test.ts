@@ -294,6 +294,20 @@ describe("disaster recovery", () => {
     expect((await alice.api("GET", `/api/destinations/${id}/recovery`)).status).toBe(404);
     expect((await alice.api("POST", `/api/destinations/${id}/recovery/import`, {})).status).toBe(404);
     expect((await alice.request("GET", `/destinations/${id}/recovery`)).status).toBe(404);
+    // Alice attaches the same bucket herself: the job is already on this server, so nothing is imported twice.
+    const mine = await alice.api("POST", "/api/destinations", s3Destination("alice bucket"));
+    expect(mine.status).toBe(201);
+    const mineId = mine.json<{ id: string }>().id;
+    const seen = (await alice.api("GET", `/api/destinations/${mineId}/recovery`)).json<{
+      jobs: { id: string; present: boolean }[];
+    }>();
+    expect(seen.jobs).toEqual([expect.objectContaining({ id: jobId, present: true })]);
+    const none = (await alice.api("POST", `/api/destinations/${mineId}/recovery/import`, {})).json<{
+      imported: unknown[];
+      skipped: { id: string; reason: string }[];
+    }>();
+    expect(none.imported).toEqual([]);
+    expect(none.skipped).toEqual([{ id: jobId, name: "Offsite", reason: "already on this server" }]);
     const bad = await admin.api("POST", `/api/destinations/${id}/recovery/import`, { jobIds: "all" });
     expect(bad.status).toBe(400);
   }, 180_000);
