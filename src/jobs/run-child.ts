@@ -20,6 +20,7 @@ import {
   WrongPasswordError,
 } from "../util/errors.ts";
 import { findParent, forgetAndPrune, forgetLock, withOpened } from "./operations.ts";
+import { isRecoveryCopySpec, runRecoveryCopyChild, storeRecoveryCopy } from "./recovery-copy-child.ts";
 import { openSpecRepository } from "./repository-access.ts";
 import { runRestoreChild } from "./restore-child.ts";
 import { isRestoreSpec } from "./restore-protocol.ts";
@@ -149,6 +150,7 @@ export async function runChildMain(): Promise<number> {
   }
   if (isRestoreSpec(read)) return runOther(() => runRestoreChild(read, signal, send), signal);
   if (isVerifySpec(read)) return runOther(() => runVerifyChild(read, signal, send), signal);
+  if (isRecoveryCopySpec(read)) return runOther(() => runRecoveryCopyChild(read, signal, send), signal);
   const spec: RunSpec = read;
   try {
     const compression = spec.compression;
@@ -166,6 +168,8 @@ export async function runChildMain(): Promise<number> {
     await withOpened(open, async (repo) => {
       await send({ type: "opened" });
       await backUp(repo, spec, signal, () => uploaded);
+      // Best effort: the snapshot stands; the next run tries the copy again.
+      if (spec.recoveryCopy) await storeRecoveryCopy(repo, spec.recoveryCopy, signal).catch(() => false);
     });
     await applyRetention(spec, signal);
   } catch (e) {

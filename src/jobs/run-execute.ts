@@ -14,6 +14,7 @@ import type { DispatchDeps } from "../notify/dispatch.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import { runHook } from "./hooks.ts";
+import { recoveryCopyText } from "./recovery-document.ts";
 import { recordOutcome } from "./run-outcome.ts";
 import type { ChildRun } from "./run-process.ts";
 import type { ChildMessage, FailureKind, RunSpec } from "./run-protocol.ts";
@@ -71,6 +72,7 @@ function specOf(
   logId: string,
   target: RunSpec["target"],
   prune: boolean,
+  recoveryCopy: string | null,
 ): RunSpec {
   const o = config.options;
   return {
@@ -83,6 +85,7 @@ function specOf(
     ...(o.bandwidth ? { limitUploadKbps: o.bandwidth } : {}),
     retention: { ...o.retention, retentionDays: o.retentionDays },
     prune,
+    ...(recoveryCopy !== null ? { recoveryCopy } : {}),
   };
 }
 
@@ -218,7 +221,10 @@ async function driveChild(
         break;
     }
   };
-  const child = deps.startChild(specOf(config, log.id, target, control.prune), onMessage);
+  const child = deps.startChild(
+    specOf(config, log.id, target, control.prune, recoveryCopyText(deps.db, config.destinationId)),
+    onMessage,
+  );
   const onAbort = () => child.cancel();
   control.signal.addEventListener("abort", onAbort, { once: true });
   const exit = await child.done.finally(() => control.signal.removeEventListener("abort", onAbort));

@@ -48,8 +48,13 @@ export function startChildRun(
   onMessage: (message: ChildMessage) => void,
 ): ChildRun {
   const proc = Bun.spawn(command, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  proc.stdin.write(`${JSON.stringify(spec)}\n`);
-  void proc.stdin.flush();
+  try {
+    proc.stdin.write(`${JSON.stringify(spec)}\n`);
+    // A child that dies at once (killed at shutdown) breaks the pipe: `done` reports it.
+    Promise.resolve(proc.stdin.flush()).catch(() => {});
+  } catch {
+    // Same: the exit code and stderr say what happened.
+  }
   const timers: ReturnType<typeof setTimeout>[] = [];
   const stdout = readLines(proc.stdout, (line) => {
     try {

@@ -5,6 +5,7 @@
  * stdout. Types only: both sides import this without loading the other.
  */
 import type { RunProgress } from "../events/types.ts";
+import type { RecoveryCopyMessage, RecoveryCopySpec } from "./recovery-copy-child.ts";
 import type { RepositoryTargetSpec } from "./repository-access.ts";
 import type { RestoreMessage, RestoreSpec } from "./restore-protocol.ts";
 import type { VerifyMessage, VerifySpec } from "./verify-protocol.ts";
@@ -38,10 +39,12 @@ export interface RunSpec {
   } | null;
   /** Prune after forget (the slower cadence says it is due). */
   prune: boolean;
+  /** The recovery copy to keep in the repository after a successful backup (recovery-document.ts). */
+  recoveryCopy?: string;
 }
 
 /** What the server writes first: a backup run, or another kind (restore). */
-export type ChildSpec = RunSpec | RestoreSpec | VerifySpec;
+export type ChildSpec = RunSpec | RestoreSpec | VerifySpec | RecoveryCopySpec;
 
 /** Server → child, after the spec. */
 export type ChildCommand = { type: "cancel" };
@@ -65,4 +68,5 @@ export type ChildMessage =
   | { type: "retention"; removed: number; pruned: boolean; problem: string | null }
   | { type: "failed"; kind: FailureKind; message: string }
   | RestoreMessage
-  | VerifyMessage;
+  | VerifyMessage
+  | RecoveryCopyMessage;

@@ -16,6 +16,7 @@ import type { Clock } from "../util/clock.ts";
 import { BackappError, NotFoundError } from "../util/errors.ts";
 import { newId } from "../util/ids.ts";
 import type { Logger } from "../util/logger.ts";
+import { RecoveryCopies } from "./recovery-copies.ts";
 import { runChildCommand } from "./run-command.ts";
 import { executeRun, type RunDeps } from "./run-execute.ts";
 import { pingRun } from "./run-notify.ts";
@@ -33,8 +34,10 @@ export interface JobService {
   runNow(configId: string, actor: Actor): Promise<{ logId: string }>;
   /** Cancels a queued or running run through the engine's AbortSignal; false when it already ended. */
   cancel(logId: string, actor: Actor): Promise<boolean>;
-  /** Rebuilds the schedule of one job after it was created, changed or deleted. */
+  /** Rebuilds the schedule of one job after it was created, changed or deleted (and refreshes the repositories' recovery copies). */
   reschedule(configId: string): void;
+  /** Resolves once the recovery copies this server is writing are written (tests, shutdown). */
+  recoveryCopiesIdle(): Promise<void>;
   /** Stops the scheduler, cancels and drains running runs (bounded by drainMs, default 10 s). */
   stop(options?: { drainMs?: number }): Promise<void>;
   /** Settles interrupted and missed runs, then starts the scheduler. */
@@ -78,12 +81,20 @@ class Runs implements JobService {
   private readonly queue: RunQueue;
   private readonly scheduler: Scheduler;
   private readonly runDeps: RunDeps;
+  private readonly recovery: RecoveryCopies;
   private stopping = false;
   private staleTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly deps: JobServiceDeps) {
     const { db } = deps;
-    this.runDeps = this.makeRunDeps(deps.childCommand ?? runChildCommand());
+    const command = deps.childCommand ?? runChildCommand();
+    this.runDeps = this.makeRunDeps(command);
+    this.recovery = new RecoveryCopies({
+      db,
+      logger: deps.logger,
+      targetSpec: (id) => this.runDeps.targetSpec(id),
+      startChild: (spec, onMessage) => this.track(startChildRun(command, spec, onMessage)),
+    });
     this.queue = new RunQueue(
       () => runSetting(db, "concurrency"),
       (run) => this.startRun(run),
@@ -107,13 +118,15 @@ class Runs implements JobService {
         const { repositoryTargetSpec } = await import("./repository-access.ts");
         return repositoryTargetSpec({ db, dataDir }, destinationId);
       },
-      startChild: (spec, onMessage) => {
-        const child = startChildRun(command, spec, onMessage);
-        this.children.add(child);
-        void child.done.finally(() => this.children.delete(child));
-        return child;
-      },
+      startChild: (spec, onMessage) => this.track(startChildRun(command, spec, onMessage)),
     };
+  }
+
+  /** Keeps a child process in the set shutdown kills. */
+  private track(child: ChildRun): ChildRun {
+    this.children.add(child);
+    void child.done.finally(() => this.children.delete(child));
+    return child;
   }
 
   async runNow(configId: string): Promise<{ logId: string }> {
@@ -138,10 +151,15 @@ class Runs implements JobService {
   reschedule(configId: string): void {
     if (this.stopping) return;
     this.scheduler.reschedule(configId);
+    this.recovery.changed();
     const config = findConfigRecord(this.deps.db, configId);
     if (!config) return;
     const at = this.deps.clock.now();
     this.deps.bus.publish({ type: "config.changed", userId: config.userId, configId, logId: null, at });
+  }
+
+  recoveryCopiesIdle(): Promise<void> {
+    return this.recovery.idle();
   }
 
   /** Run settings are read at each use; a raised concurrency limit starts waiting runs now. */
@@ -177,6 +195,7 @@ class Runs implements JobService {
 
   async stop({ drainMs = 10_000 } = {}): Promise<void> {
     this.stopping = true;
+    this.recovery.stop();
     this.scheduler.stop();
     clearInterval(this.staleTimer);
     for (const id of this.queue.waitingIds()) {
@@ -184,7 +203,7 @@ class Runs implements JobService {
       this.endQueued(id, "the server stopped");
     }
     for (const c of this.controllers.values()) c.abort("the server stopped");
-    const all = Promise.all([...this.finished.values()]);
+    const all = Promise.all([...this.finished.values(), this.recovery.idle()]);
     if ((await within(all, drainMs)) === "late") {
       // Killed runs stay "running" in the database: the next start-up marks them interrupted.
       for (const child of this.children) child.kill();

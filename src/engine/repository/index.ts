@@ -1,4 +1,6 @@
 /** Public API of the repository layer. See docs/repository-format.md for the stored format. */
+
+export { APP_DOCUMENTS_PREFIX, type AppDocument } from "./app-documents.ts";
 export type { IndexEntry, PackInfo } from "./blob-index.ts";
 export { DEFAULT_CHUNKER, FORMAT_VERSION, type RepoConfig } from "./config.ts";
 export { decodeIndex, encodeIndex, type IndexFile, type IndexPack } from "./index-file.ts";

@@ -8,6 +8,7 @@ import { hmacSha256Hex, sha256Hex } from "../crypto/aead.ts";
 import type { MasterKeys } from "../crypto/keys.ts";
 import { loadTree, saveTree } from "../tree.ts";
 import type { BlobId, BlobType, ChunkerParams, Repository, Snapshot, SnapshotInput, Tree } from "../types.ts";
+import { type AppDocument, readAppDocument, writeAppDocument } from "./app-documents.ts";
 import { openBlob, SubkeyCache } from "./blob-codec.ts";
 import type { BlobIndex, IndexEntry, PackInfo } from "./blob-index.ts";
 import type { RepoConfig } from "./config.ts";
@@ -310,6 +311,16 @@ export class RepositoryImpl implements Repository, PackSource {
     }
     const id = pickSnapshotId(await listSnapshotIds(this.backend, signal), parsed);
     return loadSnapshot(this.backend, this.keys, id, signal);
+  }
+
+  /** The newest version of an application's own document (app-documents.ts), or null when none. */
+  readAppDocument(app: string, signal?: AbortSignal): Promise<AppDocument | null> {
+    return readAppDocument(this.backend, this.keys, app, signal);
+  }
+
+  /** Stores an application's document (`written`: ISO time); false when the stored one is the same. */
+  writeAppDocument(app: string, text: string, written: string, signal?: AbortSignal): Promise<boolean> {
+    return writeAppDocument(this.backend, this.keys, app, text, written, signal);
   }
 
   saveTree(tree: Tree, signal?: AbortSignal): Promise<BlobId> {

@@ -30,6 +30,7 @@ import { actionContext, checkbox, formFailure, parseWith, readForm, renderPage }
 import { requireUser } from "../middleware/guards.ts";
 import { destinationsApiRoutes, principal } from "./destinations-api.ts";
 import { destinationHelperRoutes, formInput } from "./destinations-htmx.ts";
+import { recoveryApiRoutes, recoveryPageRoutes } from "./destinations-recovery.ts";
 import { s3ApiRoutes } from "./s3-api.ts";
 
 type Ctx = Context<AppEnv>;
@@ -199,7 +200,9 @@ export function destinationPageRoutes() {
 export function destinationAreas() {
   const app = new Hono<AppEnv>();
   app.route("/destinations", destinationPageRoutes());
+  app.route("/destinations", recoveryPageRoutes());
   app.route("/api/destinations", destinationsApiRoutes());
+  app.route("/api/destinations", recoveryApiRoutes());
   app.route("/api/s3", s3ApiRoutes());
   app.get("/settings/s3", (c) => c.redirect("/destinations", 301));
   return app;
