@@ -152,7 +152,7 @@ beforeAll(async () => {
   }
   // Server A is lost; only the folder, the bucket and the passphrases remain.
   await serverA.stop();
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await serverB?.stop();
