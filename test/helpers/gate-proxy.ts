@@ -16,8 +16,14 @@ export interface SeenRequest {
 
 export interface GateProxy {
   endpoint: string;
-  /** From now on, requests `match` accepts wait (until release()); resolves when the first does. */
-  holdWhen(match: (r: SeenRequest) => boolean): Promise<SeenRequest>;
+  /** From now on, requests `match` accepts wait (until released); resolves when the first does. */
+  holdWhen(match: (r: SeenRequest) => boolean): Promise<void>;
+  /** Requests waiting now. */
+  waiting(): number;
+  /** Resolves once `n` requests were held since holdWhen (at once if already). */
+  heldAtLeast(n: number): Promise<void>;
+  /** Lets the oldest waiting request through (holding goes on). */
+  releaseOne(): void;
   /** Lets held requests through and stops holding. */
   release(): void;
   stop(): Promise<void>;
@@ -59,22 +65,29 @@ async function forward(upstream: string, req: IncomingMessage, body: Buffer, res
 
 export async function startGateProxy(upstream: string): Promise<GateProxy> {
   let match: ((r: SeenRequest) => boolean) | null = null;
-  let onHeld: ((r: SeenRequest) => void) | null = null;
+  let held = 0;
+  let watchers: { n: number; resolve: () => void }[] = [];
   const waiting: (() => void)[] = [];
+  const heldOne = () => {
+    held++;
+    for (const w of watchers.filter((w) => held >= w.n)) w.resolve();
+    watchers = watchers.filter((w) => held < w.n);
+  };
   const server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
       const url = new URL(req.url ?? "/", "http://proxy");
+      const path = decodeURIComponent(url.pathname);
       const seen = {
         method: req.method ?? "GET",
-        path: decodeURIComponent(url.pathname),
+        path,
         query: url.searchParams,
         body: body.toString("latin1"),
       };
       if (match?.(seen)) {
-        onHeld?.(seen);
-        onHeld = null;
-        await new Promise<void>((r) => waiting.push(r));
+        const go = new Promise<void>((r) => waiting.push(r));
+        heldOne();
+        await go;
         // A client that gave up (its process was killed) never reaches the server.
         if (req.socket.destroyed) return;
       }
@@ -83,17 +96,23 @@ export async function startGateProxy(upstream: string): Promise<GateProxy> {
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
+  const heldAtLeast = (n: number) =>
+    held >= n ? Promise.resolve() : new Promise<void>((resolve) => watchers.push({ n, resolve }));
   const release = () => {
     match = null;
     for (const go of waiting.splice(0)) go();
   };
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    holdWhen(m) {
+    async holdWhen(m) {
       match = m;
-      return new Promise((r) => {
-        onHeld = r;
-      });
+      held = 0;
+      await heldAtLeast(1);
+    },
+    waiting: () => waiting.length,
+    heldAtLeast,
+    releaseOne() {
+      waiting.shift()?.();
     },
     release,
     async stop() {

@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { expect } from "vitest";
+import { afterAll, afterEach, expect } from "vitest";
 import { createApiToken } from "../../src/auth/api-tokens.ts";
 import { insertConfigRecord } from "../../src/db/backup-configs.ts";
 import { openDatabase } from "../../src/db/client.ts";
@@ -18,9 +18,11 @@ import { systemClock } from "../../src/util/clock.ts";
 import { newId } from "../../src/util/ids.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { runProcess } from "../helpers/cli.ts";
+import { startGateProxy } from "../helpers/gate-proxy.ts";
 import { seedUser } from "../helpers/job-rows.ts";
-import type { TestS3 } from "../helpers/s3rver.ts";
-import { waitForRow } from "../helpers/server-process.ts";
+import { startS3rver, type TestS3 } from "../helpers/s3rver.ts";
+import { spawnServerWithUrl, waitForRow } from "../helpers/server-process.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { jobInput, PASSWORD } from "./run-fixture.ts";
 
 export interface KillWorld {
@@ -30,6 +32,43 @@ export interface KillWorld {
   jobId: string;
   token: string;
   prefix: string;
+}
+
+/**
+ * Registers hooks (call at file level) that kill the servers `serve()` started after each test,
+ * and stop the s3rver, proxy and folder `world()` made after the file.
+ */
+export function useKillHarness() {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const worldCleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  // A world may be shared by the tests of a file (made in beforeAll).
+  afterAll(async () => {
+    for (const c of worldCleanups.splice(0).reverse()) await c();
+  });
+  return {
+    /** s3rver, a gate proxy in front of it, and a temporary folder. */
+    async world(name: string) {
+      const s3 = await startS3rver();
+      worldCleanups.push(() => s3.stop());
+      const proxy = await startGateProxy(s3.endpoint);
+      worldCleanups.push(() => proxy.stop());
+      const dir = tempDir(`backapp-kill-${name}-`);
+      worldCleanups.push(() => dir.cleanup());
+      return { s3, proxy, root: dir.path };
+    },
+    /** A real server process on `dataDir`, SIGKILLed at the end of the test if still running. */
+    async serve(dataDir: string) {
+      const server = await spawnServerWithUrl(dataDir);
+      cleanups.push(async () => {
+        server.proc.kill("SIGKILL");
+        await server.proc.exited;
+      });
+      return server;
+    },
+  };
 }
 
 /** Seeds `root`/data: the repository is created straight on s3rver, the destination goes through `endpoint`. */

@@ -8,47 +8,23 @@
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { build, file } from "../helpers/fs-tree.ts";
-import { type GateProxy, startGateProxy } from "../helpers/gate-proxy.ts";
+import type { SeenRequest } from "../helpers/gate-proxy.ts";
 import { childPids, waitGone } from "../helpers/process-tree.ts";
-import { startS3rver, type TestS3 } from "../helpers/s3rver.ts";
-import { spawnServerWithUrl, waitForRow } from "../helpers/server-process.ts";
-import { tempDir } from "../helpers/temp.ts";
-import { ended, expectCheckPasses, locksIn, runNow, seedS3Job } from "./kill-fixture.ts";
+import { waitForRow } from "../helpers/server-process.ts";
+import { ended, expectCheckPasses, locksIn, runNow, seedS3Job, useKillHarness } from "./kill-fixture.ts";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function world() {
-  const s3 = await startS3rver();
-  cleanups.push(() => s3.stop());
-  const proxy = await startGateProxy(s3.endpoint);
-  cleanups.push(() => proxy.stop());
-  const dir = tempDir("backapp-kill-prune-");
-  cleanups.push(() => dir.cleanup());
-  return { s3, proxy, root: dir.path };
-}
-
-async function serve(dataDir: string) {
-  const server = await spawnServerWithUrl(dataDir);
-  cleanups.push(async () => {
-    server.proc.kill("SIGKILL");
-    await server.proc.exited;
-  });
-  return server;
-}
+const { world, serve } = useKillHarness();
 
 /** A pack delete: DeleteObjects naming a data/ key, or DeleteObject of one. */
-const packDelete = (r: { method: string; path: string; query: URLSearchParams; body: string }) =>
+const packDelete = (r: SeenRequest) =>
   (r.method === "POST" && r.query.has("delete") && r.body.includes("/data/")) ||
   (r.method === "DELETE" && r.path.includes("/data/"));
 
 describe("a server killed mid-prune", () => {
   it("leaves the run interrupted with an alert, no lock, a next run that completes and a sound repository", async () => {
-    const { s3, proxy, root } = await world();
+    const { s3, proxy, root } = await world("prune");
     const src = join(root, "src");
     build(src, { "v.bin": file(randomBytes(256 * 1024)), "same.txt": file("kept in every snapshot\n") });
     const w = await seedS3Job(root, s3, proxy.endpoint, [src], { pruneEveryMs: 0 });
