@@ -71,6 +71,16 @@ export function useKillHarness() {
   };
 }
 
+/** The repository under `prefix`, straight on s3rver (not through the proxy). */
+export function directSpec(s3: TestS3, prefix: string): RepositoryTargetSpec {
+  const { endpoint, region, accessKeyId, secretAccessKey } = s3;
+  return {
+    address: `s3://${s3.bucket}/${prefix}`,
+    s3: { endpoint, region, accessKeyId, secretAccessKey },
+    password: PASSWORD,
+  };
+}
+
 /** Seeds `root`/data: the repository is created straight on s3rver, the destination goes through `endpoint`. */
 export async function seedS3Job(
   root: string,
@@ -80,13 +90,7 @@ export async function seedS3Job(
   options: { pruneEveryMs?: number } = {},
 ): Promise<KillWorld> {
   const prefix = `kill-${newId().slice(0, 8)}`;
-  const s3Spec = { region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
-  const spec: RepositoryTargetSpec = {
-    address: `s3://${s3.bucket}/${prefix}`,
-    s3: { ...s3Spec, endpoint: s3.endpoint },
-    password: PASSWORD,
-  };
-  const repo = await initSpecRepository(spec, { scrypt: { N: 1024, r: 8, p: 1 } });
+  const repo = await initSpecRepository(directSpec(s3, prefix), { scrypt: { N: 1024, r: 8, p: 1 } });
   const repositoryId = repo.id;
   await repo.close();
   const dataDir = join(root, "data");
