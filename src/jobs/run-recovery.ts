@@ -43,10 +43,9 @@ export function recordMissed(deps: OutcomeDeps, config: BackupConfigRecord, at: 
 }
 
 /**
- * Rows a killed server left queued or running end as failed/interrupted, each with an alert. A
- * backup's alert is the job's (its next success resolves it); a restore's, check's or drill's is
- * keyed by its destination and stays until someone acknowledges it: the target of a restore cut
- * short holds only complete files (the engine writes under temporary names), but not all of them.
+ * Rows a killed server left queued or running end as failed/interrupted, each with an alert. The
+ * target of a restore cut short holds only complete files (the engine writes under temporary
+ * names), but not all of them: its alert stays until someone acknowledges it.
  */
 export function recoverInterrupted(deps: OutcomeDeps): number {
   const now = deps.clock.now();
@@ -58,14 +57,22 @@ export function recoverInterrupted(deps: OutcomeDeps): number {
       endTime: now,
       durationMs: Math.max(0, now - log.startTime),
     });
-    const key: AlertKey =
-      log.kind === "backup"
-        ? { kind: "interrupted", configId: log.configId }
-        : { kind: "interrupted", configId: log.configId, destinationId: log.destinationId };
     const message = `${describeRun(deps.db, log)} was interrupted: the server stopped during the run${advice(log)}`;
-    raise(deps, { ...key, userId: log.userId, logId: log.id, type: "failure", message });
+    raise(deps, { ...alertKey(log), userId: log.userId, logId: log.id, type: "failure", message });
   }
   return rows.length;
+}
+
+/**
+ * A backup's alert is the job's `interrupted` (its next success resolves it). A check's or drill's
+ * is the `check_failed` its next successful run resolves (verify-run.ts keys it the same way). A
+ * restore's is `interrupted` for its destination, open until someone acknowledges it.
+ */
+function alertKey(log: BackupLogRow): AlertKey {
+  const { configId, destinationId } = log;
+  if (log.kind === "backup") return { kind: "interrupted", configId };
+  if (log.kind === "check" || log.kind === "drill") return { kind: "check_failed", configId, destinationId };
+  return { kind: "interrupted", configId, destinationId };
 }
 
 /** "Backup "job"", "Restore of snapshot 1a2b3c4d from "disk"", ... */
