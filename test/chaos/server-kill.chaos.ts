@@ -16,10 +16,9 @@ import { randomBytesSeeded } from "../cli/upkeep/fixtures.ts";
 import { build, listTree, treeDifferences } from "../helpers/fs-tree.ts";
 import { childPids, waitGone } from "../helpers/process-tree.ts";
 import {
-  api,
   ended,
   expectCheckPasses,
-  type KillWorld,
+  restoreNow,
   runNow,
   seedS3Job,
   useKillHarness,
@@ -35,17 +34,6 @@ function rand(n: number): number {
 }
 
 const { world, serve } = useKillHarness();
-
-async function startRestore(url: string, w: KillWorld, target: string): Promise<string> {
-  const body = {
-    destinationId: w.destinationId,
-    snapshotId: "latest",
-    paths: [],
-    target,
-    existing: "overwrite",
-  };
-  return (await api<{ restoreId: string }>(url, w, "POST", "/api/restores", body)).restoreId;
-}
 
 describe("chaos: a lost server", () => {
   it(`survives ${rounds} kills at drawn points of backups, prunes and restores`, async () => {
@@ -70,7 +58,7 @@ describe("chaos: a lost server", () => {
           );
       }
       const target = join(root, `target-${round}`);
-      const start = (url: string) => (restore ? startRestore(url, w, target) : runNow(url, w));
+      const start = (url: string) => (restore ? restoreNow(url, w, target) : runNow(url, w));
       const server = await serve(w.dataDir);
       const k = 1 + rand(restore ? 20 : 60);
       // Counted from the API's answer (a restore's start reads the repository in the server).

@@ -150,6 +150,18 @@ export async function runNow(url: string, w: KillWorld): Promise<string> {
   return (await api<{ logId: string }>(url, w, "POST", `/api/backups/execute/${w.jobId}`)).logId;
 }
 
+/** Starts a restore of the latest snapshot into `target` through the API; resolves with its id. */
+export async function restoreNow(url: string, w: KillWorld, target: string): Promise<string> {
+  const body = {
+    destinationId: w.destinationId,
+    snapshotId: "latest",
+    paths: [],
+    target,
+    existing: "overwrite",
+  };
+  return (await api<{ restoreId: string }>(url, w, "POST", "/api/restores", body)).restoreId;
+}
+
 /** Waits until run `id` ended; resolves with its status and reason. */
 export function ended(w: KillWorld, id: string) {
   return waitForRow<{ status: string; reason: string | null }>(

@@ -18,11 +18,11 @@ import { childPids, waitGone } from "../helpers/process-tree.ts";
 import type { TestS3 } from "../helpers/s3rver.ts";
 import { waitForRow } from "../helpers/server-process.ts";
 import {
-  api,
   directSpec,
   ended,
   type KillWorld,
   locksIn,
+  restoreNow,
   runNow,
   seedS3Job,
   useKillHarness,
@@ -48,17 +48,6 @@ function expectNoPartialFiles(target: string, src: string): string[] {
     expect(readFileSync(join(target, path)).equals(readFileSync(join(src, rel))), path).toBe(true);
   }
   return files.filter(isTemporary);
-}
-
-async function startRestore(url: string, w: KillWorld, target: string): Promise<string> {
-  const body = {
-    destinationId: w.destinationId,
-    snapshotId: "latest",
-    paths: [],
-    target,
-    existing: "overwrite",
-  };
-  return (await api<{ restoreId: string }>(url, w, "POST", "/api/restores", body)).restoreId;
 }
 
 /**
@@ -130,7 +119,7 @@ async function killMidRestore(name: string, killChildToo: boolean) {
   void proxy.holdWhen(
     (r) => r.method === "GET" && r.path.endsWith(`/data/${tailPack.slice(0, 2)}/${tailPack}`),
   );
-  const restoreId = await startRestore(first.url, w, target);
+  const restoreId = await restoreNow(first.url, w, target);
   await untilPartlyWritten(proxy, target);
   await waitForRow(w.dbPath, `select id from backup_logs where id = '${restoreId}' and status = 'running'`);
   const children = childPids(first.proc.pid);
@@ -163,7 +152,7 @@ async function restartAndRestoreAgain(k: Awaited<ReturnType<typeof killMidRestor
     destination_id: w.destinationId,
     config_id: null,
   });
-  const again = await startRestore(second.url, w, target);
+  const again = await restoreNow(second.url, w, target);
   expect(await ended(w, again)).toEqual({ status: "completed", reason: null });
   expect(treeDifferences(listTree(join(target, src)), listTree(src))).toEqual([]);
   expect(filesUnder(target).filter(isTemporary)).toEqual([]);
