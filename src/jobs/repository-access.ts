@@ -4,6 +4,7 @@
  * process receives the spec over stdin, so it never needs the database or the server key.
  * The spec holds the revealed passphrase and secret key: never log or return it.
  */
+import { hostname } from "node:os";
 import { readAwsCaBundle } from "../config/index.ts";
 import type { Db } from "../db/client.ts";
 import {
@@ -20,6 +21,7 @@ import {
   openRepository,
   type RepositoryImpl,
 } from "../engine/repository/index.ts";
+import { listLocks, pidAlive } from "../engine/repository/lock.ts";
 import type { Backend } from "../storage/backend.ts";
 import { type OpenBackendOptions, openBackend } from "../storage/open.ts";
 import { NotFoundError, WrongPasswordError } from "../util/errors.ts";
@@ -103,7 +105,9 @@ export async function openSpecRepository(
   const limited = specBackend(spec, { limitUploadKbps });
   const backend = onUpload ? withUploadCount(limited, onUpload) : limited;
   try {
-    return await openRepository(backend, spec.password, open);
+    const repo = await openRepository(backend, spec.password, open);
+    if ((open.lock ?? "shared") !== "none") await clearDeadLocks(repo, open.signal);
+    return repo;
   } catch (e) {
     await backend.close().catch(() => {});
     if (e instanceof WrongPasswordError) {
@@ -112,6 +116,24 @@ export async function openSpecRepository(
       });
     }
     throw e;
+  }
+}
+
+/**
+ * Deletes the locks this host's dead processes left: a run killed together with its server (power
+ * loss, a whole process group killed) cannot release its own. They are stale already (nobody
+ * waits for them), but left alone they would linger and be listed for ever. Locks of other hosts
+ * wait for their 30-minute staleness and `unlock`. Best effort: a failure here never fails a run.
+ */
+async function clearDeadLocks(repo: RepositoryImpl, signal?: AbortSignal): Promise<void> {
+  const host = hostname();
+  try {
+    for (const l of await listLocks(repo.backend, repo.masterKeys, { signal })) {
+      if (l.unreadable || l.hostname !== host || l.pid === process.pid || pidAlive(l.pid)) continue;
+      await repo.backend.delete(l.name, { signal });
+    }
+  } catch {
+    // The next opener tries again.
   }
 }
 

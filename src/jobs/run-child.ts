@@ -2,8 +2,10 @@
  * The child process of one run (`backapp __run`): reads the RunSpec from stdin, backs up, applies
  * the job's retention (and prune when due), and reports JSON lines on stdout (run-protocol.ts).
  * It runs outside the server's event loop, so a busy or crashing backup never stalls or kills the
- * server. Cancel = {"type":"cancel"} on stdin, SIGTERM or SIGINT, or stdin closing (the server is
- * gone): the engine's AbortSignal stops the backup without writing a snapshot.
+ * server. Cancel = {"type":"cancel"} on stdin, SIGTERM or SIGINT; a lost server (stdin closing, stdout
+ * broken, or the child re-parented after the server was SIGKILLed) cancels too: the engine's
+ * AbortSignal stops the run without writing a snapshot and releases the repository lock, and the
+ * child exits on its own if that takes too long, so an orphan never keeps writing.
  */
 import { hostname } from "node:os";
 import { createInterface } from "node:readline";
@@ -29,6 +31,11 @@ import type { ChildMessage, ChildSpec, FailureKind, RunSpec } from "./run-protoc
 import { runVerifyChild } from "./verify-child.ts";
 import { isVerifySpec } from "./verify-protocol.ts";
 
+/** How often the child looks whether the server that started it is still its parent. */
+const PARENT_POLL_MS = 500;
+/** Once the server is gone, how long the cancelled run may take to clean up before the child exits anyway. */
+const ORPHAN_EXIT_MS = 20_000;
+
 /** How long prune waits for a conflicting lock (say a CLI restore) before giving up until next time. */
 const PRUNE_LOCK_WAIT_MS = 60_000;
 
@@ -37,7 +44,7 @@ function send(message: ChildMessage): Promise<void> {
 }
 
 /** The first line of stdin is the spec; later lines are commands; EOF means the server is gone. */
-function readStdin(abort: (why: string) => void): Promise<ChildSpec> {
+function readStdin(abort: (why: string) => void, serverLost: () => void): Promise<ChildSpec> {
   const lines = createInterface({ input: process.stdin });
   return new Promise((resolve, reject) => {
     let spec: ChildSpec | null = null;
@@ -53,9 +60,36 @@ function readStdin(abort: (why: string) => void): Promise<ChildSpec> {
     });
     lines.on("close", () => {
       if (spec === null) reject(new Error("no run spec on stdin"));
-      else abort("the server went away");
+      else serverLost();
     });
   });
+}
+
+const SERVER_GONE = "the server went away";
+
+/**
+ * Cancels the run when the server is lost. A SIGKILLed server closes the pipes, but a pipe end
+ * another process inherited would keep stdin open: being re-parented is the sure sign. If the
+ * cancelled run has not ended ORPHAN_EXIT_MS later (a storage call that ignores the signal), the
+ * child exits: its lock names a dead pid, which every later opener on this host judges stale.
+ */
+function watchServer(abort: (why: string) => void): () => void {
+  const parent = process.ppid;
+  let gone = false;
+  const lost = () => {
+    if (gone) return;
+    gone = true;
+    clearInterval(poll);
+    abort(SERVER_GONE);
+    setTimeout(() => process.exit(3), ORPHAN_EXIT_MS).unref();
+  };
+  const poll = setInterval(() => {
+    if (process.ppid !== parent) lost();
+  }, PARENT_POLL_MS);
+  poll.unref();
+  // Writing progress to a server that is gone fails with EPIPE: an event, never a crash.
+  process.stdout.on("error", lost);
+  return lost;
 }
 
 function failureKind(error: unknown, signal: AbortSignal): FailureKind {
@@ -138,12 +172,13 @@ export async function runChildMain(): Promise<number> {
   const abort = (why: string) => {
     if (!controller.signal.aborted) controller.abort(new CancelledError(why));
   };
+  const serverLost = watchServer(abort);
   process.on("SIGTERM", () => abort("cancelled"));
   process.on("SIGINT", () => abort("cancelled"));
   const signal = controller.signal;
   let read: ChildSpec;
   try {
-    read = await readStdin(abort);
+    read = await readStdin(abort, serverLost);
   } catch (e) {
     await send({ type: "failed", kind: "other", message: (e as Error).message });
     return 1;

@@ -6,7 +6,7 @@
  * and the backup itself runs in `backapp __run`.
  */
 import { type BackupConfigRecord, findConfigRecord } from "../db/backup-configs.ts";
-import { activeLogs, findLog, insertLog, updateLog } from "../db/backup-logs.ts";
+import { findLog, insertLog, updateLog } from "../db/backup-logs.ts";
 import type { Db } from "../db/client.ts";
 import { findDestinationRow } from "../db/destinations.ts";
 import type { EventBus } from "../events/bus.ts";
@@ -20,9 +20,9 @@ import { RecoveryCopies } from "./recovery-copies.ts";
 import { runChildCommand } from "./run-command.ts";
 import { executeRun, type RunDeps } from "./run-execute.ts";
 import { pingRun } from "./run-notify.ts";
-import { raise } from "./run-outcome.ts";
 import { type ChildRun, startChildRun } from "./run-process.ts";
 import { type QueuedRun, RunQueue } from "./run-queue.ts";
+import { recordMissed, recoverInterrupted } from "./run-recovery.ts";
 import { runSetting } from "./run-settings.ts";
 import type { QueuedTask } from "./run-task.ts";
 import { checkStaleJobs } from "./staleness.ts";
@@ -173,7 +173,8 @@ class Runs implements JobService {
 
   start(): void {
     this.stopping = false;
-    recoverInterrupted(this.deps);
+    const recovered = recoverInterrupted(this.deps);
+    if (recovered > 0) this.deps.logger.warn({ runs: recovered }, "runs interrupted by a stop marked failed");
     this.scheduler.start();
     this.checkStaleJobs();
     clearInterval(this.staleTimer);
@@ -335,56 +336,5 @@ async function within(p: Promise<unknown>, ms: number): Promise<"done" | "late">
     return await Promise.race([p.then(() => "done" as const), late]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-function recordMissed(deps: JobServiceDeps, config: BackupConfigRecord, at: number, count: number): void {
-  const when = new Date(at).toISOString();
-  const reason = `the server was not running at ${when}${count > 1 ? ` (${count} scheduled times missed)` : ""}`;
-  const log = insertLog(deps.db, {
-    id: newId(),
-    configId: config.id,
-    userId: config.userId,
-    status: "missed",
-    trigger: "schedule",
-    reason,
-    destinationId: config.destinationId,
-    scheduledFor: at,
-    startTime: at,
-    endTime: at,
-    durationMs: 0,
-  });
-  const message = `"${config.name}" did not run: ${reason}`;
-  raise(deps, {
-    kind: "missed_schedule",
-    configId: config.id,
-    userId: config.userId,
-    logId: log.id,
-    type: "warning",
-    message,
-  });
-}
-
-/** Rows a killed server left queued or running end as failed/interrupted, each with an alert. */
-function recoverInterrupted(deps: JobServiceDeps): void {
-  const now = deps.clock.now();
-  for (const log of activeLogs(deps.db)) {
-    updateLog(deps.db, log.id, {
-      status: "failed",
-      reason: "interrupted",
-      endTime: now,
-      durationMs: now - log.startTime,
-    });
-    if (!log.configId) continue;
-    const config = findConfigRecord(deps.db, log.configId);
-    const message = `"${config?.name ?? log.configId}" was interrupted: the server stopped during the run`;
-    raise(deps, {
-      kind: "interrupted",
-      configId: log.configId,
-      userId: log.userId,
-      logId: log.id,
-      type: "failure",
-      message,
-    });
   }
 }
