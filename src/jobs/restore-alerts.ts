@@ -26,7 +26,10 @@ export function alertOnRestoreEnd(deps: OutcomeDeps, log: BackupLogRow, end: Res
   const destinationId = log.destinationId;
   if (!destinationId) return;
   const key = { kind: "restore_failed" as const, configId: null, destinationId };
-  if (end.status === "completed") return resolve(deps, key);
+  if (end.status === "completed") {
+    resolve(deps, key);
+    return;
+  }
   if (end.status === "cancelled" && cancelledByPerson(end.reason)) return;
   const name = findDestinationRow(deps.db, destinationId)?.name ?? destinationId;
   const what = `Restore of snapshot ${(log.snapshotId ?? "").slice(0, 8)} from "${name}"`;
