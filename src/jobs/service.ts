@@ -16,6 +16,7 @@ import type { Clock } from "../util/clock.ts";
 import { BackappError, NotFoundError } from "../util/errors.ts";
 import { newId } from "../util/ids.ts";
 import type { Logger } from "../util/logger.ts";
+import { alertOnRestoreEnd } from "./restore-alerts.ts";
 import { runChildCommand } from "./run-command.ts";
 import { executeRun, type RunDeps } from "./run-execute.ts";
 import { pingRun } from "./run-notify.ts";
@@ -346,7 +347,7 @@ function recordMissed(deps: JobServiceDeps, config: BackupConfigRecord, at: numb
   });
 }
 
-/** Rows a killed server left queued or running end as failed/interrupted, each with an alert. */
+/** Rows a killed server left queued or running end as failed/interrupted, each with an alert (a restore: restore_failed). */
 function recoverInterrupted(deps: JobServiceDeps): void {
   const now = deps.clock.now();
   for (const log of activeLogs(deps.db)) {
@@ -356,6 +357,10 @@ function recoverInterrupted(deps: JobServiceDeps): void {
       endTime: now,
       durationMs: now - log.startTime,
     });
+    if (log.kind === "restore") {
+      const reason = "interrupted: the server stopped during the restore";
+      alertOnRestoreEnd(deps, log, { status: "failed", reason, errorCount: 0 });
+    }
     if (!log.configId) continue;
     const config = findConfigRecord(deps.db, log.configId);
     const message = `"${config?.name ?? log.configId}" was interrupted: the server stopped during the run`;
