@@ -11,7 +11,7 @@ import { alerts } from "./schema.ts";
 
 export type AlertRow = typeof alerts.$inferSelect;
 
-/** The kinds of issue 9, exactly (the notification events share them: src/notify/notifier.ts). */
+/** The kinds of issue 9, plus issue 10's restore_failed (the notification events share them: src/notify/notifier.ts). */
 export type AlertKind =
   | "failed_run"
   | "unreadable_files"
@@ -19,7 +19,8 @@ export type AlertKind =
   | "interrupted"
   | "no_recent_success"
   | "destination_unreachable"
-  | "check_failed";
+  | "check_failed"
+  | "restore_failed";
 
 export interface AlertKey {
   kind: AlertKind;

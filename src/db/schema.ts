@@ -163,7 +163,7 @@ export const alerts = sqliteTable(
       .references(() => users.id, { onDelete: "cascade" }),
     configId: text("config_id").references(() => backupConfigs.id, { onDelete: "cascade" }),
     type: text("type", { enum: ["failure", "warning", "info"] }).notNull(),
-    /** What problem: failed_run, unreadable_files, missed_schedule, interrupted, no_recent_success, destination_unreachable, check_failed */
+    /** What problem: failed_run, unreadable_files, missed_schedule, interrupted, no_recent_success, destination_unreachable, check_failed, restore_failed */
     kind: text("kind").notNull().default("failed_run"),
     destinationId: text("destination_id"),
     /** The run that raised (or last repeated) it. */

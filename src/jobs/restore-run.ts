@@ -1,14 +1,17 @@
 /**
  * One restore from start to end, in the server: mark it running, drive the child process
  * (`backapp __run` with a restore spec), publish progress and per-file errors on the bus as a
- * backup's (the same SSE event shapes), then write the final row and publish run.finished.
+ * backup's (the same SSE event shapes), then write the final row, raise or resolve the
+ * restore_failed alert (restore-alerts.ts) and publish run.finished.
  * Never throws: every failure ends as a `failed` (or `cancelled`) row.
  */
 import { type BackupLogRow, type LogFileError, MAX_STORED_ERRORS, updateLog } from "../db/backup-logs.ts";
 import type { Db } from "../db/client.ts";
 import type { EventBus } from "../events/bus.ts";
+import type { DispatchDeps } from "../notify/dispatch.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
+import { alertOnRestoreEnd } from "./restore-alerts.ts";
 import type { ExistingChoice, RestoreSpec } from "./restore-protocol.ts";
 import { runChildCommand } from "./run-command.ts";
 import { startChildRun } from "./run-process.ts";
@@ -20,6 +23,8 @@ export interface RestoreRunDeps {
   clock: Clock;
   bus: EventBus;
   logger: Logger;
+  /** Where a failed restore's alert notifications go; absent in tests that need none. */
+  notify?: DispatchDeps | undefined;
 }
 
 export interface RestorePlan {
@@ -136,6 +141,7 @@ function finish(
     errors: JSON.stringify(tally.errors),
   });
   deps.logger.info({ logId: log.id, status }, "restore ended");
+  alertOnRestoreEnd(deps, log, { status, reason, errorCount: tally.errorCount });
   const ids = { userId: log.userId, configId: null, logId: log.id };
   deps.bus.publish({ ...ids, at: now, type: "run.finished", status, snapshotId: log.snapshotId, reason });
 }

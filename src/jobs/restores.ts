@@ -17,13 +17,14 @@ import { NotFoundError } from "../util/errors.ts";
 import { newId } from "../util/ids.ts";
 import type { Logger } from "../util/logger.ts";
 import { localPathProblem } from "./destinations.ts";
+import { alertOnRestoreEnd } from "./restore-alerts.ts";
 import type { ExistingChoice } from "./restore-protocol.ts";
-import { driveRestore } from "./restore-run.ts";
+import { driveRestore, type RestoreRunDeps } from "./restore-run.ts";
 import type { JobService } from "./service.ts";
 import { resolveRequestPath } from "./snapshot-paths.ts";
 import { findSnapshotIn, type SnapshotsDeps, visibleDestination, withRepository } from "./snapshots.ts";
 
-export interface RestoreDeps extends SnapshotsDeps {
+export interface RestoreDeps extends SnapshotsDeps, RestoreRunDeps {
   clock: Clock;
   bus: EventBus;
   logger: Logger;
@@ -119,6 +120,7 @@ export async function startRestore(
 function endQueuedRestore(deps: RestoreDeps, log: BackupLogRow, reason: string): void {
   const now = deps.clock.now();
   updateLog(deps.db, log.id, { status: "cancelled", reason, endTime: now, durationMs: 0 });
+  alertOnRestoreEnd(deps, log, { status: "cancelled", reason, errorCount: 0 });
   deps.bus.publish({
     type: "run.finished",
     userId: log.userId,

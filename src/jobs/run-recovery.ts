@@ -66,13 +66,14 @@ export function recoverInterrupted(deps: OutcomeDeps): number {
 /**
  * A backup's alert is the job's `interrupted` (its next success resolves it). A check's or drill's
  * is the `check_failed` its next successful run resolves (verify-run.ts keys it the same way). A
- * restore's is `interrupted` for its destination, open until someone acknowledges it.
+ * restore's is the destination's `restore_failed` (restore-alerts.ts), which a complete restore from
+ * that destination resolves and whose notifications a failed restore sends.
  */
 function alertKey(log: BackupLogRow): AlertKey {
   const { configId, destinationId } = log;
   if (log.kind === "backup") return { kind: "interrupted", configId };
   if (log.kind === "check" || log.kind === "drill") return { kind: "check_failed", configId, destinationId };
-  return { kind: "interrupted", configId, destinationId };
+  return { kind: "restore_failed", configId: null, destinationId };
 }
 
 /** "Backup "job"", "Restore of snapshot 1a2b3c4d from "disk"", ... */

@@ -5,7 +5,7 @@
  * Notification through its Notifier.
  */
 
-/** The alert kinds of issue 9, in the order the settings page lists them. */
+/** The alert kinds of issue 9 (and issue 10's restore_failed), in the order the settings page lists them. */
 export const ALERT_KINDS = [
   "failed_run",
   "unreadable_files",
@@ -14,6 +14,7 @@ export const ALERT_KINDS = [
   "no_recent_success",
   "destination_unreachable",
   "check_failed",
+  "restore_failed",
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -118,11 +119,13 @@ const KIND_TITLES: Record<AlertKind, string> = {
   no_recent_success: "has no recent successful run",
   destination_unreachable: "cannot reach its destination",
   check_failed: "failed its repository check",
+  restore_failed: "failed",
 };
 
 /** Title and text of an event (plain text, no markup: each channel escapes for its format). */
 export function describeEvent(event: NotificationEvent): Pick<Notification, "severity" | "title" | "text"> {
-  const job = event.config ? `Backup “${event.config.name}”` : "A backup";
+  const restore = event.kind === "alert" && event.alert.kind === "restore_failed";
+  const job = restore ? "A restore" : event.config ? `Backup “${event.config.name}”` : "A backup";
   if (event.kind === "run_succeeded") {
     const files = event.log.filesProcessed ?? 0;
     return { severity: "success", title: `${job} succeeded`, text: `${job} completed: ${files} files.` };

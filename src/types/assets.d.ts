@@ -23,3 +23,8 @@ declare module "*.ttf" {
   const path: string;
   export default path;
 }
+// Browser scripts of our own under static/ (served as files, never imported as code).
+declare module "*/static/restore-live.js" {
+  const path: string;
+  export default path;
+}

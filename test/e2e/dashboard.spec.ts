@@ -2,7 +2,7 @@
  * The dashboard and alerts in Chromium, on a server of its own with a local folder destination:
  * one job that succeeds, one that fails (a real alert), a month of earlier runs written into the
  * database so the charts have something to draw; read the dashboard (health in words, totals,
- * charts with text alternatives), acknowledge the alert, and pass axe at WCAG 2.1 AA on both
+ * charts with text alternatives, storage usage loaded after the page), acknowledge the alert, and pass axe at WCAG 2.1 AA on both
  * pages. Screenshots go to .tmp/screens/dashboard.png and alerts.png.
  */
 import { execFileSync } from "node:child_process";
@@ -118,6 +118,14 @@ test("read the dashboard and acknowledge an alert", async ({ page }) => {
   await expect(page.getByRole("link", { name: /Alerts\s*1 open/ })).toBeVisible();
   await expect(page.locator("figure.chart")).toHaveCount(4);
   await expect(page.locator("figure.chart figcaption").first()).toContainText("days with runs");
+  // Storage usage arrives by itself after the page (htmx, hx-trigger="load"): per destination.
+  const storage = page.locator("#dash-storage");
+  await expect(storage.getByRole("row").filter({ hasText: "Disk" })).toContainText(/KiB|MiB/);
+  await expect(storage.getByRole("columnheader", { name: "Dedup" })).toBeVisible();
+  await expect(storage.getByRole("row").filter({ hasText: "Estimated total per month" })).toContainText(
+    "USD",
+  );
+  await expect(storage).not.toHaveAttribute("aria-busy", "true");
   await page.locator("details.chart-data summary").first().click();
   await expect(page.locator("details.chart-data table").first()).toBeVisible();
   await page.screenshot({ path: join(shots, "dashboard.png"), fullPage: true });

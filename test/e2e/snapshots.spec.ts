@@ -1,7 +1,9 @@
 /**
  * The snapshot browser in Chromium, on a server of its own: back up a folder, open its snapshot,
- * expand a folder lazily, find a file by search and download it, restore a folder with "keep both"
- * and watch the restore finish; axe (WCAG 2.1 AA) on the list, the browser and the restore page.
+ * expand a folder lazily, find a file by search and download it; a restore waiting behind a
+ * running backup is cancelled from its page; a folder restored with "keep both" is watched live
+ * (the page follows GET /api/restores/:id/events) until it finishes; axe (WCAG 2.1 AA) on the
+ * list, the browser and the restore page, waiting and finished.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,7 +39,8 @@ test.afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function backUp(request: APIRequestContext, csrf: string): Promise<void> {
+/** Backs the folder up; the destination's id. */
+async function backUp(request: APIRequestContext, csrf: string): Promise<string> {
   const headers = { origin: server.base, "x-csrf-token": csrf };
   const d = await request.post(`${server.base}/api/destinations`, {
     headers,
@@ -65,6 +68,38 @@ async function backUp(request: APIRequestContext, csrf: string): Promise<void> {
       timeout: 60_000,
     })
     .toBe("completed");
+  return (await d.json()).id;
+}
+
+/**
+ * Starts a backup into the destination that holds the repository busy (its pre-hook sleeps), so
+ * a restore from it waits in the queue; the run's id, running.
+ */
+async function holdRepository(request: APIRequestContext, csrf: string, destinationId: string) {
+  const headers = { origin: server.base, "x-csrf-token": csrf };
+  const j = await request.post(`${server.base}/api/configs`, {
+    headers,
+    data: {
+      name: "Slow",
+      sources: [{ path: src }],
+      destinationId,
+      schedule: { cronExpression: "", timezone: "UTC" },
+      hooks: { pre: { command: "sleep 120", timeoutSeconds: 300 } },
+    },
+  });
+  expect(j.status()).toBe(201);
+  const run = await request.post(`${server.base}/api/backups/execute/${(await j.json()).id}`, { headers });
+  const { logId } = await run.json();
+  await expect
+    .poll(async () => (await (await request.get(`${server.base}/api/backups/${logId}`)).json()).status)
+    .toBe("running");
+  return async () => {
+    const r = await request.post(`${server.base}/api/backups/${logId}/cancel`, { headers });
+    expect(await r.json()).toMatchObject({ cancelled: true });
+    await expect
+      .poll(async () => (await (await request.get(`${server.base}/api/backups/${logId}`)).json()).status)
+      .toBe("cancelled");
+  };
 }
 
 test("find a file by search and download it; restore a folder and watch it finish", async ({ page }) => {
@@ -74,7 +109,8 @@ test("find a file by search and download it; restore a folder and watch it finis
     data: { ...admin, setupToken: server.setupToken() },
   });
   expect(reg.status()).toBe(201);
-  await backUp(page.request, (await reg.json()).csrfToken);
+  const csrf = (await reg.json()).csrfToken;
+  const destinationId = await backUp(page.request, csrf);
 
   await page.goto(`${server.base}/snapshots`);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Snapshots");
@@ -99,20 +135,39 @@ test("find a file by search and download it; restore a folder and watch it finis
   expect(download.suggestedFilename()).toBe("needle-report.txt");
   expect(readFileSync(await download.path(), "utf8")).toBe("the needle in the haystack\n");
 
-  // Restore the photos folder next to a changed copy: keep both.
-  const target = join(work, "restored");
-  mkdirSync(join(target, src, "photos"), { recursive: true });
-  writeFileSync(join(target, src, "photos", "img-0.jpg"), "mine");
   const url = new URL(page.url());
   const token = Buffer.from(join(src, "photos")).toString("base64url");
-  await page.goto(
-    `${url.origin}${url.pathname}?destinationId=${url.searchParams.get("destinationId")}&p=${token}`,
-  );
-  await page.getByLabel("Restore into folder on the server").fill(target);
-  await page.getByLabel("Keep both").check();
-  await page.getByRole("button", { name: "Start restore" }).click();
-  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Restore");
-  await expect(page.locator("[data-status]")).toHaveText("completed", { timeout: 60_000 });
+  const photos = `${url.origin}${url.pathname}?destinationId=${url.searchParams.get("destinationId")}&p=${token}`;
+  const target = join(work, "restored");
+  const startRestore = async (existing: string) => {
+    await page.goto(photos);
+    await page.getByLabel("Restore into folder on the server").fill(target);
+    await page.getByLabel(existing).check();
+    await page.getByRole("button", { name: "Start restore" }).click();
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Restore");
+  };
+
+  // A restore waiting behind a running backup of the same repository: cancel it from its page.
+  const release = await holdRepository(page.request, csrf, destinationId);
+  await startRestore("Skip");
+  await expect(page.locator("[data-status]")).toHaveText("queued");
+  await expect(page.locator('[data-field="phase"]')).toHaveText("Waiting to start");
+  expect(await axeViolations(page)).toEqual([]);
+  await page.screenshot({ path: ".tmp/screenshots/restore-waiting.png", fullPage: true });
+  await page.getByRole("button", { name: "Cancel restore" }).click();
+  await expect(page.locator("[data-status]")).toHaveText("cancelled");
+  await expect(page.getByRole("button", { name: "Cancel restore" })).toHaveCount(0);
+  await release();
+
+  // Restore the photos folder next to a changed copy (keep both) and watch it to its end live:
+  // the page only changes through the event stream (no polling), whose `done` swaps the summary in.
+  mkdirSync(join(target, src, "photos"), { recursive: true });
+  writeFileSync(join(target, src, "photos", "img-0.jpg"), "mine");
+  await startRestore("Keep both");
+  await expect(page.locator("#restore-announce")).toHaveText("Restore completed.", { timeout: 90_000 });
+  await expect(page.locator("[data-status]")).toHaveText("completed");
+  await expect(page.getByText("This restore completed.")).toBeVisible();
+  await expect(page.getByText("5 files")).toBeVisible();
   expect(await axeViolations(page)).toEqual([]);
   expect(readFileSync(join(target, src, "photos", "img-0.jpg"), "utf8")).toBe("mine");
   expect(

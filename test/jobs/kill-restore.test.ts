@@ -143,7 +143,7 @@ async function restartAndRestoreAgain(k: Awaited<ReturnType<typeof killMidRestor
   });
   const alert = await waitForRow<{ message: string; destination_id: string; config_id: string | null }>(
     w.dbPath,
-    `select message, destination_id, config_id from alerts where kind = 'interrupted' and log_id = '${restoreId}'`,
+    `select message, destination_id, config_id from alerts where kind = 'restore_failed' and log_id = '${restoreId}'`,
   );
   expect(alert).toEqual({
     message: expect.stringMatching(

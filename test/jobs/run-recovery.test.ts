@@ -62,7 +62,7 @@ describe("start-up recovery", () => {
           destination: null,
         },
         {
-          kind: "interrupted",
+          kind: "restore_failed",
           message: `Restore of snapshot abababab from "nas" ${suffix}; the files restored so far are complete, start the restore again for the rest`,
           config: null,
           destination: dest.id,

@@ -38,6 +38,7 @@ const KIND_LABELS: Record<string, string> = {
   no_recent_success: "No recent success",
   destination_unreachable: "Destination unreachable",
   check_failed: "Check failed",
+  restore_failed: "Failed restore",
 };
 
 function pageItems(c: Ctx, status: AlertStatus, cursor: string | undefined) {

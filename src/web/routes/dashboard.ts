@@ -29,6 +29,7 @@ import { parseWith, renderPage } from "../forms.ts";
 import { withLastDrill } from "../last-drill.ts";
 import { requireUser } from "../middleware/guards.ts";
 import { formatDate } from "../render.ts";
+import { storageRows } from "../storage-view.ts";
 import { runningNowView } from "./backups-live.ts";
 
 type Ctx = Context<AppEnv>;
@@ -185,6 +186,14 @@ export function dashboardRoutes() {
   app.use("/api/metrics", requireUser());
 
   app.get("/dashboard", dashboardPage);
+
+  // The storage card, asked for by the dashboard once it is shown (hx-trigger="load"): reading a
+  // repository's numbers can take a while the first time (then they come from the usage cache).
+  app.use("/dashboard/storage", requireUser());
+  app.get("/dashboard/storage", async (c) => {
+    const { rows, totals } = await storageRows(c);
+    return c.html(c.get("services").renderer.partial("dashboard-storage", { usage: rows, totals }));
+  });
 
   app.get("/api/metrics", (c) => {
     const services = c.get("services");

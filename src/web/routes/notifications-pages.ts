@@ -35,6 +35,7 @@ const EVENT_LABELS: Record<(typeof NOTIFY_EVENTS)[number], string> = {
   no_recent_success: "A job has had no successful backup for too long",
   destination_unreachable: "A destination cannot be reached",
   check_failed: "A repository check failed",
+  restore_failed: "A restore failed or could not write some files",
   run_succeeded: "Every successful backup (can be a lot of messages)",
 };
 

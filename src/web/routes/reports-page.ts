@@ -5,7 +5,8 @@ import { verifySettings } from "../../jobs/verify-settings.ts";
 import { formatBytes } from "../../util/bytes.ts";
 import type { AppEnv } from "../context.ts";
 import { parseWith, renderPage } from "../forms.ts";
-import { reportFor, reportQuery, usageFor } from "./reports.ts";
+import { storageRows } from "../storage-view.ts";
+import { reportFor, reportQuery } from "./reports.ts";
 
 function duration(ms: number | null): string {
   if (ms === null) return "–";
@@ -17,8 +18,6 @@ function duration(ms: number | null): string {
       : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
-const ratio = (r: number | undefined) => (r && r > 0 ? `${r.toFixed(2)}×` : "–");
-
 export async function reportsPage(c: Context<AppEnv>) {
   const q = parseWith(reportQuery, c.req.query());
   const report = reportFor(c, q);
@@ -26,7 +25,7 @@ export async function reportsPage(c: Context<AppEnv>) {
   const jobs = user ? listConfigRecords(c.get("services").db, { userId: user.id }) : [];
   const params = new URLSearchParams({ from: report.from.slice(0, 10), to: report.to.slice(0, 10) });
   if (q.configId) params.set("configId", q.configId);
-  const usage = await usageFor(c);
+  const usage = await storageRows(c);
   const v = verifySettings(c.get("services").db);
   const every = (days: number) => (days === 0 ? "off" : `every ${days} day${days === 1 ? "" : "s"}`);
   const schedule = {
@@ -53,13 +52,7 @@ export async function reportsPage(c: Context<AppEnv>) {
         : "never",
       drillOk: r.lastDrill ? r.lastDrill.status === "completed" : null,
     })),
-    usage: usage.items.map((u) => ({
-      ...u,
-      storedText: u.storedBytes === undefined ? "–" : formatBytes(u.storedBytes),
-      logicalText: u.logicalBytes === undefined ? "–" : formatBytes(u.logicalBytes),
-      dedup: ratio(u.dedupRatio),
-      compression: ratio(u.compressionRatio),
-      cost: u.monthlyCost ? `${u.monthlyCost.total.toFixed(2)} ${u.price.currency}` : "–",
-    })),
+    usage: usage.rows,
+    totals: usage.totals,
   });
 }

@@ -18,6 +18,7 @@ import { browseCache } from "../../jobs/snapshots.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, jsonBody } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
+import { dispatchDeps } from "../notify.ts";
 import { type RunView, runFeed } from "../run-feed.ts";
 import { progressData } from "../run-tracker.ts";
 import { liveStream } from "../sse.ts";
@@ -40,6 +41,7 @@ export function restoreDeps(c: Context<AppEnv>): RestoreDeps {
     logger: s.logger,
     jobs: s.jobs,
     browse: browseCache(),
+    notify: dispatchDeps(s),
   };
 }
 

@@ -10,13 +10,14 @@ import { isAdmin } from "../../auth/permissions.ts";
 import { listDestinationRows } from "../../db/destinations.ts";
 import { principalFor } from "../../jobs/backups.ts";
 import { visibleConfigs } from "../../jobs/configs.ts";
-import { cancelRestore, restoreJson, startRestore, visibleRestore } from "../../jobs/restores.ts";
+import { cancelRestore, startRestore, visibleRestore } from "../../jobs/restores.ts";
 import { pathCodec } from "../../jobs/snapshot-paths.ts";
 import { listSnapshotsFor, resolveRequestPath, treePage, versionsOf } from "../../jobs/snapshots.ts";
 import { formatBytes } from "../../util/bytes.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, parseWith, renderPage } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
+import { restoreView } from "../restore-view.ts";
 import { restoreDeps } from "./restores-api.ts";
 import { searchSnapshotFor, snapshotsDeps } from "./snapshots-api.ts";
 
@@ -118,23 +119,14 @@ export function snapshotsPageRoutes() {
 
   pages.get("/restores/:rid", (c) => {
     const row = visibleRestore(c.get("services").db, principalFor(c.get("user")), c.req.param("rid"));
-    return renderPage(c, "restore", {
-      title: "Restore",
-      r: restoreJson(row),
-      bytes: formatBytes(row.totalBytes),
-    });
+    return renderPage(c, "restore", { title: "Restore", ...restoreView(c, row) });
   });
 
+  // The final summary the page's script swaps in when the restore ends (and its fallback's state).
   pages.get("/restores/:rid/status", (c) => {
     const row = visibleRestore(c.get("services").db, principalFor(c.get("user")), c.req.param("rid"));
-    const csrf = c.get("session")?.csrfToken ?? null;
-    return c.html(
-      c.get("services").renderer.partial("restore-status", {
-        r: restoreJson(row),
-        bytes: formatBytes(row.totalBytes),
-        csrf,
-      }),
-    );
+    c.header("Cache-Control", "no-store");
+    return c.html(c.get("services").renderer.partial("restore-status", restoreView(c, row)));
   });
 
   pages.post("/restores/:rid/cancel", async (c) => {
