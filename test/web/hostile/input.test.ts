@@ -159,7 +159,7 @@ describe("SQL-looking strings", () => {
       `/api/configs/${encodeURIComponent("' OR '1'='1")}`,
       `/api/snapshots?destinationId=${encodeURIComponent("' OR 1=1 --")}`,
       `/api/alerts?status=${encodeURIComponent("open' OR '1'='1")}`,
-      `/api/backups?configId=${encodeURIComponent("1 UNION SELECT * FROM users")}`,
+      `/api/backups/logs?configId=${encodeURIComponent("1 UNION SELECT * FROM users")}`,
       `/api/snapshots/latest/search?destinationId=${h.ids.destinationId}&q=${encodeURIComponent("%' OR 1=1 --")}`,
     ]) {
       const res = await h.alice.api("GET", query);
