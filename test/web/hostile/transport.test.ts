@@ -59,7 +59,7 @@ describe("the other security headers", () => {
   it("are on every answer, HTTPS or not", async () => {
     const server = await serve({ trustedProxies: ["127.0.0.1"] });
     for (const path of PATHS) {
-      for (const headers of [{}, { "x-forwarded-proto": "https" }]) {
+      for (const headers of [{}, { "x-forwarded-proto": "https" }] as Record<string, string>[]) {
         const res = await fetch(server.url + path, { headers, redirect: "manual" });
         await res.arrayBuffer();
         const csp = res.headers.get("content-security-policy") ?? "";
