@@ -170,6 +170,22 @@ describe("SQL-looking strings", () => {
   });
 });
 
+describe("dates in query parameters", () => {
+  it("are ISO only: a probe like 'a;sleep 60;' is a 400, not a report for 1960", async () => {
+    for (const path of [
+      "/reports?from=a%3Bsleep+60%3B",
+      "/api/reports?from=x+60",
+      "/api/reports?to=12%2F01%2F2026",
+      "/api/backups/logs?from=a%3Bsleep+60%3B",
+      "/backups?from=x+60",
+    ]) {
+      expect([path, (await h.admin.get(path)).status]).toEqual([path, 400]);
+    }
+    expect((await h.admin.get("/reports?from=2026-11-02&to=2026-12-02")).status).toBe(200);
+    expect((await h.admin.get("/api/backups/logs?from=2026-11-02T00:00:00Z")).status).toBe(200);
+  });
+});
+
 describe("schedules", () => {
   it("refuse invalid cron expressions and time zones with a field error", async () => {
     const bad = [
