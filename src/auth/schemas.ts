@@ -12,7 +12,7 @@ function text(missing: string) {
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
-const CONTROL = /[\u0000-\u001f\u007f]/;
+export const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** One-line display text: trimmed, no control characters (NUL, newlines, escapes). */
 function label(missing: string, max: number) {

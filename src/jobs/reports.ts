@@ -11,6 +11,7 @@ import { listDestinationRows } from "../db/destinations.ts";
 import { latestDrillsByConfig } from "../db/drills.ts";
 import { jobBytesStored, jobRunTotals } from "../db/report-queries.ts";
 import { ValidationError } from "../util/errors.ts";
+import { parseIsoTime } from "../util/iso-time.ts";
 
 export interface ReportQuery {
   from: number;
@@ -53,8 +54,8 @@ const DAY = 86_400_000;
 export function reportRange(q: { from?: string | undefined; to?: string | undefined }, now: number) {
   const parse = (v: string | undefined, fallback: number) => {
     if (!v) return fallback;
-    const t = Date.parse(v);
-    if (Number.isNaN(t)) throw new ValidationError(`not a date: ${v}`);
+    const t = parseIsoTime(v);
+    if (t === null) throw new ValidationError(`not a date (YYYY-MM-DD or an ISO time): ${v}`);
     return t;
   };
   const to = parse(q.to, now);

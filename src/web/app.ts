@@ -14,6 +14,7 @@ import { setupRedirect } from "./middleware/guards.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { staticAssets } from "./middleware/static.ts";
+import { strictTransport } from "./middleware/transport.ts";
 import { accountApiRoutes } from "./routes/account-api.ts";
 import { adminApiRoutes } from "./routes/admin-api.ts";
 import { adminPageRoutes } from "./routes/admin-pages.ts";
@@ -50,6 +51,7 @@ export function createApp(services: AppServices) {
     },
     requestLog(),
     securityHeaders(),
+    strictTransport(),
     async function noStoreApi(c, next) {
       await next();
       // API answers carry sessions, tokens and private data: never cache them.

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { logJson } from "../../db/backup-logs.ts";
 import { cancelRun, principalFor, startRun, visibleLog, visibleLogs } from "../../jobs/backups.ts";
+import { parseIsoTime } from "../../util/iso-time.ts";
 import type { AppEnv } from "../context.ts";
 import { actionContext, parseWith } from "../forms.ts";
 import { requireUser } from "../middleware/guards.ts";
@@ -35,8 +36,8 @@ function timeBound(endOfDay: boolean) {
       .max(40)
       .transform((v, ctx) => {
         const day = DATE_ONLY.test(v);
-        const ms = Date.parse(day ? `${v}T00:00:00Z` : v);
-        if (Number.isNaN(ms)) {
+        const ms = parseIsoTime(v);
+        if (ms === null) {
           ctx.addIssue({ code: "custom", message: "a date (YYYY-MM-DD) or an ISO time" });
           return z.NEVER;
         }

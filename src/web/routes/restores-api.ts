@@ -5,6 +5,7 @@
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import { CONTROL } from "../../auth/schemas.ts";
 import type { BackupLogRow } from "../../db/backup-logs.ts";
 import { principalFor } from "../../jobs/backups.ts";
 import {
@@ -27,7 +28,13 @@ export const restoreSchema = z.object({
   destinationId: z.string().min(1).max(64),
   snapshotId: z.string().min(1).max(64),
   paths: z.array(z.string().max(70_000)).max(1000).default([]),
-  target: z.string().min(1).max(4096),
+  // A NUL or control character can never be part of a real folder: refuse it here (400), not in the
+  // restore process, where it would surface as a failed run.
+  target: z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((t) => !CONTROL.test(t), "Use a folder path without control characters."),
   existing: z.enum(["skip", "overwrite", "rename"]).default("skip"),
 });
 
