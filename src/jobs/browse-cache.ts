@@ -29,19 +29,16 @@ export class BrowseCache {
 
   constructor(private readonly idleMs: number = IDLE_CLOSE_MS) {}
 
-  /**
-   * Runs `use` with the destination's opened repository. `use` may return a `release` to call
-   * later (a download stream that outlives the request); otherwise it is released at once.
-   */
+  /** Runs `use` with the destination's opened repository, kept open while `use` runs. */
   async with<T>(
     destinationId: string,
     spec: () => RepositoryTargetSpec,
-    use: (opened: OpenedRepository, hold: () => () => void) => Promise<T>,
+    use: (opened: OpenedRepository) => Promise<T>,
   ): Promise<T> {
     const entry = this.acquire(destinationId, spec);
     try {
       const opened = await entry.opened;
-      return await use(opened, () => this.hold(destinationId, entry));
+      return await use(opened);
     } finally {
       this.release(destinationId, entry);
     }
@@ -84,16 +81,6 @@ export class BrowseCache {
       entry.timer = null;
     }
     return entry;
-  }
-
-  private hold(destinationId: string, entry: Entry): () => void {
-    entry.users++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.release(destinationId, entry);
-    };
   }
 
   private release(destinationId: string, entry: Entry): void {

@@ -19,6 +19,8 @@ import {
   TransientStorageError,
   WrongPasswordError,
 } from "../util/errors.ts";
+import { runDownloadChild, runStatsChild } from "./download-child.ts";
+import { isDownloadSpec, isStatsSpec } from "./download-protocol.ts";
 import { findParent, forgetAndPrune, forgetLock, withOpened } from "./operations.ts";
 import { openSpecRepository } from "./repository-access.ts";
 import { runRestoreChild } from "./restore-child.ts";
@@ -149,6 +151,8 @@ export async function runChildMain(): Promise<number> {
   }
   if (isRestoreSpec(read)) return runOther(() => runRestoreChild(read, signal, send), signal);
   if (isVerifySpec(read)) return runOther(() => runVerifyChild(read, signal, send), signal);
+  if (isStatsSpec(read)) return runOther(() => runStatsChild(read, signal, send), signal);
+  if (isDownloadSpec(read)) return runDownloadChild(read, signal);
   const spec: RunSpec = read;
   try {
     const compression = spec.compression;

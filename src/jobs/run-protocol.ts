@@ -5,6 +5,7 @@
  * stdout. Types only: both sides import this without loading the other.
  */
 import type { RunProgress } from "../events/types.ts";
+import type { DownloadSpec, StatsMessage, StatsSpec } from "./download-protocol.ts";
 import type { RepositoryTargetSpec } from "./repository-access.ts";
 import type { RestoreMessage, RestoreSpec } from "./restore-protocol.ts";
 import type { VerifyMessage, VerifySpec } from "./verify-protocol.ts";
@@ -40,8 +41,8 @@ export interface RunSpec {
   prune: boolean;
 }
 
-/** What the server writes first: a backup run, or another kind (restore). */
-export type ChildSpec = RunSpec | RestoreSpec | VerifySpec;
+/** What the server writes first: a backup run, or another kind (restore, check, download, stats). */
+export type ChildSpec = RunSpec | RestoreSpec | VerifySpec | DownloadSpec | StatsSpec;
 
 /** Server → child, after the spec. */
 export type ChildCommand = { type: "cancel" };
@@ -65,4 +66,5 @@ export type ChildMessage =
   | { type: "retention"; removed: number; pruned: boolean; problem: string | null }
   | { type: "failed"; kind: FailureKind; message: string }
   | RestoreMessage
-  | VerifyMessage;
+  | VerifyMessage
+  | StatsMessage;
