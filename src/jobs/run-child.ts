@@ -3,7 +3,9 @@
  * the job's retention (and prune when due), and reports JSON lines on stdout (run-protocol.ts).
  * It runs outside the server's event loop, so a busy or crashing backup never stalls or kills the
  * server. Cancel = {"type":"cancel"} on stdin, SIGTERM or SIGINT, or stdin closing (the server is
- * gone): the engine's AbortSignal stops the backup without writing a snapshot.
+ * gone): the engine's AbortSignal stops the backup without writing a snapshot. Other kinds of
+ * spec run a restore, a check or drill, storage statistics, or a download (which answers with a
+ * header line and then raw bytes: download-child.ts).
  */
 import { hostname } from "node:os";
 import { createInterface } from "node:readline";

@@ -9,6 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOWNLOADS_PER_USER } from "../../src/jobs/download-slots.ts";
@@ -19,6 +20,8 @@ import { tempDir } from "../helpers/temp.ts";
 
 const PASSPHRASE = "a long repository passphrase for tests";
 const BIG = 24 * 1024 * 1024;
+/** A sparse file: quick to back up (one zero blob), far larger than any buffer on the way. */
+const HOLE = 1024 * 1024 * 1024;
 
 let server: AuthTestServer;
 let admin: Browser;
@@ -82,6 +85,30 @@ function open(destinationId: string, path: string, signal?: AbortSignal): Promis
   return fetch(downloadUrl(destinationId, path), { headers: { cookie }, ...(signal ? { signal } : {}) });
 }
 
+/** A download over a raw socket that reads the response head and then stops reading. */
+async function holdOpen(destinationId: string, path: string): Promise<{ socket: Socket; head: string }> {
+  const url = new URL(downloadUrl(destinationId, path));
+  const cookie = [...admin.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  const socket = connect(Number(url.port), url.hostname);
+  socket.write(
+    `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`,
+  );
+  const head = await new Promise<string>((resolve, reject) => {
+    let buffered = "";
+    const onData = (d: Buffer) => {
+      buffered += d.toString("latin1");
+      const end = buffered.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      socket.off("data", onData);
+      socket.pause();
+      resolve(buffered.slice(0, end));
+    };
+    socket.on("data", onData);
+    socket.on("error", reject);
+  });
+  return { socket, head };
+}
+
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 beforeAll(async () => {
@@ -91,6 +118,7 @@ beforeAll(async () => {
   mkdirSync(bigSrc);
   bigBytes = randomBytes(BIG);
   writeFileSync(join(bigSrc, "big.bin"), bigBytes);
+  expect(spawnSync("truncate", ["-s", String(HOLE), join(bigSrc, "hole.bin")]).status).toBe(0);
   mkdirSync(awkSrc);
   buildAwkward(awkSrc);
   const local = await admin.api("POST", "/api/destinations", {
@@ -139,7 +167,10 @@ describe("downloads in a child process", () => {
       "GET",
       `/api/snapshots/latest/tree?${new URLSearchParams({ destinationId: localId, path: bigSrc })}`,
     );
-    expect(tree.json<{ items: { name: string }[] }>().items.map((i) => i.name)).toEqual(["big.bin"]);
+    expect(tree.json<{ items: { name: string }[] }>().items.map((i) => i.name)).toEqual([
+      "big.bin",
+      "hole.bin",
+    ]);
     const parts: Uint8Array[] = [first.value!];
     for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
     expect(sha(Buffer.concat(parts))).toBe(sha(bigBytes));
@@ -147,35 +178,31 @@ describe("downloads in a child process", () => {
   }, 120_000);
 
   it("ends the child when the client leaves mid-download", async () => {
-    const abort = new AbortController();
-    const res = await open(localId, join(bigSrc, "big.bin"), abort.signal);
-    const reader = res.body!.getReader();
-    await reader.read();
+    // A client that stops reading after the headers: the 1 GiB cannot fit in the pipe and socket
+    // buffers, so the child cannot finish by itself; it ends only because the client left.
+    const held = await holdOpen(localId, join(bigSrc, "hole.bin"));
+    expect(held.head).toMatch(/^HTTP\/1\.1 200/);
     expect(runChildren().length).toBe(1);
-    abort.abort();
-    await reader.cancel().catch(() => {});
+    held.socket.destroy();
     await waitFor("no download child left", () => runChildren().length === 0);
   }, 60_000);
 
   it("caps a user's downloads at once with 429 and gives the slot back when one ends", async () => {
-    const aborts = Array.from({ length: DOWNLOADS_PER_USER }, () => new AbortController());
-    const held = await Promise.all(aborts.map((a) => open(localId, join(bigSrc, "big.bin"), a.signal)));
-    expect(held.map((r) => r.status)).toEqual(aborts.map(() => 200));
-    const over = await admin.get(
-      `/api/snapshots/latest/download?${new URLSearchParams({ destinationId: localId, path: join(bigSrc, "big.bin") })}`,
-    );
+    const hole = join(bigSrc, "hole.bin");
+    const held = await Promise.all(Array.from({ length: DOWNLOADS_PER_USER }, () => holdOpen(localId, hole)));
+    expect(held.map((h) => h.head.slice(0, 12))).toEqual(held.map(() => "HTTP/1.1 200"));
+    const query = (path: string) => new URLSearchParams({ destinationId: localId, path });
+    const over = await admin.get(`/api/snapshots/latest/download?${query(hole)}`);
     expect(over.status).toBe(429);
     expect(over.headers.get("retry-after")).toBe("10");
     expect(over.json<{ error: { message: string } }>().error.message).toContain("downloads running");
-    for (const a of aborts) a.abort();
+    for (const h of held) h.socket.destroy();
     await waitFor("the held downloads to end", () => runChildren().length === 0);
-    const again = await admin.get(
-      `/api/snapshots/latest/download?${new URLSearchParams({ destinationId: localId, path: join(bigSrc, "bigger.bin") })}`,
-    );
-    // A slot is free again: the request reaches the child, which answers a clean 404.
+    // A slot is free again: the request reaches the child, which answers a clean JSON 404.
+    const again = await admin.get(`/api/snapshots/latest/download?${query(join(bigSrc, "nope.bin"))}`);
     expect(again.status).toBe(404);
-    expect(again.json<{ error: { status: number } }>().error.status).toBe(404);
     expect(again.headers.get("content-type")).toContain("application/json");
+    expect(again.json<{ error: { status: number } }>().error.status).toBe(404);
   }, 120_000);
 });
 
