@@ -6,6 +6,7 @@
  * backup or a prune, and a prune racing a listing at worst yields a NotFound for a pack just gone.
  */
 import type { TreeCache } from "../engine/browse/index.ts";
+import type { MasterKeys } from "../engine/crypto/keys.ts";
 import type { RepositoryImpl } from "../engine/repository/index.ts";
 import type { RepositoryTargetSpec } from "./repository-access.ts";
 
@@ -41,6 +42,20 @@ export class BrowseCache {
       return await use(opened);
     } finally {
       this.release(destinationId, entry);
+    }
+  }
+
+  /**
+   * The master keys of the destination's repository if it is open here already (a download child
+   * then skips the key derivation); null otherwise: this never opens a repository.
+   */
+  async openKeys(destinationId: string): Promise<MasterKeys | null> {
+    const entry = this.entries.get(destinationId);
+    if (!entry) return null;
+    try {
+      return (await entry.opened).repo.masterKeys;
+    } catch {
+      return null;
     }
   }
 

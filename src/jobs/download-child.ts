@@ -8,9 +8,9 @@
  * response, never into wrong bytes).
  */
 import { downloadPath, TreeCache } from "../engine/browse/index.ts";
-import type { RepositoryImpl } from "../engine/repository/index.ts";
+import { openRepositoryWithKeys, type RepositoryImpl } from "../engine/repository/index.ts";
 import { repositoryStats } from "../engine/stats.ts";
-import { CancelledError, NotFoundError, ValidationError } from "../util/errors.ts";
+import { CancelledError, NotFoundError, ValidationError, WrongPasswordError } from "../util/errors.ts";
 import type {
   DownloadFailure,
   DownloadHeader,
@@ -19,7 +19,7 @@ import type {
   StatsSpec,
 } from "./download-protocol.ts";
 import { withOpened } from "./operations.ts";
-import { openSpecRepository } from "./repository-access.ts";
+import { openSpecRepository, specBackend } from "./repository-access.ts";
 import type { ChildMessage } from "./run-protocol.ts";
 
 const out = process.stdout;
@@ -66,6 +66,25 @@ function failureOf(e: unknown): DownloadFailure {
   return "other";
 }
 
+/** With the server's master keys when given (no key derivation), else (or if they fail) the passphrase. */
+async function openForDownload(spec: DownloadSpec, signal: AbortSignal): Promise<RepositoryImpl> {
+  const options = { lock: "none" as const, signal };
+  if (spec.masterKeys) {
+    const backend = specBackend(spec.target);
+    const keys = {
+      encrypt: spec.masterKeys.encrypt === null ? null : Buffer.from(spec.masterKeys.encrypt, "base64"),
+      mac: Buffer.from(spec.masterKeys.mac, "base64"),
+    };
+    try {
+      return await openRepositoryWithKeys(backend, keys, options);
+    } catch (e) {
+      await backend.close().catch(() => {});
+      if (!(e instanceof WrongPasswordError)) throw e;
+    }
+  }
+  return openSpecRepository(spec.target, options);
+}
+
 /** Runs one download; the exit code is non-zero only when it failed after the header. */
 export async function runDownloadChild(spec: DownloadSpec, signal: AbortSignal): Promise<number> {
   // A closed pipe (the server cancelled) must end the child, not throw an unhandled error.
@@ -73,7 +92,7 @@ export async function runDownloadChild(spec: DownloadSpec, signal: AbortSignal):
   let ready = false;
   let repo: RepositoryImpl | null = null;
   try {
-    repo = await openSpecRepository(spec.target, { lock: "none", signal });
+    repo = await openForDownload(spec, signal);
     const snapshot = await repo.findSnapshot(spec.snapshotRef, signal);
     const d = await downloadPath(repo, new TreeCache(repo), snapshot, spec.path, { signal, withSize: true });
     const header: DownloadHeader = { type: "ready", kind: d.kind, name: d.name, size: d.size };

@@ -13,6 +13,11 @@ export interface DownloadSpec {
   snapshotRef: string;
   /** An absolute snapshot path already refused for `..`, NUL and the like; "" is the root. */
   path: string;
+  /**
+   * The repository's master keys (base64) when the server has it open already: the child skips
+   * the key derivation. As secret as the passphrase beside them; the passphrase is the fallback.
+   */
+  masterKeys?: { encrypt: string | null; mac: string };
 }
 
 /** Why a download could not start, so the server can answer with the right status. */

@@ -251,7 +251,20 @@ export async function downloadFrom(
     const target = (await repositoryTargetSpecLazy())({ db: deps.db, dataDir: deps.dataDir }, dest.id);
     const { startChildDownload } = await import("./download-process.ts");
     const command = deps.childCommand ?? (await import("./run-command.ts")).runChildCommand();
-    const spec = { kind: "download" as const, target, snapshotRef: ref, path };
+    const keys = await deps.browse.openKeys(dest.id);
+    const masterKeys = keys
+      ? {
+          encrypt: keys.encrypt ? Buffer.from(keys.encrypt).toString("base64") : null,
+          mac: Buffer.from(keys.mac).toString("base64"),
+        }
+      : undefined;
+    const spec = {
+      kind: "download" as const,
+      target,
+      snapshotRef: ref,
+      path,
+      ...(masterKeys ? { masterKeys } : {}),
+    };
     return await startChildDownload(command, spec, { signal, onEnd: release });
   } catch (e) {
     release();
