@@ -80,9 +80,9 @@ function downloadUrl(destinationId: string, path: string): string {
   return `${server.url}/api/snapshots/latest/download?${new URLSearchParams({ destinationId, path })}`;
 }
 
-function open(destinationId: string, path: string, signal?: AbortSignal): Promise<Response> {
+function open(destinationId: string, path: string): Promise<Response> {
   const cookie = [...admin.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-  return fetch(downloadUrl(destinationId, path), { headers: { cookie }, ...(signal ? { signal } : {}) });
+  return fetch(downloadUrl(destinationId, path), { headers: { cookie } });
 }
 
 /** A download over a raw socket that reads the response head and then stops reading. */
