@@ -7,9 +7,10 @@
  *
  * Usage: node_modules/.bin/bun bench/jobs-latency.ts [--dir /tmp/backapp-bench] [--small] [--requests N] [--out FILE]
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { childPids, rssKiB } from "./lib/proc.ts";
 import { DEFAULT_SPEC, ensureTree } from "./lib/tree.ts";
 import { Client, serveFromSource } from "./lib/web-client.ts";
 
@@ -32,29 +33,6 @@ const SMALL = {
   largeMixedMiB: [8, 8],
   largeRandomMiB: [8, 8],
 };
-
-function rssKiB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Children of `pid` (the run's `__run` process). */
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) out.push(Number(name));
-    } catch {}
-  }
-  return out;
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;

@@ -23,8 +23,11 @@ export class ForbiddenError extends BackappError {
 
 /** Too many attempts (429); `retryAfter` in seconds. */
 export class RateLimitedError extends BackappError {
-  constructor(readonly retryAfter: number) {
-    super(`Too many attempts. Try again in ${retryAfter} seconds.`);
+  constructor(
+    readonly retryAfter: number,
+    message = `Too many attempts. Try again in ${retryAfter} seconds.`,
+  ) {
+    super(message);
   }
 }
 

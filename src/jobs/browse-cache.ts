@@ -6,6 +6,7 @@
  * backup or a prune, and a prune racing a listing at worst yields a NotFound for a pack just gone.
  */
 import type { TreeCache } from "../engine/browse/index.ts";
+import type { MasterKeys } from "../engine/crypto/keys.ts";
 import type { RepositoryImpl } from "../engine/repository/index.ts";
 import type { RepositoryTargetSpec } from "./repository-access.ts";
 
@@ -29,21 +30,32 @@ export class BrowseCache {
 
   constructor(private readonly idleMs: number = IDLE_CLOSE_MS) {}
 
-  /**
-   * Runs `use` with the destination's opened repository. `use` may return a `release` to call
-   * later (a download stream that outlives the request); otherwise it is released at once.
-   */
+  /** Runs `use` with the destination's opened repository, kept open while `use` runs. */
   async with<T>(
     destinationId: string,
     spec: () => RepositoryTargetSpec,
-    use: (opened: OpenedRepository, hold: () => () => void) => Promise<T>,
+    use: (opened: OpenedRepository) => Promise<T>,
   ): Promise<T> {
     const entry = this.acquire(destinationId, spec);
     try {
       const opened = await entry.opened;
-      return await use(opened, () => this.hold(destinationId, entry));
+      return await use(opened);
     } finally {
       this.release(destinationId, entry);
+    }
+  }
+
+  /**
+   * The master keys of the destination's repository if it is open here already (a download child
+   * then skips the key derivation); null otherwise: this never opens a repository.
+   */
+  async openKeys(destinationId: string): Promise<MasterKeys | null> {
+    const entry = this.entries.get(destinationId);
+    if (!entry) return null;
+    try {
+      return (await entry.opened).repo.masterKeys;
+    } catch {
+      return null;
     }
   }
 
@@ -84,16 +96,6 @@ export class BrowseCache {
       entry.timer = null;
     }
     return entry;
-  }
-
-  private hold(destinationId: string, entry: Entry): () => void {
-    entry.users++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.release(destinationId, entry);
-    };
   }
 
   private release(destinationId: string, entry: Entry): void {

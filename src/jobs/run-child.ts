@@ -5,7 +5,9 @@
  * server. Cancel = {"type":"cancel"} on stdin, SIGTERM or SIGINT; a lost server (stdin closing, stdout
  * broken, or the child re-parented after the server was SIGKILLed) cancels too: the engine's
  * AbortSignal stops the run without writing a snapshot and releases the repository lock, and the
- * child exits on its own if that takes too long, so an orphan never keeps writing.
+ * child exits on its own if that takes too long, so an orphan never keeps writing. Other kinds of
+ * spec run a restore, a check or drill, storage statistics, a recovery copy, or a download (which
+ * answers with a header line and then raw bytes: download-child.ts).
  */
 import { hostname } from "node:os";
 import { createInterface } from "node:readline";
@@ -21,6 +23,8 @@ import {
   TransientStorageError,
   WrongPasswordError,
 } from "../util/errors.ts";
+import { runDownloadChild, runStatsChild } from "./download-child.ts";
+import { isDownloadSpec, isStatsSpec } from "./download-protocol.ts";
 import { findParent, forgetAndPrune, forgetLock, withOpened } from "./operations.ts";
 import { isRecoveryCopySpec, runRecoveryCopyChild, storeRecoveryCopy } from "./recovery-copy-child.ts";
 import { openSpecRepository } from "./repository-access.ts";
@@ -186,6 +190,8 @@ export async function runChildMain(): Promise<number> {
   if (isRestoreSpec(read)) return runOther(() => runRestoreChild(read, signal, send), signal);
   if (isVerifySpec(read)) return runOther(() => runVerifyChild(read, signal, send), signal);
   if (isRecoveryCopySpec(read)) return runOther(() => runRecoveryCopyChild(read, signal, send), signal);
+  if (isStatsSpec(read)) return runOther(() => runStatsChild(read, signal, send), signal);
+  if (isDownloadSpec(read)) return runDownloadChild(read, signal);
   const spec: RunSpec = read;
   try {
     const compression = spec.compression;

@@ -34,7 +34,7 @@ async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: stri
   if (buffered.trim() !== "") onLine(buffered);
 }
 
-async function tail(stream: ReadableStream<Uint8Array>): Promise<string> {
+export async function tail(stream: ReadableStream<Uint8Array>): Promise<string> {
   let text = "";
   const decoder = new TextDecoder();
   for await (const chunk of stream)

@@ -5,6 +5,7 @@
  * stdout. Types only: both sides import this without loading the other.
  */
 import type { RunProgress } from "../events/types.ts";
+import type { DownloadSpec, StatsMessage, StatsSpec } from "./download-protocol.ts";
 import type { RecoveryCopyMessage, RecoveryCopySpec } from "./recovery-copy-child.ts";
 import type { RepositoryTargetSpec } from "./repository-access.ts";
 import type { RestoreMessage, RestoreSpec } from "./restore-protocol.ts";
@@ -43,8 +44,8 @@ export interface RunSpec {
   recoveryCopy?: string;
 }
 
-/** What the server writes first: a backup run, or another kind (restore). */
-export type ChildSpec = RunSpec | RestoreSpec | VerifySpec | RecoveryCopySpec;
+/** What the server writes first: a backup run, or another kind (restore, check, download, stats, recovery copy). */
+export type ChildSpec = RunSpec | RestoreSpec | VerifySpec | DownloadSpec | StatsSpec | RecoveryCopySpec;
 
 /** Server → child, after the spec. */
 export type ChildCommand = { type: "cancel" };
@@ -69,4 +70,5 @@ export type ChildMessage =
   | { type: "failed"; kind: FailureKind; message: string }
   | RestoreMessage
   | VerifyMessage
+  | StatsMessage
   | RecoveryCopyMessage;

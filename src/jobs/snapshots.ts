@@ -1,7 +1,7 @@
 /**
  * Browsing snapshots for the web layer (issue 10): list a destination's snapshots (with the job
  * each belongs to, read from its `job:<configId>` tag), list a directory page, search, a file's
- * versions across a job's snapshots, and downloads. Every id is judged for the principal first
+ * versions across a job's snapshots, and downloads (in a child process). Every id is judged for the principal first
  * (another user's destination or job reads as missing). The engine is loaded on first use.
  */
 import { isAdmin, ownedOrNotFound, type Principal } from "../auth/permissions.ts";
@@ -12,6 +12,8 @@ import type { SearchPage, TreePage, VersionItem } from "../engine/browse/index.t
 import type { Snapshot } from "../engine/types.ts";
 import { NotFoundError, ValidationError } from "../util/errors.ts";
 import { BrowseCache, type OpenedRepository } from "./browse-cache.ts";
+import type { ChildDownload } from "./download-process.ts";
+import { DownloadSlots } from "./download-slots.ts";
 import { repositoryTargetSpecLazy } from "./snapshot-paths.ts";
 
 export { resolveRequestPath } from "./snapshot-paths.ts";
@@ -20,6 +22,10 @@ export interface SnapshotsDeps {
   db: Db;
   dataDir: string;
   browse: BrowseCache;
+  /** Downloads per user at once (default: the server's shared DownloadSlots). */
+  downloads?: DownloadSlots;
+  /** The child's command line (default: this program's `__run`). */
+  childCommand?: string[];
 }
 
 export interface SnapshotJson {
@@ -34,6 +40,8 @@ export interface SnapshotJson {
 }
 
 const JOB_TAG = "job:";
+/** A full id, a unique prefix (8 hex digits or more) or "latest". */
+const SNAPSHOT_REF = /^(latest|[0-9a-f]{8,64})$/;
 const PAGE = 100;
 
 let sharedCache: BrowseCache | null = null;
@@ -53,7 +61,7 @@ export async function withRepository<T>(
   deps: SnapshotsDeps,
   p: Principal,
   destinationId: string,
-  use: (opened: OpenedRepository, hold: () => () => void) => Promise<T>,
+  use: (opened: OpenedRepository) => Promise<T>,
 ): Promise<T> {
   const dest = visibleDestination(deps.db, p, destinationId);
   const spec = await repositoryTargetSpecLazy();
@@ -157,7 +165,7 @@ function cursorOf(s: SnapshotJson): string {
 
 /** A snapshot by full id, unique prefix (≥ 8 hex) or "latest". */
 export async function findSnapshotIn(opened: OpenedRepository, ref: string, signal?: AbortSignal) {
-  if (!/^(latest|[0-9a-f]{8,64})$/.test(ref)) throw new NotFoundError("snapshot not found");
+  if (!SNAPSHOT_REF.test(ref)) throw new NotFoundError("snapshot not found");
   return opened.repo.findSnapshot(ref, signal);
 }
 
@@ -213,18 +221,22 @@ export async function versionsOf(
   return { destinationId: config.destinationId, items };
 }
 
-export interface Download {
-  kind: "file" | "tar";
-  name: string;
-  size: number | null;
-  stream: ReadableStream<Uint8Array>;
+export type Download = ChildDownload;
+
+let sharedSlots: DownloadSlots | null = null;
+/** The server's one count of downloads per user. */
+export function downloadSlots(): DownloadSlots {
+  sharedSlots ??= new DownloadSlots();
+  return sharedSlots;
 }
 
 /**
- * A file's bytes or a tar of anything else. The repository stays open until the stream ends or
- * is cancelled (the client left).
+ * A file's bytes or a tar of anything else, read, decrypted and packed by a child process
+ * (download-child.ts) so a large download never holds up the pages. Ownership, the snapshot
+ * reference's shape and the user's download cap (429) are judged here, before a child starts;
+ * a missing snapshot or path still rejects (404/400) before any byte is sent.
  */
-export function downloadFrom(
+export async function downloadFrom(
   deps: SnapshotsDeps,
   p: Principal,
   destinationId: string,
@@ -232,15 +244,32 @@ export function downloadFrom(
   path: string,
   signal?: AbortSignal,
 ): Promise<Download> {
-  return withRepository(deps, p, destinationId, async (opened, hold) => {
-    const { downloadPath } = await import("../engine/browse/index.ts");
-    const snapshot = await findSnapshotIn(opened, ref, signal);
-    const d = await downloadPath(opened.repo, opened.trees, snapshot, path, { signal, withSize: true });
-    const release = hold();
-    const stream = d.stream.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ flush: release }));
-    signal?.addEventListener("abort", release, { once: true });
-    return { ...d, stream };
-  });
+  const dest = visibleDestination(deps.db, p, destinationId);
+  if (!SNAPSHOT_REF.test(ref)) throw new NotFoundError("snapshot not found");
+  const release = (deps.downloads ?? downloadSlots()).take(p.id);
+  try {
+    const target = (await repositoryTargetSpecLazy())({ db: deps.db, dataDir: deps.dataDir }, dest.id);
+    const { startChildDownload } = await import("./download-process.ts");
+    const command = deps.childCommand ?? (await import("./run-command.ts")).runChildCommand();
+    const keys = await deps.browse.openKeys(dest.id);
+    const masterKeys = keys
+      ? {
+          encrypt: keys.encrypt ? Buffer.from(keys.encrypt).toString("base64") : null,
+          mac: Buffer.from(keys.mac).toString("base64"),
+        }
+      : undefined;
+    const spec = {
+      kind: "download" as const,
+      target,
+      snapshotRef: ref,
+      path,
+      ...(masterKeys ? { masterKeys } : {}),
+    };
+    return await startChildDownload(command, spec, { signal, onEnd: release });
+  } catch (e) {
+    release();
+    throw e;
+  }
 }
 
 /** The Content-Disposition header for a download's name (safe for any byte). */

@@ -2,8 +2,9 @@
  * `GET /api/storage/usage`: per destination the principal may see, what its repository stores
  * (pack bytes and count), the logical size of its latest snapshot, the dedup and compression
  * ratios — the numbers of `backapp stats` — and a monthly cost estimate (storage-prices.ts).
- * Reading the stats walks the snapshots' trees, so a result is kept until a run into that
- * destination ends (keyed by its newest ended run). An unreachable destination reports its error.
+ * Reading the stats walks the snapshots' trees (decrypting every tree), so it runs in a child
+ * process off the event loop, and a result is kept until a run into that destination ends (keyed
+ * by its newest ended run). An unreachable destination reports its error.
  */
 import { desc, eq } from "drizzle-orm";
 import type { Principal } from "../auth/permissions.ts";
@@ -11,22 +12,10 @@ import type { Db } from "../db/client.ts";
 import { type DestinationRow, listDestinationRows } from "../db/destinations.ts";
 import { destinationActivity } from "../db/report-queries.ts";
 import { backupLogs } from "../db/schema.ts";
+import type { RepoNumbers, StatsSpec } from "./download-protocol.ts";
 import { destinationPrice, monthlyCost, type Price } from "./storage-prices.ts";
 
 const DAY = 86_400_000;
-
-export interface RepoNumbers {
-  storedBytes: number;
-  objects: number;
-  snapshots: number;
-  latestSnapshot: string | null;
-  logicalBytes: number;
-  latestFiles: number;
-  totalLogicalBytes: number;
-  uniqueBytes: number;
-  dedupRatio: number;
-  compressionRatio: number;
-}
 
 export interface DestinationUsage extends Partial<RepoNumbers> {
   destinationId: string;
@@ -38,6 +27,14 @@ export interface DestinationUsage extends Partial<RepoNumbers> {
 }
 
 const cache = new Map<string, { key: string; numbers: RepoNumbers }>();
+const inFlight = new Map<string, Promise<RepoNumbers>>();
+
+export interface UsageDeps {
+  db: Db;
+  dataDir: string;
+  /** The child's command line (default: this program's `__run`). */
+  childCommand?: string[];
+}
 
 function cacheKey(db: Db, destinationId: string): string {
   const row = db
@@ -50,36 +47,43 @@ function cacheKey(db: Db, destinationId: string): string {
   return `${row?.id ?? ""}:${row?.end ?? ""}`;
 }
 
-async function readNumbers(deps: { db: Db; dataDir: string }, dest: DestinationRow): Promise<RepoNumbers> {
+/** The numbers, read by a child process (`backapp __run`, download-child.ts): off the event loop. */
+async function statsInChild(deps: UsageDeps, dest: DestinationRow): Promise<RepoNumbers> {
+  const { repositoryTargetSpec } = await import("./repository-access.ts");
+  const { startChildRun } = await import("./run-process.ts");
+  const command = deps.childCommand ?? (await import("./run-command.ts")).runChildCommand();
+  const spec: StatsSpec = { kind: "stats", target: repositoryTargetSpec(deps, dest.id) };
+  let numbers: RepoNumbers | null = null;
+  let failure = "";
+  const child = startChildRun(command, spec, (m) => {
+    if (m.type === "stats") numbers = m.numbers;
+    else if (m.type === "failed") failure = m.message;
+  });
+  const { exitCode, stderrTail } = await child.done;
+  if (numbers) return numbers;
+  throw new Error(
+    failure || `the stats process ended (exit code ${exitCode}): ${stderrTail.trim().slice(-300)}`,
+  );
+}
+
+async function readNumbers(deps: UsageDeps, dest: DestinationRow): Promise<RepoNumbers> {
   const key = cacheKey(deps.db, dest.id);
   const hit = cache.get(dest.id);
   if (hit && hit.key === key) return hit.numbers;
-  const { repositoryTargetSpec, openSpecRepository } = await import("./repository-access.ts");
-  const { repositoryStats } = await import("../engine/stats.ts");
-  const repo = await openSpecRepository(repositoryTargetSpec(deps, dest.id), { lock: "shared" });
-  try {
-    const s = await repositoryStats(repo, { snapshots: await repo.listSnapshots() });
-    const numbers: RepoNumbers = {
-      storedBytes: s.storedSize,
-      objects: s.packs,
-      snapshots: s.snapshots,
-      latestSnapshot: s.latest.id,
-      logicalBytes: s.latest.size,
-      latestFiles: s.latest.files,
-      totalLogicalBytes: s.totalSize,
-      uniqueBytes: s.uniqueSize,
-      dedupRatio: s.dedupRatio,
-      compressionRatio: s.compressionRatio,
-    };
-    cache.set(dest.id, { key, numbers });
-    return numbers;
-  } finally {
-    await repo.close();
+  // Two requests at once share one child.
+  const flight = `${dest.id}\0${key}`;
+  let reading = inFlight.get(flight);
+  if (!reading) {
+    reading = statsInChild(deps, dest).finally(() => inFlight.delete(flight));
+    inFlight.set(flight, reading);
   }
+  const numbers = await reading;
+  cache.set(dest.id, { key, numbers });
+  return numbers;
 }
 
 export async function storageUsage(
-  deps: { db: Db; dataDir: string; now: number },
+  deps: UsageDeps & { now: number },
   p: Principal,
 ): Promise<{ items: DestinationUsage[] }> {
   // One's own destinations (an admin's too: the report is about what one pays for).

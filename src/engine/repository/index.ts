@@ -22,6 +22,7 @@ export {
   loadIndex,
   type OpenOptions,
   openRepository,
+  openRepositoryWithKeys,
   repositoryExists,
 } from "./open.ts";
 export { type PackEntry, packName, readPackHeader } from "./pack-format.ts";
