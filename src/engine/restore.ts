@@ -8,6 +8,7 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { CancelledError, IntegrityError, throwIfAborted, ValidationError } from "../util/errors.ts";
+import { Limiter } from "./backup/limiter.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { isPackSource, type PackSource } from "./repository/pack-reader.ts";
 import { startCount } from "./restore/count.ts";
@@ -35,8 +36,12 @@ interface Run {
   /** Files gathered for the next batch. */
   batch: FileJob[];
   batchBlobs: number;
-  /** The batch being restored. */
-  running: Promise<void>;
+  /** Batches not done yet, oldest first (at most MAX_BATCHES). */
+  active: Array<Promise<void>>;
+  /** Settles once every range of the newest batch has started (then the next may start). */
+  reading: Promise<void>;
+  /** Range reads in flight across overlapping batches. */
+  slots: Limiter;
   handles: HandleBudget;
   /** Trees loaded ahead by the counting pass. */
   trees: TreeFeed;
@@ -179,20 +184,41 @@ async function addFile(run: Run, job: FileJob): Promise<void> {
   }
 }
 
-/** Waits for the running batch, then starts the filled one. */
+/**
+ * Batches overlap (as restic's restorer keeps its downloaders busy across all packs): the next
+ * batch is planned and its reads start once every range of the previous one has started, so
+ * readers never idle through a batch's tail (its last ranges, writes and renames).
+ */
+const MAX_BATCHES = 2;
+/** Range reads in flight; memory is about one blob (~1 MiB, 8 MiB at most) per read. */
+const READERS = 8;
+
+/** Starts the filled batch once the previous one is reading and fewer than MAX_BATCHES run. */
 async function dispatch(run: Run): Promise<void> {
   const jobs = run.batch;
   run.batch = [];
   run.batchBlobs = 0;
   try {
-    await run.running;
+    await run.reading;
+    while (run.active.length >= (jobs.length === 0 ? 1 : MAX_BATCHES)) await run.active.shift();
   } catch (e) {
     run.fatal ??= e;
     throw e;
   }
   if (jobs.length === 0) return;
-  run.running = restoreBatch(jobs, batchOptions(run));
-  run.running.catch(() => {});
+  let started = () => {};
+  run.reading = new Promise<void>((go) => {
+    started = go;
+  });
+  const done = restoreBatch(jobs, { ...batchOptions(run), onReading: started, after: run.active.at(-1) });
+  done.catch(() => {}).finally(started);
+  run.active.push(done);
+}
+
+/** Dispatches what is gathered and waits for every batch. */
+async function drainBatches(run: Run): Promise<void> {
+  await dispatch(run);
+  await dispatch(run); // with nothing gathered: waits for the last one
 }
 
 function batchOptions(run: Run): BatchOptions {
@@ -202,7 +228,8 @@ function batchOptions(run: Run): BatchOptions {
     verify: run.options.verify ?? false,
     overwrite: run.options.overwrite ?? "if-changed",
     signal: run.signal,
-    readers: run.options.concurrency,
+    readers: run.options.concurrency ?? READERS,
+    slots: run.slots,
     handles: run.handles,
     events: {
       started: (job) => progress.fileStarted(job.display),
@@ -282,7 +309,9 @@ export async function restore(
     source: packSource(repo),
     batch: [],
     batchBlobs: 0,
-    running: Promise.resolve(),
+    active: [],
+    reading: Promise.resolve(),
+    slots: new Limiter(options.concurrency ?? READERS),
     handles: new HandleBudget(64),
     trees: new TreeFeed(repo, signal),
     dirs: [],
@@ -302,13 +331,12 @@ export async function restore(
     await count.done;
     run.links = run.counter.seal();
     await restoreTree(run, run.trees.take(snapshot.tree, signal), target, []);
-    await dispatch(run);
-    await run.running;
+    await drainBatches(run);
     await linkAll(run);
     await finishDirs(run);
     reportMissingIncludes(run);
   } catch (e) {
-    await run.running.catch(() => {});
+    await Promise.allSettled(run.active);
     throw signal.aborted ? new CancelledError("restore cancelled", { cause: e }) : e;
   } finally {
     await count.stop();
@@ -357,8 +385,7 @@ async function linkAll(run: Run): Promise<void> {
       await linkOne(run, group.leader, f);
     }
   }
-  await dispatch(run);
-  await run.running;
+  await drainBatches(run);
 }
 
 /** Links one follower; counts it (a link shares its verified leader's inode) and reports it. */

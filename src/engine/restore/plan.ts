@@ -38,8 +38,18 @@ export interface BatchOptions {
   overwrite?: OverwriteMode;
   signal: AbortSignal;
   events: BatchEvents;
-  /** Range reads in flight (default 6). */
+  /** Range reads in flight for this batch (default 8). */
   readers?: number;
+  /** Reader slots shared by overlapping batches (see ReadOptions.slots). */
+  slots?: { acquire(): Promise<() => void> };
+  /** Called once every range of the batch has started: the next batch may begin. */
+  onReading?: () => void;
+  /**
+   * The previous batch, when batches overlap: awaited before this one judges its files, so a big
+   * file's segment never counts writes of an earlier segment that are still to come as missing.
+   */
+  after?: Promise<void>;
+  /** How blobs are merged into range reads (default RESTORE_COALESCE). */
   coalesce?: CoalesceOptions;
   handles?: HandleBudget;
   /** Blob writes (and file completions) in flight (default 16). */
@@ -110,7 +120,8 @@ class Batch {
       seg.state.offset = total;
     }
     this.sinks.push(sink);
-    this.leftAfter.set(sink, sink.remaining - entries.length);
+    // From the plan, not from sink.remaining: the previous segment may still be writing.
+    this.leftAfter.set(sink, seg ? all.length - seg.first - seg.count : 0);
     let offset = base;
     for (const e of entries) {
       this.target(e).targets.push({ sink, offset });
@@ -196,7 +207,7 @@ class Batch {
   }
 
   ranges(): PackRange[] {
-    const opts = this.o.coalesce ?? DEFAULT_COALESCE;
+    const opts = this.o.coalesce ?? RESTORE_COALESCE;
     return [...this.packs].flatMap(([pack, blobs]) =>
       coalesce(
         pack,
@@ -206,6 +217,16 @@ class Batch {
     );
   }
 }
+
+/**
+ * Ranges of at most 4 MiB: a batch of small files often wants one or two packs, and whole-pack
+ * ranges left all but one or two readers idle (from S3, a restore ran at half restic's speed).
+ * Several GETs per pack cost little next to a stalled pipeline.
+ */
+export const RESTORE_COALESCE: CoalesceOptions = {
+  maxGap: DEFAULT_COALESCE.maxGap,
+  maxRange: 4 * 1024 * 1024,
+};
 
 /**
  * Restores `jobs`. Per-file problems go to events.failed; rejects only on cancellation (temporary
@@ -248,8 +269,10 @@ export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<vo
       batch.ranges(),
       { blob: (e, p) => batch.deliver(e, p), failed: (e, err) => batch.undeliverable(e, err) },
       {
-        concurrency: o.readers ?? 6,
+        concurrency: o.readers ?? 8,
         signal: o.signal,
+        slots: o.slots,
+        onAllStarted: o.onReading,
       },
     ).catch((e: unknown) => {
       stopped = e;
@@ -258,6 +281,7 @@ export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<vo
     await batch.drain().catch((e: unknown) => {
       stopped ??= e;
     });
+    await o.after?.catch(() => {}); // its failure is reported by its own dispatcher
     if (stopped) throw stopped;
     for (const s of batch.sinks) {
       if (batch.short(s)) o.events.failed(s.job, new Error("internal: blobs left unwritten"));
