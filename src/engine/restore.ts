@@ -8,13 +8,13 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { CancelledError, IntegrityError, throwIfAborted, ValidationError } from "../util/errors.ts";
-import { Limiter } from "./backup/limiter.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { isPackSource, type PackSource } from "./repository/pack-reader.ts";
+import { BatchQueue, READERS } from "./restore/batches.ts";
 import { startCount } from "./restore/count.ts";
 import { applyDirMeta, ensureDir, restoreSymlink } from "./restore/fs-ops.ts";
 import { LinkCounter, type LinkGroups, linkFollower } from "./restore/links.ts";
-import { type BatchOptions, restoreBatch } from "./restore/plan.ts";
+import type { BatchOptions } from "./restore/plan.ts";
 import { createSelector, pathMatches, type Selector, splitSnapshotPath } from "./restore/select.ts";
 import { type FileJob, HandleBudget } from "./restore/sink.ts";
 import { TreeFeed } from "./restore/trees.ts";
@@ -36,12 +36,8 @@ interface Run {
   /** Files gathered for the next batch. */
   batch: FileJob[];
   batchBlobs: number;
-  /** Batches not done yet, oldest first (at most MAX_BATCHES). */
-  active: Array<Promise<void>>;
-  /** Settles once every range of the newest batch has started (then the next may start). */
-  reading: Promise<void>;
-  /** Range reads in flight across overlapping batches. */
-  slots: Limiter;
+  /** Batches being restored (they overlap). */
+  batches: BatchQueue;
   handles: HandleBudget;
   /** Trees loaded ahead by the counting pass. */
   trees: TreeFeed;
@@ -162,7 +158,7 @@ async function restoreNode(
   }
 }
 
-/** Files are restored in batches (pack-ordered inside each), one batch while the walk fills the next. */
+/** Files are restored in batches (pack-ordered inside each), overlapping (restore/batches.ts). */
 const BATCH_FILES = 2048;
 const BATCH_BLOBS = 4096;
 
@@ -184,35 +180,17 @@ async function addFile(run: Run, job: FileJob): Promise<void> {
   }
 }
 
-/**
- * Batches overlap (as restic's restorer keeps its downloaders busy across all packs): the next
- * batch is planned and its reads start once every range of the previous one has started, so
- * readers never idle through a batch's tail (its last ranges, writes and renames).
- */
-const MAX_BATCHES = 2;
-/** Range reads in flight; memory is about one blob (~1 MiB, 8 MiB at most) per read. */
-const READERS = 8;
-
-/** Starts the filled batch once the previous one is reading and fewer than MAX_BATCHES run. */
+/** Starts the filled batch (batches.ts says when); with none gathered, waits for all. */
 async function dispatch(run: Run): Promise<void> {
   const jobs = run.batch;
   run.batch = [];
   run.batchBlobs = 0;
   try {
-    await run.reading;
-    while (run.active.length >= (jobs.length === 0 ? 1 : MAX_BATCHES)) await run.active.shift();
+    await run.batches.start(jobs, batchOptions(run));
   } catch (e) {
     run.fatal ??= e;
     throw e;
   }
-  if (jobs.length === 0) return;
-  let started = () => {};
-  run.reading = new Promise<void>((go) => {
-    started = go;
-  });
-  const done = restoreBatch(jobs, { ...batchOptions(run), onReading: started, after: run.active.at(-1) });
-  done.catch(() => {}).finally(started);
-  run.active.push(done);
 }
 
 /** Dispatches what is gathered and waits for every batch. */
@@ -229,7 +207,6 @@ function batchOptions(run: Run): BatchOptions {
     overwrite: run.options.overwrite ?? "if-changed",
     signal: run.signal,
     readers: run.options.concurrency ?? READERS,
-    slots: run.slots,
     handles: run.handles,
     events: {
       started: (job) => progress.fileStarted(job.display),
@@ -309,9 +286,7 @@ export async function restore(
     source: packSource(repo),
     batch: [],
     batchBlobs: 0,
-    active: [],
-    reading: Promise.resolve(),
-    slots: new Limiter(options.concurrency ?? READERS),
+    batches: new BatchQueue(options.concurrency ?? READERS),
     handles: new HandleBudget(64),
     trees: new TreeFeed(repo, signal),
     dirs: [],
@@ -336,7 +311,7 @@ export async function restore(
     await finishDirs(run);
     reportMissingIncludes(run);
   } catch (e) {
-    await Promise.allSettled(run.active);
+    await run.batches.settle();
     throw signal.aborted ? new CancelledError("restore cancelled", { cause: e }) : e;
   } finally {
     await count.stop();
