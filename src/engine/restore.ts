@@ -10,11 +10,10 @@ import { resolve } from "node:path";
 import { CancelledError, IntegrityError, throwIfAborted, ValidationError } from "../util/errors.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { isPackSource, type PackSource } from "./repository/pack-reader.ts";
-import { BatchQueue, READERS } from "./restore/batches.ts";
 import { startCount } from "./restore/count.ts";
 import { applyDirMeta, ensureDir, restoreSymlink } from "./restore/fs-ops.ts";
 import { LinkCounter, type LinkGroups, linkFollower } from "./restore/links.ts";
-import type { BatchOptions } from "./restore/plan.ts";
+import { type BatchOptions, restoreBatch } from "./restore/plan.ts";
 import { createSelector, pathMatches, type Selector, splitSnapshotPath } from "./restore/select.ts";
 import { type FileJob, HandleBudget } from "./restore/sink.ts";
 import { TreeFeed } from "./restore/trees.ts";
@@ -36,8 +35,8 @@ interface Run {
   /** Files gathered for the next batch. */
   batch: FileJob[];
   batchBlobs: number;
-  /** Batches being restored (they overlap). */
-  batches: BatchQueue;
+  /** The batch being restored. */
+  running: Promise<void>;
   handles: HandleBudget;
   /** Trees loaded ahead by the counting pass. */
   trees: TreeFeed;
@@ -158,7 +157,7 @@ async function restoreNode(
   }
 }
 
-/** Files are restored in batches (pack-ordered inside each), overlapping (restore/batches.ts). */
+/** Files are restored in batches (pack-ordered inside each), one batch while the walk fills the next. */
 const BATCH_FILES = 2048;
 const BATCH_BLOBS = 4096;
 
@@ -180,23 +179,20 @@ async function addFile(run: Run, job: FileJob): Promise<void> {
   }
 }
 
-/** Starts the filled batch (batches.ts says when); with none gathered, waits for all. */
+/** Waits for the running batch, then starts the filled one. */
 async function dispatch(run: Run): Promise<void> {
   const jobs = run.batch;
   run.batch = [];
   run.batchBlobs = 0;
   try {
-    await run.batches.start(jobs, batchOptions(run));
+    await run.running;
   } catch (e) {
     run.fatal ??= e;
     throw e;
   }
-}
-
-/** Dispatches what is gathered and waits for every batch. */
-async function drainBatches(run: Run): Promise<void> {
-  await dispatch(run);
-  await dispatch(run); // with nothing gathered: waits for the last one
+  if (jobs.length === 0) return;
+  run.running = restoreBatch(jobs, batchOptions(run));
+  run.running.catch(() => {});
 }
 
 function batchOptions(run: Run): BatchOptions {
@@ -206,7 +202,7 @@ function batchOptions(run: Run): BatchOptions {
     verify: run.options.verify ?? false,
     overwrite: run.options.overwrite ?? "if-changed",
     signal: run.signal,
-    readers: run.options.concurrency ?? READERS,
+    readers: run.options.concurrency,
     handles: run.handles,
     events: {
       started: (job) => progress.fileStarted(job.display),
@@ -286,7 +282,7 @@ export async function restore(
     source: packSource(repo),
     batch: [],
     batchBlobs: 0,
-    batches: new BatchQueue(options.concurrency ?? READERS),
+    running: Promise.resolve(),
     handles: new HandleBudget(64),
     trees: new TreeFeed(repo, signal),
     dirs: [],
@@ -306,12 +302,13 @@ export async function restore(
     await count.done;
     run.links = run.counter.seal();
     await restoreTree(run, run.trees.take(snapshot.tree, signal), target, []);
-    await drainBatches(run);
+    await dispatch(run);
+    await run.running;
     await linkAll(run);
     await finishDirs(run);
     reportMissingIncludes(run);
   } catch (e) {
-    await run.batches.settle();
+    await run.running.catch(() => {});
     throw signal.aborted ? new CancelledError("restore cancelled", { cause: e }) : e;
   } finally {
     await count.stop();
@@ -360,7 +357,8 @@ async function linkAll(run: Run): Promise<void> {
       await linkOne(run, group.leader, f);
     }
   }
-  await drainBatches(run);
+  await dispatch(run);
+  await run.running;
 }
 
 /** Links one follower; counts it (a link shares its verified leader's inode) and reports it. */

@@ -80,13 +80,6 @@ export interface ReadOptions {
    * on a 1 GiB restore peak RSS went from ~350 to ~200 MiB for a few percent of time.
    */
   collectEvery?: number;
-  /**
-   * Reader slots shared with other readRanges calls (a restore overlaps its batches): each range
-   * holds one while it is read, so all calls together keep at most that many reads in flight.
-   */
-  slots?: { acquire(): Promise<() => void> };
-  /** Called once every range has started (at once when there are none). */
-  onAllStarted?: () => void;
 }
 
 const DEFAULT_COLLECT_EVERY = 48 * 1024 * 1024;
@@ -244,14 +237,10 @@ export async function readRanges(
     since = 0;
     collectGarbage();
   };
-  if (ranges.length === 0) opts.onAllStarted?.();
   const lane = async () => {
     while (!stop && next < ranges.length) {
-      const release = await opts.slots?.acquire();
+      const r = ranges[next++]!;
       try {
-        if (stop || next >= ranges.length) break;
-        const r = ranges[next++]!;
-        if (next === ranges.length) opts.onAllStarted?.();
         // Let timers and I/O run between ranges: with synchronous writes and an in-memory or
         // cached source, a restore could otherwise hold the event loop for its whole length.
         await new Promise<void>((go) => setImmediate(go));
@@ -260,8 +249,6 @@ export async function readRanges(
       } catch (e) {
         stop = true;
         throw e;
-      } finally {
-        release?.();
       }
     }
   };

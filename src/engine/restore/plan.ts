@@ -38,18 +38,8 @@ export interface BatchOptions {
   overwrite?: OverwriteMode;
   signal: AbortSignal;
   events: BatchEvents;
-  /** Range reads in flight for this batch (default 8). */
+  /** Range reads in flight (default 6). */
   readers?: number;
-  /** Reader slots shared by overlapping batches (see ReadOptions.slots). */
-  slots?: { acquire(): Promise<() => void> };
-  /** Called once every range of the batch has started: the next batch may begin. */
-  onReading?: () => void;
-  /**
-   * The previous batch, when batches overlap: awaited before this one judges its files, so a big
-   * file's segment never counts writes of an earlier segment that are still to come as missing.
-   */
-  after?: Promise<void>;
-  /** How blobs are merged into range reads (default RESTORE_COALESCE). */
   coalesce?: CoalesceOptions;
   handles?: HandleBudget;
   /** Blob writes (and file completions) in flight (default 16). */
@@ -120,8 +110,7 @@ class Batch {
       seg.state.offset = total;
     }
     this.sinks.push(sink);
-    // From the plan, not from sink.remaining: the previous segment may still be writing.
-    this.leftAfter.set(sink, seg ? all.length - seg.first - seg.count : 0);
+    this.leftAfter.set(sink, sink.remaining - entries.length);
     let offset = base;
     for (const e of entries) {
       this.target(e).targets.push({ sink, offset });
@@ -207,7 +196,7 @@ class Batch {
   }
 
   ranges(): PackRange[] {
-    const opts = this.o.coalesce ?? RESTORE_COALESCE;
+    const opts = this.o.coalesce ?? DEFAULT_COALESCE;
     return [...this.packs].flatMap(([pack, blobs]) =>
       coalesce(
         pack,
@@ -217,16 +206,6 @@ class Batch {
     );
   }
 }
-
-/**
- * Ranges of at most 4 MiB: a batch of small files often wants one or two packs, and whole-pack
- * ranges left all but one or two readers idle (from S3, a restore ran at half restic's speed).
- * Several GETs per pack cost little next to a stalled pipeline.
- */
-export const RESTORE_COALESCE: CoalesceOptions = {
-  maxGap: DEFAULT_COALESCE.maxGap,
-  maxRange: 4 * 1024 * 1024,
-};
 
 /**
  * Restores `jobs`. Per-file problems go to events.failed; rejects only on cancellation (temporary
@@ -269,10 +248,8 @@ export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<vo
       batch.ranges(),
       { blob: (e, p) => batch.deliver(e, p), failed: (e, err) => batch.undeliverable(e, err) },
       {
-        concurrency: o.readers ?? 8,
+        concurrency: o.readers ?? 6,
         signal: o.signal,
-        slots: o.slots,
-        onAllStarted: o.onReading,
       },
     ).catch((e: unknown) => {
       stopped = e;
@@ -281,7 +258,6 @@ export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<vo
     await batch.drain().catch((e: unknown) => {
       stopped ??= e;
     });
-    await o.after?.catch(() => {}); // its failure is reported by its own dispatcher
     if (stopped) throw stopped;
     for (const s of batch.sinks) {
       if (batch.short(s)) o.events.failed(s.job, new Error("internal: blobs left unwritten"));
