@@ -49,9 +49,10 @@ export function localTarget(dir: string): Target {
   };
 }
 
-export async function s3Target(dir: string): Promise<Target> {
+/** s3rver over https on `dir`/s3rver; with `keep`, repositories left there by a run are kept. */
+export async function s3Target(dir: string, keep = false): Promise<Target> {
   const base = join(dir, "s3rver");
-  rmSync(base, { recursive: true, force: true });
+  if (!keep) rmSync(base, { recursive: true, force: true });
   mkdirSync(join(base, "data"), { recursive: true });
   const key = join(base, "key.pem");
   const cert = join(base, "cert.pem");

@@ -13,6 +13,7 @@ import type { Chunker } from "../chunk/chunker.ts";
 import type { BlobId, Repository, TreeNode } from "../types.ts";
 import { ChunkerPool } from "./chunkers.ts";
 import { nodeFromStat } from "./node.ts";
+import { type HoleMap, holeMap, skipHole } from "./sparse.ts";
 
 const READ_SIZE = 1024 * 1024;
 /** Enough for both seal workers to stay busy on one big file, few enough to bound memory. */
@@ -48,6 +49,8 @@ function fsError(e: unknown): FileReadError {
 
 /** The calls saveFile makes on an open file (thread-pool or synchronous). */
 interface OpenFile {
+  /** The descriptor, for the hole map of a sparse file. */
+  fd: number;
   stat(): Promise<BigIntStats>;
   read(into: Uint8Array): Promise<number>;
   close(): Promise<void>;
@@ -69,6 +72,7 @@ function syncFile(fd: number): OpenFile {
     }
   };
   return {
+    fd,
     stat: () => run(() => fstatSync(fd, { bigint: true })),
     read: (into) => run(() => readSync(fd, into, 0, into.byteLength, null)),
     close: () => run(() => closeSync(fd)),
@@ -80,6 +84,7 @@ async function openFile(path: Buffer, sizeHint: number | undefined): Promise<Ope
     if (sizeHint !== undefined && sizeHint <= SYNC_FILE_MAX) return syncFile(openSync(path, FLAGS));
     const fh = await open(path, FLAGS);
     return {
+      fd: fh.fd,
       stat: () => fh.stat({ bigint: true }),
       read: async (into) => (await fh.read(into, 0, into.byteLength, null)).bytesRead,
       close: () => fh.close(),
@@ -106,7 +111,8 @@ export async function saveFile(
     const lease = await (ctx.chunkers ?? new ChunkerPool(ctx.repo.chunker)).acquire(Number(st.size));
     let out: Awaited<ReturnType<typeof readChunks>>;
     try {
-      out = await readChunks(ctx, fh, Number(st.size), lease.chunker);
+      const holes = holeMap(fh.fd, Number(st.size), Number(st.blocks));
+      out = await readChunks(ctx, fh, Number(st.size), lease.chunker, holes);
     } finally {
       lease.release();
     }
@@ -125,8 +131,17 @@ export interface ChunkSource {
   read(into: Uint8Array): Promise<number>;
 }
 
-/** Chunks and stores everything `fh` yields; `sizeHint` < 0 when unknown (a pipe). */
-export async function readChunks(ctx: SaveFileContext, fh: ChunkSource, sizeHint: number, chunker: Chunker) {
+/**
+ * Chunks and stores everything `fh` yields; `sizeHint` < 0 when unknown (a pipe). With `holes`
+ * (a sparse file), holes are fed to the chunker as zeros without being read (sparse.ts).
+ */
+export async function readChunks(
+  ctx: SaveFileContext,
+  fh: ChunkSource,
+  sizeHint: number,
+  chunker: Chunker,
+  holes: HoleMap | null = null,
+) {
   const content: BlobId[] = [];
   let size = 0;
   let added = 0;
@@ -153,13 +168,25 @@ export async function readChunks(ctx: SaveFileContext, fh: ChunkSource, sizeHint
       if (pending.length >= SAVES_IN_FLIGHT) await pending.shift();
     }
   };
+  /** Data bytes before the next hole (Infinity: no hole map, read on). */
+  let dataLeft = holes ? 0 : Number.POSITIVE_INFINITY;
   for (;;) {
     throwIfAborted(ctx.signal);
+    if (holes && dataLeft === 0) {
+      const r = holes.next(size);
+      if (r.hole > 0) {
+        await skipHole(chunker, ctx.repo.chunker, r.hole, { store, content });
+        size += r.hole;
+        ctx.onBytes(r.hole);
+      }
+      dataLeft = r.data;
+    }
     // Small files: read what is left plus one byte (to see the end), not a whole megabyte. Past
     // the size seen at open (the file is growing), whole reads again: one byte per read would
     // take hours over a few megabytes appended meanwhile.
     const left = sizeHint - size;
-    const space = chunker.writable(left >= 0 ? Math.min(READ_SIZE, left + 1) : READ_SIZE);
+    const want = left >= 0 ? Math.min(READ_SIZE, left + 1) : READ_SIZE;
+    const space = chunker.writable(Math.min(want, dataLeft));
     let n: number;
     try {
       n = await fh.read(space);
@@ -168,6 +195,7 @@ export async function readChunks(ctx: SaveFileContext, fh: ChunkSource, sizeHint
     }
     if (n === 0) break;
     size += n;
+    dataLeft -= n;
     ctx.onBytes(n);
     await store(chunker.commit(n));
     // A short read of a regular file is its end: no extra read per file just to see 0 bytes. A

@@ -104,6 +104,11 @@ export class Chunker {
     return out;
   }
 
+  /** Bytes taken but not yet cut into a chunk (the unfinished chunk). */
+  get buffered(): number {
+    return this.end - this.start;
+  }
+
   /** Drops any buffered data (keeping the buffer) so the chunker can start a new stream. */
   clear(): void {
     this.start = 0;

@@ -32,6 +32,8 @@ import {
 import { TreeWindow } from "./tree-window.ts";
 
 const MiB = 1024 * 1024;
+/** An index file is also written once this many blobs are unindexed (their entries are held until then). */
+const INDEX_EVERY_BLOBS = 100_000;
 
 export interface RepositoryTuning {
   /** zstd level, 0 = off. */
@@ -168,7 +170,8 @@ export class RepositoryImpl implements Repository, PackSource {
     if (this.unindexed.length === 0) this.unindexedSince = Date.now();
     this.unindexed.push({ ...info, entries: pack.entries });
     const old = Date.now() - this.unindexedSince >= this.tuning.indexEveryMs;
-    if (this.unindexed.length >= this.tuning.indexEveryPacks || old) {
+    const blobs = this.unindexed.reduce((n, p) => n + p.entries.length, 0);
+    if (this.unindexed.length >= this.tuning.indexEveryPacks || blobs >= INDEX_EVERY_BLOBS || old) {
       await this.lock?.verify();
       await this.writeIndex();
     }

@@ -37,6 +37,12 @@ export type CoreReply =
 /** Recycled pack buffers kept per core; more would only hold memory. */
 const MAX_FREE = 1;
 const TREE_START = 64 * 1024;
+/**
+ * A pack also ends at this many blobs: 16 MiB of tiny files is ~370,000 blobs, whose entries were
+ * held in the worker, then in the pending-index list and the index at once (a backup of a million
+ * tiny files peaked at 1 GiB). Readers take packs of any blob count.
+ */
+export const MAX_PACK_BLOBS = 50_000;
 /** Blobs below this size get their id checked against their content. */
 const VERIFY_BELOW = 64 * 1024;
 
@@ -121,7 +127,9 @@ export class SealCore {
     // The plaintext was copied into the pack: its buffer goes back to the sender for reuse.
     this.emit({ kind: "added", seq: req.seq, storedBytes, buffer: handBack(req.plaintext) });
     const pack = this.open.get(req.type);
-    if (pack && pack.size >= this.packSize) this.finishPack(req.type);
+    if (pack && (pack.size >= this.packSize || pack.entries.length >= MAX_PACK_BLOBS)) {
+      this.finishPack(req.type);
+    }
   }
 
   private finishPack(type: BlobType): void {

@@ -132,12 +132,7 @@ export class FileSink {
   /** Writes `data` at `offset`; true when this was the file's last write. Throws fs errors. */
   write(data: Uint8Array, offset: number): boolean {
     if (this.failed) return false;
-    const fd = this.handle();
-    if (isAllZero(data)) this.holes = true;
-    else {
-      let off = 0;
-      while (off < data.length) off += writeSync(fd, data, off, data.length - off, offset + off);
-    }
+    if (writeSkippingZeros(this.handle(), data, offset)) this.holes = true;
     this.remaining--;
     if (this.remaining > 0 && this.handles.open > this.handles.limit) this.closeHandle();
     return this.remaining === 0;
@@ -184,13 +179,43 @@ export class FileSink {
 let zeros = new Uint8Array(0);
 
 /**
- * True for a blob of zeros (a sparse region, or zeros written out): restore leaves a hole instead
- * of writing it. memcmp against a zero buffer, after the cheap first/last-byte test.
+ * True for bytes [from, from+n) all zero (a sparse region, or zeros written out). memcmp against
+ * a zero buffer, after the cheap first/last-byte test (which rejects almost all data at once).
  */
-function isAllZero(data: Uint8Array): boolean {
-  if (data.length < 4096 || data[0] !== 0 || data[data.length - 1] !== 0) return false;
-  if (zeros.length < data.length) zeros = new Uint8Array(data.length);
-  return Buffer.compare(data, zeros.subarray(0, data.length)) === 0;
+function isZero(data: Uint8Array, from: number, n: number): boolean {
+  if (data[from] !== 0 || data[from + n - 1] !== 0) return false;
+  if (zeros.length < n) zeros = new Uint8Array(n);
+  return Buffer.compare(data.subarray(from, from + n), zeros.subarray(0, n)) === 0;
+}
+
+/** Inside a blob, zero blocks this big (aligned in the file) are left as holes too. */
+const HOLE_BLOCK = 64 * 1024;
+
+function writeAll(fd: number, data: Uint8Array, from: number, to: number, offset: number): void {
+  for (let off = from; off < to; ) off += writeSync(fd, data, off, to - off, offset + off);
+}
+
+/**
+ * Writes a blob at `offset` of a file created empty, leaving holes for a blob of zeros and for
+ * aligned zero blocks inside a blob (a sparse file's data chunk often holds some hole too).
+ * True when something was left unwritten (the file's length must then be set at the end).
+ */
+function writeSkippingZeros(fd: number, data: Uint8Array, offset: number): boolean {
+  if (data.length >= 4096 && isZero(data, 0, data.length)) return true;
+  let from = 0;
+  let skipped = false;
+  for (
+    let b = (HOLE_BLOCK - (offset % HOLE_BLOCK)) % HOLE_BLOCK;
+    b + HOLE_BLOCK <= data.length;
+    b += HOLE_BLOCK
+  ) {
+    if (!isZero(data, b, HOLE_BLOCK)) continue;
+    writeAll(fd, data, from, b, offset);
+    from = b + HOLE_BLOCK;
+    skipped = true;
+  }
+  writeAll(fd, data, from, data.length, offset);
+  return skipped;
 }
 
 /**

@@ -4,6 +4,7 @@ import { readPackHeader } from "../../../src/engine/repository/pack-format.ts";
 import {
   type CoreReply,
   type FinishedPack,
+  MAX_PACK_BLOBS,
   packCapacity,
   SealCore,
 } from "../../../src/engine/repository/seal-core.ts";
@@ -38,6 +39,29 @@ describe("seal core packs", () => {
       expect(p.bytes.byteLength).toBeLessThanOrEqual(packCapacity(PACK));
       expect((await entriesOf(p)).length).toBe(p.entries.length);
     }
+  });
+
+  it("ends a pack at MAX_PACK_BLOBS blobs however small they are (bounds per-pack entry lists)", async () => {
+    const out: CoreReply[] = [];
+    const c = new SealCore((r) => out.push(r));
+    c.handle({ kind: "init", encKey: KEY, macKey: null, packSize: 64 * 1024 * 1024 });
+    const tiny = new Uint8Array([1, 2, 3]);
+    for (let i = 0; i <= MAX_PACK_BLOBS; i++) {
+      c.handle({
+        kind: "blob",
+        seq: i,
+        type: "data",
+        id: i.toString(16).padStart(64, "0"),
+        plaintext: tiny.slice(),
+        level: 0,
+      });
+    }
+    c.handle({ kind: "flush", seq: -1 });
+    const packs = out
+      .filter((r): r is Extract<CoreReply, { kind: "pack" }> => r.kind === "pack")
+      .map((r) => r.pack);
+    expect(packs.map((p) => p.entries.length)).toEqual([MAX_PACK_BLOBS, 1]);
+    expect(await entriesOf(packs[0]!)).toHaveLength(MAX_PACK_BLOBS);
   });
 
   it("refills a recycled buffer, and a blob larger than a pack gets a pack of its own", async () => {
