@@ -1,11 +1,11 @@
 /** Shared set-up for the restic-parity CLI tests: a temp folder with a repository and a source tree. */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { bunPath, type CliResult, mainPath } from "../../helpers/cli.ts";
 import { startS3rver, type TestS3 } from "../../helpers/s3rver.ts";
 import { tempDir } from "../../helpers/temp.ts";
-import { backapp, localRepo, s3Repo, type TestRepo } from "../upkeep/fixtures.ts";
+import { backapp, localRepo, randomBytesSeeded, s3Repo, type TestRepo } from "../upkeep/fixtures.ts";
 
 export { backapp, type TestRepo } from "../upkeep/fixtures.ts";
 
@@ -103,4 +103,56 @@ export async function sh(
     proc.exited,
   ]);
   return { code, stdout, stderr };
+}
+
+/** A tree with the setuid, setgid and sticky bits (`ls -l` shows them as s, S and t). */
+export function writeSpecialModes(src: string): void {
+  writeFiles(src, { "suid.bin": "x", "sgid-noexec.txt": "y" });
+  mkdirSync(join(src, "tmp"));
+  chmodSync(join(src, "tmp"), 0o1777);
+  chmodSync(join(src, "suid.bin"), 0o4755);
+  chmodSync(join(src, "sgid-noexec.txt"), 0o2640);
+}
+
+/** Asserts that `ls latest SRC` of writeSpecialModes' tree shows modes as `ls -l` does and marks times as UTC. */
+export function expectLsLongModes(out: string): void {
+  const line = (name: string) => out.split("\n").find((l) => l.endsWith(`/${name}`)) ?? "";
+  expect(line("tmp")).toMatch(/^drwxrwxrwt /);
+  expect(line("suid.bin")).toMatch(/^-rwsr-xr-x /);
+  expect(line("sgid-noexec.txt")).toMatch(/^-rw-r-S--- /);
+  expect(line("suid.bin")).toMatch(/ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC {2}\//);
+}
+
+/** The `.tmp-*` files below `root` (none if it does not exist). */
+export function tempObjects(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, encoding: "utf8" }).filter((p) =>
+    p.split("/").at(-1)!.startsWith(".tmp-"),
+  );
+}
+
+/**
+ * Runs `...command backup` of a 24 MiB file into a local repository, interrupts it with SIGINT
+ * once a temporary pack file exists, and asserts that it says "cancelled", exits 1 and leaves no
+ * `.tmp-*` in the repository. `command` is bun and src/main.ts, or the compiled binary.
+ */
+export async function expectCancelledBackupCleansUp(w: Workspace, command: string[]): Promise<void> {
+  writeFiles(w.src, { "big.bin": randomBytesSeeded(24 * 1024 * 1024, 7) });
+  // A slow upload keeps the first pack's temporary file open long enough to interrupt it.
+  const proc = Bun.spawn([...command, "backup", "--limit-upload", "512", w.src], {
+    env: { ...process.env, ...w.repo.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const data = join(w.repo.address, "data");
+  const deadline = Date.now() + 60_000;
+  while (tempObjects(data).length === 0 && proc.exitCode === null && Date.now() < deadline) {
+    await Bun.sleep(50);
+  }
+  expect(tempObjects(data).length).toBeGreaterThan(0);
+  proc.kill("SIGINT");
+  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+  expect(stderr).toContain("cancelled");
+  expect(code).toBe(1);
+  expect(tempObjects(w.repo.address)).toEqual([]);
 }

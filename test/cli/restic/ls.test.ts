@@ -1,23 +1,12 @@
-import { chmodSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { backapp, ok, workspace, writeFiles } from "./fixtures.ts";
+import { backapp, expectLsLongModes, ok, workspace, writeFiles, writeSpecialModes } from "./fixtures.ts";
 
 describe("ls shows what ls -l shows", () => {
   it("keeps the setuid, setgid and sticky bits and marks times as UTC", async () => {
     const w = await workspace();
-    writeFiles(w.src, { "suid.bin": "x", "sgid-noexec.txt": "y" });
-    mkdirSync(join(w.src, "tmp"));
-    chmodSync(join(w.src, "tmp"), 0o1777);
-    chmodSync(join(w.src, "suid.bin"), 0o4755);
-    chmodSync(join(w.src, "sgid-noexec.txt"), 0o2640);
+    writeSpecialModes(w.src);
     await ok(w.repo, ["backup", w.src]);
-    const out = await ok(w.repo, ["ls", "latest", w.src]);
-    const line = (name: string) => out.split("\n").find((l) => l.endsWith(`/${name}`)) ?? "";
-    expect(line("tmp")).toMatch(/^drwxrwxrwt /);
-    expect(line("suid.bin")).toMatch(/^-rwsr-xr-x /);
-    expect(line("sgid-noexec.txt")).toMatch(/^-rw-r-S--- /);
-    expect(line("suid.bin")).toMatch(/ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC {2}\//);
+    expectLsLongModes(await ok(w.repo, ["ls", "latest", w.src]));
     const json = JSON.parse(await ok(w.repo, ["ls", "latest", w.src, "--json"])) as {
       path: string;
       mode: number;
