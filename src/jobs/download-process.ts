@@ -54,9 +54,11 @@ function failureError(header: Extract<DownloadHeader, { type: "failed" }>): Erro
 export async function startChildDownload(
   command: string[],
   spec: DownloadSpec,
-  options: { signal?: AbortSignal; onEnd?: () => void } = {},
+  options: { signal?: AbortSignal; onEnd?: () => void; cwd?: string } = {},
 ): Promise<ChildDownload> {
-  const proc = Bun.spawn(command, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  // The child runs in the server's data dir: it needs no folder of its own, and a process list
+  // then tells which server a child belongs to.
+  const proc = Bun.spawn(command, { stdin: "pipe", stdout: "pipe", stderr: "pipe", cwd: options.cwd });
   const stderr = tail(proc.stderr);
   let stopped = false;
   const stop = () => {

@@ -265,7 +265,7 @@ export async function downloadFrom(
       path,
       ...(masterKeys ? { masterKeys } : {}),
     };
-    return await startChildDownload(command, spec, { signal, onEnd: release });
+    return await startChildDownload(command, spec, { signal, onEnd: release, cwd: deps.dataDir });
   } catch (e) {
     release();
     throw e;

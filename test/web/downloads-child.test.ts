@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,7 +41,7 @@ async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms = 
   }
 }
 
-/** This process's `__run` children (the server runs in-process here). */
+/** This server's `__run` children (it runs in-process here; its children run in its data dir). */
 function runChildren(): number[] {
   const pids: number[] = [];
   for (const name of readdirSync("/proc")) {
@@ -50,7 +50,9 @@ function runChildren(): number[] {
       const stat = readFileSync(`/proc/${name}/stat`, "utf8");
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8");
-      if (ppid === process.pid && cmd.includes("__run")) pids.push(Number(name));
+      // Other test files share this process (threads pool): only this server's children count.
+      const mine = ppid === process.pid && readlinkSync(`/proc/${name}/cwd`) === realpathSync(server.dataDir);
+      if (mine && cmd.includes("__run")) pids.push(Number(name));
     } catch {
       // Gone meanwhile.
     }

@@ -4,7 +4,7 @@
  * so memory stays at a few packs whatever the input size. Finished packs go to `onPack` (upload
  * and indexing) with at most `maxUploads` running at once.
  */
-import { BackappError, throwIfAborted, wrapError } from "../../util/errors.ts";
+import { BackappError, CancelledError, throwIfAborted, wrapError } from "../../util/errors.ts";
 import { sha256Hex } from "../crypto/aead.ts";
 import type { BlobType } from "../types.ts";
 import { type CoreReply, type CoreRequest, type FinishedPack, SealCore } from "./seal-core.ts";
@@ -234,12 +234,20 @@ export class SealPool {
       }),
     );
     if (!this.idle() && !this.failure) {
-      await new Promise<void>((resolve) => {
+      // Abortable: a cancelled run must not wait for a slow (or rate-limited) upload to finish;
+      // closing the repository then aborts the upload itself.
+      await new Promise<void>((resolve, reject) => {
         const done = () => {
           this.uploadDone.delete(done);
+          signal?.removeEventListener("abort", cancel);
           resolve();
         };
+        const cancel = () => {
+          this.uploadDone.delete(done);
+          reject(new CancelledError("cancelled", { cause: signal?.reason }));
+        };
         this.uploadDone.add(done);
+        signal?.addEventListener("abort", cancel, { once: true });
       });
     }
     if (this.failure) throw this.failure;
