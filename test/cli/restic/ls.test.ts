@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { backapp, expectLsLongModes, ok, workspace, writeFiles, writeSpecialModes } from "./fixtures.ts";
+import {
+  backapp,
+  expectLsLongModes,
+  ok,
+  REPO_KINDS,
+  workspace,
+  workspaces,
+  writeFiles,
+  writeSpecialModes,
+} from "./fixtures.ts";
+
+const workspaceOn = workspaces();
 
 describe("ls shows what ls -l shows", () => {
   it("keeps the setuid, setgid and sticky bits and marks times as UTC", async () => {
@@ -28,9 +39,11 @@ describe("ls shows what ls -l shows", () => {
       expect(r.stderr).toContain(`it holds ${w.src}`);
     }
   });
+});
 
+describe.each(REPO_KINDS)("ls latest with filters (%s)", (kind) => {
   it("--host and --tag choose which snapshot latest means", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     writeFiles(w.src, { "old.txt": "a" });
     await ok(w.repo, ["backup", "--tag", "keep", "--host", "h1", w.src]);
     writeFiles(w.src, { "new.txt": "b" });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { openLib } from "../upkeep/fixtures.ts";
-import { backapp, backupId, ok, workspace, writeFiles } from "./fixtures.ts";
+import { backapp, backupId, ok, REPO_KINDS, workspaces, writeFiles } from "./fixtures.ts";
+
+const workspaceOn = workspaces();
 
 interface SnapJson {
   id: string;
@@ -24,9 +26,9 @@ async function storeWithTags(repo: Parameters<typeof ok>[0], id: string, tags: s
   }
 }
 
-describe("tags follow restic's rules", () => {
+describe.each(REPO_KINDS)("tags follow restic's rules (%s)", (kind) => {
   it("--tag a,b on backup stores two tags, the same as --tag a --tag b", async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     writeFiles(w.src, { "f.txt": "x" });
     const one = await backupId(w.repo, ["--tag", "a,b", w.src]);
     const two = await backupId(w.repo, ["--tag", "a", "--tag", "b", w.src]);
@@ -39,7 +41,7 @@ describe("tags follow restic's rules", () => {
   });
 
   it('a filter value a,b means both; repeating the flag means either; an old stored "a,b" tag counts as a and b', async () => {
-    const w = await workspace();
+    const w = await workspaceOn(kind);
     writeFiles(w.src, { "f.txt": "x" });
     const ab = await backupId(w.repo, ["--tag", "a,b", w.src]);
     const a = await backupId(w.repo, ["--tag", "a", w.src]);
@@ -63,9 +65,9 @@ describe("tags follow restic's rules", () => {
   });
 });
 
-describe("forget --path", () => {
-  it("only takes part snapshots whose paths include the given path", async () => {
-    const w = await workspace();
+describe.each(REPO_KINDS)("snapshot filters on snapshots and forget (%s)", (kind) => {
+  it("forget --path only takes part snapshots whose paths include the given path", async () => {
+    const w = await workspaceOn(kind);
     writeFiles(w.src, { "a/f": "a", "b/f": "b" });
     const a = `${w.src}/a`;
     const b = `${w.src}/b`;
@@ -75,5 +77,47 @@ describe("forget --path", () => {
     const b2 = await backupId(w.repo, [b]);
     await ok(w.repo, ["forget", "--keep-last", "1", "--path", a]);
     expect((await snapshots(w.repo)).map((s) => s.id).sort()).toEqual([a2, b1, b2].sort());
+  });
+
+  it("snapshots --latest N keeps the newest N of each host and set of paths, after the other filters", async () => {
+    const w = await workspaceOn(kind);
+    writeFiles(w.src, { f: "x" });
+    const h1 = [
+      await backupId(w.repo, ["--host", "h1", w.src]),
+      await backupId(w.repo, ["--host", "h1", "--tag", "t", w.src]),
+      await backupId(w.repo, ["--host", "h1", w.src]),
+    ];
+    const h2 = [
+      await backupId(w.repo, ["--host", "h2", w.src]),
+      await backupId(w.repo, ["--host", "h2", w.src]),
+    ];
+    const ids = async (args: string[]) => (await snapshots(w.repo, args)).map((s) => s.id);
+    expect(await ids(["--latest", "1"])).toEqual([h1[2], h2[1]]);
+    expect(await ids(["--latest", "2", "--host", "h1"])).toEqual([h1[1], h1[2]]);
+    expect(await ids(["--latest", "1", "--tag", "t"])).toEqual([h1[1]]);
+    expect(await ids(["--latest", "1", "--path", "/nowhere"])).toEqual([]);
+    const bad = await backapp(w.repo, ["snapshots", "--latest", "0"]);
+    expect(bad.code).toBe(2);
+  });
+
+  it("forget --host and --tag only take part the snapshots they match", async () => {
+    const w = await workspaceOn(kind);
+    writeFiles(w.src, { f: "x" });
+    await backupId(w.repo, ["--host", "h1", w.src]);
+    const h1 = await backupId(w.repo, ["--host", "h1", w.src]);
+    const h2 = [
+      await backupId(w.repo, ["--host", "h2", w.src]),
+      await backupId(w.repo, ["--host", "h2", w.src]),
+    ];
+    expect(await ok(w.repo, ["forget", "--keep-last", "1", "--host", "h1"])).toContain(
+      "removed 1 snapshot\n",
+    );
+    const gold = [
+      await backupId(w.repo, ["--host", "h1", "--tag", "gold", w.src]),
+      await backupId(w.repo, ["--host", "h1", "--tag", "gold", w.src]),
+    ];
+    await ok(w.repo, ["forget", "--keep-last", "1", "--tag", "gold"]);
+    const left = (await snapshots(w.repo)).map((s) => s.id).sort();
+    expect(left).toEqual([h1, ...h2, gold[1]].sort());
   });
 });
