@@ -106,7 +106,8 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: "repair",
-    summary: "repair the repository (index: forget lost or damaged packs)",
+    summary:
+      "repair the repository (index: forget lost or damaged packs) or the server's history from its repositories",
     load: async () => (await import("./repair.ts")).repairCommand,
   },
   {
