@@ -3,7 +3,7 @@
  * object wraps it under a key derived from a passphrase with scrypt, so several passphrases can
  * open the same repository and a passphrase change never re-encrypts data.
  */
-import { scryptSync } from "node:crypto";
+import { scrypt, scryptSync } from "node:crypto";
 import { IntegrityError, ValidationError } from "../../util/errors.ts";
 import {
   fromBase64,
@@ -55,7 +55,7 @@ export function newKeyScryptParams(): ScryptParams {
     const probe = { N: 2 ** 14, r: 8, p: 1 };
     // A duration of local CPU work, not a time of day: performance.now, not the Clock.
     const start = performance.now();
-    deriveWrappingKey("calibration", new Uint8Array(16), probe);
+    scryptSync("calibration", new Uint8Array(16), KEY_BYTES, probe);
     const perP = Math.max(1, (performance.now() - start) * (FLOOR_SCRYPT.N / probe.N));
     const p = Math.min(16, Math.max(1, Math.round(TARGET_MS / perP)));
     calibrated = { ...FLOOR_SCRYPT, p };
@@ -113,23 +113,37 @@ function checkParams(p: ScryptParams): void {
   if (!ok) throw new IntegrityError(`unsupported scrypt parameters N=${p.N} r=${p.r} p=${p.p}`);
 }
 
-export function deriveWrappingKey(password: string, salt: Uint8Array, params: ScryptParams): Uint8Array {
+/**
+ * The key wrapping the master keys, derived on the runtime's thread pool (async scrypt): at the
+ * calibrated cost of about half a second, a synchronous derivation would freeze a server's
+ * pages and event streams while a user's first listing opens a repository. IntegrityError for
+ * parameters outside checkParams' limits, before anything is allocated.
+ */
+export function deriveWrappingKey(
+  password: string,
+  salt: Uint8Array,
+  params: ScryptParams,
+): Promise<Uint8Array> {
   checkParams(params);
   const maxmem = 256 * params.N * params.r * params.p + 16 * 1024 * 1024;
-  return new Uint8Array(scryptSync(password.normalize("NFC"), salt, KEY_BYTES, { ...params, maxmem }));
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize("NFC"), salt, KEY_BYTES, { ...params, maxmem }, (e, key) =>
+      e ? reject(e) : resolve(new Uint8Array(key)),
+    );
+  });
 }
 
 /** Creates a key object wrapping `master` under `password`. */
-export function wrapMasterKeys(
+export async function wrapMasterKeys(
   master: MasterKeys,
   password: string,
   meta: { hostname: string; username: string; created: string },
   params: ScryptParams = newKeyScryptParams(),
-): KeyFile {
+): Promise<KeyFile> {
   if (!master.encrypt) throw new ValidationError("an unencrypted repository has no keys");
   if (password.length === 0) throw new ValidationError("the password must not be empty");
   const salt = random(16);
-  const wrapping = deriveWrappingKey(password, salt, params);
+  const wrapping = await deriveWrappingKey(password, salt, params);
   const inner = JSON.stringify({ encrypt: toBase64(master.encrypt), mac: toBase64(master.mac) });
   const data = gcmSeal(wrapping, utf8(inner), KEY_AAD);
   return { version: 1, ...meta, kdf: "scrypt", ...params, salt: toBase64(salt), data: toBase64(data) };
@@ -150,8 +164,8 @@ export function parseKeyFile(bytes: Uint8Array): KeyFile {
 }
 
 /** Unwraps the master keys, or returns null when the password does not fit this key. */
-export function unwrapMasterKeys(key: KeyFile, password: string): MasterKeys | null {
-  const wrapping = deriveWrappingKey(password, fromBase64(key.salt), { N: key.N, r: key.r, p: key.p });
+export async function unwrapMasterKeys(key: KeyFile, password: string): Promise<MasterKeys | null> {
+  const wrapping = await deriveWrappingKey(password, fromBase64(key.salt), { N: key.N, r: key.r, p: key.p });
   let inner: Uint8Array;
   try {
     inner = gcmOpen(wrapping, fromBase64(key.data), KEY_AAD);

@@ -79,7 +79,7 @@ export async function removeKey(repo: RepositoryImpl, ref: string): Promise<stri
 /** Whether `password` opens key object `id` (false for a damaged or hostile one). */
 async function opensWith(repo: RepositoryImpl, id: string, password: string): Promise<boolean> {
   try {
-    return unwrapMasterKeys(parseKeyFile(await repo.backend.get(`keys/${id}`)), password) !== null;
+    return (await unwrapMasterKeys(parseKeyFile(await repo.backend.get(`keys/${id}`)), password)) !== null;
   } catch (e) {
     const damaged = e instanceof IntegrityError || e instanceof ValidationError || e instanceof SyntaxError;
     if (damaged || e instanceof NotFoundError) return false;

@@ -92,7 +92,7 @@ export async function writeKey(
   password: string,
   meta: { hostname?: string; username?: string; created?: string; scrypt?: ScryptParams },
 ): Promise<string> {
-  const file = wrapMasterKeys(
+  const file = await wrapMasterKeys(
     keys,
     password,
     {
@@ -162,7 +162,7 @@ async function unlockKeys(
     throwIfAborted(signal);
     let keys: MasterKeys | null;
     try {
-      keys = unwrapMasterKeys(parseKeyFile(await readKeyObject(backend, o.name, signal)), password);
+      keys = await unwrapMasterKeys(parseKeyFile(await readKeyObject(backend, o.name, signal)), password);
     } catch (e) {
       // A damaged or hostile key object; another may work. Named if none does.
       if (!(e instanceof IntegrityError)) throw e;
