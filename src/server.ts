@@ -19,6 +19,7 @@ import { createLogger, type Logger } from "./util/logger.ts";
 import { version } from "./util/version.ts";
 import { createApp } from "./web/app.ts";
 import type { AppServices } from "./web/context.ts";
+import { type FetchHandler, type Listener, listenHttp } from "./web/node-listener.ts";
 import { createRenderer } from "./web/render.ts";
 
 export interface RunningServer {
@@ -51,9 +52,9 @@ const LISTEN_REASONS: Record<string, string> = {
   ENOTFOUND: "unknown host name",
 };
 
-function listen(config: ServerConfig, fetch: (req: Request) => Response | Promise<Response>) {
+async function listen(config: ServerConfig, fetch: FetchHandler): Promise<Listener> {
   try {
-    return Bun.serve({ hostname: config.host, port: config.port, fetch, idleTimeout: 0 });
+    return await listenHttp({ hostname: config.host, port: config.port, fetch });
   } catch (error) {
     const code = String((error as NodeJS.ErrnoException).code ?? "");
     const reason = LISTEN_REASONS[code] ?? (error as Error).message;
@@ -71,7 +72,7 @@ export async function startServer(config: ServerConfig, logger = createLogger(co
   ensureDataDir(config.dataDir);
   const lock = lockDataDir(config.dataDir);
   let database: ReturnType<typeof openDatabase> | undefined;
-  let server: ReturnType<typeof Bun.serve> | undefined;
+  let server: Listener | undefined;
   let startedJobs: AppServices["jobs"] | undefined;
   const closeRest = () => {
     database?.close();
@@ -80,7 +81,7 @@ export async function startServer(config: ServerConfig, logger = createLogger(co
   try {
     database = openDatabase(config.dataDir);
     const services = buildServices(config, database.db, logger);
-    server = listen(config, createApp(services).fetch);
+    server = await listen(config, createApp(services).fetch);
     const url = `http://${formatHostPort(config.host, server.port)}`;
     if (!config.publicUrl) services.security.publicUrl = defaultPublicUrl(config.host, server.port, logger);
     announceSetupToken(database.db, logger, services.security.publicUrl);
@@ -180,7 +181,7 @@ function announceSetupToken(db: Db, logger: Logger, publicUrl: string): void {
 
 function running(
   url: string,
-  server: ReturnType<typeof Bun.serve>,
+  server: Listener,
   logger: Logger,
   closeRest: () => void,
   stopJobs: (graceMs: number) => Promise<void>,
@@ -191,7 +192,7 @@ function running(
   const force = () => void server.stop(true).catch(() => {});
   return {
     url,
-    port: server.port as number,
+    port: server.port,
     logger,
     stop({ graceMs = SHUTDOWN_GRACE_MS } = {}) {
       clearTimeout(forceTimer);

@@ -113,6 +113,33 @@ async function holdOpen(destinationId: string, path: string): Promise<{ socket: 
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
+/** One request over a raw socket, read to the end: the head exactly as sent, and the body bytes. */
+async function rawRequest(method: string, url: URL): Promise<{ head: string; body: Buffer }> {
+  const cookie = [...admin.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  const socket = connect(Number(url.port), url.hostname);
+  socket.write(
+    `${method} ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`,
+  );
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve) => {
+    socket.on("data", (d: Buffer) => chunks.push(d));
+    socket.on("close", () => resolve());
+    socket.on("error", () => {});
+  });
+  const all = Buffer.concat(chunks);
+  const end = all.indexOf("\r\n\r\n");
+  return { head: all.subarray(0, end).toString("latin1"), body: all.subarray(end + 4) };
+}
+
+/** A header's value in a raw head (names compare case-insensitively), or null. */
+function header(head: string, name: string): string | null {
+  for (const line of head.split("\r\n").slice(1)) {
+    const colon = line.indexOf(":");
+    if (line.slice(0, colon).toLowerCase() === name) return line.slice(colon + 1).trim();
+  }
+  return null;
+}
+
 beforeAll(async () => {
   s3 = await startS3rver();
   server = await startAuthServer();
@@ -237,4 +264,73 @@ describe("the browse API against s3rver", () => {
     expect(mine).toMatchObject({ error: null, snapshots: 1 });
     expect(mine?.storedBytes).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe("Content-Length on the wire (raw responses)", () => {
+  it("a file: exact Content-Length, no chunking, the body whole; HEAD answers the same headers", async () => {
+    const url = new URL(downloadUrl(localId, join(bigSrc, "big.bin")));
+    const got = await rawRequest("GET", url);
+    expect(got.head).toMatch(/^HTTP\/1\.1 200/);
+    expect(header(got.head, "content-length")).toBe(String(BIG));
+    expect(header(got.head, "transfer-encoding")).toBeNull();
+    expect(sha(got.body)).toBe(sha(bigBytes));
+    const head = await rawRequest("HEAD", url);
+    expect(head.head).toMatch(/^HTTP\/1\.1 200/);
+    expect(header(head.head, "content-length")).toBe(String(BIG));
+    expect(header(head.head, "transfer-encoding")).toBeNull();
+    expect(header(head.head, "content-disposition")).toBe(header(got.head, "content-disposition"));
+    expect(head.body.length).toBe(0);
+    await waitFor("no download child left", () => runChildren().length === 0);
+  }, 120_000);
+
+  it("a folder: the tar's exact Content-Length, no chunking", async () => {
+    const got = await rawRequest("GET", new URL(downloadUrl(s3Id, join(awkSrc, "docs"))));
+    expect(got.head).toMatch(/^HTTP\/1\.1 200/);
+    expect(header(got.head, "content-type")).toBe("application/x-tar");
+    expect(header(got.head, "transfer-encoding")).toBeNull();
+    expect(Number(header(got.head, "content-length"))).toBe(got.body.length);
+    expect(got.body.length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("a 1 GiB file held open says its size in the head before any byte of the body", async () => {
+    const held = await holdOpen(localId, join(bigSrc, "hole.bin"));
+    expect(header(held.head, "content-length")).toBe(String(HOLE));
+    expect(header(held.head, "transfer-encoding")).toBeNull();
+    held.socket.destroy();
+    await waitFor("no download child left", () => runChildren().length === 0);
+  }, 60_000);
+
+  it("a pack damaged mid-file: the body stops short of its Content-Length, never claims complete", async () => {
+    const repo = join(work.path, "fragile-repo");
+    const dest = await admin.api("POST", "/api/destinations", {
+      type: "local",
+      name: "fragile",
+      path: repo,
+      password: PASSPHRASE,
+    });
+    expect(dest.status).toBe(201);
+    const fragileId = dest.json<{ id: string }>().id;
+    const src = join(work.path, "fragile");
+    mkdirSync(src);
+    const bytes = randomBytes(12 * 1024 * 1024);
+    writeFileSync(join(src, "f.bin"), bytes);
+    await backUp(fragileId, "Fragile", src);
+    // The largest pack holds the file's data; its middle is data, far from the pack's header.
+    const packs = spawnSync("find", [join(repo, "data"), "-type", "f"])
+      .stdout.toString()
+      .trim()
+      .split("\n");
+    const largest = packs.sort((a, b) => readFileSync(b).length - readFileSync(a).length)[0] as string;
+    const pack = readFileSync(largest);
+    const at = Math.floor(pack.length / 2);
+    pack[at] = (pack[at] ?? 0) ^ 0xff;
+    writeFileSync(largest, pack);
+    const got = await rawRequest("GET", new URL(downloadUrl(fragileId, join(src, "f.bin"))));
+    expect(got.head).toMatch(/^HTTP\/1\.1 200/);
+    expect(header(got.head, "content-length")).toBe(String(bytes.length));
+    expect(got.body.length).toBeLessThan(bytes.length);
+    // What did arrive is the file's own first bytes, not garbage.
+    expect(got.body.equals(bytes.subarray(0, got.body.length))).toBe(true);
+    await waitFor("no download child left", () => runChildren().length === 0);
+  }, 180_000);
 });

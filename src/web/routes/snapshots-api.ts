@@ -50,7 +50,10 @@ export function snapshotsDeps(c: Context<AppEnv>): SnapshotsDeps {
   return { db, dataDir, browse: browseCache() };
 }
 
-/** A download as a response: exact Content-Length when known, a safe Content-Disposition. */
+/**
+ * A download as a response: exact Content-Length when known (kept on the wire by the node:http
+ * listener, web/node-listener.ts), a safe Content-Disposition.
+ */
 export async function downloadResponse(c: Context<AppEnv>, destinationId: string, ref: string, path: string) {
   const p = principalFor(c.get("user"));
   const d = await downloadFrom(snapshotsDeps(c), p, destinationId, ref, path, c.req.raw.signal);
@@ -61,6 +64,12 @@ export async function downloadResponse(c: Context<AppEnv>, destinationId: string
     "Cache-Control": "no-store",
   };
   if (d.size !== null) headers["Content-Length"] = String(d.size);
+  if (c.req.method === "HEAD") {
+    // The GET's headers, no body: the child that resolved the path stops now (Hono would drop the
+    // stream unread, leaving the child blocked on its pipe).
+    await d.stream.cancel();
+    return new Response(null, { headers });
+  }
   return new Response(d.stream, { headers });
 }
 
