@@ -14,7 +14,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Readable } from "node:stream";
 
 export type FetchHandler = (request: Request, env: ListenerEnv) => Response | Promise<Response>;
 
@@ -60,6 +59,56 @@ function stopServer(server: Server, force: boolean): Promise<void> {
   });
 }
 
+/** After an early answer (a 413, say), the rest of a request body read and dropped, this much at most. */
+const DISCARD_MAX = 16 * 1024 * 1024;
+
+/**
+ * The request body as a web stream, read only as the app pulls it. Cancelling it leaves `req` to
+ * discardRest rather than destroying it: destroying would reset the connection, and the client,
+ * still sending, would lose the answer.
+ */
+function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let onData: ((d: Buffer) => void) | null = null;
+  let closed = false;
+  return new ReadableStream<Uint8Array>({
+    start(c) {
+      req.pause();
+      onData = (d) => {
+        c.enqueue(new Uint8Array(d));
+        if ((c.desiredSize ?? 0) <= 0) req.pause();
+      };
+      req.on("data", onData);
+      req.once("end", () => {
+        if (!closed) c.close();
+        closed = true;
+      });
+      req.once("error", (e) => {
+        if (!closed) c.error(e);
+        closed = true;
+      });
+    },
+    pull() {
+      req.resume();
+    },
+    cancel() {
+      closed = true;
+      if (onData) req.off("data", onData);
+    },
+  });
+}
+
+/** Reads and drops what the client still sends of a body the app did not read (bounded). */
+function discardRest(req: IncomingMessage, request: Request): void {
+  if (req.complete) return;
+  void request.body?.cancel().catch(() => {});
+  let left = DISCARD_MAX;
+  req.on("data", (d: Buffer) => {
+    left -= d.byteLength;
+    if (left < 0) req.destroy();
+  });
+  req.resume();
+}
+
 function toRequest(req: IncomingMessage, hostname: string, signal: AbortSignal): Request {
   const host = req.headers.host ?? (hostname.includes(":") ? `[${hostname}]` : hostname);
   const headers = new Headers();
@@ -68,7 +117,7 @@ function toRequest(req: IncomingMessage, hostname: string, signal: AbortSignal):
   }
   const method = req.method ?? "GET";
   const hasBody = method !== "GET" && method !== "HEAD";
-  const body = hasBody ? (Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>) : null;
+  const body = hasBody ? requestBody(req) : null;
   return new Request(`http://${host}${req.url ?? "/"}`, {
     method,
     headers,
@@ -91,16 +140,18 @@ async function serve(req: IncomingMessage, res: ServerResponse, fetch: FetchHand
         ? { address: socket.remoteAddress, family: socket.remoteFamily ?? "", port: socket.remotePort ?? 0 }
         : null,
   };
+  const request = toRequest(req, hostname, aborter.signal);
   let response: Response;
   try {
-    response = await fetch(toRequest(req, hostname, aborter.signal), env);
+    response = await fetch(request, env);
+    discardRest(req, request);
   } catch {
     // The app's onError answers every error it sees; this is a last resort.
     if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
     res.end("Internal Server Error");
     return;
   }
-  writeHead(res, response);
+  setHead(res, response);
   if (req.method === "HEAD" || !response.body) {
     await response.body?.cancel().catch(() => {});
     res.end();
@@ -109,36 +160,78 @@ async function serve(req: IncomingMessage, res: ServerResponse, fetch: FetchHand
   await pipeBody(response.body, res, aborter.signal);
 }
 
-function writeHead(res: ServerResponse, response: Response): void {
+/** Status and headers, sent with the first body write (an event stream's at once). */
+function setHead(res: ServerResponse, response: Response): void {
   const cookies = response.headers.getSetCookie();
   for (const [name, value] of response.headers) {
     if (name !== "set-cookie") res.setHeader(name, value);
   }
   if (cookies.length > 0) res.setHeader("set-cookie", cookies);
-  res.writeHead(response.status, response.statusText || undefined);
+  res.statusCode = response.status;
+  if (response.statusText) res.statusMessage = response.statusText;
   // An event stream's client should see it open at once, not with its first event.
-  if (response.headers.get("content-type")?.startsWith("text/event-stream")) res.flushHeaders();
+  if (isEventStream(res)) res.flushHeaders();
 }
 
-/** Pulls the body as the socket drains; a left client cancels it, a failing one cuts the socket. */
+type Read = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>> | "left";
+
+/** A body this size or less, wholly in memory, goes out with its Content-Length in one write. */
+const WHOLE_MAX = 1024 * 1024;
+const TURN = Symbol("turn");
+
+/**
+ * The body's chunks that are in memory already (a page's string comes as 16 KiB chunks, each read
+ * settling before the event loop turns), up to WHOLE_MAX. `pending` is the read still waiting
+ * (a stream fed by I/O, such as a download), to be awaited next.
+ */
+async function readyChunks(read: () => Promise<Read>) {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size <= WHOLE_MAX) {
+    const pending = read();
+    const r = await Promise.race([
+      pending,
+      new Promise<typeof TURN>((resolve) => setImmediate(resolve, TURN)),
+    ]);
+    if (r === TURN || r === "left") return { chunks, done: false, pending };
+    if (r.done) return { chunks, done: true, pending: null };
+    chunks.push(r.value);
+    size += r.value.byteLength;
+  }
+  return { chunks, done: false, pending: null };
+}
+
+/**
+ * Pulls the body as the socket drains; a left client cancels it, a failing one cuts the socket.
+ * A small body already in memory (a page) goes out with its Content-Length in one write, as
+ * Bun.serve sent it, rather than chunked; event streams are never held back for that.
+ */
 async function pipeBody(body: ReadableStream<Uint8Array>, res: ServerResponse, signal: AbortSignal) {
   const reader = body.getReader();
   const left = new Promise<"left">((resolve) => {
     if (signal.aborted) resolve("left");
     signal.addEventListener("abort", () => resolve("left"), { once: true });
   });
+  const read = (): Promise<Read> => Promise.race([reader.read(), left]);
   try {
-    for (;;) {
-      const r = await Promise.race([reader.read(), left]);
-      if (r === "left") break;
+    let pending: Promise<Read> | null = null;
+    if (!res.hasHeader("content-length") && !isEventStream(res)) {
+      const start = await readyChunks(read);
+      if (start.done) {
+        const whole = Buffer.concat(start.chunks);
+        res.setHeader("content-length", whole.byteLength);
+        res.end(whole);
+        return;
+      }
+      for (const chunk of start.chunks) res.write(chunk);
+      pending = start.pending;
+    }
+    for (let r = await (pending ?? read()); r !== "left"; r = await read()) {
       if (r.done) {
         res.end();
         return;
       }
-      if (!res.write(r.value)) {
-        const drained = new Promise<"drained">((resolve) => res.once("drain", () => resolve("drained")));
-        if ((await Promise.race([drained, left])) === "left") break;
-      }
+      if (!res.write(r.value) && (await drained(res, left)) === "left") break;
     }
     await reader.cancel(signal.reason).catch(() => {});
   } catch (error) {
@@ -146,4 +239,15 @@ async function pipeBody(body: ReadableStream<Uint8Array>, res: ServerResponse, s
     await reader.cancel(error).catch(() => {});
     res.destroy(error as Error);
   }
+}
+
+function drained(res: ServerResponse, left: Promise<"left">): Promise<"drained" | "left"> {
+  return Promise.race([
+    new Promise<"drained">((resolve) => res.once("drain", () => resolve("drained"))),
+    left,
+  ]);
+}
+
+function isEventStream(res: ServerResponse): boolean {
+  return String(res.getHeader("content-type") ?? "").startsWith("text/event-stream");
 }
