@@ -140,7 +140,15 @@ async function serve(req: IncomingMessage, res: ServerResponse, fetch: FetchHand
         ? { address: socket.remoteAddress, family: socket.remoteFamily ?? "", port: socket.remotePort ?? 0 }
         : null,
   };
-  const request = toRequest(req, hostname, aborter.signal);
+  let request: Request;
+  try {
+    request = toRequest(req, hostname, aborter.signal);
+  } catch {
+    // A Host header that makes no URL.
+    res.writeHead(400, { "Content-Type": "text/plain", Connection: "close" });
+    res.end("Bad Request");
+    return;
+  }
   let response: Response;
   try {
     response = await fetch(request, env);
@@ -173,7 +181,7 @@ function setHead(res: ServerResponse, response: Response): void {
   if (isEventStream(res)) res.flushHeaders();
 }
 
-type Read = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>> | "left";
+type Reader = ReadableStreamDefaultReader<Uint8Array>;
 
 /** A body this size or less, wholly in memory, goes out with its Content-Length in one write. */
 const WHOLE_MAX = 1024 * 1024;
@@ -184,16 +192,14 @@ const TURN = Symbol("turn");
  * settling before the event loop turns), up to WHOLE_MAX. `pending` is the read still waiting
  * (a stream fed by I/O, such as a download), to be awaited next.
  */
-async function readyChunks(read: () => Promise<Read>) {
+async function readyChunks(reader: Reader) {
   const chunks: Uint8Array[] = [];
   let size = 0;
   while (size <= WHOLE_MAX) {
-    const pending = read();
-    const r = await Promise.race([
-      pending,
-      new Promise<typeof TURN>((resolve) => setImmediate(resolve, TURN)),
-    ]);
-    if (r === TURN || r === "left") return { chunks, done: false, pending };
+    const pending = reader.read();
+    const turn = new Promise<typeof TURN>((resolve) => setImmediate(resolve, TURN));
+    const r = await Promise.race([pending, turn]);
+    if (r === TURN) return { chunks, done: false, pending };
     if (r.done) return { chunks, done: true, pending: null };
     chunks.push(r.value);
     size += r.value.byteLength;
@@ -204,20 +210,20 @@ async function readyChunks(read: () => Promise<Read>) {
 /**
  * Pulls the body as the socket drains; a left client cancels it, a failing one cuts the socket.
  * A small body already in memory (a page) goes out with its Content-Length in one write, as
- * Bun.serve sent it, rather than chunked; event streams are never held back for that.
+ * Bun.serve sent it, rather than chunked; event streams are never held back for that. (No
+ * Promise.race against a promise that lives as long as the response: each race would keep its
+ * chunk reachable until the end, the whole download in memory.)
  */
 async function pipeBody(body: ReadableStream<Uint8Array>, res: ServerResponse, signal: AbortSignal) {
   const reader = body.getReader();
-  const left = new Promise<"left">((resolve) => {
-    if (signal.aborted) resolve("left");
-    signal.addEventListener("abort", () => resolve("left"), { once: true });
-  });
-  const read = (): Promise<Read> => Promise.race([reader.read(), left]);
+  // A client that leaves: the pending read settles as done, and nothing more is read.
+  const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
   try {
-    let pending: Promise<Read> | null = null;
+    let pending: ReturnType<Reader["read"]> | null = null;
     if (!res.hasHeader("content-length") && !isEventStream(res)) {
-      const start = await readyChunks(read);
-      if (start.done) {
+      const start = await readyChunks(reader);
+      if (start.done && !signal.aborted) {
         const whole = Buffer.concat(start.chunks);
         res.setHeader("content-length", whole.byteLength);
         res.end(whole);
@@ -226,26 +232,33 @@ async function pipeBody(body: ReadableStream<Uint8Array>, res: ServerResponse, s
       for (const chunk of start.chunks) res.write(chunk);
       pending = start.pending;
     }
-    for (let r = await (pending ?? read()); r !== "left"; r = await read()) {
+    for (let r = await (pending ?? reader.read()); !signal.aborted; r = await reader.read()) {
       if (r.done) {
         res.end();
         return;
       }
-      if (!res.write(r.value) && (await drained(res, left)) === "left") break;
+      if (!res.write(r.value)) await drained(res);
     }
-    await reader.cancel(signal.reason).catch(() => {});
   } catch (error) {
     // Never res.end() here: the client must see a broken body, not a complete one.
     await reader.cancel(error).catch(() => {});
     res.destroy(error as Error);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
   }
 }
 
-function drained(res: ServerResponse, left: Promise<"left">): Promise<"drained" | "left"> {
-  return Promise.race([
-    new Promise<"drained">((resolve) => res.once("drain", () => resolve("drained"))),
-    left,
-  ]);
+/** Resolves when the socket takes more, or the response closed (the client left). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }
 
 function isEventStream(res: ServerResponse): boolean {
