@@ -49,11 +49,23 @@ const enc = new TextEncoder();
 
 function node(name: string, extra: Partial<TreeNode>): TreeNode {
   const t = `${BigInt(T0) * 1_000_000n}`;
-  return { name, type: "file", mode: 0o644, uid: 0, gid: 0, mtime: t, ctime: t, inode: 0, device: 0, size: 0, ...extra };
+  return {
+    name,
+    type: "file",
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: t,
+    ctime: t,
+    inode: 0,
+    device: 0,
+    size: 0,
+    ...extra,
+  };
 }
 
 /** Saves data blobs [from, to) as files of 20 blobs, folders of 100 files; returns the segment's tree. */
-async function segment(repo: RepositoryImpl, g: number, from: number, to: number): Promise<BlobId> {
+async function segment(repo: RepositoryImpl, from: number, to: number): Promise<BlobId> {
   const dirs: TreeNode[] = [];
   const perDir = BLOBS_PER_FILE * FILES_PER_DIR;
   for (let d = from; d < to; d += perDir) {
@@ -86,14 +98,18 @@ async function build(): Promise<void> {
     const trees: BlobId[] = [];
     for (let g = 0; g < SEGMENTS; g++) {
       const from = Math.floor((g * blobs) / SEGMENTS);
-      trees.push(await segment(repo, g, from, Math.floor(((g + 1) * blobs) / SEGMENTS)));
-      process.stdout.write(`segment ${g + 1}/${SEGMENTS} (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
+      trees.push(await segment(repo, from, Math.floor(((g + 1) * blobs) / SEGMENTS)));
+      process.stdout.write(
+        `segment ${g + 1}/${SEGMENTS} (${((performance.now() - started) / 1000).toFixed(0)} s)\n`,
+      );
     }
     await repo.flush();
     for (let k = 0; k < SNAPSHOTS; k++) {
       const nodes = trees
         .slice(k, k + PER_SNAPSHOT)
-        .map((subtree, i) => node(`seg${String(k + i).padStart(2, "0")}`, { type: "dir", mode: 0o755, subtree }));
+        .map((subtree, i) =>
+          node(`seg${String(k + i).padStart(2, "0")}`, { type: "dir", mode: 0o755, subtree }),
+        );
       const tree = await repo.saveTree({ nodes });
       await repo.flush();
       await repo.saveSnapshot({

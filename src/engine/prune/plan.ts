@@ -9,8 +9,9 @@
  * that are missing are dropped from the index when nothing needs them, else prune refuses.
  */
 import { IntegrityError } from "../../util/errors.ts";
+import type { BlobSet } from "../repository/blob-set.ts";
 import { packName } from "../repository/pack-format.ts";
-import { BlobSet, type LoadedIndex, type PackRecord, packEntries } from "./load.ts";
+import { type LoadedIndex, type PackRecord, packEntries } from "./load.ts";
 
 export interface PackUsage {
   pack: PackRecord;
@@ -43,7 +44,7 @@ function usageOf(pack: PackRecord, used: BlobSet): number {
 function chooseCopies(present: PackRecord[], used: BlobSet): { usage: PackUsage[]; chosen: BlobSet } {
   const weighted = present.map((p) => ({ p, w: usageOf(p, used) / Math.max(1, p.size) }));
   weighted.sort((a, b) => b.w - a.w || (a.p.id < b.p.id ? -1 : 1));
-  const chosen = new BlobSet();
+  const chosen = used.emptyLike();
   const usage: PackUsage[] = [];
   for (const { p } of weighted) {
     const u: PackUsage = { pack: p, usedBytes: 0, usedBlobs: 0, unusedBytes: 0, unusedBlobs: 0 };
