@@ -26,6 +26,8 @@ const { values } = parseArgs({
     blobs: { type: "string", default: "500000" },
     dir: { type: "string", default: "/tmp/backapp-bench-scale" },
     binary: { type: "string" },
+    /** Another checkout (e.g. `git archive` of an older commit) whose src/main.ts to measure. */
+    source: { type: "string" },
     reuse: { type: "boolean" },
     out: { type: "string" },
   },
@@ -43,7 +45,8 @@ const PER_SNAPSHOT = 11;
 const BLOBS_PER_FILE = 20;
 const FILES_PER_DIR = 100;
 const bun = resolve(import.meta.dirname, "../node_modules/.bin/bun");
-const cli = values.binary ? [resolve(values.binary)] : [bun, resolve(import.meta.dirname, "../src/main.ts")];
+const source = resolve(values.source ?? resolve(import.meta.dirname, ".."));
+const cli = values.binary ? [resolve(values.binary)] : [bun, join(source, "src/main.ts")];
 const T0 = Date.UTC(2026, 0, 1, 3);
 const enc = new TextEncoder();
 
@@ -181,7 +184,7 @@ load.push(loadavg()[0]!.toFixed(1));
 const version = readFileSync(resolve(import.meta.dirname, "../node_modules/bun/package.json"), "utf8");
 const params = [
   `${blobs.toLocaleString("en")} data blobs (7–12 B each), ${SEGMENTS} segments, ${SNAPSHOTS} snapshots of ${PER_SNAPSHOT} segments; repository ${sizeBefore} on a local folder`,
-  `CLI: ${values.binary ? `compiled binary ${values.binary}` : "bun src/main.ts (from source)"}; Bun ${JSON.parse(version).version}; load average ${load.join(" → ")}`,
+  `CLI: ${values.binary ? `compiled binary ${values.binary}` : `bun ${join(source, "src/main.ts")} (from source)`}; Bun ${JSON.parse(version).version}; load average ${load.join(" → ")}`,
 ];
 const table = [
   "| command | wall s | CPU s | peak RSS MiB | CPU µs/blob | RSS bytes/blob |",

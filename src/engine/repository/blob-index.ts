@@ -119,6 +119,11 @@ export class BlobIndex {
     return key === null ? EMPTY : this.table[this.slotOf(key, 0, type === "tree" ? 1 : 0)]! - 1;
   }
 
+  /** position() for an id given as 32 raw bytes at `at` of `key` (tree: 1, data: 0). */
+  positionOfKey(key: Uint8Array, at: number, tree: number): number {
+    return this.table[this.slotOf(key, at, tree)]! - 1;
+  }
+
   get(type: BlobType, id: string): IndexEntry | undefined {
     const e = this.position(type, id);
     return e === EMPTY ? undefined : this.entryAt(e);

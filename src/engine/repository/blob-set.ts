@@ -1,4 +1,5 @@
 /** Sets of blobs as bits over the repository's index (prune's used and chosen blobs, check's seen ones). */
+import { toHex } from "../crypto/aead.ts";
 import type { BlobId, BlobType } from "../types.ts";
 import { BlobIndex } from "./blob-index.ts";
 
@@ -36,6 +37,16 @@ export class BlobSet {
     return n < this.bits.length * 8 ? n : -1;
   }
 
+  /**
+   * has() for an entry in its 46-byte encoding (pack-format.ts) at `at` of `raw`: no hex string
+   * or object per entry when prune weighs millions of them.
+   */
+  hasEntry(raw: Uint8Array, at: number): boolean {
+    const n = this.base ? this.base.positionOfKey(raw, at + 14, raw[at]! & 1) : -1;
+    if (n >= 0 && n < this.bits.length * 8) return (this.bits[n >>> 3]! & (1 << (n & 7))) !== 0;
+    return this.extra.has(raw[at] === 1 ? "tree" : "data", toHex(raw.subarray(at + 14, at + 46)));
+  }
+
   has(type: BlobType, id: BlobId): boolean {
     const n = this.at(type, id);
     return n >= 0 ? (this.bits[n >>> 3]! & (1 << (n & 7))) !== 0 : this.extra.has(type, id);
@@ -53,10 +64,22 @@ export class BlobSet {
   /** Adds the pair, remembering `pack` as where it lives; false when already present. */
   add(type: BlobType, id: BlobId, pack = ""): boolean {
     const n = this.at(type, id);
-    if (n < 0) {
-      const p = this.extra.addPack({ id: pack, size: 0, salt: new Uint8Array(0) });
-      return this.extra.add(p, { type, id, offset: 0, length: 0, rawLength: 0, compression: 0 });
-    }
+    return n >= 0 ? this.addAt(n, pack) : this.addExtra(type, id, pack);
+  }
+
+  /** add() for an entry in its 46-byte encoding at `at` of `raw` (see hasEntry). */
+  addEntry(raw: Uint8Array, at: number, pack = ""): boolean {
+    const n = this.base ? this.base.positionOfKey(raw, at + 14, raw[at]! & 1) : -1;
+    if (n >= 0 && n < this.bits.length * 8) return this.addAt(n, pack);
+    return this.addExtra(raw[at] === 1 ? "tree" : "data", toHex(raw.subarray(at + 14, at + 46)), pack);
+  }
+
+  private addExtra(type: BlobType, id: BlobId, pack: string): boolean {
+    const p = this.extra.addPack({ id: pack, size: 0, salt: new Uint8Array(0) });
+    return this.extra.add(p, { type, id, offset: 0, length: 0, rawLength: 0, compression: 0 });
+  }
+
+  private addAt(n: number, pack: string): boolean {
     if ((this.bits[n >>> 3]! & (1 << (n & 7))) !== 0) return false;
     this.bits[n >>> 3]! |= 1 << (n & 7);
     this.inBase++;

@@ -27,9 +27,19 @@ export interface IndexFile {
   packs: IndexPack[];
 }
 
-export function encodeIndex(index: IndexFile, keys: MasterKeys): Uint8Array {
+/** Entries of a pack to write: objects, or already encoded (prune rewrites millions unchanged). */
+type PackToWrite = IndexPack | EncodedIndexPack;
+
+function entryCount(p: PackToWrite): number {
+  return "raw" in p ? p.count : p.entries.length;
+}
+
+export function encodeIndex(
+  index: { supersedes: string[]; packs: PackToWrite[] },
+  keys: MasterKeys,
+): Uint8Array {
   let size = 4 + 1 + 4 + index.supersedes.length * 32 + 4;
-  for (const p of index.packs) size += 32 + 4 + SALT_BYTES + 4 + p.entries.length * ENTRY_BYTES;
+  for (const p of index.packs) size += 32 + 4 + SALT_BYTES + 4 + entryCount(p) * ENTRY_BYTES;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
@@ -47,8 +57,13 @@ export function encodeIndex(index: IndexFile, keys: MasterKeys): Uint8Array {
     out.set(fromHex(p.id), at);
     view.setUint32(at + 32, p.size, true);
     out.set(p.salt, at + 36);
-    view.setUint32(at + 36 + SALT_BYTES, p.entries.length, true);
+    view.setUint32(at + 36 + SALT_BYTES, entryCount(p), true);
     at += 40 + SALT_BYTES;
+    if ("raw" in p) {
+      out.set(p.raw.subarray(0, p.count * ENTRY_BYTES), at);
+      at += p.count * ENTRY_BYTES;
+      continue;
+    }
     for (const e of p.entries) {
       writeEntry(view, out, at, e);
       at += ENTRY_BYTES;

@@ -42,6 +42,24 @@ describe("BlobSet", () => {
     expect(other.add("data", ids[0]!)).toBe(true);
   });
 
+  it("takes entries in their encoded form, indexed or not", () => {
+    const ids = Array.from({ length: 10 }, hex);
+    const set = new BlobSet(indexOf(ids));
+    const stranger = hex();
+    const raw = new Uint8Array(3 * 46);
+    raw.set(Buffer.from(ids[0]!, "hex"), 14); // data, indexed
+    raw[46] = 1;
+    raw.set(Buffer.from(ids[1]!, "hex"), 46 + 14); // tree, indexed
+    raw.set(Buffer.from(stranger, "hex"), 92 + 14); // data, not indexed
+    expect([0, 46, 92].map((at) => set.hasEntry(raw, at))).toEqual([false, false, false]);
+    expect([0, 46, 92].map((at) => set.addEntry(raw, at, "p"))).toEqual([true, true, true]);
+    expect(set.addEntry(raw, 92, "q")).toBe(false);
+    expect([0, 46, 92].map((at) => set.hasEntry(raw, at))).toEqual([true, true, true]);
+    expect(set.has("tree", ids[1]!)).toBe(true);
+    expect(set.packOf("data", stranger)).toBe("p");
+    expect(set.size).toBe(3);
+  });
+
   it("works without an index (every blob kept apart)", () => {
     const set = new BlobSet();
     const id = hex();
