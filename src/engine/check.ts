@@ -210,13 +210,15 @@ function pickPacks(packs: readonly PackInfo[], pct: number): PackInfo[] {
   return pool.slice(0, Math.min(want, pool.length));
 }
 
-function entriesByPack(repo: RepositoryImpl, wanted: Set<string>): Map<string, IndexEntry[]> {
-  const out = new Map<string, IndexEntry[]>();
-  for (const e of repo.index.entries()) {
-    if (!wanted.has(e.pack)) continue;
-    const list = out.get(e.pack) ?? [];
-    list.push(e);
-    out.set(e.pack, list);
+/** Entry numbers per pack: an entry object each, for 5 million blobs, would be gigabytes. */
+function entriesByPack(repo: RepositoryImpl, wanted: Set<string>): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (let n = 0; n < repo.index.size; n++) {
+    const pack = repo.index.packOfEntry(n);
+    if (!wanted.has(pack)) continue;
+    const list = out.get(pack);
+    if (list) list.push(n);
+    else out.set(pack, [n]);
   }
   return out;
 }
@@ -233,7 +235,11 @@ async function readPacks(ctx: Ctx, packs: PackInfo[], onProgress?: ProgressListe
     while (next < packs.length) {
       throwIfAborted(ctx.signal);
       const pack = packs[next++]!;
-      await readPack(ctx, pack, indexed.get(pack.id) ?? []);
+      await readPack(
+        ctx,
+        pack,
+        (indexed.get(pack.id) ?? []).map((n) => ctx.repo.index.entryAt(n)),
+      );
       done += pack.size;
       count++;
       const elapsed = Date.now() - started;

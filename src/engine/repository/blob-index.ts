@@ -129,6 +129,11 @@ export class BlobIndex {
     return e === EMPTY ? undefined : this.entryAt(e);
   }
 
+  /** The pack id of the entry numbered `e`, without building the entry. */
+  packOfEntry(e: number): string {
+    return this.packList[this.chunks[e >>> CHUNK_BITS]!.meta[4 * (e & LOW)]!]!.id;
+  }
+
   /** The entry numbered `e` (see position). */
   entryAt(e: number): IndexEntry {
     const c = this.chunks[e >>> CHUNK_BITS]!;
