@@ -5,7 +5,8 @@
  *    `restore` through the real CLI (child processes), wall time of each, and the restored file's
  *    allocated size (st_blocks) against its length.
  * 2. A source of N tiny files (default 1,000,000; 1,000 folders of 1,000 files of a few bytes):
- *    `backup` wall time and peak RSS (/usr/bin/time -f %M, else ru_maxrss of the child).
+ *    `backup` wall time and peak RSS (/usr/bin/time -f %M, else ru_maxrss of the child), and the
+ *    same two backups with restic when `restic` is on PATH (the issue's memory target is a ratio to it).
  * Results are printed and appended to bench/results/limits-YYYY-MM-DD.md (or --out).
  */
 import { spawnSync } from "node:child_process";
@@ -38,17 +39,31 @@ const out =
   values.out ?? resolve(import.meta.dirname, `results/limits-${new Date().toISOString().slice(0, 10)}.md`);
 const MiB = 1024 * 1024;
 
-function backapp(repo: string, args: string[]): { seconds: number; rssMiB: number } {
-  const env = { ...process.env, BACKAPP_REPO: repo, BACKAPP_PASSWORD: "limits" };
+interface Measured {
+  seconds: number;
+  rssMiB: number;
+}
+
+/** Runs `tool args` under /usr/bin/time (when present) and returns wall seconds and peak RSS. */
+function timed(tool: string[], args: string[], env: NodeJS.ProcessEnv): Measured {
   const timeBin = existsSync("/usr/bin/time");
-  const cmd = timeBin ? "/usr/bin/time" : bun;
-  const argv = timeBin ? ["-f", "RSS_KB=%M", bun, main, ...args] : [main, ...args];
+  const cmd = timeBin ? "/usr/bin/time" : tool[0]!;
+  const argv = timeBin ? ["-f", "RSS_KB=%M", ...tool, ...args] : [...tool.slice(1), ...args];
   const started = performance.now();
   const r = spawnSync(cmd, argv, { env, encoding: "utf8", maxBuffer: 64 * MiB });
   const seconds = (performance.now() - started) / 1000;
-  if (r.status !== 0) throw new Error(`backapp ${args.join(" ")} failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${tool.join(" ")} ${args.join(" ")} failed: ${r.stderr}`);
   const rss = /RSS_KB=(\d+)/.exec(r.stderr ?? "");
   return { seconds, rssMiB: rss ? Number(rss[1]) / 1024 : Number.NaN };
+}
+
+function backapp(repo: string, args: string[]): Measured {
+  return timed([bun, main], args, { ...process.env, BACKAPP_REPO: repo, BACKAPP_PASSWORD: "limits" });
+}
+
+const hasRestic = spawnSync("restic", ["version"]).status === 0;
+function restic(repo: string, args: string[]): Measured {
+  return timed(["restic"], args, { ...process.env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: "limits" });
 }
 
 function sparse(gib: number): string {
@@ -83,7 +98,19 @@ function manyEntries(n: number): string {
   backapp(repo, ["init"]);
   const b = backapp(repo, ["backup", src]);
   const again = backapp(repo, ["backup", src]);
-  return `| ${n.toLocaleString("en")} tiny files (generated in ${made.toFixed(0)} s) | first backup ${b.seconds.toFixed(1)} s, peak RSS ${b.rssMiB.toFixed(0)} MiB | unchanged re-backup ${again.seconds.toFixed(1)} s, peak RSS ${again.rssMiB.toFixed(0)} MiB | |`;
+  const rows = [
+    `| ${n.toLocaleString("en")} tiny files (generated in ${made.toFixed(0)} s), backapp | first backup ${b.seconds.toFixed(1)} s, peak RSS ${b.rssMiB.toFixed(0)} MiB | unchanged re-backup ${again.seconds.toFixed(1)} s, peak RSS ${again.rssMiB.toFixed(0)} MiB | |`,
+  ];
+  if (hasRestic) {
+    const rrepo = join(root, "entries-restic");
+    restic(rrepo, ["init"]);
+    const rb = restic(rrepo, ["backup", "-q", src]);
+    const ragain = restic(rrepo, ["backup", "-q", src]);
+    rows.push(
+      `| same tree, restic | first backup ${rb.seconds.toFixed(1)} s, peak RSS ${rb.rssMiB.toFixed(0)} MiB | unchanged re-backup ${ragain.seconds.toFixed(1)} s, peak RSS ${ragain.rssMiB.toFixed(0)} MiB | backapp/restic peak RSS ${(b.rssMiB / rb.rssMiB).toFixed(2)}× first, ${(again.rssMiB / ragain.rssMiB).toFixed(2)}× re-backup |`,
+    );
+  }
+  return rows.join("\n");
 }
 
 rmSync(root, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { randomInt } from "node:crypto";
 import { CancelledError, throwIfAborted } from "../util/errors.ts";
 import { sha256Hex } from "./crypto/aead.ts";
 import type { IndexEntry, PackInfo } from "./repository/blob-index.ts";
+import { BlobSet } from "./repository/blob-set.ts";
 import { packName, readPackHeader } from "./repository/pack-format.ts";
 import type { RepositoryImpl } from "./repository/repository.ts";
 import { listSnapshotIds, loadSnapshot } from "./repository/snapshots.ts";
@@ -53,9 +54,8 @@ interface Ctx {
   repo: RepositoryImpl;
   errors: CheckProblem[];
   signal?: AbortSignal;
-  /** Distinct data blobs referenced; trees are counted by the walk's own set. */
-  dataSeen: Set<BlobId>;
-  treesSeen: Set<BlobId>;
+  /** Distinct blobs (trees and data) referenced: bits over the index, not a string per blob. */
+  seen: BlobSet;
   blobsRead: number;
   /** Packs found missing or damaged, by id, with why: files whose data is there are named. */
   badPacks: Map<string, string>;
@@ -74,8 +74,7 @@ export async function checkRepository(repo: RepositoryImpl, opts: CheckOptions =
     repo,
     errors: [...repo.loadErrors],
     signal: opts.signal,
-    dataSeen: new Set(),
-    treesSeen: new Set(),
+    seen: new BlobSet(repo.index),
     blobsRead: 0,
     badPacks: new Map(),
   };
@@ -92,7 +91,7 @@ export async function checkRepository(repo: RepositoryImpl, opts: CheckOptions =
   return {
     errors: ctx.errors,
     packsChecked,
-    blobsChecked: ctx.treesSeen.size + ctx.dataSeen.size,
+    blobsChecked: ctx.seen.size,
     packsRead: sample.length,
     blobsRead: ctx.blobsRead,
     snapshots,
@@ -123,12 +122,11 @@ async function checkPacksExist(ctx: Ctx): Promise<{ checked: number; unindexed: 
 
 async function checkSnapshots(ctx: Ctx): Promise<number> {
   const ids = await listSnapshotIds(ctx.repo.backend, ctx.signal);
-  const seenTrees = ctx.treesSeen;
   for (const id of ids) {
     throwIfAborted(ctx.signal);
     try {
       const snap = await loadSnapshot(ctx.repo.backend, ctx.repo.masterKeys, id, ctx.signal);
-      await walkTrees(ctx, snap.tree, `snapshot ${id.slice(0, 12)}`, seenTrees);
+      await walkTrees(ctx, snap.tree, `snapshot ${id.slice(0, 12)}`);
     } catch (e) {
       rethrowCancel(e);
       ctx.errors.push({ object: `snapshots/${id}`, message: message(e) });
@@ -138,13 +136,12 @@ async function checkSnapshots(ctx: Ctx): Promise<number> {
 }
 
 /** Depth-first over the trees of one snapshot; trees already checked are skipped. */
-async function walkTrees(ctx: Ctx, root: BlobId, label: string, seen: Set<BlobId>): Promise<void> {
+async function walkTrees(ctx: Ctx, root: BlobId, label: string): Promise<void> {
   const stack: { id: BlobId; path: string }[] = [{ id: root, path: "/" }];
   while (stack.length > 0) {
     throwIfAborted(ctx.signal);
     const { id, path } = stack.pop()!;
-    if (seen.has(id)) continue;
-    seen.add(id);
+    if (!ctx.seen.add("tree", id)) continue;
     const where = `tree ${id} (${label}, path ${path})`;
     if (!ctx.repo.index.has("tree", id)) {
       ctx.errors.push({ object: `tree/${id}`, message: `${where}: not in the index` });
@@ -192,8 +189,7 @@ function checkContent(ctx: Ctx, content: readonly BlobId[], child: string, label
       ctx.errors.push({ object: `file ${child}`, message: `${label}: data in ${bad}` });
     }
     // Each distinct blob is counted and looked up once; every file with data in a bad pack is named.
-    if (ctx.dataSeen.has(blob)) continue;
-    ctx.dataSeen.add(blob);
+    if (!ctx.seen.add("data", blob)) continue;
     if (!ctx.repo.index.has("data", blob)) {
       ctx.errors.push({
         object: `data/${blob}`,
@@ -214,13 +210,15 @@ function pickPacks(packs: readonly PackInfo[], pct: number): PackInfo[] {
   return pool.slice(0, Math.min(want, pool.length));
 }
 
-function entriesByPack(repo: RepositoryImpl, wanted: Set<string>): Map<string, IndexEntry[]> {
-  const out = new Map<string, IndexEntry[]>();
-  for (const e of repo.index.entries()) {
-    if (!wanted.has(e.pack)) continue;
-    const list = out.get(e.pack) ?? [];
-    list.push(e);
-    out.set(e.pack, list);
+/** Entry numbers per pack: an entry object each, for 5 million blobs, would be gigabytes. */
+function entriesByPack(repo: RepositoryImpl, wanted: Set<string>): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (let n = 0; n < repo.index.size; n++) {
+    const pack = repo.index.packOfEntry(n);
+    if (!wanted.has(pack)) continue;
+    const list = out.get(pack);
+    if (list) list.push(n);
+    else out.set(pack, [n]);
   }
   return out;
 }
@@ -237,7 +235,11 @@ async function readPacks(ctx: Ctx, packs: PackInfo[], onProgress?: ProgressListe
     while (next < packs.length) {
       throwIfAborted(ctx.signal);
       const pack = packs[next++]!;
-      await readPack(ctx, pack, indexed.get(pack.id) ?? []);
+      await readPack(
+        ctx,
+        pack,
+        (indexed.get(pack.id) ?? []).map((n) => ctx.repo.index.entryAt(n)),
+      );
       done += pack.size;
       count++;
       const elapsed = Date.now() - started;

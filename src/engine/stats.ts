@@ -7,7 +7,7 @@
  * snapshots are read once.
  */
 import { throwIfAborted } from "../util/errors.ts";
-import { BlobSet } from "./prune/load.ts";
+import { BlobSet } from "./repository/blob-set.ts";
 import type { RepositoryImpl } from "./repository/repository.ts";
 import type { BlobId, Snapshot } from "./types.ts";
 
@@ -40,7 +40,7 @@ interface TreeTotals {
 }
 
 class Walker {
-  readonly seen = new BlobSet();
+  readonly seen: BlobSet;
   private readonly memo = new Map<BlobId, TreeTotals>();
   uniqueSize = 0;
   uniqueData = 0;
@@ -49,7 +49,9 @@ class Walker {
   constructor(
     private readonly repo: RepositoryImpl,
     private readonly signal?: AbortSignal,
-  ) {}
+  ) {
+    this.seen = new BlobSet(repo.index);
+  }
 
   private count(type: "data" | "tree", id: BlobId): void {
     if (!this.seen.add(type, id)) return;

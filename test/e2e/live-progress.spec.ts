@@ -75,7 +75,7 @@ test("watch a run's progress bar move and turn into the summary", async ({ page 
   await page.getByRole("button", { name: "Run Photos now" }).click();
 
   const running = page.locator("#running-now");
-  await expect(running.getByRole("link", { name: "Photos" })).toBeVisible({ timeout: 20_000 });
+  await expect(running.getByRole("link", { name: "Photos" })).toBeVisible({ timeout: 45_000 });
   await expect(running.getByRole("progressbar", { name: "Progress of Photos" })).toBeVisible();
   await expect(page.locator(`#job-live-${jobId}`)).toContainText(/Backing up|Starting|Waiting/);
   await page.screenshot({ path: ".tmp/screenshots/configs-running.png", fullPage: true });

@@ -34,8 +34,13 @@ export interface ScryptParams {
 /** Format-1 keys written before calibration: about 70 ms and 32 MiB on the reference machine. */
 export const LEGACY_SCRYPT: ScryptParams = { N: 2 ** 15, r: 8, p: 1 };
 
-/** OWASP's scrypt floor, and exactly the 128 MiB new keys may use (128·N·r bytes). */
-export const FLOOR_SCRYPT: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
+/**
+ * Memory of new keys: 32 MiB (N=2^15, r=8; 128·N·r bytes). OWASP lists N=2^17 r=8 p=1 (128 MiB) and
+ * N=2^15 r=8 p=3 (32 MiB) as equivalent floors; the derivation's memory is part of every command's
+ * peak RSS (128 MiB was most of a re-backup's peak, restic calibrates to 8–60 MiB), so memory stays
+ * at 32 MiB and the work comes from p.
+ */
+export const NEW_KEY_SCRYPT: ScryptParams = { N: 2 ** 15, r: 8, p: 4 };
 
 /** What a new key should cost to derive on this machine. */
 const TARGET_MS = 500;
@@ -44,10 +49,11 @@ let calibrated: ScryptParams | undefined;
 let pinned: ScryptParams | undefined;
 
 /**
- * Parameters for new keys: memory is held at the floor's 128 MiB (N=2^17, r=8) and p, which costs
- * time but no memory, is raised until one derivation takes about half a second (p ≤ 16, the limit
- * readers accept). Measured once per process on a 16 MiB derivation (≈ 1/8 of the work of p=1),
- * so calibration costs tens of milliseconds. `pinScryptParams` overrides it (tests, weak machines).
+ * Parameters for new keys: memory held at 32 MiB (NEW_KEY_SCRYPT) and p, which costs time but no
+ * memory, raised until one derivation takes about half a second. p never drops below 4, so N·r·p
+ * is at least OWASP's N=2^17, r=8, p=1 floor in work; p ≤ 16, the limit readers accept. Measured
+ * once per process on one 16 MiB derivation (half the work of p=1), so calibration costs tens of
+ * milliseconds. `pinScryptParams` overrides it (tests, weak machines).
  */
 export function newKeyScryptParams(): ScryptParams {
   if (pinned) return pinned;
@@ -56,9 +62,9 @@ export function newKeyScryptParams(): ScryptParams {
     // A duration of local CPU work, not a time of day: performance.now, not the Clock.
     const start = performance.now();
     scryptSync("calibration", new Uint8Array(16), KEY_BYTES, probe);
-    const perP = Math.max(1, (performance.now() - start) * (FLOOR_SCRYPT.N / probe.N));
-    const p = Math.min(16, Math.max(1, Math.round(TARGET_MS / perP)));
-    calibrated = { ...FLOOR_SCRYPT, p };
+    const perP = Math.max(1, (performance.now() - start) * (NEW_KEY_SCRYPT.N / probe.N));
+    const p = Math.min(16, Math.max(NEW_KEY_SCRYPT.p, Math.round(TARGET_MS / perP)));
+    calibrated = { ...NEW_KEY_SCRYPT, p };
   }
   return calibrated;
 }

@@ -13,15 +13,11 @@ import { throwIfAborted } from "../../util/errors.ts";
 import { sha256Hex } from "../crypto/aead.ts";
 import type { MasterKeys } from "../crypto/keys.ts";
 import { encodeIndex, type IndexPack } from "../repository/index-file.ts";
-import { collectGarbage, type PackRecord, packEntries } from "./load.ts";
+import { collectGarbage, type PackRecord } from "./load.ts";
 import { storeConfirmed } from "./repack.ts";
 
 /** Entries per new index file: about 4.6 MB of plaintext each. */
 export const ENTRIES_PER_INDEX = 100_000;
-
-export function recordToIndexPack(p: PackRecord): IndexPack {
-  return { id: p.id, size: p.size, salt: p.salt, entries: [...packEntries(p)] };
-}
 
 /** Writes the new index files; returns their ids (the last supersedes `old`). */
 export async function writeNewIndex(
@@ -33,7 +29,7 @@ export async function writeNewIndex(
   signal?: AbortSignal,
 ): Promise<string[]> {
   const ids: string[] = [];
-  let batch: IndexPack[] = [];
+  let batch: (PackRecord | IndexPack)[] = [];
   let entries = 0;
   const write = async (supersedes: string[]) => {
     const bytes = encodeIndex({ supersedes, packs: batch }, keys);
@@ -44,13 +40,14 @@ export async function writeNewIndex(
     batch = [];
     entries = 0;
   };
+  // Kept packs are written from their encoded entries: no object per entry.
   const all: (PackRecord | IndexPack)[] = [...kept, ...fresh];
   for (const p of all) {
     throwIfAborted(signal);
-    const ip = "raw" in p ? recordToIndexPack(p) : p;
-    if (entries > 0 && entries + ip.entries.length > ENTRIES_PER_INDEX) await write([]);
-    batch.push(ip);
-    entries += ip.entries.length;
+    const count = "raw" in p ? p.count : p.entries.length;
+    if (entries > 0 && entries + count > ENTRIES_PER_INDEX) await write([]);
+    batch.push(p);
+    entries += count;
   }
   await write(old);
   return ids;

@@ -8,11 +8,11 @@ import type { Backend } from "../../storage/backend.ts";
 import { IntegrityError, throwIfAborted, wrapError } from "../../util/errors.ts";
 import { sha256Hex } from "../crypto/aead.ts";
 import type { MasterKeys } from "../crypto/keys.ts";
-import { BlobIndex } from "../repository/blob-index.ts";
-import { decodeIndex } from "../repository/index-file.ts";
-import { ENTRY_BYTES, type PackEntry, readEntry, writeEntry } from "../repository/pack-format.ts";
+import { BlobSet } from "../repository/blob-set.ts";
+import { type EncodedIndexPack, visitIndex } from "../repository/index-file.ts";
+import { ENTRY_BYTES, type PackEntry, readEntry } from "../repository/pack-format.ts";
 import type { RepositoryImpl } from "../repository/repository.ts";
-import type { BlobId, BlobType, Snapshot } from "../types.ts";
+import type { BlobId, Snapshot } from "../types.ts";
 
 /** One indexed pack with all its entries, encoded. */
 export interface PackRecord {
@@ -26,13 +26,6 @@ export interface PackRecord {
 export function* packEntries(p: PackRecord): IterableIterator<PackEntry> {
   const view = new DataView(p.raw.buffer, p.raw.byteOffset, p.raw.byteLength);
   for (let i = 0; i < p.count; i++) yield readEntry(view, p.raw, i * ENTRY_BYTES);
-}
-
-function encodeEntries(entries: PackEntry[]): Uint8Array {
-  const raw = new Uint8Array(entries.length * ENTRY_BYTES);
-  const view = new DataView(raw.buffer);
-  for (const [i, e] of entries.entries()) writeEntry(view, raw, i * ENTRY_BYTES, e);
-  return raw;
 }
 
 export interface LoadedIndex {
@@ -58,12 +51,13 @@ export async function loadAllIndexFiles(
     try {
       const bytes = await backend.get(name, { signal });
       if (sha256Hex(bytes) !== id) throw new IntegrityError("content does not match its name");
-      const decoded = decodeIndex(bytes, keys).packs;
-      entries = decoded.reduce((n, p) => n + p.entries.length, 0);
+      const decoded: EncodedIndexPack[] = [];
+      visitIndex(bytes, keys, (p) => decoded.push(p));
       for (const p of decoded) {
+        entries += p.count;
         if (out.packs.has(p.id)) continue;
-        const raw = encodeEntries(p.entries);
-        out.packs.set(p.id, { id: p.id, size: p.size, salt: p.salt, count: p.entries.length, raw });
+        // A copy: the view would keep the whole decoded file alive.
+        out.packs.set(p.id, { id: p.id, size: p.size, salt: p.salt, count: p.count, raw: p.raw.slice() });
       }
     } catch (e) {
       throw wrapError(`prune: index file ${id.slice(0, 12)} cannot be read (run check)`, e);
@@ -95,43 +89,6 @@ export async function listStoredPacks(backend: Backend, signal?: AbortSignal): P
   return out;
 }
 
-/** A compact set of (type, id) pairs, backed by the repository's compact index structure. */
-export class BlobSet {
-  private readonly index = new BlobIndex();
-  private readonly packs = new Map<string, number>();
-
-  constructor() {
-    this.index.addPack({ id: "", size: 0, salt: new Uint8Array(0) });
-  }
-
-  get size(): number {
-    return this.index.size;
-  }
-
-  has(type: BlobType, id: BlobId): boolean {
-    return this.index.has(type, id);
-  }
-
-  /** Adds the pair, remembering `pack` as where it lives; false when already present. */
-  add(type: BlobType, id: BlobId, pack = ""): boolean {
-    let n = this.packs.get(pack);
-    if (n === undefined) {
-      n = this.index.addPack({ id: pack, size: 0, salt: new Uint8Array(0) });
-      this.packs.set(pack, n);
-    }
-    return this.index.add(n, { type, id, offset: 0, length: 0, rawLength: 0, compression: 0 });
-  }
-
-  /** The pack recorded by add, or undefined when absent. */
-  packOf(type: BlobType, id: BlobId): string | undefined {
-    return this.index.get(type, id)?.pack;
-  }
-
-  *entries(): IterableIterator<{ type: BlobType; id: BlobId }> {
-    for (const e of this.index.entries()) yield { type: e.type, id: e.id };
-  }
-}
-
 /**
  * Every blob reachable from `snapshots`: their trees (walked) and the data blobs files list.
  * A tree that cannot be loaded aborts (its blobs would otherwise look unused).
@@ -141,7 +98,7 @@ export async function markUsed(
   snapshots: readonly Snapshot[],
   signal?: AbortSignal,
 ): Promise<BlobSet> {
-  const used = new BlobSet();
+  const used = new BlobSet(repo.index);
   for (const s of snapshots) {
     const stack: BlobId[] = [s.tree];
     while (stack.length > 0) {

@@ -9,8 +9,9 @@
  * that are missing are dropped from the index when nothing needs them, else prune refuses.
  */
 import { IntegrityError } from "../../util/errors.ts";
-import { packName } from "../repository/pack-format.ts";
-import { BlobSet, type LoadedIndex, type PackRecord, packEntries } from "./load.ts";
+import type { BlobSet } from "../repository/blob-set.ts";
+import { ENTRY_BYTES, packName } from "../repository/pack-format.ts";
+import type { LoadedIndex, PackRecord } from "./load.ts";
 
 export interface PackUsage {
   pack: PackRecord;
@@ -33,9 +34,17 @@ export interface PrunePlan {
   usedBlobs: number;
 }
 
+/** Calls `visit` with the offset and stored length of each of the pack's encoded entries. */
+function eachEntry(p: PackRecord, visit: (at: number, length: number) => void): void {
+  const view = new DataView(p.raw.buffer, p.raw.byteOffset, p.raw.byteLength);
+  for (let k = 0, at = 0; k < p.count; k++, at += ENTRY_BYTES) visit(at, view.getUint32(at + 6, true));
+}
+
 function usageOf(pack: PackRecord, used: BlobSet): number {
   let bytes = 0;
-  for (const e of packEntries(pack)) if (used.has(e.type, e.id)) bytes += e.length;
+  eachEntry(pack, (at, length) => {
+    if (used.hasEntry(pack.raw, at)) bytes += length;
+  });
   return bytes;
 }
 
@@ -43,19 +52,19 @@ function usageOf(pack: PackRecord, used: BlobSet): number {
 function chooseCopies(present: PackRecord[], used: BlobSet): { usage: PackUsage[]; chosen: BlobSet } {
   const weighted = present.map((p) => ({ p, w: usageOf(p, used) / Math.max(1, p.size) }));
   weighted.sort((a, b) => b.w - a.w || (a.p.id < b.p.id ? -1 : 1));
-  const chosen = new BlobSet();
+  const chosen = used.emptyLike();
   const usage: PackUsage[] = [];
   for (const { p } of weighted) {
     const u: PackUsage = { pack: p, usedBytes: 0, usedBlobs: 0, unusedBytes: 0, unusedBlobs: 0 };
-    for (const e of packEntries(p)) {
-      if (used.has(e.type, e.id) && chosen.add(e.type, e.id, p.id)) {
-        u.usedBytes += e.length;
+    eachEntry(p, (at, length) => {
+      if (used.hasEntry(p.raw, at) && chosen.addEntry(p.raw, at, p.id)) {
+        u.usedBytes += length;
         u.usedBlobs++;
       } else {
-        u.unusedBytes += e.length;
+        u.unusedBytes += length;
         u.unusedBlobs++;
       }
-    }
+    });
     usage.push(u);
   }
   return { usage, chosen };

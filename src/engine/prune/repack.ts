@@ -6,11 +6,11 @@
  */
 import type { Backend } from "../../storage/backend.ts";
 import { IntegrityError, throwIfAborted, wrapError } from "../../util/errors.ts";
+import type { BlobSet } from "../repository/blob-set.ts";
 import type { IndexPack } from "../repository/index-file.ts";
 import { packName } from "../repository/pack-format.ts";
 import type { RepositoryImpl } from "../repository/repository.ts";
 import { type CoreReply, type FinishedPack, SealCore } from "../repository/seal-core.ts";
-import type { BlobSet } from "./load.ts";
 import { collectGarbage, packEntries } from "./load.ts";
 import type { PackUsage } from "./plan.ts";
 

@@ -1,12 +1,13 @@
 /**
  * The in-memory index: blob (type, id) → pack, offset, lengths. Column arrays plus an
- * open-addressing hash table keep it near 60–100 bytes per blob (ids as 32 raw bytes, no per-entry
- * objects), so a million blobs cost tens of megabytes, not gigabytes.
+ * open-addressing hash table keep it near 55–70 bytes per blob (ids as 32 raw bytes, no per-entry
+ * objects, columns grown a 64 Ki-entry chunk at a time), so 5 million blobs cost ~320 MB, not
+ * gigabytes. Entry numbers are stable: sets over the index are bitsets (see prune/load.ts).
  */
 
 import { toHex } from "../crypto/aead.ts";
 import type { BlobType } from "../types.ts";
-import type { Compression, PackEntry } from "./pack-format.ts";
+import { type Compression, ENTRY_BYTES, type PackEntry } from "./pack-format.ts";
 
 export interface PackInfo {
   id: string;
@@ -19,6 +20,10 @@ export interface IndexEntry extends PackEntry {
 }
 
 const EMPTY = -1;
+/** Entries per column chunk: growth adds a chunk instead of copying every column (no 2× peaks). */
+const CHUNK_BITS = 16;
+const CHUNK = 1 << CHUNK_BITS;
+const LOW = CHUNK - 1;
 
 function hexNibble(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
@@ -26,13 +31,27 @@ function hexNibble(c: number): number {
   return -1;
 }
 
+/** One chunk of columns: ids (32 raw bytes), pack number/offset/length/raw length, flags. */
+interface Columns {
+  ids: Uint8Array;
+  meta: Uint32Array;
+  /** Bit 0 = tree, bit 1 = zstd. */
+  flags: Uint8Array;
+}
+
+function newColumns(): Columns {
+  return { ids: new Uint8Array(32 * CHUNK), meta: new Uint32Array(4 * CHUNK), flags: new Uint8Array(CHUNK) };
+}
+
+function idEquals(ids: Uint8Array, base: number, key: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 32; i++) if (ids[base + i] !== key[at + i]) return false;
+  return true;
+}
+
 export class BlobIndex {
-  private ids = new Uint8Array(32 * 1024);
-  /** Per entry: pack number, offset, length, raw length. */
-  private meta = new Uint32Array(4 * 1024);
-  /** Per entry: bit 0 = tree, bit 1 = zstd. */
-  private flags = new Uint8Array(1024);
-  private table = new Int32Array(2048).fill(EMPTY);
+  private readonly chunks: Columns[] = [];
+  /** Entry number + 1 per slot (0 = empty), kept at most half full. */
+  private table = new Int32Array(2048);
   private count = 0;
   private readonly scratch = new Uint8Array(32);
   private readonly packList: PackInfo[] = [];
@@ -77,44 +96,57 @@ export class BlobIndex {
     return this.scratch;
   }
 
-  private slotOf(key: Uint8Array, tree: number): number {
+  /** The slot of (key at `at`, tree): the entry's, or the empty one where it would go. */
+  private slotOf(key: Uint8Array, at: number, tree: number): number {
     const mask = this.table.length - 1;
-    let slot = (key[0]! | (key[1]! << 8) | (key[2]! << 16) | (key[3]! << 24)) & mask;
+    let slot = (key[at]! | (key[at + 1]! << 8) | (key[at + 2]! << 16) | (key[at + 3]! << 24)) & mask;
     for (;;) {
-      const e = this.table[slot]!;
-      if (e === EMPTY || ((this.flags[e]! & 1) === tree && this.idEquals(e, key))) return slot;
+      const e = this.table[slot]! - 1;
+      if (e === EMPTY) return slot;
+      const c = this.chunks[e >>> CHUNK_BITS]!;
+      if ((c.flags[e & LOW]! & 1) === tree && idEquals(c.ids, (e & LOW) * 32, key, at)) return slot;
       slot = (slot + 1) & mask;
     }
   }
 
-  private idEquals(e: number, key: Uint8Array): boolean {
-    const base = e * 32;
-    for (let i = 0; i < 32; i++) if (this.ids[base + i] !== key[i]) return false;
-    return true;
+  has(type: BlobType, id: string): boolean {
+    return this.position(type, id) !== EMPTY;
   }
 
-  has(type: BlobType, id: string): boolean {
+  /** The entry number of a blob (0 ≤ n < size, stable for the index's life), or -1 when absent. */
+  position(type: BlobType, id: string): number {
     const key = this.parse(id);
-    return key !== null && this.table[this.slotOf(key, type === "tree" ? 1 : 0)] !== EMPTY;
+    return key === null ? EMPTY : this.table[this.slotOf(key, 0, type === "tree" ? 1 : 0)]! - 1;
+  }
+
+  /** position() for an id given as 32 raw bytes at `at` of `key` (tree: 1, data: 0). */
+  positionOfKey(key: Uint8Array, at: number, tree: number): number {
+    return this.table[this.slotOf(key, at, tree)]! - 1;
   }
 
   get(type: BlobType, id: string): IndexEntry | undefined {
-    const key = this.parse(id);
-    if (!key) return undefined;
-    const e = this.table[this.slotOf(key, type === "tree" ? 1 : 0)]!;
+    const e = this.position(type, id);
     return e === EMPTY ? undefined : this.entryAt(e);
   }
 
-  private entryAt(e: number): IndexEntry {
-    const m = this.meta;
-    const f = this.flags[e]!;
+  /** The pack id of the entry numbered `e`, without building the entry. */
+  packOfEntry(e: number): string {
+    return this.packList[this.chunks[e >>> CHUNK_BITS]!.meta[4 * (e & LOW)]!]!.id;
+  }
+
+  /** The entry numbered `e` (see position). */
+  entryAt(e: number): IndexEntry {
+    const c = this.chunks[e >>> CHUNK_BITS]!;
+    const i = e & LOW;
+    const m = c.meta;
+    const f = c.flags[i]!;
     return {
       type: f & 1 ? "tree" : "data",
-      id: toHex(this.ids.subarray(e * 32, e * 32 + 32)),
-      pack: this.packList[m[4 * e]!]!.id,
-      offset: m[4 * e + 1]!,
-      length: m[4 * e + 2]!,
-      rawLength: m[4 * e + 3]!,
+      id: toHex(c.ids.subarray(i * 32, i * 32 + 32)),
+      pack: this.packList[m[4 * i]!]!.id,
+      offset: m[4 * i + 1]!,
+      length: m[4 * i + 2]!,
+      rawLength: m[4 * i + 3]!,
       compression: ((f >> 1) & 1) as Compression,
     };
   }
@@ -124,18 +156,57 @@ export class BlobIndex {
     const key = this.parse(e.id);
     if (!key) throw new Error(`bad blob id ${e.id}`);
     const tree = e.type === "tree" ? 1 : 0;
-    let slot = this.slotOf(key, tree);
-    if (this.table[slot] !== EMPTY) return false;
-    if (this.count + 1 > this.flags.length) this.growColumns();
+    return this.insert(packNumber, key, 0, tree | (e.compression << 1), e.offset, e.length, e.rawLength);
+  }
+
+  /**
+   * Adds a pack's entries in their 46-byte encoding (pack-format.ts writeEntry), already validated
+   * (index-file.ts visitIndex): no object or hex string per entry while a big index loads.
+   */
+  addEncoded(packNumber: number, raw: Uint8Array, count: number): void {
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    for (let k = 0, at = 0; k < count; k++, at += ENTRY_BYTES) {
+      const flags = (raw[at]! & 1) | ((raw[at + 1]! & 1) << 1);
+      const offset = view.getUint32(at + 2, true);
+      this.insert(
+        packNumber,
+        raw,
+        at + 14,
+        flags,
+        offset,
+        view.getUint32(at + 6, true),
+        view.getUint32(at + 10, true),
+      );
+    }
+  }
+
+  private insert(
+    packNumber: number,
+    key: Uint8Array,
+    at: number,
+    flags: number,
+    offset: number,
+    length: number,
+    rawLength: number,
+  ): boolean {
+    const tree = flags & 1;
+    let slot = this.slotOf(key, at, tree);
+    if (this.table[slot] !== 0) return false;
     if ((this.count + 1) * 2 > this.table.length) {
       this.rehash(this.table.length * 2);
-      slot = this.slotOf(key, tree);
+      slot = this.slotOf(key, at, tree);
     }
     const n = this.count++;
-    this.ids.set(key, n * 32);
-    this.meta.set([packNumber, e.offset, e.length, e.rawLength], n * 4);
-    this.flags[n] = tree | (e.compression << 1);
-    this.table[slot] = n;
+    if (n >>> CHUNK_BITS === this.chunks.length) this.chunks.push(newColumns());
+    const c = this.chunks[n >>> CHUNK_BITS]!;
+    const i = n & LOW;
+    c.ids.set(key.subarray(at, at + 32), i * 32);
+    c.meta[4 * i] = packNumber;
+    c.meta[4 * i + 1] = offset;
+    c.meta[4 * i + 2] = length;
+    c.meta[4 * i + 3] = rawLength;
+    c.flags[i] = flags;
+    this.table[slot] = n + 1;
     if (tree) {
       const list = this.treesByPack[packNumber];
       if (list) list.push(n);
@@ -144,24 +215,12 @@ export class BlobIndex {
     return true;
   }
 
-  private growColumns(): void {
-    const cap = this.flags.length * 2;
-    const ids = new Uint8Array(cap * 32);
-    ids.set(this.ids);
-    const meta = new Uint32Array(cap * 4);
-    meta.set(this.meta);
-    const flags = new Uint8Array(cap);
-    flags.set(this.flags);
-    this.ids = ids;
-    this.meta = meta;
-    this.flags = flags;
-  }
-
   private rehash(size: number): void {
-    this.table = new Int32Array(size).fill(EMPTY);
+    this.table = new Int32Array(size);
     for (let n = 0; n < this.count; n++) {
-      const key = this.ids.subarray(n * 32, n * 32 + 32);
-      this.table[this.slotOf(key, this.flags[n]! & 1)] = n;
+      const c = this.chunks[n >>> CHUNK_BITS]!;
+      const i = n & LOW;
+      this.table[this.slotOf(c.ids, i * 32, c.flags[i]! & 1)] = n + 1;
     }
   }
 
@@ -171,8 +230,9 @@ export class BlobIndex {
     const out: IndexEntry[] = [];
     if (n === undefined) return out;
     for (const e of this.treesByPack[n] ?? []) {
-      const offset = this.meta[4 * e + 1]!;
-      if (offset >= from && offset + this.meta[4 * e + 2]! <= to) out.push(this.entryAt(e));
+      const m = this.chunks[e >>> CHUNK_BITS]!.meta;
+      const i = e & LOW;
+      if (m[4 * i + 1]! >= from && m[4 * i + 1]! + m[4 * i + 2]! <= to) out.push(this.entryAt(e));
     }
     return out;
   }

@@ -27,9 +27,19 @@ export interface IndexFile {
   packs: IndexPack[];
 }
 
-export function encodeIndex(index: IndexFile, keys: MasterKeys): Uint8Array {
+/** Entries of a pack to write: objects, or already encoded (prune rewrites millions unchanged). */
+type PackToWrite = IndexPack | EncodedIndexPack;
+
+function entryCount(p: PackToWrite): number {
+  return "raw" in p ? p.count : p.entries.length;
+}
+
+export function encodeIndex(
+  index: { supersedes: string[]; packs: PackToWrite[] },
+  keys: MasterKeys,
+): Uint8Array {
   let size = 4 + 1 + 4 + index.supersedes.length * 32 + 4;
-  for (const p of index.packs) size += 32 + 4 + SALT_BYTES + 4 + p.entries.length * ENTRY_BYTES;
+  for (const p of index.packs) size += 32 + 4 + SALT_BYTES + 4 + entryCount(p) * ENTRY_BYTES;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
@@ -47,8 +57,13 @@ export function encodeIndex(index: IndexFile, keys: MasterKeys): Uint8Array {
     out.set(fromHex(p.id), at);
     view.setUint32(at + 32, p.size, true);
     out.set(p.salt, at + 36);
-    view.setUint32(at + 36 + SALT_BYTES, p.entries.length, true);
+    view.setUint32(at + 36 + SALT_BYTES, entryCount(p), true);
     at += 40 + SALT_BYTES;
+    if ("raw" in p) {
+      out.set(p.raw.subarray(0, p.count * ENTRY_BYTES), at);
+      at += p.count * ENTRY_BYTES;
+      continue;
+    }
     for (const e of p.entries) {
       writeEntry(view, out, at, e);
       at += ENTRY_BYTES;
@@ -87,17 +102,44 @@ class Reader {
  * Blobs lie before the pack's header and trailer. An entry reaching past them (a hostile or buggy
  * index) would make readers ask for, and buffer, up to 4 GiB for one blob.
  */
-function checkEntry(e: PackEntry, pack: string, packSize: number): PackEntry {
-  if (e.offset + e.length > packSize - TRAILER_BYTES) {
-    throw new IntegrityError(
-      `index entry of ${e.type} blob ${e.id} points past the end of pack ${pack} (offset ${e.offset}, length ${e.length}, pack size ${packSize})`,
-    );
+function checkEntries(raw: Uint8Array, count: number, pack: string, packSize: number): void {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  for (let k = 0, at = 0; k < count; k++, at += ENTRY_BYTES) {
+    if (raw[at]! > 1 || raw[at + 1]! > 1) {
+      throw new IntegrityError(`unknown blob type ${raw[at]} or compression ${raw[at + 1]}`);
+    }
+    const offset = view.getUint32(at + 2, true);
+    const length = view.getUint32(at + 6, true);
+    if (offset + length > packSize - TRAILER_BYTES) {
+      const e = readEntry(view, raw, at);
+      throw new IntegrityError(
+        `index entry of ${e.type} blob ${e.id} points past the end of pack ${pack} (offset ${offset}, length ${length}, pack size ${packSize})`,
+      );
+    }
   }
-  return e;
 }
 
-/** Opens and parses an index file. IntegrityError when it does not authenticate or parse. */
-export function decodeIndex(stored: Uint8Array, keys: MasterKeys): IndexFile {
+/** One pack of an index file with its entries still encoded (46 bytes each, validated). */
+export interface EncodedIndexPack {
+  id: string;
+  size: number;
+  salt: Uint8Array;
+  count: number;
+  /** The entries' bytes: a view into the decoded file, copy it to keep it. */
+  raw: Uint8Array;
+}
+
+/**
+ * Opens an index file and hands each pack to `onPack` with its entries still encoded, so a big
+ * index loads without an object and a hex string per entry. Returns the ids it supersedes.
+ * IntegrityError when it does not authenticate or parse (before any pack for a bad frame or
+ * header; a bad entry throws before its pack is handed over).
+ */
+export function visitIndex(
+  stored: Uint8Array,
+  keys: MasterKeys,
+  onPack: (pack: EncodedIndexPack) => void,
+): string[] {
   const framed = openWith(keys, "index", stored);
   if (framed.byteLength < 5 || framed[0]! > 1) throw new IntegrityError("index file has a bad frame");
   const rawLength = new DataView(framed.buffer, framed.byteOffset).getUint32(1, true);
@@ -109,19 +151,34 @@ export function decodeIndex(stored: Uint8Array, keys: MasterKeys): IndexFile {
   r.at = 5;
   const supersedes: string[] = [];
   for (let n = r.u32(); n > 0; n--) supersedes.push(toHex(r.raw(32)));
-  const packs: IndexPack[] = [];
   for (let n = r.u32(); n > 0; n--) {
     const id = toHex(r.raw(32));
     const size = r.u32();
     const salt = r.raw(SALT_BYTES);
-    const entries: PackEntry[] = [];
-    for (let k = r.u32(); k > 0; k--) {
-      r.need(ENTRY_BYTES);
-      entries.push(checkEntry(readEntry(r.view, r.bytes, r.at), id, size));
-      r.at += ENTRY_BYTES;
-    }
-    packs.push({ id, size, salt, entries });
+    const count = r.u32();
+    r.need(count * ENTRY_BYTES);
+    const raw = r.bytes.subarray(r.at, r.at + count * ENTRY_BYTES);
+    checkEntries(raw, count, id, size);
+    r.at += count * ENTRY_BYTES;
+    onPack({ id, size, salt, count, raw });
   }
   if (r.at !== r.bytes.byteLength) throw new IntegrityError("index file has trailing bytes");
+  return supersedes;
+}
+
+/** The entries of an encoded pack as objects. */
+export function decodeEntries(raw: Uint8Array, count: number): PackEntry[] {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const out: PackEntry[] = [];
+  for (let k = 0; k < count; k++) out.push(readEntry(view, raw, k * ENTRY_BYTES));
+  return out;
+}
+
+/** Opens and parses an index file. IntegrityError when it does not authenticate or parse. */
+export function decodeIndex(stored: Uint8Array, keys: MasterKeys): IndexFile {
+  const packs: IndexPack[] = [];
+  const supersedes = visitIndex(stored, keys, (p) => {
+    packs.push({ id: p.id, size: p.size, salt: p.salt, entries: decodeEntries(p.raw, p.count) });
+  });
   return { supersedes, packs };
 }

@@ -30,7 +30,7 @@ import {
   plainKeys,
   type RepoConfig,
 } from "./config.ts";
-import { decodeIndex } from "./index-file.ts";
+import { type EncodedIndexPack, visitIndex } from "./index-file.ts";
 import { acquireLock, type HeldLock, type LockOptions } from "./lock.ts";
 import { mapLimit } from "./map-limit.ts";
 import { RepositoryImpl, type RepositoryTuning } from "./repository.ts";
@@ -306,10 +306,11 @@ export async function loadIndex(backend: Backend, keys: MasterKeys, signal?: Abo
     try {
       const bytes = await backend.get(name, { signal });
       if (sha256Hex(bytes) !== id) throw new IntegrityError("content does not match its name");
-      for (const p of decodeIndex(bytes, keys).packs) {
-        const n = index.addPack({ id: p.id, size: p.size, salt: p.salt });
-        for (const e of p.entries) index.add(n, e);
-      }
+      // Validated whole before any entry is added: a damaged file adds nothing.
+      const packs: EncodedIndexPack[] = [];
+      visitIndex(bytes, keys, (p) => packs.push(p));
+      for (const p of packs)
+        index.addEncoded(index.addPack({ id: p.id, size: p.size, salt: p.salt }), p.raw, p.count);
       indexFiles.push(id);
     } catch (e) {
       if (!(e instanceof IntegrityError)) throw e;

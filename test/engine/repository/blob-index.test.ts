@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { newMasterKeys } from "../../../src/engine/crypto/keys.ts";
 import { BlobIndex } from "../../../src/engine/repository/blob-index.ts";
-import { decodeIndex, encodeIndex } from "../../../src/engine/repository/index-file.ts";
+import { decodeIndex, encodeIndex, visitIndex } from "../../../src/engine/repository/index-file.ts";
 import type { PackEntry } from "../../../src/engine/repository/pack-format.ts";
 import { IntegrityError } from "../../../src/util/errors.ts";
 
@@ -49,6 +49,54 @@ describe("BlobIndex", () => {
     expect(index.pack(pack.id)).toBe(pack);
     expect(index.hasPack(pack.id)).toBe(true);
     expect(() => index.add(p, entry(1, "nope"))).toThrow();
+  });
+});
+
+describe("BlobIndex at scale", () => {
+  it("loads encoded entries across column chunks as add() does, with stable entry numbers", () => {
+    const keys = { encrypt: null, mac: new Uint8Array(32) };
+    const packs = Array.from({ length: 3 }, (_, p) => ({
+      id: hex(),
+      size: 10 * 70_000 + 1000,
+      salt: new Uint8Array(16).fill(p),
+      entries: Array.from({ length: 50_000 }, (_, i) => entry(i)),
+    }));
+    const loaded = new BlobIndex();
+    visitIndex(encodeIndex({ supersedes: [], packs }, keys), keys, (p) =>
+      loaded.addEncoded(loaded.addPack({ id: p.id, size: p.size, salt: p.salt }), p.raw, p.count),
+    );
+    const added = new BlobIndex();
+    for (const p of packs) {
+      const n = added.addPack({ id: p.id, size: p.size, salt: p.salt });
+      for (const e of p.entries) added.add(n, e);
+    }
+    expect(loaded.size).toBe(150_000);
+    // One assertion over all entries: 450,000 expect() calls took most of the run.
+    let n = 0;
+    const wrong: string[] = [];
+    for (const p of packs) {
+      for (const e of p.entries) {
+        const at = loaded.entryAt(n);
+        const same = at.id === e.id && at.pack === p.id && at.offset === e.offset && at.type === e.type;
+        if (loaded.position(e.type, e.id) !== n || !same || added.position(e.type, e.id) !== n)
+          wrong.push(e.id);
+        n++;
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(loaded.entryAt(149_999)).toEqual({ ...packs[2]!.entries[49_999]!, pack: packs[2]!.id });
+    expect(loaded.position("data", hex())).toBe(-1);
+  });
+
+  it("refuses an index entry with an unknown type or reaching past its pack", () => {
+    const keys = { encrypt: null, mac: new Uint8Array(32) };
+    const pack = { id: hex(), size: 100, salt: new Uint8Array(16), entries: [entry(1)] };
+    const ok = encodeIndex({ supersedes: [], packs: [pack] }, keys);
+    expect(() => visitIndex(ok, keys, () => {})).not.toThrow();
+    const far = { ...pack, entries: [{ ...entry(1), offset: 90 }] };
+    expect(() => visitIndex(encodeIndex({ supersedes: [], packs: [far] }, keys), keys, () => {})).toThrow(
+      /points past the end/,
+    );
   });
 });
 
