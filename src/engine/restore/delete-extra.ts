@@ -46,15 +46,14 @@ export async function deleteExtraneous(
   }
 }
 
-/** A folder's listing, or null when it is not (or no longer) a real folder of the target. */
-function listing(dirs: TargetDirs, dir: Buffer): Buffer[] | null {
-  let at: Buffer;
+/** True when `dir` is (still) a real folder of the target, reached without a symlink. */
+function reachable(dirs: TargetDirs, dir: Buffer): boolean {
   try {
-    at = dirs.dirPath(dir);
+    dirs.dirPath(dir);
+    return true;
   } catch {
-    return null;
+    return false;
   }
-  return readdirSync(at, { encoding: "buffer" });
 }
 
 async function deleteBelow(repo: Repository, snapshot: Snapshot, o: DeleteOptions, dirs: TargetDirs) {
@@ -66,11 +65,12 @@ async function deleteBelow(repo: Repository, snapshot: Snapshot, o: DeleteOption
   while (stack.length > 0) {
     throwIfAborted(o.signal);
     const { tree, dir, comps } = stack.pop()!;
-    if (!listing(dirs, dir)) continue;
+    if (!reachable(dirs, dir)) continue;
     const nodes = (await repo.loadTree(tree, o.signal)).nodes;
     const held = new Map(nodes.map((n) => [nameToBytes(n.name).toString("latin1"), n]));
     const here = select(comps, true);
-    for (const raw of listing(dirs, dir) ?? []) {
+    const names = reachable(dirs, dir) ? readdirSync(dirs.dirPath(dir), { encoding: "buffer" }) : [];
+    for (const raw of names) {
       const node = held.get(raw.toString("latin1"));
       const path = joinBytes(dir, raw);
       if (node) {

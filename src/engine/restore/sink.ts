@@ -1,9 +1,10 @@
 /**
  * One file being restored from blobs that arrive in pack order, not file order: each blob is
- * written at its offset (positional writes) into the temporary name, created and truncated on the
- * first write with O_NOFOLLOW. When the last blob lands, mode, owner and times are applied and the
- * file is renamed into place. Handles of unfinished files are closed and reopened (never truncated
- * again) past a budget, so a restore holds few descriptors.
+ * written at its offset (positional writes) into the temporary name, created on the first write
+ * with O_EXCL|O_NOFOLLOW through the target's held folder descriptors (target-dirs.ts). When the
+ * last blob lands, mode, owner and times are applied and the file is renamed into place. Handles
+ * of unfinished files are closed and reopened (never truncated again) past a budget, so a restore
+ * holds few descriptors.
  *
  * The file system calls here are synchronous on purpose: a restore of many small files is a
  * handful of cheap syscalls per file, and sending each through the thread pool costs more (thread
