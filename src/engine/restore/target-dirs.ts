@@ -178,14 +178,15 @@ export class TargetDirs {
       throw notAFolder(abs, e);
     }
     this.cache.set(key, fd);
-    this.evict();
+    this.evict(key);
     return fd;
   }
 
-  private evict(): void {
+  /** Closes the least recently used folders past the limit, never a pinned one or `keep`. */
+  private evict(keep: string): void {
     for (const [k, v] of this.cache) {
       if (this.cache.size <= this.limit) return;
-      if (this.pinned.has(k)) continue;
+      if (k === keep || this.pinned.has(k)) continue;
       this.cache.delete(k);
       if (typeof v === "number") closeSync(v);
     }
