@@ -277,7 +277,7 @@ export async function restore(
     listener: options.onProgress,
     intervalMs: options.progressIntervalMs,
   });
-  const dirs = options.targetDirs ?? openTarget(options.target);
+  const dirs = options.targetDirs ?? openTarget(options.target, undefined, options.within);
   const run: Run = {
     repo,
     target: dirs,

@@ -111,7 +111,7 @@ export async function restoreWithPolicy(
   options: RestoreOptions & { existing: ExistingPolicy },
 ): Promise<PolicyRestoreSummary> {
   const { existing, ...rest } = options;
-  const outer = openTarget(options.target);
+  const outer = openTarget(options.target, undefined, options.within);
   try {
     removeStaleStaging(outer);
     if (existing === "overwrite") {

@@ -28,6 +28,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readlinkSync,
   realpathSync,
   rmdirSync,
   rmSync,
@@ -69,7 +70,8 @@ export class TargetDirs {
   constructor(
     /** The target's real path: every path given to this object starts with it. */
     readonly root: Buffer,
-    private readonly rootFd: number,
+    /** The target folder's descriptor (closed by close()). */
+    readonly fd: number,
     readonly mode: TargetMode,
     private readonly limit = 128,
   ) {}
@@ -147,7 +149,7 @@ export class TargetDirs {
     this.closed = true;
     for (const v of this.cache.values()) if (typeof v === "number") closeSync(v);
     this.cache.clear();
-    closeSync(this.rootFd);
+    closeSync(this.fd);
   }
 
   /** Index of the slash before the last component; throws for a path not below the root. */
@@ -161,7 +163,7 @@ export class TargetDirs {
   }
 
   private dirFd(abs: Buffer): number {
-    if (abs.length === this.root.length) return this.rootFd;
+    if (abs.length === this.root.length) return this.fd;
     const key = abs2key(abs);
     const hit = this.cache.get(key);
     if (typeof hit === "number") {
@@ -275,17 +277,56 @@ export function openInside(outer: TargetDirs, abs: Buffer): TargetDirs {
   return new TargetDirs(abs, fd, outer.mode);
 }
 
-/** Creates (if missing) and opens the target folder; ValidationError naming it when it cannot. */
-export function openTarget(target: string, mode?: TargetMode): TargetDirs {
+/** True when `path` is `root` or below it. */
+function inside(path: string, root: string): boolean {
+  const r = root.replace(/\/+$/, "");
+  return r === "" || path === r || path.startsWith(`${r}/`);
+}
+
+/**
+ * Throws unless the folder open as `dirs` is inside one of `roots` (as written or resolved): the
+ * folder's own path, read from its descriptor where /proc works, so a target turned into a symlink
+ * after a server checked it (a queued restore) is caught here, when it is opened.
+ */
+function checkWithin(dirs: TargetDirs, fd: number, target: string, roots: string[]): void {
+  const real = (dirs.mode === "proc" ? readlinkSync(procPath(fd)) : dirs.root.toString()) || "/";
+  const resolved = roots.flatMap((r) => {
+    try {
+      return [r, realpathSync.native(r)];
+    } catch {
+      return [r];
+    }
+  });
+  if (resolved.some((r) => inside(real, r))) return;
+  throw new ValidationError(
+    `cannot restore into ${target}: it leads to ${real}, outside the allowed folders`,
+  );
+}
+
+/**
+ * Creates (if missing) and opens the target folder; ValidationError naming it when it cannot, or
+ * when `within` is given and the folder opened is not inside one of those folders.
+ */
+export function openTarget(target: string, mode?: TargetMode, within?: string[]): TargetDirs {
   const path = resolve(target);
+  let dirs: TargetDirs;
   try {
     mkdirSync(path, { recursive: true });
-    return openTargetDirs(path, mode);
+    dirs = openTargetDirs(path, mode);
   } catch (e) {
     const c = code(e);
     const why = c === "EEXIST" || c === "ENOTDIR" ? "it is not a folder" : c || String(e);
     throw new ValidationError(`cannot restore into ${path}: ${why}`, { cause: e });
   }
+  if (within) {
+    try {
+      checkWithin(dirs, dirs.fd, path, within);
+    } catch (e) {
+      dirs.close();
+      throw e;
+    }
+  }
+  return dirs;
 }
 
 export { code as errnoCode };

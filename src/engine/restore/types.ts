@@ -44,6 +44,12 @@ export interface RestoreOptions {
    */
   targetDirs?: TargetDirs;
   /**
+   * Folders the target must be inside when it is opened (checked on the opened folder's own path,
+   * with symlinks resolved): a target that became a symlink to elsewhere after a server checked it
+   * is refused (ValidationError). Default: anywhere.
+   */
+  within?: string[];
+  /**
    * Called with each folder's path right after it is made (or found) and before anything is
    * written in it; awaited. For tests that replace a folder mid-restore (the restore must never
    * write through what replaced it).

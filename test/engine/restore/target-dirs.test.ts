@@ -12,6 +12,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -76,6 +77,26 @@ describe.each(["proc", "verify"] as const)("target folders (%s mode)", (mode) =>
     const ino = (p: string) => lstatSync(join(target, src, p)).ino;
     expect(ino("c/linked")).toBe(ino("a/x/y/f0"));
   });
+});
+
+it("refuses a target that became a symlink out of the allowed folders since it was checked", async () => {
+  const allowed = join(tmp.path, "allowed");
+  const outside = join(tmp.path, "outside");
+  mkdirSync(join(allowed, "t"), { recursive: true });
+  mkdirSync(outside);
+  symlinkSync(allowed, join(tmp.path, "via-link"));
+  // Inside, also when the allowed folder is written through a symlink.
+  openTarget(join(allowed, "t"), undefined, [join(tmp.path, "via-link")]).close();
+  // A server checked allowed/t; before the restore opens it, it becomes a symlink to outside.
+  rmSync(join(allowed, "t"), { recursive: true });
+  symlinkSync(outside, join(allowed, "t"));
+  expect(() => openTarget(join(allowed, "t"), undefined, [allowed])).toThrow(/outside the allowed folders/);
+  writeFileSync(join(tmp.path, "f"), "data");
+  const { snapshot } = await backup(repo, [join(tmp.path, "f")]);
+  await expect(restore(repo, snapshot, { target: join(allowed, "t"), within: [allowed] })).rejects.toThrow(
+    /outside the allowed folders/,
+  );
+  expect(readdirSync(outside)).toEqual([]);
 });
 
 it("refuses a target that is a file, naming it", () => {
