@@ -5,8 +5,6 @@
  * so writing their contents does not disturb their mtimes. Tree entries that could escape the
  * target are refused, whatever the tree loader let through. Rerunning skips files already correct.
  */
-import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
 import { CancelledError, IntegrityError, throwIfAborted, ValidationError } from "../util/errors.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { isPackSource, type PackSource } from "./repository/pack-reader.ts";
@@ -16,6 +14,7 @@ import { LinkCounter, type LinkGroups, linkFollower } from "./restore/links.ts";
 import { type BatchOptions, restoreBatch } from "./restore/plan.ts";
 import { createSelector, pathMatches, type Selector, splitSnapshotPath } from "./restore/select.ts";
 import { type FileJob, HandleBudget } from "./restore/sink.ts";
+import { openTarget, type TargetDirs } from "./restore/target-dirs.ts";
 import { TreeFeed } from "./restore/trees.ts";
 import type { RestoreOptions, RestoreSummary } from "./restore/types.ts";
 import { fileMatches } from "./restore/verify.ts";
@@ -27,6 +26,8 @@ export type { RestoreOptions, RestoreSummary } from "./restore/types.ts";
 
 interface Run {
   repo: Repository;
+  /** The target's folders, held open: every call below the target goes through it. */
+  target: TargetDirs;
   source: Repository & PackSource;
   options: RestoreOptions;
   signal: AbortSignal;
@@ -134,7 +135,8 @@ async function restoreNode(
   const full = joinBytes(dir, name);
   try {
     if (node.type === "dir") {
-      await ensureDir(full);
+      ensureDir(run.target, full);
+      await run.options.afterDirMade?.(full.toString());
       run.dirs.push({ path: full, node, display });
       run.summary.dirs++;
       if (node.subtree)
@@ -142,10 +144,10 @@ async function restoreNode(
     } else if (sel !== "all") {
       return;
     } else if (node.type === "symlink") {
-      await restoreSymlink(full, nameToBytes(node.target ?? ""), node);
+      restoreSymlink(run.target, full, nameToBytes(node.target ?? ""), node);
       run.summary.symlinks++;
     } else if (node.type === "file") {
-      const job: FileJob = { node, dir, name, path: full, display };
+      const job: FileJob = { dirs: run.target, node, dir, name, path: full, display };
       // A follower of a hard link group is linked once its leader is in place (linkAll).
       if (run.links?.route(job) !== "link") await addFile(run, job);
     } else {
@@ -275,8 +277,10 @@ export async function restore(
     listener: options.onProgress,
     intervalMs: options.progressIntervalMs,
   });
+  const dirs = options.targetDirs ?? openTarget(options.target, undefined, options.within);
   const run: Run = {
     repo,
+    target: dirs,
     options,
     signal,
     select,
@@ -296,14 +300,12 @@ export async function restore(
     counter: new LinkCounter(),
     links: null,
   };
-  const target = Buffer.from(resolve(options.target));
   const count = startCount(run, snapshot.tree);
   try {
-    await makeTarget(target);
     // Hard link groups must be known before the first file of one is met.
     await count.done;
     run.links = run.counter.seal();
-    await restoreTree(run, run.trees.take(snapshot.tree, signal), target, []);
+    await restoreTree(run, run.trees.take(snapshot.tree, signal), dirs.root, []);
     await dispatch(run);
     await run.running;
     await linkAll(run);
@@ -315,26 +317,20 @@ export async function restore(
   } finally {
     await count.stop();
     progress.finish();
+    if (!options.targetDirs) dirs.close();
   }
   run.summary.duration_ms = Date.now() - started;
   return run.summary;
 }
 
-/** Creates the target folder; ValidationError naming it when that cannot be done. */
-async function makeTarget(target: Buffer): Promise<void> {
-  try {
-    await mkdir(target, { recursive: true });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "EEXIST" || code === "ENOTDIR" ? "it is not a folder" : (code ?? String(e));
-    throw new ValidationError(`cannot restore into ${target.toString()}: ${why}`, { cause: e });
-  }
-}
-
 async function finishDirs(run: Run): Promise<void> {
   for (const d of run.dirs.reverse()) {
     throwIfAborted(run.signal);
-    await applyDirMeta(d.path, d.node).catch((e: unknown) => fail(run, d.display, e));
+    try {
+      applyDirMeta(run.target, d.path, d.node);
+    } catch (e) {
+      fail(run, d.display, e);
+    }
   }
 }
 
@@ -370,7 +366,11 @@ async function linkOne(run: Run, leader: FileJob, f: FileJob): Promise<void> {
   progress.fileStarted(f.display);
   try {
     const result = linkFollower(leader, f, { copyAgain: verify });
-    if (result === "copied" && verify && !(await fileMatches(run.repo, f.path, f.node, run.signal))) {
+    if (
+      result === "copied" &&
+      verify &&
+      !(await fileMatches(run.repo, run.target, f.path, f.node, run.signal))
+    ) {
       throw new IntegrityError("verification failed: the copied file does not match its blobs");
     }
     if (verify) summary.files_verified++;

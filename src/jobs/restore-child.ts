@@ -22,6 +22,7 @@ export async function runRestoreChild(
     const snapshot = await repo.findSnapshot(spec.snapshotId, signal);
     const summary = await restoreWithPolicy(repo, snapshot, {
       target: spec.folder,
+      ...(spec.within ? { within: spec.within } : {}),
       ...(spec.paths.length > 0 ? { includes: spec.paths } : {}),
       existing: spec.existing,
       signal,

@@ -16,6 +16,8 @@ export interface RestoreSpec {
   paths: string[];
   /** Absolute folder on this machine; snapshot path /a/b lands at <folder>/a/b. */
   folder: string;
+  /** The user's allowed roots: the folder must still be inside them when the child opens it. */
+  within?: string[];
   existing: ExistingChoice;
 }
 

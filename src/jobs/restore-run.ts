@@ -31,6 +31,8 @@ export interface RestorePlan {
   snapshotId: string;
   paths: string[];
   folder: string;
+  /** See RestoreSpec.within (absent for admins). */
+  within?: string[];
   existing: ExistingChoice;
 }
 

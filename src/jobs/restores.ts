@@ -97,7 +97,9 @@ export async function startRestore(
   });
   const ids = { userId: p.id, configId: null, logId: log.id };
   deps.bus.publish({ type: "run.queued", ...ids, at: deps.clock.now(), trigger: "manual" });
-  const spec = { snapshotId: snapshot.id, paths, folder: req.target, existing: req.existing };
+  // Checked again by the child when it opens the folder: it may have become a symlink meanwhile.
+  const within = isAdmin(p) ? {} : { within: [...p.allowedRoots] };
+  const spec = { snapshotId: snapshot.id, paths, folder: req.target, ...within, existing: req.existing };
   deps.jobs.enqueueTask({
     logId: log.id,
     destinationId: req.destinationId,

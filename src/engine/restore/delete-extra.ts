@@ -3,14 +3,17 @@
  * hold, before the files are written. Only inside the target: every path removed is the target
  * joined with names read from the target's own folders, folders are entered only when lstat says
  * they are folders (a symlink is removed as a link, never followed), and only below selected
- * snapshot paths (with includes, the folders leading to them keep their other entries).
+ * snapshot paths (with includes, the folders leading to them keep their other entries). Every call
+ * goes through the target's held folders (target-dirs.ts): a folder swapped for a symlink meanwhile
+ * is skipped, never entered.
  */
-import { lstat, readdir, rm } from "node:fs/promises";
+import { readdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { throwIfAborted } from "../../util/errors.ts";
 import { joinBytes, nameToBytes } from "../scan/names.ts";
 import type { BlobId, FileError, Repository, Snapshot } from "../types.ts";
 import { createSelector } from "./select.ts";
+import { errnoCode, openTargetDirs, type TargetDirs } from "./target-dirs.ts";
 
 export interface DeleteOptions {
   target: string;
@@ -29,21 +32,45 @@ export async function deleteExtraneous(
   snapshot: Snapshot,
   o: DeleteOptions,
 ): Promise<number> {
+  let dirs: TargetDirs;
+  try {
+    dirs = openTargetDirs(resolve(o.target));
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return 0; // nothing there yet: nothing to remove
+    throw e;
+  }
+  try {
+    return await deleteBelow(repo, snapshot, o, dirs);
+  } finally {
+    dirs.close();
+  }
+}
+
+/** True when `dir` is (still) a real folder of the target, reached without a symlink. */
+function reachable(dirs: TargetDirs, dir: Buffer): boolean {
+  try {
+    dirs.dirPath(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function deleteBelow(repo: Repository, snapshot: Snapshot, o: DeleteOptions, dirs: TargetDirs) {
   const select = createSelector(o.includes, o.excludes);
-  const root = Buffer.from(resolve(o.target));
   const stack: { tree: BlobId; dir: Buffer; comps: string[] }[] = [
-    { tree: snapshot.tree, dir: root, comps: [] },
+    { tree: snapshot.tree, dir: dirs.root, comps: [] },
   ];
   let removed = 0;
   while (stack.length > 0) {
     throwIfAborted(o.signal);
     const { tree, dir, comps } = stack.pop()!;
-    const st = await lstat(dir).catch(() => null);
-    if (!st?.isDirectory()) continue;
+    if (!reachable(dirs, dir)) continue;
     const nodes = (await repo.loadTree(tree, o.signal)).nodes;
     const held = new Map(nodes.map((n) => [nameToBytes(n.name).toString("latin1"), n]));
     const here = select(comps, true);
-    for (const raw of await readdir(dir, { encoding: "buffer" })) {
+    const names = reachable(dirs, dir) ? readdirSync(dirs.dirPath(dir), { encoding: "buffer" }) : [];
+    for (const raw of names) {
       const node = held.get(raw.toString("latin1"));
       const path = joinBytes(dir, raw);
       if (node) {
@@ -55,7 +82,7 @@ export async function deleteExtraneous(
       if (here !== "all") continue; // a folder on the way to an include: not ours to clean
       const shown = path.toString("utf8");
       try {
-        if (!o.dryRun) await rm(path, { recursive: true, force: true });
+        if (!o.dryRun) dirs.remove(path);
         removed++;
         o.onDelete?.(shown);
       } catch (e) {

@@ -8,10 +8,12 @@
  * directories are descended into, and a symlink where a folder belongs is a conflict like any other.
  */
 import { randomBytes } from "node:crypto";
-import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { lstatSync, readdirSync, renameSync } from "node:fs";
 import { restore } from "../restore.ts";
 import type { Repository, Snapshot } from "../types.ts";
+import { lstatAt } from "./fs-ops.ts";
+import { removeStaleStaging, STAGING_PREFIX } from "./staging.ts";
+import { openInside, openTarget, type TargetDirs } from "./target-dirs.ts";
 import type { RestoreOptions, RestoreSummary } from "./types.ts";
 
 export type ExistingPolicy = "skip" | "overwrite" | "rename";
@@ -30,16 +32,10 @@ export interface PolicyRestoreSummary extends RestoreSummary {
   merge: MergeSummary | null;
 }
 
-async function lstatOrNull(path: Buffer) {
-  try {
-    return await lstat(path);
-  } catch {
-    return null;
-  }
-}
+const SLASH = Buffer.from("/");
 
 /** `name (restored).ext`, `name (restored 2).ext`, … the first one free in `dir`. */
-export async function freeName(dir: Buffer, name: Buffer): Promise<Buffer> {
+export function freeName(dirs: TargetDirs, dir: Buffer, name: Buffer): Buffer {
   const dot = name.lastIndexOf(0x2e);
   const cut = dot > 0 ? dot : name.length;
   const stem = name.subarray(0, cut);
@@ -47,49 +43,54 @@ export async function freeName(dir: Buffer, name: Buffer): Promise<Buffer> {
   for (let n = 1; ; n++) {
     const label = Buffer.from(n === 1 ? " (restored)" : ` (restored ${n})`);
     const candidate = Buffer.concat([stem, label, ext]);
-    if (!(await lstatOrNull(Buffer.concat([dir, Buffer.from("/"), candidate])))) return candidate;
+    if (!lstatAt(dirs, Buffer.concat([dir, SLASH, candidate]))) return candidate;
   }
 }
 
 /** Regular files and bytes under `path` (not following symlinks). */
-async function countFiles(path: Buffer): Promise<{ files: number; bytes: number }> {
-  const st = await lstatOrNull(path);
+function countFiles(dirs: TargetDirs, path: Buffer): { files: number; bytes: number } {
+  const st = lstatAt(dirs, path);
   if (!st) return { files: 0, bytes: 0 };
-  if (st.isFile()) return { files: 1, bytes: st.size };
+  if (st.isFile()) return { files: 1, bytes: Number(st.size) };
   if (!st.isDirectory()) return { files: 0, bytes: 0 };
   let files = 0;
   let bytes = 0;
-  for (const name of await readdir(path, { encoding: "buffer" })) {
-    const c = await countFiles(Buffer.concat([path, Buffer.from("/"), name]));
+  for (const name of readdirSync(dirs.dirPath(path), { encoding: "buffer" })) {
+    const c = countFiles(dirs, Buffer.concat([path, SLASH, name]));
     files += c.files;
     bytes += c.bytes;
   }
   return { files, bytes };
 }
 
-/** Moves the staged tree `from` into `to` by the policy; `to` is a real directory (lstat). */
-export async function mergeInto(
+/**
+ * Moves the staged tree `from` into `to` by the policy; both are folders below `dirs`' root, and
+ * every call goes through its held folders (a folder of the target swapped for a symlink is an
+ * error, never followed).
+ */
+export function mergeInto(
+  dirs: TargetDirs,
   from: Buffer,
   to: Buffer,
   policy: "skip" | "rename",
   out: MergeSummary,
   signal?: AbortSignal,
-): Promise<void> {
-  const slash = Buffer.from("/");
-  for (const name of await readdir(from, { encoding: "buffer" })) {
+): void {
+  for (const name of readdirSync(dirs.dirPath(from), { encoding: "buffer" })) {
     signal?.throwIfAborted();
-    const src = Buffer.concat([from, slash, name]);
-    const dst = Buffer.concat([to, slash, name]);
-    const [s, d] = await Promise.all([lstat(src), lstatOrNull(dst)]);
+    const src = Buffer.concat([from, SLASH, name]);
+    const dst = Buffer.concat([to, SLASH, name]);
+    const s = lstatSync(dirs.at(src));
+    const d = lstatAt(dirs, dst);
     if (!d) {
-      await rename(src, dst);
+      renameSync(...dirs.pair(src, dst));
     } else if (s.isDirectory() && d.isDirectory()) {
-      await mergeInto(src, dst, policy, out, signal);
+      mergeInto(dirs, src, dst, policy, out, signal);
     } else if (policy === "rename") {
-      await rename(src, Buffer.concat([to, slash, await freeName(to, name)]));
+      renameSync(...dirs.pair(src, Buffer.concat([to, SLASH, freeName(dirs, to, name)])));
       out.renamed++;
     } else {
-      const c = await countFiles(src);
+      const c = countFiles(dirs, src);
       out.kept++;
       out.filesDropped += c.files;
       out.bytesDropped += c.bytes;
@@ -99,7 +100,10 @@ export async function mergeInto(
 
 /**
  * restore() with an explicit choice for entries the target already has. The target is created
- * when missing; the staging folder is removed at the end, also after a failure or a cancel.
+ * when missing and opened once; staging folders of restores whose process is gone are removed
+ * first. The staging folder is made and opened through the target's descriptor (so the restore
+ * writes into that folder, whatever its path turns into) and removed at the end, also after a
+ * failure or a cancel.
  */
 export async function restoreWithPolicy(
   repo: Repository,
@@ -107,22 +111,36 @@ export async function restoreWithPolicy(
   options: RestoreOptions & { existing: ExistingPolicy },
 ): Promise<PolicyRestoreSummary> {
   const { existing, ...rest } = options;
-  if (existing === "overwrite") return { ...(await restore(repo, snapshot, rest)), merge: null };
-  await mkdir(options.target, { recursive: true });
-  const staging = join(options.target, `.backapp-restore-${randomBytes(6).toString("hex")}`);
-  await mkdir(staging, { mode: 0o700 });
+  const outer = openTarget(options.target, undefined, options.within);
   try {
-    const summary = await restore(repo, snapshot, { ...rest, target: staging });
-    const merge: MergeSummary = { kept: 0, renamed: 0, filesDropped: 0, bytesDropped: 0 };
-    await mergeInto(Buffer.from(staging), Buffer.from(options.target), existing, merge, options.signal);
-    return {
-      ...summary,
-      files_restored: summary.files_restored - merge.filesDropped,
-      files_skipped: summary.files_skipped + merge.filesDropped,
-      bytes_written: Math.max(0, summary.bytes_written - merge.bytesDropped),
-      merge,
-    };
+    removeStaleStaging(outer);
+    if (existing === "overwrite") {
+      return { ...(await restore(repo, snapshot, { ...rest, targetDirs: outer })), merge: null };
+    }
+    const name = `${STAGING_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`;
+    const staging = Buffer.concat([outer.root, SLASH, Buffer.from(name)]);
+    outer.mkdir(staging);
+    try {
+      const inner = openInside(outer, staging);
+      let summary: RestoreSummary;
+      try {
+        summary = await restore(repo, snapshot, { ...rest, target: staging.toString(), targetDirs: inner });
+      } finally {
+        inner.close();
+      }
+      const merge: MergeSummary = { kept: 0, renamed: 0, filesDropped: 0, bytesDropped: 0 };
+      mergeInto(outer, staging, outer.root, existing, merge, options.signal);
+      return {
+        ...summary,
+        files_restored: summary.files_restored - merge.filesDropped,
+        files_skipped: summary.files_skipped + merge.filesDropped,
+        bytes_written: Math.max(0, summary.bytes_written - merge.bytesDropped),
+        merge,
+      };
+    } finally {
+      outer.remove(staging);
+    }
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    outer.close();
   }
 }

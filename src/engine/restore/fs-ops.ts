@@ -7,34 +7,37 @@
  */
 import { createHash } from "node:crypto";
 import type { BigIntStats } from "node:fs";
-import { constants } from "node:fs";
-import { lchown, lstat, mkdir, open, readlink, rm, symlink, unlink } from "node:fs/promises";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  lchownSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  symlinkSync,
+} from "node:fs";
 import type { TreeNode } from "../types.ts";
+import type { TargetDirs } from "./target-dirs.ts";
 import { exactTimes, setFdTimes, setPathTimes } from "./times.ts";
 
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
-export async function lstatOrNull(path: Buffer): Promise<BigIntStats | null> {
-  try {
-    return await lstat(path, { bigint: true });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw e;
-  }
+/** lstat of the entry at `abs` (below the target), null when there is none. */
+export function lstatAt(dirs: TargetDirs, abs: Buffer): BigIntStats | null {
+  return lstatSync(dirs.at(abs), { bigint: true, throwIfNoEntry: false }) ?? null;
 }
 
-/** Removes whatever is at `path` (a directory recursively). */
-export async function removeEntry(path: Buffer, st: BigIntStats): Promise<void> {
-  if (st.isDirectory()) await rm(path, { recursive: true, force: true });
-  else await unlink(path);
-}
-
-/** Makes `path` a real directory (owner-writable until its metadata is applied at the end). */
-export async function ensureDir(path: Buffer): Promise<void> {
-  const st = await lstatOrNull(path);
+/**
+ * Makes `path` a real directory (owner-writable until its metadata is applied at the end). A
+ * file or symlink in its place is removed, never followed.
+ */
+export function ensureDir(dirs: TargetDirs, path: Buffer): void {
+  const st = lstatAt(dirs, path);
   if (st?.isDirectory()) return;
-  if (st) await removeEntry(path, st);
-  await mkdir(path, { mode: 0o700 });
+  if (st) dirs.remove(path);
+  dirs.mkdir(path);
 }
 
 /**
@@ -53,21 +56,6 @@ export function tempName(dir: Buffer, name: Buffer): Buffer {
   return Buffer.concat([dir, Buffer.from(`/.backapp-part-${h}`)]);
 }
 
-const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
-
-/** Opens `path` for writing, replacing a symlink or directory that sits there. */
-export async function openForWrite(path: Buffer) {
-  try {
-    return await open(path, WRITE_FLAGS, 0o600);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== "ELOOP" && code !== "EISDIR") throw e;
-    const st = await lstatOrNull(path);
-    if (st) await removeEntry(path, st);
-    return await open(path, WRITE_FLAGS, 0o600);
-  }
-}
-
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 /**
@@ -75,27 +63,43 @@ const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOL
  * handle opened without following a symlink, so a directory swapped for a symlink since it was
  * made (by someone else writing in the target) never passes its mode or owner to what it points at.
  */
-export async function applyDirMeta(path: Buffer, node: TreeNode): Promise<void> {
-  const fh = await open(path, DIR_FLAGS);
+export function applyDirMeta(dirs: TargetDirs, path: Buffer, node: TreeNode): void {
+  const fd = openSync(dirs.at(path), DIR_FLAGS);
   try {
-    if (isRoot) await fh.chown(node.uid, node.gid).catch(() => {});
-    await fh.chmod(node.mode & 0o7777);
-    setFdTimes(fh.fd, node.mtime);
+    if (isRoot) {
+      try {
+        fchownSync(fd, node.uid, node.gid);
+      } catch {
+        // best effort, as for every owner change
+      }
+    }
+    fchmodSync(fd, node.mode & 0o7777);
+    setFdTimes(fd, node.mtime);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
 /** Creates (or keeps, when identical) a symlink; never follows an existing one. */
-export async function restoreSymlink(path: Buffer, target: Buffer, node: TreeNode): Promise<boolean> {
-  const st = await lstatOrNull(path);
+export function restoreSymlink(dirs: TargetDirs, path: Buffer, target: Buffer, node: TreeNode): boolean {
+  const st = lstatAt(dirs, path);
   if (st?.isSymbolicLink() && sameMtime(st, node.mtime)) {
-    if (Buffer.compare(await readlink(path, { encoding: "buffer" }), target) === 0) return false;
+    if (Buffer.compare(readlinkSync(dirs.at(path), { encoding: "buffer" }), target) === 0) return false;
   }
-  if (st) await removeEntry(path, st);
-  await symlink(target, path);
-  if (isRoot) await lchown(path, node.uid, node.gid).catch(() => {});
-  await setPathTimes(path, node.mtime, true).catch(() => {});
+  if (st) dirs.remove(path);
+  symlinkSync(target, dirs.at(path));
+  if (isRoot) {
+    try {
+      lchownSync(dirs.at(path), node.uid, node.gid);
+    } catch {
+      // best effort
+    }
+  }
+  try {
+    setPathTimes(dirs.at(path), node.mtime, true);
+  } catch {
+    // a symlink's time is best effort (some file systems refuse it)
+  }
   return true;
 }
 

@@ -14,16 +14,16 @@ import type { BigIntStats } from "node:fs";
 import {
   closeSync,
   constants,
-  copyFileSync,
   linkSync,
   openSync,
+  readSync,
   renameSync,
-  rmSync,
   unlinkSync,
+  writeSync,
 } from "node:fs";
 import type { TreeNode } from "../types.ts";
-import { tempName } from "./fs-ops.ts";
-import { applyFileMeta, type FileJob, lstatOrNullSync, sameFileMeta } from "./sink.ts";
+import { lstatAt, tempName } from "./fs-ops.ts";
+import { applyFileMeta, createForWrite, type FileJob, sameFileMeta } from "./sink.ts";
 
 /** Files restored as one: the first met in the walk is written, the followers linked to it. */
 export interface LinkGroup {
@@ -127,43 +127,53 @@ export function linkFollower(
   options: { copyAgain?: boolean; link?: (from: Buffer, to: Buffer) => void } = {},
 ): LinkResult {
   const link = options.link ?? linkSync;
-  const src = lstatOrNullSync(leader.path);
+  const dirs = follower.dirs;
+  const src = lstatAt(dirs, leader.path);
   if (!src || !sameFileMeta(src, leader.node)) {
     throw new Error(`hard link source ${leader.display} is not the restored file`);
   }
-  const st = lstatOrNullSync(follower.path);
+  const st = lstatAt(dirs, follower.path);
   if (st?.isFile() && st.dev === src.dev && st.ino === src.ino) return "kept";
   const temp = tempName(follower.dir, follower.name);
-  rmSync(temp, { recursive: true, force: true });
+  dirs.remove(temp);
   try {
-    link(leader.path, temp);
+    link(...dirs.pair(leader.path, temp));
   } catch (e) {
     if (!NO_LINKS.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
     if (!options.copyAgain && st && sameFileMeta(st, follower.node)) return "kept";
-    copyInto(leader.path, temp, follower.node);
-    place(temp, follower.path, st);
+    copyInto(leader, temp, follower.node);
+    place(follower, temp, st);
     return "copied";
   }
-  const made = lstatOrNullSync(temp);
+  const made = lstatAt(dirs, temp);
   if (!made || made.dev !== src.dev || made.ino !== src.ino) {
-    unlinkSync(temp);
+    unlinkSync(dirs.at(temp));
     throw new Error(`hard link source ${leader.display} changed while linking`);
   }
-  place(temp, follower.path, st);
+  place(follower, temp, st);
   return "linked";
 }
 
-function copyInto(from: Buffer, temp: Buffer, node: TreeNode): void {
-  copyFileSync(from, temp, constants.COPYFILE_EXCL);
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_NOFOLLOW);
+/** Copies the leader into `temp` through descriptors (never following a symlink at either end). */
+function copyInto(leader: FileJob, temp: Buffer, node: TreeNode): void {
+  const from = openSync(leader.dirs.at(leader.path), constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    applyFileMeta(fd, node);
+    const to = createForWrite(leader.dirs, temp);
+    try {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (let n = readSync(from, buf); n > 0; n = readSync(from, buf)) {
+        for (let off = 0; off < n; ) off += writeSync(to, buf, off, n - off);
+      }
+      applyFileMeta(to, node);
+    } finally {
+      closeSync(to);
+    }
   } finally {
-    closeSync(fd);
+    closeSync(from);
   }
 }
 
-function place(temp: Buffer, path: Buffer, st: BigIntStats | null): void {
-  if (st?.isDirectory()) rmSync(path, { recursive: true, force: true });
-  renameSync(temp, path);
+function place(job: FileJob, temp: Buffer, st: BigIntStats | null): void {
+  if (st?.isDirectory()) job.dirs.remove(job.path);
+  renameSync(...job.dirs.pair(temp, job.path));
 }

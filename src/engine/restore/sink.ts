@@ -1,9 +1,10 @@
 /**
  * One file being restored from blobs that arrive in pack order, not file order: each blob is
- * written at its offset (positional writes) into the temporary name, created and truncated on the
- * first write with O_NOFOLLOW. When the last blob lands, mode, owner and times are applied and the
- * file is renamed into place. Handles of unfinished files are closed and reopened (never truncated
- * again) past a budget, so a restore holds few descriptors.
+ * written at its offset (positional writes) into the temporary name, created on the first write
+ * with O_EXCL|O_NOFOLLOW through the target's held folder descriptors (target-dirs.ts). When the
+ * last blob lands, mode, owner and times are applied and the file is renamed into place. Handles
+ * of unfinished files are closed and reopened (never truncated again) past a budget, so a restore
+ * holds few descriptors.
  *
  * The file system calls here are synchronous on purpose: a restore of many small files is a
  * handful of cheap syscalls per file, and sending each through the thread pool costs more (thread
@@ -16,24 +17,26 @@ import {
   constants,
   fchmodSync,
   fchownSync,
+  fstatSync,
   ftruncateSync,
-  lstatSync,
   openSync,
   renameSync,
-  rmSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
 import { IntegrityError } from "../../util/errors.ts";
 import type { Repository, TreeNode } from "../types.ts";
-import { isRoot, sameMtime, tempName } from "./fs-ops.ts";
+import { isRoot, lstatAt, sameMtime, tempName } from "./fs-ops.ts";
 import type { LinkGroup } from "./links.ts";
+import { errnoCode, type TargetDirs } from "./target-dirs.ts";
 import { setFdTimes } from "./times.ts";
 import type { OverwriteMode } from "./types.ts";
 import { fileMatches } from "./verify.ts";
 
 /** A file of the snapshot to restore at `path` (inside directory `dir`). */
 export interface FileJob {
+  /** The target's folders: every call on `dir` and `path` goes through it. */
+  dirs: TargetDirs;
   node: TreeNode;
   dir: Buffer;
   name: Buffer;
@@ -60,23 +63,31 @@ export class HandleBudget {
   constructor(readonly limit: number) {}
 }
 
-const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+// O_EXCL: a new inode every time, so a hard link planted under the temporary name (to a file
+// outside the target) is replaced, never truncated or written.
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const REOPEN_FLAGS = constants.O_WRONLY | constants.O_NOFOLLOW;
 
-export function lstatOrNullSync(path: Buffer): BigIntStats | null {
-  return lstatSync(path, { bigint: true, throwIfNoEntry: false }) ?? null;
-}
-
-/** Creates (truncating) `path` for writing, replacing a symlink or directory planted there. */
-function createForWrite(path: Buffer): number {
+/**
+ * Creates `path` (below dirs' root) for writing, replacing whatever is there (a temporary file
+ * left by an interrupted run, a symlink, a directory). Throws fs errors.
+ */
+export function createForWrite(dirs: TargetDirs, path: Buffer): number {
+  let fd: number;
   try {
-    return openSync(path, CREATE_FLAGS, 0o600);
+    fd = openSync(dirs.at(path), CREATE_FLAGS, 0o600);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== "ELOOP" && code !== "EISDIR") throw e;
-    rmSync(path, { recursive: true, force: true });
-    return openSync(path, CREATE_FLAGS, 0o600);
+    if (errnoCode(e) !== "EEXIST") throw e;
+    dirs.remove(path);
+    fd = openSync(dirs.at(path), CREATE_FLAGS, 0o600);
   }
+  try {
+    dirs.opened(path, fd);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return fd;
 }
 
 /** Owner (as root, best effort), mode and times of an open file. Throws fs errors. */
@@ -100,6 +111,8 @@ export class FileSink {
   announced = false;
   private fd: number | null = null;
   private created = false;
+  /** Inode of the temporary file, noted when its handle is closed early: a reopen must find it. */
+  private ino: bigint | null = null;
   /** A run of zeros was left unwritten (a hole): finish sets the length. */
   private holes = false;
   private readonly temp: Buffer;
@@ -115,10 +128,20 @@ export class FileSink {
 
   private handle(): number {
     if (this.fd !== null) return this.fd;
-    this.fd = this.created ? openSync(this.temp, REOPEN_FLAGS) : createForWrite(this.temp);
+    this.fd = this.created ? this.reopen() : createForWrite(this.job.dirs, this.temp);
     this.created = true;
     this.handles.open++;
     return this.fd;
+  }
+
+  /** Opens the temporary file again; refuses another inode swapped in under its name. */
+  private reopen(): number {
+    const fd = openSync(this.job.dirs.at(this.temp), REOPEN_FLAGS);
+    if (fstatSync(fd, { bigint: true }).ino !== this.ino) {
+      closeSync(fd);
+      throw new Error(`${this.temp.toString()} was replaced during the restore`);
+    }
+    return fd;
   }
 
   private closeHandle(): void {
@@ -126,7 +149,11 @@ export class FileSink {
     if (fd === null) return;
     this.fd = null;
     this.handles.open--;
-    closeSync(fd);
+    try {
+      if (this.remaining > 0) this.ino = fstatSync(fd, { bigint: true }).ino;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Writes `data` at `offset`; true when this was the file's last write. Throws fs errors. */
@@ -145,11 +172,10 @@ export class FileSink {
     if (this.holes) ftruncateSync(this.handle(), node.size);
     applyFileMeta(this.handle(), node);
     this.closeHandle();
-    if (this.job.dirInTheWay && lstatOrNullSync(this.job.path)?.isDirectory()) {
-      rmSync(this.job.path, { recursive: true, force: true });
-    }
-    renameSync(this.temp, this.job.path);
-    if (verify && !(await fileMatches(repo, this.job.path, node, signal))) {
+    const dirs = this.job.dirs;
+    if (this.job.dirInTheWay && lstatAt(dirs, this.job.path)?.isDirectory()) dirs.remove(this.job.path);
+    renameSync(...dirs.pair(this.temp, this.job.path));
+    if (verify && !(await fileMatches(repo, dirs, this.job.path, node, signal))) {
       throw new IntegrityError("verification failed: the written file does not match its blobs");
     }
   }
@@ -169,9 +195,9 @@ export class FileSink {
     }
     if (!this.created) return;
     try {
-      unlinkSync(this.temp);
+      unlinkSync(this.job.dirs.at(this.temp));
     } catch {
-      // gone already
+      // gone already, or its folder is no longer reachable
     }
   }
 }
@@ -245,11 +271,11 @@ export async function alreadyThere(
   signal: AbortSignal,
   overwrite: OverwriteMode = "if-changed",
 ): Promise<boolean> {
-  const st = lstatOrNullSync(job.path);
+  const st = lstatAt(job.dirs, job.path);
   job.dirInTheWay = st?.isDirectory() === true;
   if (!st || overwrite === "always") return false;
   if (overwrite === "never") return true;
   if (overwrite === "if-newer") return BigInt(job.node.mtime) <= st.mtimeNs;
   if (!sameFileMeta(st, job.node)) return false;
-  return await fileMatches(repo, job.path, job.node, signal);
+  return await fileMatches(repo, job.dirs, job.path, job.node, signal);
 }

@@ -9,8 +9,7 @@
  * reported.
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { futimesSync } from "node:fs";
-import { lutimes, utimes } from "node:fs/promises";
+import { futimesSync, lutimesSync, utimesSync } from "node:fs";
 
 interface Libc {
   futimens(fd: number, times: BigInt64Array): boolean;
@@ -79,9 +78,13 @@ export function setFdTimes(fd: number, ns: string): void {
   futimesSync(fd, t, t);
 }
 
-/** Sets atime and mtime of `path` (a symlink itself when `noFollow`). Throws the fs error. */
-export async function setPathTimes(path: Buffer, ns: string, noFollow: boolean): Promise<void> {
+/**
+ * Sets atime and mtime of `path` (a symlink itself when `noFollow`). Synchronous: the path may
+ * name a held descriptor (see target-dirs.ts). Throws the fs error.
+ */
+export function setPathTimes(path: Buffer, ns: string, noFollow: boolean): void {
   if (libc?.utimensat(path, timespecs(ns), noFollow)) return;
   const t = secondsString(ns);
-  await (noFollow ? lutimes(path, t, t) : utimes(path, t, t));
+  if (noFollow) lutimesSync(path, t, t);
+  else utimesSync(path, t, t);
 }

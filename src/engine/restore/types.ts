@@ -1,5 +1,6 @@
 /** Options and result of restore(). */
 import type { FileError, ProgressListener } from "../types.ts";
+import type { TargetDirs } from "./target-dirs.ts";
 
 export type OverwriteMode = "always" | "if-changed" | "if-newer" | "never";
 
@@ -37,6 +38,23 @@ export interface RestoreOptions {
    * restored in slices of this many.
    */
   batchBlobs?: number;
+  /**
+   * The target already open (a staging folder opened from its parent's descriptor); the caller
+   * closes it. Default: `target` is created if missing and opened here.
+   */
+  targetDirs?: TargetDirs;
+  /**
+   * Folders the target must be inside when it is opened (checked on the opened folder's own path,
+   * with symlinks resolved): a target that became a symlink to elsewhere after a server checked it
+   * is refused (ValidationError). Default: anywhere.
+   */
+  within?: string[];
+  /**
+   * Called with each folder's path right after it is made (or found) and before anything is
+   * written in it; awaited. For tests that replace a folder mid-restore (the restore must never
+   * write through what replaced it).
+   */
+  afterDirMade?: (path: string) => void | Promise<void>;
 }
 
 export interface RestoreSummary {

@@ -3,12 +3,31 @@
  * chunking is deterministic, so equal content gives the same chunks and ids, and no blob needs to
  * be downloaded.
  */
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, constants, openSync, read } from "node:fs";
 import { throwIfAborted } from "../../util/errors.ts";
 import { Chunker } from "../chunk/chunker.ts";
 import { isPackSource, type PackSource } from "../repository/pack-reader.ts";
 import type { Repository, TreeNode } from "../types.ts";
+import type { TargetDirs } from "./target-dirs.ts";
+
+/** The small part of a FileHandle used here, over a plain descriptor (opened synchronously). */
+interface Reader {
+  read(
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    position: number | null,
+  ): Promise<{ bytesRead: number }>;
+}
+
+function reader(fd: number): Reader {
+  return {
+    read: (buf, offset, length, position) =>
+      new Promise((done, fail) => {
+        read(fd, buf, offset, length, position, (e, bytesRead) => (e ? fail(e) : done({ bytesRead })));
+      }),
+  };
+}
 
 /**
  * Compares blob by blob, cut at the plaintext lengths the index records: independent of the
@@ -17,7 +36,7 @@ import type { Repository, TreeNode } from "../types.ts";
  */
 async function matchesByIndex(
   repo: Repository & PackSource,
-  fh: Awaited<ReturnType<typeof open>>,
+  fh: Reader,
   node: TreeNode,
   signal?: AbortSignal,
 ): Promise<boolean | null> {
@@ -35,20 +54,25 @@ async function matchesByIndex(
   return probe.bytesRead === 0 && size === node.size;
 }
 
-/** True when the file at `path` (not followed if a symlink) has exactly the node's content. */
+/**
+ * True when the file at `path` below the target (not followed if a symlink) has exactly the
+ * node's content. Opened synchronously: the path reaches it through a held folder descriptor.
+ */
 export async function fileMatches(
   repo: Repository,
+  dirs: TargetDirs,
   path: Buffer,
   node: TreeNode,
   signal?: AbortSignal,
 ): Promise<boolean> {
   const content = node.content ?? [];
-  let fh: Awaited<ReturnType<typeof open>>;
+  let fd: number;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(dirs.at(path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return false;
   }
+  const fh = reader(fd);
   try {
     if (isPackSource(repo)) {
       const byIndex = await matchesByIndex(repo, fh, node, signal);
@@ -71,6 +95,6 @@ export async function fileMatches(
     if (signal?.aborted) throw e;
     return false;
   } finally {
-    await fh.close().catch(() => {});
+    closeSync(fd);
   }
 }

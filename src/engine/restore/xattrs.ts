@@ -11,6 +11,7 @@ import { badName } from "../tree.ts";
 import type { BlobId, FileError, Repository, Snapshot, TreeNode } from "../types.ts";
 import { writeXattr } from "../xattr.ts";
 import { createSelector } from "./select.ts";
+import { openTargetDirs, type TargetDirs } from "./target-dirs.ts";
 
 export interface XattrRestoreOptions {
   target: string;
@@ -20,18 +21,30 @@ export interface XattrRestoreOptions {
   onNotice?: (notice: FileError) => void;
 }
 
-/** Sets the stored attributes below the target; returns how many were set. */
+/**
+ * Sets the stored attributes below the target (through its held folders: a folder swapped for a
+ * symlink gives a notice, never an attribute on what it points at); returns how many were set.
+ */
 export async function restoreXattrs(
   repo: Repository,
   snapshot: Snapshot,
   o: XattrRestoreOptions,
 ): Promise<number> {
+  if (repo.storesXattrs === false) return 0; // a format-1 repository holds none
+  const dirs = openTargetDirs(resolve(o.target));
+  try {
+    return await restoreBelow(repo, snapshot, o, dirs);
+  } finally {
+    dirs.close();
+  }
+}
+
+async function restoreBelow(repo: Repository, snapshot: Snapshot, o: XattrRestoreOptions, dirs: TargetDirs) {
   const select = createSelector(o.includes, o.excludes);
   const stack: { tree: BlobId; dir: Buffer; comps: string[] }[] = [
-    { tree: snapshot.tree, dir: Buffer.from(resolve(o.target)), comps: [] },
+    { tree: snapshot.tree, dir: dirs.root, comps: [] },
   ];
   let set = 0;
-  if (repo.storesXattrs === false) return 0; // a format-1 repository holds none
   while (stack.length > 0) {
     throwIfAborted(o.signal);
     const { tree, dir, comps } = stack.pop()!;
@@ -53,7 +66,7 @@ export async function restoreXattrs(
       const refused: string[] = [];
       for (const a of node.xattrs) {
         try {
-          writeXattr(full, a.name, Buffer.from(a.value, "base64"));
+          writeXattr(dirs.at(full), a.name, Buffer.from(a.value, "base64"));
           set++;
         } catch (e) {
           refused.push(`${a.name} (${(e as { code?: string }).code ?? (e as Error).message})`);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
 import { applyDirMeta } from "../../../src/engine/restore/fs-ops.ts";
+import { openTargetDirs } from "../../../src/engine/restore/target-dirs.ts";
 import { restore } from "../../../src/engine/restore.ts";
 import type { Repository, Snapshot, Tree, TreeNode } from "../../../src/engine/types.ts";
 import { memoryRepo } from "../../helpers/engine-repo.ts";
@@ -118,7 +119,10 @@ describe("restore of a hostile tree", () => {
       uid: 4321,
       gid: 4321,
     };
-    await expect(applyDirMeta(Buffer.from(swapped), node as TreeNode)).rejects.toThrow(/ELOOP|ENOTDIR/);
+    const dirs = openTargetDirs(tmp.path);
+    const at = Buffer.from(join(dirs.root.toString(), "swapped"));
+    expect(() => applyDirMeta(dirs, at, node as TreeNode)).toThrow(/ELOOP|ENOTDIR/);
+    dirs.close();
     expect(lstatSync(real).mode & 0o7777).toBe(0o755);
     expect(lstatSync(real).uid).toBe(process.getuid?.() ?? lstatSync(real).uid);
   });

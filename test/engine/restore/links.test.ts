@@ -21,6 +21,7 @@ import { backup } from "../../../src/engine/backup.ts";
 import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
 import { LinkCounter, linkFollower, linkKey } from "../../../src/engine/restore/links.ts";
 import type { FileJob } from "../../../src/engine/restore/sink.ts";
+import { openTargetDirs } from "../../../src/engine/restore/target-dirs.ts";
 import { restore } from "../../../src/engine/restore.ts";
 import type { Snapshot, TreeNode } from "../../../src/engine/types.ts";
 import { memoryRepo } from "../../helpers/engine-repo.ts";
@@ -163,12 +164,14 @@ describe("hard link safety", () => {
 
   it("falls back to a copy when the file system refuses link(2), and keeps a correct copy", async () => {
     const node = await fileNode("f", "content", 3);
-    const dir = Buffer.from(tmp.path);
+    const dirs = openTargetDirs(tmp.path);
+    const dir = dirs.root;
     const job = (name: string): FileJob => ({
+      dirs,
       node: { ...node, name },
       dir,
       name: Buffer.from(name),
-      path: Buffer.from(join(tmp.path, name)),
+      path: Buffer.from(join(dir.toString(), name)),
       display: `/${name}`,
     });
     writeFileSync(join(tmp.path, "f"), "content", { mode: 0o600 });
@@ -193,6 +196,7 @@ describe("hard link safety", () => {
     // A leader that changed since it was restored is not linked to.
     writeFileSync(join(tmp.path, "f"), "changed!");
     expect(() => linkFollower(job("f"), job("h"))).toThrow("is not the restored file");
+    dirs.close();
   });
 
   it("counts a (device, inode) pair seen twice; keys are stable and spread", () => {
@@ -204,7 +208,9 @@ describe("hard link safety", () => {
     c.add(n(1, 1));
     c.add(n(2 ** 52 + 3, 2 ** 40));
     const groups = c.seal();
+    const dirs = openTargetDirs(tmp.path);
     const job = (node: TreeNode) => ({
+      dirs,
       node,
       dir: Buffer.from("/"),
       name: Buffer.from("n"),

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { packName } from "../../../src/engine/repository/pack-format.ts";
 import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
 import { FileSink, HandleBudget } from "../../../src/engine/restore/sink.ts";
+import { openTargetDirs } from "../../../src/engine/restore/target-dirs.ts";
 import { restore } from "../../../src/engine/restore.ts";
 import type { Snapshot, TreeNode } from "../../../src/engine/types.ts";
 import type { Backend } from "../../../src/storage/backend.ts";
@@ -199,12 +200,20 @@ describe("restore plan (pack by pack)", () => {
   });
 
   it("writes a file's blobs out of order, reopening without truncating when handles are scarce", async () => {
-    const dir = Buffer.from(tmp.path);
+    const dirs = openTargetDirs(tmp.path);
+    const dir = dirs.root;
     const node = fileOf("x", [new Uint8Array(9)], []);
     node.size = 9;
     const handles = new HandleBudget(0);
     const sink = new FileSink(
-      { node, dir, name: Buffer.from("x"), path: Buffer.from(join(tmp.path, "x")), display: "/x" },
+      {
+        dirs,
+        node,
+        dir,
+        name: Buffer.from("x"),
+        path: Buffer.from(join(dir.toString(), "x")),
+        display: "/x",
+      },
       3,
       handles,
     );
@@ -216,6 +225,7 @@ describe("restore plan (pack by pack)", () => {
     expect(readFileSync(join(tmp.path, "x"), "utf8")).toBe("abcdefghi");
     expect(handles.open).toBe(0);
     expect(noParts(tmp.path)).toEqual([]);
+    dirs.close();
   });
 
   it("restores a file with more blobs than a batch in slices, and fails it cleanly on a bad slice", async () => {
