@@ -34,8 +34,13 @@ export interface ScryptParams {
 /** Format-1 keys written before calibration: about 70 ms and 32 MiB on the reference machine. */
 export const LEGACY_SCRYPT: ScryptParams = { N: 2 ** 15, r: 8, p: 1 };
 
-/** OWASP's scrypt floor, and exactly the 128 MiB new keys may use (128·N·r bytes). */
-export const FLOOR_SCRYPT: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
+/**
+ * OWASP's scrypt floor in its 32 MiB form: the cheat sheet lists N=2^17 (128 MiB) r=8 p=1, N=2^16
+ * r=8 p=2 and N=2^15 (32 MiB) r=8 p=3 as equivalent minimums. New keys take the 32 MiB form with p
+ * calibrated upwards: a derivation's memory is part of every command's peak RSS (each opens the
+ * repository), and at 128 MiB it was most of a small re-backup's (restic's own keys use ≤ 60 MiB).
+ */
+export const FLOOR_SCRYPT: ScryptParams = { N: 2 ** 15, r: 8, p: 3 };
 
 /** What a new key should cost to derive on this machine. */
 const TARGET_MS = 500;
@@ -44,10 +49,11 @@ let calibrated: ScryptParams | undefined;
 let pinned: ScryptParams | undefined;
 
 /**
- * Parameters for new keys: memory is held at the floor's 128 MiB (N=2^17, r=8) and p, which costs
- * time but no memory, is raised until one derivation takes about half a second (p ≤ 16, the limit
- * readers accept). Measured once per process on a 16 MiB derivation (≈ 1/8 of the work of p=1),
- * so calibration costs tens of milliseconds. `pinScryptParams` overrides it (tests, weak machines).
+ * Parameters for new keys: memory is held at the floor's 32 MiB (N=2^15, r=8) and p, which costs
+ * time but no memory, is raised from the floor's 3 until one derivation takes about half a second
+ * (p ≤ 16, the limit readers accept). Measured once per process on a 16 MiB derivation (half the
+ * work of one p), so calibration costs tens of milliseconds. `pinScryptParams` overrides it
+ * (tests, weak machines). Keys made earlier (N=2^17) open as before: readers take any N up to 2^24.
  */
 export function newKeyScryptParams(): ScryptParams {
   if (pinned) return pinned;
@@ -57,7 +63,7 @@ export function newKeyScryptParams(): ScryptParams {
     const start = performance.now();
     deriveWrappingKey("calibration", new Uint8Array(16), probe);
     const perP = Math.max(1, (performance.now() - start) * (FLOOR_SCRYPT.N / probe.N));
-    const p = Math.min(16, Math.max(1, Math.round(TARGET_MS / perP)));
+    const p = Math.min(16, Math.max(FLOOR_SCRYPT.p, Math.round(TARGET_MS / perP)));
     calibrated = { ...FLOOR_SCRYPT, p };
   }
   return calibrated;
