@@ -14,7 +14,7 @@ import type { BackupOptions, BackupResult } from "./backup/types.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { createPathFilter, type PathFilter } from "./scan/patterns.ts";
 import { normalizePaths } from "./scan/roots.ts";
-import { countTotals, type ScanOptions, walk } from "./scan/walk.ts";
+import { countTotals, type ScanOptions, walkBatches } from "./scan/walk.ts";
 import { snapshotTags } from "./snapshot-filter.ts";
 import type { FileError, Repository, SnapshotSummary } from "./types.ts";
 
@@ -120,7 +120,13 @@ export async function backup(
     options.parent?.tree,
   );
   try {
-    for await (const entry of walk(roots, filter, signal, options)) await archiver.consume(entry);
+    for await (const batch of walkBatches(roots, filter, signal, options)) {
+      for (const entry of batch) {
+        // Most entries of a re-backup are settled synchronously: await only those that wait.
+        const wait = archiver.consume(entry);
+        if (wait) await wait;
+      }
+    }
     totals?.finish();
     reading = false;
     await repo.flush(signal);
