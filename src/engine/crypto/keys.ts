@@ -3,7 +3,7 @@
  * object wraps it under a key derived from a passphrase with scrypt, so several passphrases can
  * open the same repository and a passphrase change never re-encrypts data.
  */
-import { scryptSync } from "node:crypto";
+import { scrypt, scryptSync } from "node:crypto";
 import { IntegrityError, ValidationError } from "../../util/errors.ts";
 import {
   fromBase64,
@@ -113,10 +113,27 @@ function checkParams(p: ScryptParams): void {
   if (!ok) throw new IntegrityError(`unsupported scrypt parameters N=${p.N} r=${p.r} p=${p.p}`);
 }
 
-export function deriveWrappingKey(password: string, salt: Uint8Array, params: ScryptParams): Uint8Array {
+function scryptOptions(params: ScryptParams) {
   checkParams(params);
-  const maxmem = 256 * params.N * params.r * params.p + 16 * 1024 * 1024;
-  return new Uint8Array(scryptSync(password.normalize("NFC"), salt, KEY_BYTES, { ...params, maxmem }));
+  return { ...params, maxmem: 256 * params.N * params.r * params.p + 16 * 1024 * 1024 };
+}
+
+export function deriveWrappingKey(password: string, salt: Uint8Array, params: ScryptParams): Uint8Array {
+  return new Uint8Array(scryptSync(password.normalize("NFC"), salt, KEY_BYTES, scryptOptions(params)));
+}
+
+/** deriveWrappingKey on the thread pool: the calling thread stays free for the ~0.5 s it takes. */
+function deriveWrappingKeyAsync(
+  password: string,
+  salt: Uint8Array,
+  params: ScryptParams,
+): Promise<Uint8Array> {
+  const options = scryptOptions(params);
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize("NFC"), salt, KEY_BYTES, options, (e, key) =>
+      e ? reject(e) : resolve(new Uint8Array(key)),
+    );
+  });
 }
 
 /** Creates a key object wrapping `master` under `password`. */
@@ -151,7 +168,19 @@ export function parseKeyFile(bytes: Uint8Array): KeyFile {
 
 /** Unwraps the master keys, or returns null when the password does not fit this key. */
 export function unwrapMasterKeys(key: KeyFile, password: string): MasterKeys | null {
-  const wrapping = deriveWrappingKey(password, fromBase64(key.salt), { N: key.N, r: key.r, p: key.p });
+  return openKey(key, deriveWrappingKey(password, fromBase64(key.salt), { N: key.N, r: key.r, p: key.p }));
+}
+
+/**
+ * unwrapMasterKeys with the key derived on the thread pool: a backup walks its source meanwhile
+ * (see backup/ahead.ts), and a server keeps answering.
+ */
+export async function unwrapMasterKeysAsync(key: KeyFile, password: string): Promise<MasterKeys | null> {
+  const params = { N: key.N, r: key.r, p: key.p };
+  return openKey(key, await deriveWrappingKeyAsync(password, fromBase64(key.salt), params));
+}
+
+function openKey(key: KeyFile, wrapping: Uint8Array): MasterKeys | null {
   let inner: Uint8Array;
   try {
     inner = gcmOpen(wrapping, fromBase64(key.data), KEY_AAD);

@@ -16,7 +16,7 @@ import {
   newMasterKeys,
   parseKeyFile,
   type ScryptParams,
-  unwrapMasterKeys,
+  unwrapMasterKeysAsync,
   wrapMasterKeys,
 } from "../crypto/keys.ts";
 import type { ChunkerParams, CompressionMode } from "../types.ts";
@@ -162,7 +162,10 @@ async function unlockKeys(
     throwIfAborted(signal);
     let keys: MasterKeys | null;
     try {
-      keys = unwrapMasterKeys(parseKeyFile(await readKeyObject(backend, o.name, signal)), password);
+      keys = await unwrapMasterKeysAsync(
+        parseKeyFile(await readKeyObject(backend, o.name, signal)),
+        password,
+      );
     } catch (e) {
       // A damaged or hostile key object; another may work. Named if none does.
       if (!(e instanceof IntegrityError)) throw e;
