@@ -1,5 +1,5 @@
 import { hostname as osHostname } from "node:os";
-import { type BackupResult, backup } from "../engine/backup.ts";
+import { type BackupResult, backup, startWalk } from "../engine/backup.ts";
 import { normalizePaths } from "../engine/scan/roots.ts";
 import { parseTagList } from "../engine/snapshot-filter.ts";
 import type { CompressionMode, Snapshot } from "../engine/types.ts";
@@ -120,33 +120,42 @@ export const backupCommand: Command = {
     const progress: ProgressRenderer = createProgressRenderer(io, { json, intervalMs: json ? 500 : 200 });
     const say = more.verbose ? verbosePrinter(progress, json, "data_size") : undefined;
     let parent: Snapshot | null = null;
-    const result = await withCancellation((signal) =>
-      withRepository(target, { lock: "shared", compression, limitUploadKbps, signal }, async (repo) => {
-        parent = await findParent(repo, hostname, normalizePaths(more.paths), signal, warnDamaged(io));
-        return backup(repo, more.paths, {
-          ...more.scan,
-          readConcurrency: more.readConcurrency,
-          noXattrs: more.noXattrs,
-          excludes: more.excludes,
-          includes: flags.include,
-          full: flags.full === true,
-          tags: flags.tag,
-          hostname,
-          parent,
-          signal,
-          onProgress: (e) => progress.onEvent(e),
-          // restic's names: "new", and "modified" for content that differs from the parent's.
-          onFile: say
-            ? (path, status, size) => {
-                if (status !== "unmodified") say(status === "new" ? "new" : "modified", path, size);
-              }
-            : undefined,
-          onNotice: (n) => {
-            if (json) io.stdout(`${JSON.stringify({ type: "notice", ...n })}\n`);
+    const result = await withCancellation(async (signal) => {
+      const scan = { ...more.scan, excludes: more.excludes, includes: flags.include, signal };
+      // The walk starts now and runs while the key is derived and the index loaded.
+      const walk = startWalk(more.paths, scan);
+      try {
+        return await withRepository(
+          target,
+          { lock: "shared", compression, limitUploadKbps, signal },
+          async (repo) => {
+            parent = await findParent(repo, hostname, normalizePaths(more.paths), signal, warnDamaged(io));
+            return backup(repo, more.paths, {
+              ...scan,
+              walk,
+              readConcurrency: more.readConcurrency,
+              noXattrs: more.noXattrs,
+              full: flags.full === true,
+              tags: flags.tag,
+              hostname,
+              parent,
+              onProgress: (e) => progress.onEvent(e),
+              // restic's names: "new", and "modified" for content that differs from the parent's.
+              onFile: say
+                ? (path, status, size) => {
+                    if (status !== "unmodified") say(status === "new" ? "new" : "modified", path, size);
+                  }
+                : undefined,
+              onNotice: (n) => {
+                if (json) io.stdout(`${JSON.stringify({ type: "notice", ...n })}\n`);
+              },
+            });
           },
-        });
-      }),
-    ).finally(() => progress.finish());
+        );
+      } finally {
+        walk.stop();
+      }
+    }).finally(() => progress.finish());
     if (json) io.stdout(`${JSON.stringify(summaryJson(result))}\n`);
     else printHuman(io, result, parent, normalizePaths(more.paths));
     return backupExitCode(io, result, flags.include);

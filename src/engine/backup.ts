@@ -8,13 +8,14 @@ import { lstat } from "node:fs/promises";
 import { hostname as osHostname, userInfo } from "node:os";
 import { CancelledError, NotFoundError } from "../util/errors.ts";
 import { version } from "../util/version.ts";
+import { type WalkAhead, walkAhead } from "./backup/ahead.ts";
 import { Archiver } from "./backup/archiver.ts";
 import { estimatedTotals, parentTotals } from "./backup/totals.ts";
 import type { BackupOptions, BackupResult } from "./backup/types.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { createPathFilter, type PathFilter } from "./scan/patterns.ts";
 import { normalizePaths } from "./scan/roots.ts";
-import { countTotals, type ScanOptions, walk } from "./scan/walk.ts";
+import { countTotals, type ScanOptions, walkBatches } from "./scan/walk.ts";
 import { snapshotTags } from "./snapshot-filter.ts";
 import type { FileError, Repository, SnapshotSummary } from "./types.ts";
 
@@ -65,6 +66,18 @@ async function requireSomePath(roots: string[]): Promise<void> {
 }
 
 /**
+ * Starts the walk of a backup of `paths` before the repository is open (see backup/ahead.ts);
+ * pass it to backup() with the same paths and options. ValidationError for bad patterns. Stop it
+ * when backup() is not called after all (backup() stops it itself).
+ */
+export function startWalk(paths: string[], options: BackupOptions = {}): WalkAhead {
+  const filter = createPathFilter({ excludes: options.excludes, includes: options.includes });
+  const controller = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  return walkAhead(walkBatches(normalizePaths(paths, options.cwd), filter, signal, options), controller);
+}
+
+/**
  * Backs up `paths` (absolute or relative to options.cwd) into `repo`. Returns the new snapshot and
  * its summary. Throws CancelledError when options.signal fires (no snapshot is written; the
  * packs uploaded so far are indexed, so the next backup reuses them),
@@ -76,6 +89,14 @@ export async function backup(
   paths: string[],
   options: BackupOptions = {},
 ): Promise<BackupResult> {
+  try {
+    return await run(repo, paths, options);
+  } finally {
+    options.walk?.stop();
+  }
+}
+
+async function run(repo: Repository, paths: string[], options: BackupOptions): Promise<BackupResult> {
   const now = options.now ?? Date.now;
   const started = now();
   const signal = options.signal ?? new AbortController().signal;
@@ -120,7 +141,14 @@ export async function backup(
     options.parent?.tree,
   );
   try {
-    for await (const entry of walk(roots, filter, signal, options)) await archiver.consume(entry);
+    const batches = options.walk?.batches() ?? walkBatches(roots, filter, signal, options);
+    for await (const batch of batches) {
+      for (const entry of batch) {
+        // Most entries of a re-backup are settled synchronously: await only those that wait.
+        const wait = archiver.consume(entry);
+        if (wait) await wait;
+      }
+    }
     totals?.finish();
     reading = false;
     await repo.flush(signal);

@@ -23,6 +23,19 @@ interface Calls {
 const cstr = (b: Buffer | string) => Buffer.concat([Buffer.from(b), Buffer.from([0])]);
 const p = (b: Buffer | null) => (b && b.length > 0 ? ptr(b) : null);
 
+/**
+ * Paths go to the C library through one scratch buffer: a fresh NUL-terminated copy per call cost
+ * more than the system call on a backup that lists the attributes of every file. Calls are
+ * synchronous, so one buffer per thread is enough.
+ */
+const scratch = new Uint8Array(4097);
+function pathPtr(path: Buffer): number {
+  if (path.length >= scratch.length) return ptr(cstr(path));
+  scratch.set(path);
+  scratch[path.length] = 0;
+  return ptr(scratch);
+}
+
 function load(): Calls | null {
   if (process.arch !== "x64" && process.arch !== "arm64") return null;
   try {
@@ -37,8 +50,8 @@ function load(): Calls | null {
         __errno_location: { args: [], returns: FFIType.ptr },
       });
       return {
-        list: (path, buf, size) => Number(s.llistxattr(ptr(cstr(path)), p(buf), size)),
-        get: (path, name, buf, size) => Number(s.lgetxattr(ptr(cstr(path)), ptr(cstr(name)), p(buf), size)),
+        list: (path, buf, size) => Number(s.llistxattr(pathPtr(path), p(buf), size)),
+        get: (path, name, buf, size) => Number(s.lgetxattr(pathPtr(path), ptr(cstr(name)), p(buf), size)),
         set: (path, name, value, size) => s.lsetxattr(ptr(cstr(path)), ptr(cstr(name)), p(value), size, 0),
         errno: () => read.i32(s.__errno_location()!, 0),
       };
@@ -58,9 +71,9 @@ function load(): Calls | null {
         __error: { args: [], returns: FFIType.ptr },
       });
       return {
-        list: (path, buf, size) => Number(s.listxattr(ptr(cstr(path)), p(buf), size, NOFOLLOW)),
+        list: (path, buf, size) => Number(s.listxattr(pathPtr(path), p(buf), size, NOFOLLOW)),
         get: (path, name, buf, size) =>
-          Number(s.getxattr(ptr(cstr(path)), ptr(cstr(name)), p(buf), size, 0, NOFOLLOW)),
+          Number(s.getxattr(pathPtr(path), ptr(cstr(name)), p(buf), size, 0, NOFOLLOW)),
         set: (path, name, value, size) =>
           s.setxattr(ptr(cstr(path)), ptr(cstr(name)), p(value), size, 0, NOFOLLOW),
         errno: () => read.i32(s.__error()!, 0),

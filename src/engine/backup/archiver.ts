@@ -3,7 +3,12 @@
  * directory is left, once its files are stored, so memory holds the open directories' listings,
  * not the whole snapshot. Files are read a few at a time (a shared limiter); per-file problems
  * become FileErrors, anything else (repository failure, cancellation) stops the run.
+ *
+ * An entry that matches its node in the parent snapshot (unchanged file, folder or symlink) is
+ * handled synchronously and keeps the parent's node object; a folder whose nodes all are the
+ * parent's, and as many, is the parent's tree: its id is reused without encoding or hashing it.
  */
+import type { BigIntStats } from "node:fs";
 import { CancelledError, ValidationError } from "../../util/errors.ts";
 import type { Progress } from "../progress.ts";
 import type { WalkEntry } from "../scan/walk.ts";
@@ -13,7 +18,7 @@ import { readXattrs } from "../xattr.ts";
 import { ChunkerPool } from "./chunkers.ts";
 import { FileReadError, saveFile } from "./file.ts";
 import { Limiter } from "./limiter.ts";
-import { nodeFromStat, unchangedSince } from "./node.ts";
+import { nodeFromStat, sameMetadata, sameXattrs, unchangedSince } from "./node.ts";
 import { loadParentDir, type ParentDir, parentSubtree } from "./parent.ts";
 import type { Matched, Totals } from "./totals.ts";
 import type { FileListener } from "./types.ts";
@@ -27,6 +32,10 @@ interface Frame {
   nodes: TreeNode[];
   pending: Promise<void>[];
   parent: ParentDir;
+  /** The parent snapshot's tree of this folder, if it had one. */
+  parentId: BlobId | undefined;
+  /** True while every node added is the parent's own node (see `add`). */
+  same: boolean;
   /** Parent files found here (for the progress totals' estimate). */
   matched: Matched;
 }
@@ -78,7 +87,8 @@ export class Archiver {
     return this.rootTree;
   }
 
-  async consume(entry: WalkEntry): Promise<void> {
+  /** Takes the next walk entry; a promise when it has to wait (await it before the next entry). */
+  consume(entry: WalkEntry): Promise<void> | undefined {
     this.check();
     switch (entry.kind) {
       case "enter":
@@ -88,11 +98,7 @@ export class Archiver {
       case "file":
         return this.file(entry);
       case "symlink":
-        this.top().nodes.push({
-          ...nodeFromStat(entry.name ?? "", "symlink", entry.stat),
-          target: entry.target,
-          ...this.attrs(entry.path, entry.display),
-        });
+        this.symlink(entry);
         return;
       case "error":
         this.o.progress.error(entry.display, entry.message);
@@ -116,31 +122,78 @@ export class Archiver {
 
   private async enter(entry: Extract<WalkEntry, { kind: "enter" }>): Promise<void> {
     const up = this.stack.at(-1);
-    const id = up ? parentSubtree(up.parent, entry.name ?? "") : this.rootParent;
-    const parent = await loadParentDir(this.o.repo, id, this.o.signal);
-    this.stack.push({ entry, nodes: [], pending: [], parent, matched: { files: 0, bytes: 0 } });
+    const parentId = up ? parentSubtree(up.parent, entry.name ?? "") : this.rootParent;
+    const parent = await loadParentDir(this.o.repo, parentId, this.o.signal);
+    const matched = { files: 0, bytes: 0 };
+    this.stack.push({ entry, nodes: [], pending: [], parent, parentId, same: parent !== null, matched });
   }
 
-  private async leave(): Promise<void> {
+  /** Adds a node to a folder; `reused`: it is the parent's node for the same name, unchanged. */
+  private add(frame: Frame, node: TreeNode, reused: boolean): void {
+    frame.nodes.push(node);
+    if (!reused) frame.same = false;
+  }
+
+  private leave(): Promise<void> | undefined {
     const frame = this.stack.pop();
     if (!frame) throw new ValidationError("unbalanced walk");
     this.o.totals?.left(frame.parent, frame.matched);
-    await Promise.all(frame.pending);
+    if (frame.pending.length > 0) return Promise.all(frame.pending).then(() => this.close(frame));
+    return this.close(frame);
+  }
+
+  /** Saves a folder's tree once its files are stored, and adds the folder to the one above. */
+  private close(frame: Frame): Promise<void> | undefined {
     this.check();
     const { entry } = frame;
     if (!entry.keep && frame.nodes.length === 0) return;
-    const id = await this.saveTree(this.uniqueNodes(frame.nodes, entry.display));
+    // Each node is the parent's node of its name (names are unique), and none is missing.
+    const reuse =
+      frame.same &&
+      frame.parentId !== undefined &&
+      frame.nodes.length === frame.parent?.size &&
+      this.o.repo.hasBlob("tree", frame.parentId);
+    if (reuse) return this.closed(entry, frame.parentId!);
+    return this.saveTree(this.uniqueNodes(frame.nodes, entry.display)).then((id) => this.closed(entry, id));
+  }
+
+  private closed(entry: Frame["entry"], id: BlobId): undefined {
     if (entry.name === null) {
       this.rootTree = id;
       return;
     }
     this.counters.dirs++;
     if (!entry.stat) throw new ValidationError("directory without stat");
-    this.top().nodes.push({
-      ...nodeFromStat(entry.name, "dir", entry.stat),
-      subtree: id,
-      ...this.attrs(entry.path, entry.display),
-    });
+    const up = this.top();
+    const prev = up.parent?.get(entry.name);
+    const attrs = this.attrs(entry.path, entry.display);
+    if (prev?.type === "dir" && prev.subtree === id && this.reusable(prev, entry.stat, attrs)) {
+      this.add(up, prev, true);
+    } else {
+      this.add(up, { ...nodeFromStat(entry.name, "dir", entry.stat), subtree: id, ...attrs }, false);
+    }
+  }
+
+  /** True when `prev` (of the right type, content or target) also has `st`'s metadata and `attrs`. */
+  private reusable(prev: TreeNode, st: BigIntStats, attrs: Pick<TreeNode, "xattrs">): boolean {
+    return sameMetadata(prev, st) && sameXattrs(prev.xattrs, attrs.xattrs);
+  }
+
+  private symlink(entry: Extract<WalkEntry, { kind: "symlink" }>): void {
+    const frame = this.top();
+    const name = entry.name ?? "";
+    const prev = frame.parent?.get(name);
+    const attrs = this.attrs(entry.path, entry.display);
+    if (
+      prev?.type === "symlink" &&
+      prev.target === entry.target &&
+      prev.size === 0 &&
+      this.reusable(prev, entry.stat, attrs)
+    ) {
+      this.add(frame, prev, true);
+      return;
+    }
+    this.add(frame, { ...nodeFromStat(name, "symlink", entry.stat), target: entry.target, ...attrs }, false);
   }
 
   /**
@@ -176,23 +229,21 @@ export class Archiver {
     this.o.onError({ path, message });
   }
 
-  private async file(entry: Extract<WalkEntry, { kind: "file" }>): Promise<void> {
+  private file(entry: Extract<WalkEntry, { kind: "file" }>): Promise<void> | undefined {
     const frame = this.top();
     const name = entry.name ?? "";
     const prev = frame.parent?.get(name);
     const size = Number(entry.stat.size);
     this.o.totals?.found(prev, size, frame.matched);
-    if (
-      !this.o.full &&
-      unchangedSince(prev, entry.stat) &&
-      prev.content!.every((id) => this.o.repo.hasBlob("data", id))
-    ) {
-      frame.nodes.push({
-        ...nodeFromStat(name, "file", entry.stat),
-        size,
-        content: prev.content!,
-        ...this.attrs(entry.path, entry.display),
-      });
+    if (!this.o.full && unchangedSince(prev, entry.stat) && this.stored(prev.content!)) {
+      const attrs = this.attrs(entry.path, entry.display);
+      if (this.reusable(prev, entry.stat, attrs)) this.add(frame, prev, true);
+      else
+        this.add(
+          frame,
+          { ...nodeFromStat(name, "file", entry.stat), size, content: prev.content!, ...attrs },
+          false,
+        );
       this.counters.files_unmodified++;
       this.o.onFile?.(entry.display, "unmodified", size);
       this.counters.bytes_processed += size;
@@ -200,10 +251,20 @@ export class Archiver {
       this.o.progress.fileDone(entry.display);
       return;
     }
+    frame.same = false;
+    return this.readLater(entry, frame, prev?.type === "file" ? prev : undefined);
+  }
+
+  private stored(content: BlobId[]): boolean {
+    for (const id of content) if (!this.o.repo.hasBlob("data", id)) return false;
+    return true;
+  }
+
+  /** Starts reading a file once a reader is free (the folder waits for it when it is left). */
+  private async readLater(entry: Extract<WalkEntry, { kind: "file" }>, frame: Frame, prev?: TreeNode) {
     const release = await this.limiter.acquire();
     this.check();
-    const task = this.readFile(entry, frame, prev?.type === "file" ? prev : undefined).finally(release);
-    frame.pending.push(task);
+    frame.pending.push(this.readFile(entry, frame, prev).finally(release));
   }
 
   /** Never rejects: file problems are recorded, anything else becomes the run's fatal error. */
@@ -222,7 +283,7 @@ export class Archiver {
         chunkers: this.chunkers,
       };
       const saved = await saveFile(ctx, entry.path, entry.name ?? "", Number(entry.stat.size));
-      frame.nodes.push({ ...saved.node, ...this.attrs(entry.path, entry.display) });
+      this.add(frame, { ...saved.node, ...this.attrs(entry.path, entry.display) }, false);
       // Re-read (metadata changed, or full) but the same content: unmodified, as restic counts it.
       const status = !prev ? "new" : sameContent(prev, saved.node) ? "unmodified" : "changed";
       this.counters[`files_${status}`]++;

@@ -23,6 +23,25 @@ export function nodeFromStat(name: string, type: NodeType, st: BigIntStats): Tre
   };
 }
 
+/** True when `prev` holds the metadata nodeFromStat would record from `st` (its type and size aside). */
+export function sameMetadata(prev: TreeNode, st: BigIntStats): boolean {
+  return (
+    prev.mode === (Number(st.mode) & 0o7777) &&
+    prev.uid === Number(st.uid) &&
+    prev.gid === Number(st.gid) &&
+    prev.mtime === st.mtimeNs.toString() &&
+    prev.ctime === st.ctimeNs.toString() &&
+    prev.inode === safe(st.ino) &&
+    prev.device === safe(st.dev)
+  );
+}
+
+/** True when two nodes' extended attributes are the same (none and an empty list alike). */
+export function sameXattrs(a: TreeNode["xattrs"], b: TreeNode["xattrs"]): boolean {
+  if (!a || a.length === 0 || !b || b.length === 0) return (a?.length ?? 0) === (b?.length ?? 0);
+  return a.length === b.length && a.every((x, i) => x.name === b[i]!.name && x.value === b[i]!.value);
+}
+
 /**
  * True when a file's stat matches its node in the parent snapshot (size, mtime, ctime, inode and
  * device), so its content list can be reused without reading it.

@@ -1,6 +1,7 @@
 /** Options and result of backup(). */
 import type { ScanOptions } from "../scan/walk.ts";
 import type { FileError, ProgressListener, Snapshot, SnapshotSummary } from "../types.ts";
+import type { WalkAhead } from "./ahead.ts";
 
 /** What happened to one backed-up file, for verbose listings (`backup -v`). */
 export type FileListener = (path: string, status: "new" | "changed" | "unmodified", size: number) => void;
@@ -34,6 +35,11 @@ export interface BackupOptions extends ScanOptions {
   readConcurrency?: number;
   /** Interval between progress events in ms (default 250). */
   progressIntervalMs?: number;
+  /**
+   * The walk, already started with startWalk() on the same paths and options (while the
+   * repository was being opened); backup() takes its entries and stops it when done.
+   */
+  walk?: WalkAhead;
   /** Base for relative paths (default process.cwd()). */
   cwd?: string;
   /** Clock for the snapshot time and duration (default Date.now). */

@@ -72,8 +72,24 @@ function isHigh(u: number): boolean {
 
 /** Joins a directory byte path and a name's bytes. */
 export function joinBytes(dir: Buffer, name: Uint8Array): Buffer {
-  if (dir.length > 0 && dir[dir.length - 1] === 0x2f) return Buffer.concat([dir, name]);
-  return Buffer.concat([dir, Buffer.from("/"), name]);
+  const slash = dir.length > 0 && dir[dir.length - 1] === 0x2f ? 0 : 1;
+  const out = Buffer.allocUnsafe(dir.length + slash + name.length);
+  out.set(dir, 0);
+  if (slash === 1) out[dir.length] = 0x2f;
+  out.set(name, dir.length + slash);
+  return out;
+}
+
+const SURROGATES = /[\ud800-\udfff]/;
+
+/**
+ * The printable path of `name` in the folder printed as `dirDisplay`, i.e. displayPath(path)
+ * without decoding the whole path again: a name without surrogates was valid UTF-8, so it prints as
+ * it is (a name with escaped bytes, or an astral character, takes the long way).
+ */
+export function childDisplay(dirDisplay: string, name: string, path: Uint8Array): string {
+  if (SURROGATES.test(name)) return displayPath(path);
+  return dirDisplay.endsWith("/") ? dirDisplay + name : `${dirDisplay}/${name}`;
 }
 
 /** A printable form of a path (invalid bytes shown as U+FFFD), for messages and progress. */
