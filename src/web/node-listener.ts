@@ -160,8 +160,11 @@ async function serve(req: IncomingMessage, res: ServerResponse, fetch: FetchHand
     return;
   }
   setHead(res, response);
-  if (req.method === "HEAD" || !response.body) {
-    await response.body?.cancel().catch(() => {});
+  if (req.method === "HEAD" && response.body) {
+    await answerHead(response.body, res);
+    return;
+  }
+  if (!response.body) {
     res.end();
     return;
   }
@@ -246,6 +249,22 @@ async function pipeBody(body: ReadableStream<Uint8Array>, res: ServerResponse, s
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * HEAD: the GET's headers, no body. A body that is wholly in memory (a page, a static asset) gives
+ * its Content-Length, as the GET would send it; one fed by I/O (a download sets its own length) or
+ * an event stream is not waited for. The body is cancelled either way.
+ */
+async function answerHead(body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> {
+  const reader = body.getReader();
+  if (!res.hasHeader("content-length") && !isEventStream(res)) {
+    const start = await readyChunks(reader);
+    const size = start.chunks.reduce((n, c) => n + c.byteLength, 0);
+    if (start.done) res.setHeader("content-length", size);
+  }
+  await reader.cancel().catch(() => {});
+  res.end();
 }
 
 /** Resolves when the socket takes more, or the response closed (the client left). */

@@ -119,6 +119,22 @@ describe("node:http listener", () => {
     expect((await x.body).toString()).toBe("<p>hello</p>".repeat(5000));
   });
 
+  it("answers HEAD on a page with the GET's length and no body", async () => {
+    const x = exchange(get("/page").replace("GET", "HEAD"));
+    const head = await x.head;
+    expect(head).toMatch(/^HTTP\/1\.1 200/);
+    expect(header(head, "content-length")).toBe(String("<p>hello</p>".length * 5000));
+    expect((await x.body).length).toBe(0);
+  });
+
+  it("answers HEAD on a stream with the handler's length, without reading the stream", async () => {
+    const before = cancelled;
+    const x = exchange(get("/endless").replace("GET", "HEAD"));
+    expect(header(await x.head, "content-length")).toBe(String(SIZE));
+    expect((await x.body).length).toBe(0);
+    await until("the body to be cancelled", () => cancelled > before);
+  });
+
   it("cuts a body that errors mid-way short of its Content-Length", async () => {
     const x = exchange(get("/broken"));
     expect(header(await x.head, "content-length")).toBe(String(SIZE));
