@@ -11,7 +11,8 @@
  */
 import { hostname } from "node:os";
 import { createInterface } from "node:readline";
-import { backup } from "../engine/backup.ts";
+import type { WalkAhead } from "../engine/backup/ahead.ts";
+import { backup, startWalk } from "../engine/backup.ts";
 import type { RepositoryImpl } from "../engine/repository/index.ts";
 import { retentionFromConfig } from "../engine/retention.ts";
 import { normalizePaths } from "../engine/scan/roots.ts";
@@ -108,16 +109,26 @@ function union(spec: RunSpec, key: "includePatterns" | "excludePatterns"): strin
   return all.length > 0 ? all : undefined;
 }
 
-async function backUp(repo: RepositoryImpl, spec: RunSpec, signal: AbortSignal, uploaded: () => number) {
+/** The walk's options: the same for startWalk() and backup(). */
+function scanOptions(spec: RunSpec, signal: AbortSignal) {
+  return { excludes: union(spec, "excludePatterns"), includes: union(spec, "includePatterns"), signal };
+}
+
+async function backUp(
+  repo: RepositoryImpl,
+  spec: RunSpec,
+  walk: WalkAhead,
+  signal: AbortSignal,
+  uploaded: () => number,
+) {
   const paths = spec.sources.map((s) => s.path);
   const parent = spec.full ? null : await findParent(repo, hostname(), normalizePaths(paths), signal);
   const result = await backup(repo, paths, {
-    excludes: union(spec, "excludePatterns"),
-    includes: union(spec, "includePatterns"),
+    ...scanOptions(spec, signal),
+    walk,
     full: spec.full,
     tags: spec.tags,
     parent,
-    signal,
     ...reportTo(send, uploaded),
   });
   const s = result.summary;
@@ -206,12 +217,22 @@ export async function runChildMain(): Promise<number> {
           uploaded += n;
         },
       });
-    await withOpened(open, async (repo) => {
-      await send({ type: "opened" });
-      await backUp(repo, spec, signal, () => uploaded);
-      // Best effort: the snapshot stands; the next run tries the copy again.
-      if (spec.recoveryCopy) await storeRecoveryCopy(repo, spec.recoveryCopy, signal).catch(() => false);
-    });
+    // The walk starts now and lists the sources while the key is derived and the index loaded
+    // (engine/backup/ahead.ts); the job's pre hook has already run in the server.
+    const walk = startWalk(
+      spec.sources.map((s) => s.path),
+      scanOptions(spec, signal),
+    );
+    try {
+      await withOpened(open, async (repo) => {
+        await send({ type: "opened" });
+        await backUp(repo, spec, walk, signal, () => uploaded);
+        // Best effort: the snapshot stands; the next run tries the copy again.
+        if (spec.recoveryCopy) await storeRecoveryCopy(repo, spec.recoveryCopy, signal).catch(() => false);
+      });
+    } finally {
+      walk.stop();
+    }
     await applyRetention(spec, signal);
   } catch (e) {
     await send({ type: "failed", kind: failureKind(e, signal), message: (e as Error).message });
