@@ -27,6 +27,12 @@ export interface GetOptions {
   offset?: number;
   /** Number of bytes to read (default: to the end). Reading past the end returns what exists. */
   length?: number;
+  /**
+   * getStream: the caller is done with each chunk once it asks for the next one (or cancels), so
+   * the backend may read the next chunk into the same memory (one buffer per stream, not one
+   * per chunk). Backends are free to ignore it.
+   */
+  reuseChunks?: boolean;
 }
 
 export interface Backend {

@@ -129,7 +129,7 @@ export class LocalBackend implements Backend {
     } catch (err) {
       throw mapFsError(context, err, { reading: true });
     }
-    return fileStream(handle, range, context, options?.signal);
+    return fileStream(handle, range, context, options?.signal, options?.reuseChunks === true);
   }
 
   async stat(name: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo> {
@@ -276,15 +276,26 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** A pull-based stream over [start, end) of an open file; closes the handle when done. */
+/**
+ * A pull-based stream over [start, end) of an open file; closes the handle when done. With
+ * `reuse`, every chunk is read into the same buffer (GetOptions.reuseChunks): pulls happen only
+ * when the reader asks for the next chunk (highWaterMark 0), after it is done with the last one.
+ */
 function fileStream(
   handle: FileHandle,
   range: { start: number; end: number },
   context: string,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  reuse: boolean,
 ): ReadableStream<Uint8Array> {
   let position = range.start;
   let closed = false;
+  let spare: Uint8Array | null = null;
+  const bufferFor = (want: number): Uint8Array => {
+    if (!reuse) return new Uint8Array(want);
+    spare ??= new Uint8Array(Math.min(READ_CHUNK, range.end - range.start));
+    return spare.subarray(0, want);
+  };
   const finish = async () => {
     if (closed) return;
     closed = true;
@@ -301,7 +312,7 @@ function fileStream(
             controller.close();
             return;
           }
-          const buffer = new Uint8Array(want);
+          const buffer = bufferFor(want);
           const { bytesRead } = await handle.read(buffer, 0, want, position);
           if (bytesRead === 0) {
             await finish();

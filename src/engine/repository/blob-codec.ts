@@ -1,5 +1,6 @@
 /** Opening a stored blob: authenticate and decrypt, decompress, check its keyed id. */
 import { IntegrityError } from "../../util/errors.ts";
+import { releaseBuffer } from "../../util/release.ts";
 import { gcmOpen, hmacSha256Hex } from "../crypto/aead.ts";
 import type { MasterKeys } from "../crypto/keys.ts";
 import { decompress } from "./compression.ts";
@@ -37,6 +38,8 @@ export function openBlob(
     if (stored.byteLength !== e.length) throw new IntegrityError("stored length mismatch");
     const data = keys.encrypt ? gcmOpen(cache.get(keys.encrypt, pack.id, pack.salt), stored) : stored;
     const plain = decompress(data, e.compression, e.rawLength);
+    // The decrypted frame is dead once decompressed (and ours alone): free it now.
+    if (data.buffer !== stored.buffer && plain !== data) releaseBuffer(data);
     if (plain.byteLength !== e.rawLength) throw new IntegrityError("length mismatch");
     if (hmacSha256Hex(keys.mac, plain) !== e.id) throw new IntegrityError("content does not match its id");
     return plain;

@@ -1,5 +1,6 @@
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { IntegrityError, ValidationError } from "../../util/errors.ts";
+import { releaseBuffer } from "../../util/release.ts";
 import type { CompressionMode } from "../types.ts";
 import type { Compression } from "./pack-format.ts";
 
@@ -35,7 +36,10 @@ function looksIncompressible(plain: Uint8Array): boolean {
   for (let i = 0; i < PROBE_WINDOWS; i++) {
     probe.set(plain.subarray(i * step, i * step + WINDOW_BYTES), i * WINDOW_BYTES);
   }
-  return zstd(probe, 1).byteLength >= PROBE_BYTES * 0.98;
+  const z = zstd(probe, 1);
+  const shrinks = z.byteLength < PROBE_BYTES * 0.98;
+  releaseBuffer(z);
+  return !shrinks;
 }
 
 /** zstd at `level`, kept only when it actually shrinks the data. */
@@ -45,6 +49,7 @@ export function compress(plain: Uint8Array, level: number): { data: Uint8Array; 
     if (z.byteLength < plain.byteLength) {
       return { data: new Uint8Array(z.buffer, z.byteOffset, z.byteLength), compression: 1 };
     }
+    releaseBuffer(z);
   }
   return { data: plain, compression: 0 };
 }

@@ -6,6 +6,7 @@
  * per pack region instead of one per blob is what makes restores from S3 fast.
  */
 import { CancelledError, IntegrityError, throwIfAborted } from "../../util/errors.ts";
+import { releaseBuffer } from "../../util/release.ts";
 import type { BlobId, BlobType } from "../types.ts";
 import type { IndexEntry } from "./blob-index.ts";
 
@@ -13,7 +14,11 @@ import type { IndexEntry } from "./blob-index.ts";
 export interface PackSource {
   /** Where a blob is stored (flushing first if it is only queued here), or undefined. */
   locate(type: BlobType, id: BlobId, signal?: AbortSignal): Promise<IndexEntry | undefined>;
-  /** Streams stored bytes [offset, offset+length) of pack `pack`, unchecked. Errors as Backend.getStream. */
+  /**
+   * Streams stored bytes [offset, offset+length) of pack `pack`, unchecked. Errors as
+   * Backend.getStream. The reader is done with a chunk when it reads the next one, so the source
+   * may read into the same memory again (GetOptions.reuseChunks).
+   */
   streamPackRange(
     pack: string,
     offset: number,
@@ -191,6 +196,10 @@ async function readOne(
       await h.blob(b, plain);
     } catch (e) {
       throw new HandlerError(e);
+    } finally {
+      // Done with (see BlobHandlers.blob). A blob opened into its own buffer (decrypted or
+      // decompressed) is freed now instead of piling up until the next collection.
+      if (plain.buffer !== stored.buffer) releaseBuffer(plain);
     }
   });
   let problem: unknown = null;

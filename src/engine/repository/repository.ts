@@ -265,7 +265,7 @@ export class RepositoryImpl implements Repository, PackSource {
 
   /** Streams stored bytes of a pack range (PackSource), unchecked: open each blob with openStoredBlob. */
   streamPackRange(pack: string, offset: number, length: number, signal?: AbortSignal) {
-    return this.backend.getStream(packName(pack), { offset, length, signal });
+    return this.backend.getStream(packName(pack), { offset, length, signal, reuseChunks: true });
   }
 
   /** openStored for an index entry (PackSource). NotFoundError when its pack is unknown. */

@@ -8,6 +8,7 @@
  * buffers instead of allocating 16 MiB per pack. Tree packs start small and grow.
  */
 
+import { releaseBuffer, spansWhole } from "../../util/release.ts";
 import { hmacSha256Hex } from "../crypto/aead.ts";
 import type { BlobType } from "../types.ts";
 import { compress } from "./compression.ts";
@@ -34,7 +35,10 @@ export type CoreReply =
   | { kind: "pack"; pack: FinishedPack }
   | { kind: "flushed"; seq: number };
 
-/** Recycled pack buffers kept per core; more would only hold memory. */
+/**
+ * Recycled pack buffers kept per core; more would only hold memory. One that is not kept is freed
+ * at once (util/release.ts), so the next new pack reuses its warm memory.
+ */
 const MAX_FREE = 1;
 const TREE_START = 64 * 1024;
 /**
@@ -51,10 +55,17 @@ export function packCapacity(packSize: number): number {
   return packSize + Math.max(packSize >> 3, 64 * 1024);
 }
 
-/** A plaintext buffer worth handing back to the sender's staging pool. */
+/**
+ * A plaintext buffer worth handing back to the sender's staging pool. A smaller one that is a
+ * whole buffer is the sender's private copy (staging.ts, moved here): it is freed now rather than
+ * piling up in this thread until a collection. (A view into something larger, like repack's
+ * unencrypted blobs inside a downloaded pack, is left alone.)
+ */
 function handBack(plaintext: Uint8Array): ArrayBuffer | undefined {
   const b = plaintext.buffer;
-  return b instanceof ArrayBuffer && b.byteLength >= 64 * 1024 ? b : undefined;
+  if (b instanceof ArrayBuffer && b.byteLength >= 64 * 1024) return b;
+  if (spansWhole(plaintext)) releaseBuffer(plaintext);
+  return undefined;
 }
 
 /** Processes requests in order; `emit` receives replies in order. */
@@ -79,6 +90,7 @@ export class SealCore {
     } else if (req.kind === "recycle") {
       if (req.buffer.byteLength === packCapacity(this.packSize) && this.free.length < MAX_FREE)
         this.free.push(req.buffer);
+      else releaseBuffer(new Uint8Array(req.buffer));
     } else {
       for (const type of [...this.open.keys()]) this.finishPack(type);
       this.emit({ kind: "flushed", seq: req.seq });
@@ -119,6 +131,8 @@ export class SealCore {
         pack = this.newPack(req.type);
       }
       storedBytes = pack.add(req.id, data, compression, req.plaintext.byteLength);
+      // zstd's output is ours alone and copied into the pack: free it now (util/release.ts).
+      if (compression === 1) releaseBuffer(data);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       this.emit({ kind: "failed", seq: req.seq, message, buffer: handBack(req.plaintext) });

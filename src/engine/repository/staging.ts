@@ -5,6 +5,7 @@
  * the same few buffers instead of leaving a megabyte-sized garbage array per chunk in each thread,
  * which the JS heap is slow to give back. At most `maxPooledBytes` are kept idle.
  */
+import { releaseBuffer } from "../../util/release.ts";
 
 const MIN_CLASS = 64 * 1024;
 
@@ -29,10 +30,16 @@ export class StagingBuffers {
     return out;
   }
 
-  /** Takes a buffer back (one that copy() made, or any other: those are dropped). */
+  /**
+   * Takes a buffer back (one that copy() made, or any other: those are dropped). The caller gives
+   * up the buffer: one not kept is freed at once (util/release.ts).
+   */
   give(buf: ArrayBuffer): void {
     const cls = buf.byteLength;
-    if (cls < MIN_CLASS || sizeClass(cls) !== cls || this.pooled + cls > this.maxPooledBytes) return;
+    if (cls < MIN_CLASS || sizeClass(cls) !== cls || this.pooled + cls > this.maxPooledBytes) {
+      releaseBuffer(new Uint8Array(buf));
+      return;
+    }
     let list = this.free.get(cls);
     if (!list) {
       list = [];
