@@ -112,8 +112,6 @@ export class SealPool {
    * `plaintext` is copied before this returns its promise: the caller may reuse its buffer at once.
    */
   submit(type: BlobType, id: string, plaintext: Uint8Array, level: number, signal?: AbortSignal) {
-    if (plaintext.byteLength < BATCH_BELOW)
-      return this.submitSmall(type, id, plaintext.slice(), level, signal);
     return this.submitCopy(type, id, this.staging.copy(plaintext), level, signal);
   }
 
@@ -136,7 +134,8 @@ export class SealPool {
     lane.queued += bytes;
     return new Promise<number>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject, bytes, lane });
-      lane.send({ kind: "blob", seq, type, id, plaintext: copy, level }, [copy.buffer as ArrayBuffer]);
+      if (bytes < BATCH_BELOW) this.batch(lane, seq, type, id, copy, level);
+      else lane.send({ kind: "blob", seq, type, id, plaintext: copy, level }, [copy.buffer as ArrayBuffer]);
     });
   }
 
@@ -144,24 +143,10 @@ export class SealPool {
    * A small blob joins its lane's batch, sent when full or on the next event-loop turn (one
    * message per blob cost more on the main thread than sealing it did in the worker).
    */
-  private async submitSmall(
-    type: BlobType,
-    id: string,
-    copy: Uint8Array,
-    level: number,
-    signal?: AbortSignal,
-  ) {
-    const bytes = copy.byteLength;
-    await this.waitForRoom(bytes, signal);
-    const lane = this.lanes.reduce((a, b) => (b.queued < a.queued ? b : a));
-    const seq = ++this.seq;
-    lane.queued += bytes;
-    return new Promise<number>((resolve, reject) => {
-      this.waiting.set(seq, { resolve, reject, bytes, lane });
-      const batch = lane.batch;
-      if (batch.add(seq, type, id, copy, level)) this.sendBatch(lane);
-      else if (batch.size === 1) setImmediate(() => this.sendBatch(lane));
-    });
+  private batch(lane: Lane, seq: number, type: BlobType, id: string, copy: Uint8Array, level: number) {
+    const batch = lane.batch;
+    if (batch.add(seq, type, id, copy, level)) this.sendBatch(lane);
+    else if (batch.size === 1) setImmediate(() => this.sendBatch(lane));
   }
 
   private sendBatch(lane: Lane): void {
