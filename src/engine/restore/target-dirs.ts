@@ -30,6 +30,7 @@ import {
   readdirSync,
   readlinkSync,
   realpathSync,
+  renameSync,
   rmdirSync,
   rmSync,
   statSync,
@@ -37,6 +38,7 @@ import {
 } from "node:fs";
 import { resolve } from "node:path";
 import { ValidationError } from "../../util/errors.ts";
+import { atCalls } from "./at-calls.ts";
 
 const SLASH = 0x2f;
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
@@ -94,6 +96,31 @@ export class TargetDirs {
     this.pinned.add(key);
     try {
       return [first, this.at(b)];
+    } finally {
+      this.pinned.delete(key);
+    }
+  }
+
+  /** Opens the file at `abs` (openat on its held folder where possible). Throws fs errors. */
+  open(abs: Buffer, flags: number, mode = 0o666): number {
+    if (this.mode === "verify" || !atCalls) return openSync(this.at(abs), flags, mode);
+    const cut = this.split(abs);
+    return atCalls.open(this.dirFd(abs.subarray(0, cut)), abs.subarray(cut + 1), flags, mode);
+  }
+
+  /** Renames `from` to `to` (both below the root), through held folders. Throws fs errors. */
+  rename(from: Buffer, to: Buffer): void {
+    if (this.mode === "verify" || !atCalls) {
+      renameSync(...this.pair(from, to));
+      return;
+    }
+    const a = this.split(from);
+    const b = this.split(to);
+    const key = abs2key(from.subarray(0, a));
+    const fromDir = this.dirFd(from.subarray(0, a));
+    this.pinned.add(key);
+    try {
+      atCalls.rename(fromDir, from.subarray(a + 1), this.dirFd(to.subarray(0, b)), to.subarray(b + 1));
     } finally {
       this.pinned.delete(key);
     }
