@@ -269,7 +269,7 @@ export async function alreadyThere(
   signal: AbortSignal,
   overwrite: OverwriteMode = "if-changed",
 ): Promise<boolean> {
-  const st = lstatAt(job.dirs, job.path);
+  const st = job.dirs.inMadeFolder(job.path) ? null : lstatAt(job.dirs, job.path);
   job.dirInTheWay = st?.isDirectory() === true;
   if (!st || overwrite === "always") return false;
   if (overwrite === "never") return true;

@@ -67,6 +67,8 @@ export class TargetDirs {
   /** Folder path (latin1 of its bytes) → descriptor (proc mode) or "dev:ino" (verify mode). */
   private readonly cache = new Map<string, number | string>();
   private readonly pinned = new Set<string>();
+  /** Folders this object made (mode 0700 until their metadata is applied): empty but for what we put there. */
+  private readonly made = new Set<string>();
   private closed = false;
 
   constructor(
@@ -147,6 +149,17 @@ export class TargetDirs {
   /** Makes the folder `abs` (mode 0700; EEXIST is the caller's to handle). */
   mkdir(abs: Buffer): void {
     mkdirSync(this.at(abs), { mode: 0o700 });
+    this.made.add(abs2key(abs));
+  }
+
+  /**
+   * True when the folder holding `abs` was made by this object, so nothing was at `abs` before
+   * this restore put it there: a restore of a fresh tree skips the lstat of every file. (The folder
+   * is 0700 meanwhile; what another process of the same user plants there still fails safe: the
+   * file is created with O_EXCL and renamed over whatever stands in its place, never through it.)
+   */
+  inMadeFolder(abs: Buffer): boolean {
+    return this.made.size > 0 && this.made.has(abs2key(abs.subarray(0, this.split(abs))));
   }
 
   /** Removes the entry at `abs`, a folder with everything in it, never following a symlink. */
@@ -163,6 +176,7 @@ export class TargetDirs {
   /** Drops held folders at or below `abs` (it was removed or replaced). */
   forget(abs: Buffer): void {
     const key = abs2key(abs);
+    for (const k of this.made) if (k === key || k.startsWith(`${key}/`)) this.made.delete(k);
     for (const [k, v] of this.cache) {
       if (k !== key && !k.startsWith(`${key}/`)) continue;
       this.cache.delete(k);
