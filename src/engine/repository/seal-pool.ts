@@ -134,8 +134,13 @@ export class SealPool {
     lane.queued += bytes;
     return new Promise<number>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject, bytes, lane });
-      if (bytes < BATCH_BELOW) this.batch(lane, seq, type, id, copy, level);
-      else lane.send({ kind: "blob", seq, type, id, plaintext: copy, level }, [copy.buffer as ArrayBuffer]);
+      if (bytes < BATCH_BELOW) {
+        this.batch(lane, seq, type, id, copy, level);
+        return;
+      }
+      // Blobs reach a core in the order they were submitted (the batch first): packs come out alike.
+      this.sendBatch(lane);
+      lane.send({ kind: "blob", seq, type, id, plaintext: copy, level }, [copy.buffer as ArrayBuffer]);
     });
   }
 
