@@ -16,7 +16,7 @@ import { compareNames, encodeTree } from "../tree.ts";
 import type { BlobId, FileError, Repository, SnapshotSummary, TreeNode } from "../types.ts";
 import { readXattrs } from "../xattr.ts";
 import { ChunkerPool } from "./chunkers.ts";
-import { FileReadError, saveFile } from "./file.ts";
+import { FileReadError, SYNC_FILE_MAX, saveFile } from "./file.ts";
 import { Limiter } from "./limiter.ts";
 import { nodeFromStat, sameMetadata, sameXattrs, unchangedSince } from "./node.ts";
 import { loadParentDir, type ParentDir, parentSubtree } from "./parent.ts";
@@ -55,6 +55,13 @@ export interface ArchiverOptions {
   xattrs?: boolean;
 }
 
+/**
+ * Small files waiting for their blob to be sealed: several seal batches' worth (seal-batch.ts), so
+ * the walk fills the next batch while a worker seals the last. Memory: at most this many blobs
+ * of up to SYNC_FILE_MAX bytes copied, typically a few hundred KiB.
+ */
+const SMALL_FILES_IN_FLIGHT = 256;
+
 type Counters = Omit<SnapshotSummary, "duration_ms" | "errors">;
 
 export class Archiver {
@@ -69,6 +76,8 @@ export class Archiver {
   };
   private readonly stack: Frame[] = [];
   private readonly limiter: Limiter;
+  /** Small files (read synchronously) in flight: enough to fill seal batches while some seal. */
+  private readonly smallLimiter = new Limiter(SMALL_FILES_IN_FLIGHT);
   private readonly chunkers: ChunkerPool;
   private fatal: unknown = null;
   private rootTree: BlobId | null = null;
@@ -134,16 +143,29 @@ export class Archiver {
     if (!reused) frame.same = false;
   }
 
+  /**
+   * Leaving a folder does not hold up the walk: its tree is saved once its files are stored, and
+   * the folder above waits for that instead (it cannot be closed before). Waiting here kept at
+   * most one folder's files in flight, so tiny files went to the seal workers 50 at a time.
+   */
   private leave(): Promise<void> | undefined {
     const frame = this.stack.pop();
     if (!frame) throw new ValidationError("unbalanced walk");
     this.o.totals?.left(frame.parent, frame.matched);
-    if (frame.pending.length > 0) return Promise.all(frame.pending).then(() => this.close(frame));
-    return this.close(frame);
+    const up = this.stack.at(-1);
+    if (frame.pending.length === 0) return this.close(frame, up);
+    const closed = Promise.all(frame.pending).then(() => this.close(frame, up));
+    if (!up) return closed;
+    // Never rejects (a failure becomes the run's fatal error, thrown at the next entry or drain).
+    up.pending.push(
+      closed.catch((e: unknown) => {
+        this.fatal ??= e;
+      }),
+    );
   }
 
   /** Saves a folder's tree once its files are stored, and adds the folder to the one above. */
-  private close(frame: Frame): Promise<void> | undefined {
+  private close(frame: Frame, up: Frame | undefined): Promise<void> | undefined {
     this.check();
     const { entry } = frame;
     if (!entry.keep && frame.nodes.length === 0) return;
@@ -153,18 +175,20 @@ export class Archiver {
       frame.parentId !== undefined &&
       frame.nodes.length === frame.parent?.size &&
       this.o.repo.hasBlob("tree", frame.parentId);
-    if (reuse) return this.closed(entry, frame.parentId!);
-    return this.saveTree(this.uniqueNodes(frame.nodes, entry.display)).then((id) => this.closed(entry, id));
+    if (reuse) return this.closed(entry, frame.parentId!, up);
+    return this.saveTree(this.uniqueNodes(frame.nodes, entry.display)).then((id) =>
+      this.closed(entry, id, up),
+    );
   }
 
-  private closed(entry: Frame["entry"], id: BlobId): undefined {
+  private closed(entry: Frame["entry"], id: BlobId, up: Frame | undefined): undefined {
     if (entry.name === null) {
       this.rootTree = id;
       return;
     }
     this.counters.dirs++;
     if (!entry.stat) throw new ValidationError("directory without stat");
-    const up = this.top();
+    if (!up) throw new ValidationError("walk entry outside a directory");
     const prev = up.parent?.get(entry.name);
     const attrs = this.attrs(entry.path, entry.display);
     if (prev?.type === "dir" && prev.subtree === id && this.reusable(prev, entry.stat, attrs)) {
@@ -262,7 +286,8 @@ export class Archiver {
 
   /** Starts reading a file once a reader is free (the folder waits for it when it is left). */
   private async readLater(entry: Extract<WalkEntry, { kind: "file" }>, frame: Frame, prev?: TreeNode) {
-    const release = await this.limiter.acquire();
+    const small = Number(entry.stat.size) <= SYNC_FILE_MAX;
+    const release = await (small ? this.smallLimiter : this.limiter).acquire();
     this.check();
     frame.pending.push(this.readFile(entry, frame, prev).finally(release));
   }
@@ -314,7 +339,10 @@ export class Archiver {
     }
   }
 
-  /** Waits for every file in flight (after a failure, so nothing runs on after the call returns). */
+  /**
+   * Waits for every file and folder in flight (after a failure, so nothing runs on after the call
+   * returns); a left folder's files are in the pending list of the folder above it.
+   */
   async drain(): Promise<void> {
     await Promise.allSettled(this.stack.flatMap((f) => f.pending));
   }

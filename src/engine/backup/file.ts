@@ -112,7 +112,8 @@ export async function saveFile(
     let out: Awaited<ReturnType<typeof readChunks>>;
     try {
       const holes = holeMap(fh.fd, Number(st.size), Number(st.blocks));
-      out = await readChunks(ctx, fh, Number(st.size), lease.chunker, holes);
+      // The chunker goes back once every chunk is copied out, not when the last one is sealed.
+      out = await readChunks(ctx, fh, Number(st.size), lease.chunker, holes, lease.release);
     } finally {
       lease.release();
     }
@@ -141,6 +142,7 @@ export async function readChunks(
   sizeHint: number,
   chunker: Chunker,
   holes: HoleMap | null = null,
+  readDone?: () => void,
 ) {
   const content: BlobId[] = [];
   let size = 0;
@@ -203,6 +205,7 @@ export async function readChunks(
     if (n < space.byteLength) break;
   }
   await store(chunker.finishViews());
+  readDone?.();
   await Promise.all(pending);
   return { content, size, added, stored };
 }

@@ -7,7 +7,14 @@
 import { BackappError, CancelledError, throwIfAborted, wrapError } from "../../util/errors.ts";
 import { sha256Hex } from "../crypto/aead.ts";
 import type { BlobType } from "../types.ts";
-import { type CoreReply, type CoreRequest, type FinishedPack, SealCore } from "./seal-core.ts";
+import { BATCH_BELOW, BlobBatch } from "./seal-batch.ts";
+import {
+  type BatchReply,
+  type CoreReply,
+  type CoreRequest,
+  type FinishedPack,
+  SealCore,
+} from "./seal-core.ts";
 import { StagingBuffers } from "./staging.ts";
 
 export interface SealPoolOptions {
@@ -30,6 +37,8 @@ interface Lane {
   send(req: CoreRequest, transfer?: ArrayBuffer[]): void;
   queued: number;
   close(): void;
+  /** Small blobs gathered for this lane's next batch message (seal-batch.ts). */
+  batch: BlobBatch;
 }
 
 /**
@@ -75,7 +84,12 @@ export class SealPool {
   }
 
   private inlineLane(): Lane {
-    const lane: Lane = { queued: 0, send: (req) => core.handle(req), close: () => {} };
+    const lane: Lane = {
+      queued: 0,
+      send: (req) => core.handle(req),
+      close: () => {},
+      batch: new BlobBatch(),
+    };
     const core = new SealCore((reply) => this.onReply(lane, reply));
     return lane;
   }
@@ -86,6 +100,7 @@ export class SealPool {
       queued: 0,
       send: (req, transfer) => worker.postMessage(req, transfer ?? []),
       close: () => worker.terminate(),
+      batch: new BlobBatch(),
     };
     worker.onmessage = (event: MessageEvent<CoreReply>) => this.onReply(lane, event.data);
     worker.onerror = (event) => this.fail(new BackappError(`seal worker failed: ${event.message}`));
@@ -119,8 +134,29 @@ export class SealPool {
     lane.queued += bytes;
     return new Promise<number>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject, bytes, lane });
+      if (bytes < BATCH_BELOW) {
+        this.batch(lane, seq, type, id, copy, level);
+        return;
+      }
+      // Blobs reach a core in the order they were submitted (the batch first): packs come out alike.
+      this.sendBatch(lane);
       lane.send({ kind: "blob", seq, type, id, plaintext: copy, level }, [copy.buffer as ArrayBuffer]);
     });
+  }
+
+  /**
+   * A small blob joins its lane's batch, sent when full or on the next event-loop turn (one
+   * message per blob cost more on the main thread than sealing it did in the worker).
+   */
+  private batch(lane: Lane, seq: number, type: BlobType, id: string, copy: Uint8Array, level: number) {
+    const batch = lane.batch;
+    if (batch.add(seq, type, id, copy, level)) this.sendBatch(lane);
+    else if (batch.size === 1) setImmediate(() => this.sendBatch(lane));
+  }
+
+  private sendBatch(lane: Lane): void {
+    const req = lane.batch.take();
+    if (req && !this.failure) lane.send(req, [req.data.buffer as ArrayBuffer]);
   }
 
   /** Plaintext queued to cores plus finished packs not yet uploaded (open packs not counted). */
@@ -165,6 +201,8 @@ export class SealPool {
       this.packBytes += reply.pack.bytes.byteLength;
       this.uploadQueue.push({ pack: reply.pack, lane });
       this.pumpUploads();
+    } else if (reply.kind === "addedMany") {
+      this.onBatchReply(reply);
     } else if (reply.kind === "flushed") {
       this.flushWaits.get(reply.seq)?.();
       this.flushWaits.delete(reply.seq);
@@ -178,6 +216,20 @@ export class SealPool {
       else w.reject(new BackappError(`seal blob: ${reply.message}`));
       this.wake();
     }
+  }
+
+  private onBatchReply(reply: BatchReply): void {
+    for (let i = 0; i < reply.seqs.length; i++) {
+      const seq = reply.seqs[i]!;
+      const w = this.waiting.get(seq);
+      if (!w) continue;
+      this.waiting.delete(seq);
+      w.lane.queued -= w.bytes;
+      const stored = reply.stored[i]!;
+      if (stored >= 0) w.resolve(stored);
+      else w.reject(new BackappError(`seal blob: ${reply.errors[i]}`));
+    }
+    this.wake();
   }
 
   private pumpUploads(): void {
@@ -226,6 +278,7 @@ export class SealPool {
     if (this.failure) throw this.failure;
     await Promise.all(
       this.lanes.map((lane) => {
+        this.sendBatch(lane);
         const seq = ++this.seq;
         return new Promise<void>((resolve) => {
           this.flushWaits.set(seq, resolve);

@@ -19,8 +19,6 @@ import {
   fchownSync,
   fstatSync,
   ftruncateSync,
-  openSync,
-  renameSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
@@ -75,11 +73,11 @@ const REOPEN_FLAGS = constants.O_WRONLY | constants.O_NOFOLLOW;
 export function createForWrite(dirs: TargetDirs, path: Buffer): number {
   let fd: number;
   try {
-    fd = openSync(dirs.at(path), CREATE_FLAGS, 0o600);
+    fd = dirs.open(path, CREATE_FLAGS, 0o600);
   } catch (e) {
     if (errnoCode(e) !== "EEXIST") throw e;
     dirs.remove(path);
-    fd = openSync(dirs.at(path), CREATE_FLAGS, 0o600);
+    fd = dirs.open(path, CREATE_FLAGS, 0o600);
   }
   try {
     dirs.opened(path, fd);
@@ -136,7 +134,7 @@ export class FileSink {
 
   /** Opens the temporary file again; refuses another inode swapped in under its name. */
   private reopen(): number {
-    const fd = openSync(this.job.dirs.at(this.temp), REOPEN_FLAGS);
+    const fd = this.job.dirs.open(this.temp, REOPEN_FLAGS);
     if (fstatSync(fd, { bigint: true }).ino !== this.ino) {
       closeSync(fd);
       throw new Error(`${this.temp.toString()} was replaced during the restore`);
@@ -174,7 +172,7 @@ export class FileSink {
     this.closeHandle();
     const dirs = this.job.dirs;
     if (this.job.dirInTheWay && lstatAt(dirs, this.job.path)?.isDirectory()) dirs.remove(this.job.path);
-    renameSync(...dirs.pair(this.temp, this.job.path));
+    dirs.rename(this.temp, this.job.path);
     if (verify && !(await fileMatches(repo, dirs, this.job.path, node, signal))) {
       throw new IntegrityError("verification failed: the written file does not match its blobs");
     }
@@ -271,7 +269,7 @@ export async function alreadyThere(
   signal: AbortSignal,
   overwrite: OverwriteMode = "if-changed",
 ): Promise<boolean> {
-  const st = lstatAt(job.dirs, job.path);
+  const st = job.dirs.inMadeFolder(job.path) ? null : lstatAt(job.dirs, job.path);
   job.dirInTheWay = st?.isDirectory() === true;
   if (!st || overwrite === "always") return false;
   if (overwrite === "never") return true;

@@ -30,6 +30,7 @@ import {
   readdirSync,
   readlinkSync,
   realpathSync,
+  renameSync,
   rmdirSync,
   rmSync,
   statSync,
@@ -37,6 +38,7 @@ import {
 } from "node:fs";
 import { resolve } from "node:path";
 import { ValidationError } from "../../util/errors.ts";
+import { atCalls } from "./at-calls.ts";
 
 const SLASH = 0x2f;
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
@@ -65,6 +67,8 @@ export class TargetDirs {
   /** Folder path (latin1 of its bytes) → descriptor (proc mode) or "dev:ino" (verify mode). */
   private readonly cache = new Map<string, number | string>();
   private readonly pinned = new Set<string>();
+  /** Folders this object made (mode 0700 until their metadata is applied): empty but for what we put there. */
+  private readonly made = new Set<string>();
   private closed = false;
 
   constructor(
@@ -99,6 +103,31 @@ export class TargetDirs {
     }
   }
 
+  /** Opens the file at `abs` (openat on its held folder where possible). Throws fs errors. */
+  open(abs: Buffer, flags: number, mode = 0o666): number {
+    if (this.mode === "verify" || !atCalls) return openSync(this.at(abs), flags, mode);
+    const cut = this.split(abs);
+    return atCalls.open(this.dirFd(abs.subarray(0, cut)), abs.subarray(cut + 1), flags, mode);
+  }
+
+  /** Renames `from` to `to` (both below the root), through held folders. Throws fs errors. */
+  rename(from: Buffer, to: Buffer): void {
+    if (this.mode === "verify" || !atCalls) {
+      renameSync(...this.pair(from, to));
+      return;
+    }
+    const a = this.split(from);
+    const b = this.split(to);
+    const key = abs2key(from.subarray(0, a));
+    const fromDir = this.dirFd(from.subarray(0, a));
+    this.pinned.add(key);
+    try {
+      atCalls.rename(fromDir, from.subarray(a + 1), this.dirFd(to.subarray(0, b)), to.subarray(b + 1));
+    } finally {
+      this.pinned.delete(key);
+    }
+  }
+
   /** A path for the folder `abs` itself (for readdir): the root or a folder below it. */
   dirPath(abs: Buffer): Buffer {
     if (this.mode === "verify") {
@@ -120,6 +149,17 @@ export class TargetDirs {
   /** Makes the folder `abs` (mode 0700; EEXIST is the caller's to handle). */
   mkdir(abs: Buffer): void {
     mkdirSync(this.at(abs), { mode: 0o700 });
+    this.made.add(abs2key(abs));
+  }
+
+  /**
+   * True when the folder holding `abs` was made by this object, so nothing was at `abs` before
+   * this restore put it there: a restore of a fresh tree skips the lstat of every file. (The folder
+   * is 0700 meanwhile; what another process of the same user plants there still fails safe: the
+   * file is created with O_EXCL and renamed over whatever stands in its place, never through it.)
+   */
+  inMadeFolder(abs: Buffer): boolean {
+    return this.made.size > 0 && this.made.has(abs2key(abs.subarray(0, this.split(abs))));
   }
 
   /** Removes the entry at `abs`, a folder with everything in it, never following a symlink. */
@@ -136,6 +176,7 @@ export class TargetDirs {
   /** Drops held folders at or below `abs` (it was removed or replaced). */
   forget(abs: Buffer): void {
     const key = abs2key(abs);
+    for (const k of this.made) if (k === key || k.startsWith(`${key}/`)) this.made.delete(k);
     for (const [k, v] of this.cache) {
       if (k !== key && !k.startsWith(`${key}/`)) continue;
       this.cache.delete(k);

@@ -63,4 +63,33 @@ describe("SealPool", () => {
     expect(stored.length).toBeGreaterThan(10);
     expect(live()).toBe(0);
   });
+
+  it("seals small blobs in batches: each save settles with its own size or error", async () => {
+    const mac = randomBytes(32);
+    const stored: FinishedPack[] = [];
+    const pool = new SealPool({
+      encKey: randomBytes(32),
+      macKey: mac,
+      packSize: 256 * 1024,
+      workers: 1,
+      maxQueuedBytes: 4 * 1024 * 1024,
+      maxPendingPacks: 2,
+      maxUploads: 2,
+      onPack: async (pack) => {
+        stored.push(pack);
+      },
+    });
+    const blobs = Array.from({ length: 500 }, (_, i) => randomBytes(20 + ((i * 37) % 3000)));
+    const ids = blobs.map((b) => hmacSha256Hex(mac, b));
+    const saves = blobs.map((b, i) => pool.submit(i % 10 === 0 ? "tree" : "data", ids[i]!, b, 3));
+    // One blob whose id is not its content's: only that save fails.
+    const bad = pool.submit("data", "00".repeat(32), randomBytes(100), 3);
+    const results = await Promise.all(saves);
+    await expect(bad).rejects.toThrow(/does not match its content/);
+    for (const r of results) expect(r).toBeGreaterThan(0);
+    await pool.flush();
+    await pool.close();
+    const packed = stored.flatMap((p) => p.entries.map((e) => `${e.type}:${e.id}`)).sort();
+    expect(packed).toEqual(ids.map((id, i) => `${i % 10 === 0 ? "tree" : "data"}:${id}`).sort());
+  });
 });

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import {
+  closeSync,
   constants,
   linkSync,
   lstatSync,
@@ -103,4 +104,34 @@ it("refuses a target that is a file, naming it", () => {
   const file = join(tmp.path, "file");
   writeFileSync(file, "");
   expect(() => openTarget(file)).toThrow(`cannot restore into ${file}: it is not a folder`);
+});
+
+describe.each(["proc", "verify"] as const)("folders made by the restore (%s mode)", (mode) => {
+  it("knows which folders it made (their files skip the existence check) and forgets removed ones", () => {
+    mkdirSync(join(tmp.path, "old"));
+    const dirs = openTargetDirs(tmp.path, mode);
+    const root = dirs.root;
+    const sub = (...p: string[]) => Buffer.from([root.toString(), ...p].join("/"));
+    try {
+      dirs.mkdir(sub("new"));
+      dirs.mkdir(sub("new", "deeper"));
+      expect(dirs.inMadeFolder(sub("new", "f"))).toBe(true);
+      expect(dirs.inMadeFolder(sub("new", "deeper", "f"))).toBe(true);
+      expect(dirs.inMadeFolder(sub("old", "f"))).toBe(false);
+      expect(dirs.inMadeFolder(sub("f"))).toBe(false);
+      // Created through the descriptors: the file lands in the folder made above.
+      const fd = dirs.open(sub("new", "f"), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      expect(() =>
+        dirs.open(sub("new", "f"), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL),
+      ).toThrow(expect.objectContaining({ code: "EEXIST" }));
+      dirs.rename(sub("new", "f"), sub("old", "g"));
+      expect(readdirSync(join(tmp.path, "old"))).toEqual(["g"]);
+      dirs.remove(sub("new"));
+      expect(dirs.inMadeFolder(sub("new", "f"))).toBe(false);
+      expect(dirs.inMadeFolder(sub("new", "deeper", "f"))).toBe(false);
+      closeSync(fd);
+    } finally {
+      dirs.close();
+    }
+  });
 });
