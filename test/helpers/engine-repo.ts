@@ -2,11 +2,13 @@
  * A real repository (src/engine/repository) over the in-memory or a local-folder backend, with cheap
  * scrypt and inline sealing so tests stay fast, for archiver and restorer tests.
  */
+import { afterEach, beforeEach } from "vitest";
 import { initRepository } from "../../src/engine/repository/open.ts";
 import type { RepositoryImpl } from "../../src/engine/repository/repository.ts";
 import type { ChunkerParams, Repository } from "../../src/engine/types.ts";
 import type { Backend } from "../../src/storage/backend.ts";
 import { createMemoryBackend } from "../../src/storage/memory.ts";
+import { tempDir } from "./temp.ts";
 
 export const SMALL_CHUNKS: Partial<ChunkerParams> = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };
 
@@ -20,6 +22,23 @@ export async function memoryRepo(
     chunker,
     packSize: 1024 * 1024,
   });
+}
+
+/**
+ * A fresh temporary folder and in-memory repository for each test of the file (made before each,
+ * closed and removed after each): `fx.tmp.path`, `fx.repo`.
+ */
+export function useMemoryRepo(): { readonly tmp: ReturnType<typeof tempDir>; readonly repo: RepositoryImpl } {
+  const fx = {} as { tmp: ReturnType<typeof tempDir>; repo: RepositoryImpl };
+  beforeEach(async () => {
+    fx.tmp = tempDir();
+    fx.repo = await memoryRepo();
+  });
+  afterEach(async () => {
+    await fx.repo.close();
+    fx.tmp.cleanup();
+  });
+  return fx;
 }
 
 /** Counts what the archiver or restorer asks of the repository (blobs saved, blobs read), delegating to `repo`. */

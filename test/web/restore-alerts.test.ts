@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthTestServer, type Browser, setupAdmin, startAuthServer } from "../helpers/auth-server.ts";
+import { backUpToFolder } from "../helpers/backed-up.ts";
 import { startSmtp } from "../helpers/smtp.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { startReceiver } from "../helpers/webhook-receiver.ts";
@@ -81,27 +82,7 @@ beforeAll(async () => {
   mkdirSync(join(src, "docs"), { recursive: true });
   writeFileSync(join(src, "docs", "a.txt"), "alpha");
   writeFileSync(join(src, "docs", "b.bin"), Buffer.alloc(300_000, 7));
-  const d = await admin.api("POST", "/api/destinations", {
-    type: "local",
-    name: "disk",
-    path: repo,
-    password: "a long repository passphrase for tests",
-  });
-  expect(d.status).toBe(201);
-  destinationId = d.json<{ id: string }>().id;
-  const j = await admin.api("POST", "/api/configs", {
-    name: "Home",
-    sources: [{ path: src }],
-    destinationId,
-    schedule: { cronExpression: "", timezone: "UTC" },
-  });
-  const run = await admin.api("POST", `/api/backups/execute/${j.json<{ id: string }>().id}`);
-  const { logId } = run.json<{ logId: string }>();
-  await until(
-    async () => (await admin.api("GET", `/api/backups/${logId}`)).json<{ status: string }>(),
-    (b) => b.status === "completed",
-    "the backup",
-  );
+  destinationId = await backUpToFolder(admin, src, repo);
 }, 180_000);
 
 afterAll(async () => {

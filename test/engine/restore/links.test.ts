@@ -16,34 +16,23 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backup } from "../../../src/engine/backup.ts";
-import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
 import { LinkCounter, linkFollower, linkKey } from "../../../src/engine/restore/links.ts";
 import type { FileJob } from "../../../src/engine/restore/sink.ts";
 import { openTargetDirs } from "../../../src/engine/restore/target-dirs.ts";
 import { restore } from "../../../src/engine/restore.ts";
 import type { Snapshot, TreeNode } from "../../../src/engine/types.ts";
-import { memoryRepo } from "../../helpers/engine-repo.ts";
-import { tempDir } from "../../helpers/temp.ts";
+import { useMemoryRepo } from "../../helpers/engine-repo.ts";
 import { snapshotInput } from "../repository/fixtures.ts";
 
-let tmp: { path: string; cleanup(): void };
-let repo: RepositoryImpl;
-beforeEach(async () => {
-  tmp = tempDir();
-  repo = await memoryRepo();
-});
-afterEach(async () => {
-  await repo.close();
-  tmp.cleanup();
-});
+const fx = useMemoryRepo();
 
 const T = new Date("2020-05-06T07:08:09.123Z");
 
 /** src/a/{one,two,three} and src/b/four are one file; src/a/copy has the same bytes, apart. */
 function linkedSource(): string {
-  const src = join(tmp.path, "src");
+  const src = join(fx.tmp.path, "src");
   mkdirSync(join(src, "a"), { recursive: true });
   mkdirSync(join(src, "b"));
   writeFileSync(join(src, "a", "one"), "shared content\n", { mode: 0o640 });
@@ -65,10 +54,10 @@ function ino(p: string): number {
 describe("hard links", () => {
   it("restores a group as links, reruns keep them and repair broken or wrong ones", async () => {
     const src = linkedSource();
-    const { snapshot } = await backup(repo, [src]);
-    const target = join(tmp.path, "out");
+    const { snapshot } = await backup(fx.repo, [src]);
+    const target = join(fx.tmp.path, "out");
     const at = (p: string) => join(target, src, p);
-    const first = await restore(repo, snapshot, { target });
+    const first = await restore(fx.repo, snapshot, { target });
     expect(first).toMatchObject({ files_restored: 5, files_linked: 3, errors: [], notices: [] });
     expect(first.bytes_written).toBe(2 * 15);
     const leader = ino(at("a/one"));
@@ -80,7 +69,7 @@ describe("hard links", () => {
     expect(ino(at("a/copy"))).not.toBe(leader);
     expect(lstatSync(at("a/one")).mtime.getTime()).toBe(T.getTime());
 
-    const again = await restore(repo, snapshot, { target });
+    const again = await restore(fx.repo, snapshot, { target });
     expect(again).toMatchObject({ files_restored: 0, files_skipped: 5, files_linked: 0, errors: [] });
     for (const p of GROUP) expect(ino(at(p))).toBe(leader);
 
@@ -91,11 +80,11 @@ describe("hard links", () => {
     utimesSync(at("a/two"), T, T);
     rmSync(at("b/four"));
     linkSync(at("a/copy"), at("b/four"));
-    const outside = join(tmp.path, "outside.txt");
+    const outside = join(fx.tmp.path, "outside.txt");
     writeFileSync(outside, "outside\n");
     rmSync(at("a/three"));
     symlinkSync(outside, at("a/three"));
-    const fixed = await restore(repo, snapshot, { target });
+    const fixed = await restore(fx.repo, snapshot, { target });
     expect(fixed).toMatchObject({ files_restored: 3, files_linked: 3, files_skipped: 2, errors: [] });
     for (const p of GROUP) expect(ino(at(p))).toBe(leader);
     expect(ino(at("a/copy"))).not.toBe(leader);
@@ -106,15 +95,15 @@ describe("hard links", () => {
 
   it("links only among the selected files", async () => {
     const src = linkedSource();
-    const { snapshot } = await backup(repo, [src]);
-    const one = join(tmp.path, "one");
-    const r1 = await restore(repo, snapshot, { target: one, includes: [`${src}/b/four`] });
+    const { snapshot } = await backup(fx.repo, [src]);
+    const one = join(fx.tmp.path, "one");
+    const r1 = await restore(fx.repo, snapshot, { target: one, includes: [`${src}/b/four`] });
     expect(r1).toMatchObject({ files_restored: 1, files_linked: 0, errors: [] });
     expect(readFileSync(join(one, src, "b/four"), "utf8")).toBe("shared content\n");
     expect(lstatSync(join(one, src, "b/four")).nlink).toBe(1);
 
-    const part = join(tmp.path, "part");
-    const r2 = await restore(repo, snapshot, { target: part, includes: [`${src}/a`] });
+    const part = join(fx.tmp.path, "part");
+    const r2 = await restore(fx.repo, snapshot, { target: part, includes: [`${src}/a`] });
     expect(r2).toMatchObject({ files_restored: 4, files_linked: 2, errors: [] });
     expect(lstatSync(join(part, src, "a/one")).nlink).toBe(3);
     expect(statSync(join(part, src, "b"), { throwIfNoEntry: false })).toBeUndefined();
@@ -124,15 +113,15 @@ describe("hard links", () => {
 const META = { mode: 0o600, uid: 0, gid: 0, mtime: "1600000000000000000", ctime: "0" };
 
 async function snapshotOf(nodes: TreeNode[]): Promise<Snapshot> {
-  const tree = await repo.saveTree({ nodes: [...nodes].sort((a, b) => (a.name < b.name ? -1 : 1)) });
-  await repo.flush();
+  const tree = await fx.repo.saveTree({ nodes: [...nodes].sort((a, b) => (a.name < b.name ? -1 : 1)) });
+  await fx.repo.flush();
   return { id: "e".repeat(64), ...snapshotInput(tree) };
 }
 
 async function fileNode(name: string, text: string, inode: number): Promise<TreeNode> {
   const bytes = new TextEncoder().encode(text);
-  const id = repo.blobId(bytes);
-  await repo.saveBlob("data", id, bytes);
+  const id = fx.repo.blobId(bytes);
+  await fx.repo.saveBlob("data", id, bytes);
   return { name, type: "file", ...META, inode, device: 7, size: bytes.length, content: [id] };
 }
 
@@ -144,8 +133,8 @@ describe("hard link safety", () => {
       await fileNode("z", "first", 5),
       await fileNode("w", "no inode", 0),
     ]);
-    const target = join(tmp.path, "out");
-    const r = await restore(repo, snap, { target });
+    const target = join(fx.tmp.path, "out");
+    const r = await restore(fx.repo, snap, { target });
     expect(r).toMatchObject({ files_restored: 4, files_linked: 1, errors: [] });
     expect(readFileSync(join(target, "x"), "utf8")).toBe("first");
     expect(readFileSync(join(target, "y"), "utf8")).toBe("second");
@@ -157,14 +146,14 @@ describe("hard link safety", () => {
     const a = await fileNode("a", "gone", 9);
     const missing = { ...a, content: ["0".repeat(64)] };
     const snap = await snapshotOf([missing, { ...missing, name: "b" }, { ...missing, name: "c" }]);
-    const r = await restore(repo, snap, { target: join(tmp.path, "out") });
+    const r = await restore(fx.repo, snap, { target: join(fx.tmp.path, "out") });
     expect(r.errors.map((e) => e.path).sort()).toEqual(["/a", "/b", "/c"]);
     expect(r.files_restored).toBe(0);
   });
 
   it("falls back to a copy when the file system refuses link(2), and keeps a correct copy", async () => {
     const node = await fileNode("f", "content", 3);
-    const dirs = openTargetDirs(tmp.path);
+    const dirs = openTargetDirs(fx.tmp.path);
     const dir = dirs.root;
     const job = (name: string): FileJob => ({
       dirs,
@@ -174,15 +163,15 @@ describe("hard link safety", () => {
       path: Buffer.from(join(dir.toString(), name)),
       display: `/${name}`,
     });
-    writeFileSync(join(tmp.path, "f"), "content", { mode: 0o600 });
-    utimesSync(join(tmp.path, "f"), 1_600_000_000, 1_600_000_000);
+    writeFileSync(join(fx.tmp.path, "f"), "content", { mode: 0o600 });
+    utimesSync(join(fx.tmp.path, "f"), 1_600_000_000, 1_600_000_000);
     const refuse = () => {
       throw Object.assign(new Error("EXDEV: cross-device link"), { code: "EXDEV" });
     };
     expect(linkFollower(job("f"), job("g"), { link: refuse })).toBe("copied");
-    const g = lstatSync(join(tmp.path, "g"));
-    expect(g.ino).not.toBe(ino(join(tmp.path, "f")));
-    expect(readFileSync(join(tmp.path, "g"), "utf8")).toBe("content");
+    const g = lstatSync(join(fx.tmp.path, "g"));
+    expect(g.ino).not.toBe(ino(join(fx.tmp.path, "f")));
+    expect(readFileSync(join(fx.tmp.path, "g"), "utf8")).toBe("content");
     expect([g.mode & 0o7777, g.mtimeMs]).toEqual([0o600, 1_600_000_000_000]);
     expect(linkFollower(job("f"), job("g"), { link: refuse })).toBe("kept");
     expect(linkFollower(job("f"), job("g"), { link: refuse, copyAgain: true })).toBe("copied");
@@ -192,9 +181,9 @@ describe("hard link safety", () => {
     };
     expect(() => linkFollower(job("f"), job("h"), { link: denied })).toThrow("EACCES");
     expect(linkFollower(job("f"), job("g"))).toBe("linked");
-    expect(ino(join(tmp.path, "g"))).toBe(ino(join(tmp.path, "f")));
+    expect(ino(join(fx.tmp.path, "g"))).toBe(ino(join(fx.tmp.path, "f")));
     // A leader that changed since it was restored is not linked to.
-    writeFileSync(join(tmp.path, "f"), "changed!");
+    writeFileSync(join(fx.tmp.path, "f"), "changed!");
     expect(() => linkFollower(job("f"), job("h"))).toThrow("is not the restored file");
     dirs.close();
   });
@@ -208,7 +197,7 @@ describe("hard link safety", () => {
     c.add(n(1, 1));
     c.add(n(2 ** 52 + 3, 2 ** 40));
     const groups = c.seal();
-    const dirs = openTargetDirs(tmp.path);
+    const dirs = openTargetDirs(fx.tmp.path);
     const job = (node: TreeNode) => ({
       dirs,
       node,

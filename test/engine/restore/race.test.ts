@@ -15,42 +15,31 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backup } from "../../../src/engine/backup.ts";
-import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
 import { openTarget, type TargetMode } from "../../../src/engine/restore/target-dirs.ts";
 import { restore } from "../../../src/engine/restore.ts";
 import type { Snapshot } from "../../../src/engine/types.ts";
-import { memoryRepo } from "../../helpers/engine-repo.ts";
-import { tempDir } from "../../helpers/temp.ts";
+import { useMemoryRepo } from "../../helpers/engine-repo.ts";
 
-let tmp: { path: string; cleanup(): void };
-let repo: RepositoryImpl;
-beforeEach(async () => {
-  tmp = tempDir();
-  repo = await memoryRepo();
-});
-afterEach(async () => {
-  await repo.close();
-  tmp.cleanup();
-});
+const fx = useMemoryRepo();
 
 const FILES = 300;
 
 /** src/docs/{f0..f299}, src/docs/sub/{s0..s9}, src/keep/ok.txt. */
 async function snapshot(): Promise<{ src: string; snap: Snapshot }> {
-  const src = join(tmp.path, "src");
+  const src = join(fx.tmp.path, "src");
   mkdirSync(join(src, "docs", "sub"), { recursive: true });
   mkdirSync(join(src, "keep"));
   for (let i = 0; i < FILES; i++) writeFileSync(join(src, "docs", `f${i}`), `file ${i}\n`);
   for (let i = 0; i < 10; i++) writeFileSync(join(src, "docs", "sub", `s${i}`), `sub ${i}\n`);
   writeFileSync(join(src, "keep", "ok.txt"), "kept\n");
-  const { snapshot: snap } = await backup(repo, [src]);
+  const { snapshot: snap } = await backup(fx.repo, [src]);
   return { src, snap };
 }
 
 function outsideDir(): string {
-  const outside = join(tmp.path, "outside");
+  const outside = join(fx.tmp.path, "outside");
   mkdirSync(outside);
   return outside;
 }
@@ -66,11 +55,11 @@ describe.each<TargetMode>(["proc", "verify"])(
     it("writes nothing through the symlink, reports the folder's entries and restores the rest", async () => {
       const { src, snap } = await snapshot();
       const outside = outsideDir();
-      const target = join(tmp.path, "target");
+      const target = join(fx.tmp.path, "target");
       const docs = join(target, src, "docs");
       let swapped = 0;
       const dirs = openTarget(target, mode);
-      const summary = await restore(repo, snap, {
+      const summary = await restore(fx.repo, snap, {
         target,
         targetDirs: dirs,
         afterDirMade(path) {
@@ -99,11 +88,11 @@ describe.each<TargetMode>(["proc", "verify"])(
     it("keeps writing into the folder it opened when that folder is moved aside and replaced", async () => {
       const { src, snap } = await snapshot();
       const outside = outsideDir();
-      const target = join(tmp.path, "target");
+      const target = join(fx.tmp.path, "target");
       const docs = join(target, src, "docs");
       const parked = join(target, "parked");
       const dirs = openTarget(target, mode);
-      const summary = await restore(repo, snap, {
+      const summary = await restore(fx.repo, snap, {
         target,
         targetDirs: dirs,
         // By the time docs/sub is made, docs was reached (and, in proc mode, opened) by the restore.

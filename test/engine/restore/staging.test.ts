@@ -16,31 +16,20 @@ import {
   writeFileSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backup } from "../../../src/engine/backup.ts";
-import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
 import { restoreWithPolicy } from "../../../src/engine/restore/existing.ts";
 import type { Snapshot } from "../../../src/engine/types.ts";
-import { memoryRepo } from "../../helpers/engine-repo.ts";
-import { tempDir } from "../../helpers/temp.ts";
+import { useMemoryRepo } from "../../helpers/engine-repo.ts";
 
-let tmp: { path: string; cleanup(): void };
-let repo: RepositoryImpl;
-beforeEach(async () => {
-  tmp = tempDir();
-  repo = await memoryRepo();
-});
-afterEach(async () => {
-  await repo.close();
-  tmp.cleanup();
-});
+const fx = useMemoryRepo();
 
 async function snapshot(): Promise<{ src: string; snap: Snapshot }> {
-  const src = join(tmp.path, "src");
+  const src = join(fx.tmp.path, "src");
   mkdirSync(join(src, "docs"), { recursive: true });
   for (let i = 0; i < 50; i++) writeFileSync(join(src, "docs", `f${i}`), `file ${i}\n`);
   writeFileSync(join(src, "top.txt"), "top\n");
-  const { snapshot: snap } = await backup(repo, [src]);
+  const { snapshot: snap } = await backup(fx.repo, [src]);
   return { src, snap };
 }
 
@@ -51,7 +40,7 @@ function staging(target: string): string[] {
 describe("restore staging folders", () => {
   it("the next restore removes staging folders whose process is gone, and only those", async () => {
     const { src, snap } = await snapshot();
-    const target = join(tmp.path, "target");
+    const target = join(fx.tmp.path, "target");
     mkdirSync(target);
     const deadPid = spawnSync("true").pid;
     expect(deadPid).toBeGreaterThan(0);
@@ -64,14 +53,14 @@ describe("restore staging folders", () => {
     }
     utimesSync(legacy, new Date("2020-01-01"), new Date("2020-01-01"));
     writeFileSync(join(target, ".backapp-restore-notes"), "a user's file with a similar name");
-    const summary = await restoreWithPolicy(repo, snap, { target, existing: "skip" });
+    const summary = await restoreWithPolicy(fx.repo, snap, { target, existing: "skip" });
     expect(summary.errors).toEqual([]);
     expect(staging(target).sort()).toEqual([".backapp-restore-notes", basename(live)].sort());
     expect(readFileSync(join(target, src, "top.txt"), "utf8")).toBe("top\n");
     // An overwrite restore cleans up too.
     rmSync(live, { recursive: true });
     mkdirSync(dead);
-    await restoreWithPolicy(repo, snap, { target, existing: "overwrite" });
+    await restoreWithPolicy(fx.repo, snap, { target, existing: "overwrite" });
     expect(staging(target)).toEqual([".backapp-restore-notes"]);
   });
 
@@ -79,10 +68,10 @@ describe("restore staging folders", () => {
     "%s: a folder swapped for a symlink inside the staging folder is never written through",
     async (existing) => {
       const { snap } = await snapshot();
-      const target = join(tmp.path, "target");
-      const outside = join(tmp.path, "outside");
+      const target = join(fx.tmp.path, "target");
+      const outside = join(fx.tmp.path, "outside");
       mkdirSync(outside);
-      const summary = await restoreWithPolicy(repo, snap, {
+      const summary = await restoreWithPolicy(fx.repo, snap, {
         target,
         existing,
         afterDirMade(path) {
@@ -100,11 +89,11 @@ describe("restore staging folders", () => {
 
   it("a staging folder moved aside and replaced by a symlink: the restore fails, nothing outside", async () => {
     const { snap } = await snapshot();
-    const target = join(tmp.path, "target");
-    const outside = join(tmp.path, "outside");
+    const target = join(fx.tmp.path, "target");
+    const outside = join(fx.tmp.path, "outside");
     mkdirSync(outside);
     let moved = "";
-    const run = restoreWithPolicy(repo, snap, {
+    const run = restoreWithPolicy(fx.repo, snap, {
       target,
       existing: "skip",
       afterDirMade(path) {

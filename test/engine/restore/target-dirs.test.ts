@@ -18,31 +18,20 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backup } from "../../../src/engine/backup.ts";
-import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
 import { openTarget, openTargetDirs, TargetDirs } from "../../../src/engine/restore/target-dirs.ts";
 import { restore } from "../../../src/engine/restore.ts";
-import { memoryRepo } from "../../helpers/engine-repo.ts";
-import { tempDir } from "../../helpers/temp.ts";
+import { useMemoryRepo } from "../../helpers/engine-repo.ts";
 
-let tmp: { path: string; cleanup(): void };
-let repo: RepositoryImpl;
-beforeEach(async () => {
-  tmp = tempDir();
-  repo = await memoryRepo();
-});
-afterEach(async () => {
-  await repo.close();
-  tmp.cleanup();
-});
+const fx = useMemoryRepo();
 
 describe.each(["proc", "verify"] as const)("target folders (%s mode)", (mode) => {
   it("removes a tree holding a symlink to an outside folder without touching that folder", () => {
-    const outside = join(tmp.path, "outside");
+    const outside = join(fx.tmp.path, "outside");
     mkdirSync(outside);
     writeFileSync(join(outside, "precious"), "keep me");
-    const target = join(tmp.path, "target");
+    const target = join(fx.tmp.path, "target");
     mkdirSync(join(target, "a", "b"), { recursive: true });
     writeFileSync(join(target, "a", "b", "f"), "x");
     symlinkSync(outside, join(target, "a", "b", "link"));
@@ -54,7 +43,7 @@ describe.each(["proc", "verify"] as const)("target folders (%s mode)", (mode) =>
   });
 
   it("restores the same tree while holding a single folder at a time", async () => {
-    const src = join(tmp.path, "src");
+    const src = join(fx.tmp.path, "src");
     for (const d of ["a/x/y", "b/z", "c"]) mkdirSync(join(src, d), { recursive: true });
     for (const [i, d] of ["a", "a/x", "a/x/y", "b", "b/z", "c"].entries()) {
       for (let n = 0; n < 5; n++) writeFileSync(join(src, d, `f${n}`), `${d} ${n} ${"#".repeat(i * 100)}`);
@@ -62,13 +51,13 @@ describe.each(["proc", "verify"] as const)("target folders (%s mode)", (mode) =>
     linkSync(join(src, "a/x/y/f0"), join(src, "b/z/linked"));
     linkSync(join(src, "a/x/y/f0"), join(src, "c/linked"));
     symlinkSync("../a/f1", join(src, "c/sym"));
-    const { snapshot } = await backup(repo, [src]);
-    const target = join(tmp.path, "target");
+    const { snapshot } = await backup(fx.repo, [src]);
+    const target = join(fx.tmp.path, "target");
     mkdirSync(target);
     const root = openTargetDirs(target, mode);
     const fd = openSync(root.root, constants.O_RDONLY | constants.O_DIRECTORY);
     const dirs = new TargetDirs(root.root, fd, mode, 1);
-    const summary = await restore(repo, snapshot, { target, targetDirs: dirs, verify: true });
+    const summary = await restore(fx.repo, snapshot, { target, targetDirs: dirs, verify: true });
     dirs.close();
     root.close();
     expect(summary.errors).toEqual([]);
@@ -81,35 +70,35 @@ describe.each(["proc", "verify"] as const)("target folders (%s mode)", (mode) =>
 });
 
 it("refuses a target that became a symlink out of the allowed folders since it was checked", async () => {
-  const allowed = join(tmp.path, "allowed");
-  const outside = join(tmp.path, "outside");
+  const allowed = join(fx.tmp.path, "allowed");
+  const outside = join(fx.tmp.path, "outside");
   mkdirSync(join(allowed, "t"), { recursive: true });
   mkdirSync(outside);
-  symlinkSync(allowed, join(tmp.path, "via-link"));
+  symlinkSync(allowed, join(fx.tmp.path, "via-link"));
   // Inside, also when the allowed folder is written through a symlink.
-  openTarget(join(allowed, "t"), undefined, [join(tmp.path, "via-link")]).close();
+  openTarget(join(allowed, "t"), undefined, [join(fx.tmp.path, "via-link")]).close();
   // A server checked allowed/t; before the restore opens it, it becomes a symlink to outside.
   rmSync(join(allowed, "t"), { recursive: true });
   symlinkSync(outside, join(allowed, "t"));
   expect(() => openTarget(join(allowed, "t"), undefined, [allowed])).toThrow(/outside the allowed folders/);
-  writeFileSync(join(tmp.path, "f"), "data");
-  const { snapshot } = await backup(repo, [join(tmp.path, "f")]);
-  await expect(restore(repo, snapshot, { target: join(allowed, "t"), within: [allowed] })).rejects.toThrow(
+  writeFileSync(join(fx.tmp.path, "f"), "data");
+  const { snapshot } = await backup(fx.repo, [join(fx.tmp.path, "f")]);
+  await expect(restore(fx.repo, snapshot, { target: join(allowed, "t"), within: [allowed] })).rejects.toThrow(
     /outside the allowed folders/,
   );
   expect(readdirSync(outside)).toEqual([]);
 });
 
 it("refuses a target that is a file, naming it", () => {
-  const file = join(tmp.path, "file");
+  const file = join(fx.tmp.path, "file");
   writeFileSync(file, "");
   expect(() => openTarget(file)).toThrow(`cannot restore into ${file}: it is not a folder`);
 });
 
 describe.each(["proc", "verify"] as const)("folders made by the restore (%s mode)", (mode) => {
   it("knows which folders it made (their files skip the existence check) and forgets removed ones", () => {
-    mkdirSync(join(tmp.path, "old"));
-    const dirs = openTargetDirs(tmp.path, mode);
+    mkdirSync(join(fx.tmp.path, "old"));
+    const dirs = openTargetDirs(fx.tmp.path, mode);
     const root = dirs.root;
     const sub = (...p: string[]) => Buffer.from([root.toString(), ...p].join("/"));
     try {
@@ -125,7 +114,7 @@ describe.each(["proc", "verify"] as const)("folders made by the restore (%s mode
         dirs.open(sub("new", "f"), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL),
       ).toThrow(expect.objectContaining({ code: "EEXIST" }));
       dirs.rename(sub("new", "f"), sub("old", "g"));
-      expect(readdirSync(join(tmp.path, "old"))).toEqual(["g"]);
+      expect(readdirSync(join(fx.tmp.path, "old"))).toEqual(["g"]);
       dirs.remove(sub("new"));
       expect(dirs.inMadeFolder(sub("new", "f"))).toBe(false);
       expect(dirs.inMadeFolder(sub("new", "deeper", "f"))).toBe(false);
