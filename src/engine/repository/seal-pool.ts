@@ -129,6 +129,12 @@ export class SealPool {
       this.staging.give(copy.buffer as ArrayBuffer);
       throw e;
     }
+    // The pool may have failed since the wait ended: fail() has settled every waiting blob
+    // already, and a batch is no longer sent, so this one must not wait for a reply.
+    if (this.failure) {
+      this.staging.give(copy.buffer as ArrayBuffer);
+      throw this.failure;
+    }
     const lane = this.lanes.reduce((a, b) => (b.queued < a.queued ? b : a));
     const seq = ++this.seq;
     lane.queued += bytes;
