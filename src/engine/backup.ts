@@ -119,6 +119,7 @@ async function run(repo: Repository, paths: string[], options: BackupOptions): P
   const estimate = parentTotals(options.parent);
   const totals = estimate ? estimatedTotals(progress, estimate, now) : undefined;
   const stopScan = totals ? async () => {} : startScan(roots, filter, progress, signal, options);
+  const readsXattrs = !options.noXattrs && repo.storesXattrs === true;
   const archiver = new Archiver(
     {
       repo,
@@ -136,7 +137,8 @@ async function run(repo: Repository, paths: string[], options: BackupOptions): P
       },
       totals,
       onFile: options.onFile,
-      xattrs: !options.noXattrs && repo.storesXattrs === true,
+      xattrs: readsXattrs,
+      parentReadXattrs: options.parent?.xattrs === true,
     },
     options.parent?.tree,
   );
@@ -174,6 +176,7 @@ async function run(repo: Repository, paths: string[], options: BackupOptions): P
       tree: archiver.root,
       program_version: `backapp ${version}`,
       summary,
+      ...(readsXattrs ? { xattrs: true } : {}),
     },
     signal,
   );

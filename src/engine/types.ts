@@ -86,6 +86,13 @@ export interface SnapshotInput {
   tree: BlobId; // root tree blob
   program_version: string;
   summary: SnapshotSummary;
+  /**
+   * True when the backup read every entry's extended attributes (format 2, no --no-xattrs). A
+   * backup with this snapshot as parent then reuses a node's attributes when the entry's ctime and
+   * the rest of its metadata are unchanged (setting or removing an attribute changes the ctime)
+   * instead of listing them again. Absent in older snapshots: their attributes are read.
+   */
+  xattrs?: boolean;
 }
 
 export interface Snapshot extends SnapshotInput {

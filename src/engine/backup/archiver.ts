@@ -53,6 +53,11 @@ export interface ArchiverOptions {
   totals?: Totals;
   /** Store extended attributes (repository format 2, unless --no-xattrs). */
   xattrs?: boolean;
+  /**
+   * The parent snapshot read every entry's attributes (Snapshot.xattrs): an entry whose metadata,
+   * ctime included, is that of its parent node keeps the node's attributes without listing them.
+   */
+  parentReadXattrs?: boolean;
 }
 
 /**
@@ -63,6 +68,8 @@ export interface ArchiverOptions {
 const SMALL_FILES_IN_FLIGHT = 256;
 
 type Counters = Omit<SnapshotSummary, "duration_ms" | "errors">;
+/** A walk entry whose attributes may be stored: a directory, file or symlink. */
+type WithStat = { path: Buffer; display: string; stat: BigIntStats | null };
 
 export class Archiver {
   readonly counters: Counters = {
@@ -190,7 +197,7 @@ export class Archiver {
     if (!entry.stat) throw new ValidationError("directory without stat");
     if (!up) throw new ValidationError("walk entry outside a directory");
     const prev = up.parent?.get(entry.name);
-    const attrs = this.attrs(entry.path, entry.display);
+    const attrs = this.attrs(entry, prev);
     if (prev?.type === "dir" && prev.subtree === id && this.reusable(prev, entry.stat, attrs)) {
       this.add(up, prev, true);
     } else {
@@ -207,7 +214,7 @@ export class Archiver {
     const frame = this.top();
     const name = entry.name ?? "";
     const prev = frame.parent?.get(name);
-    const attrs = this.attrs(entry.path, entry.display);
+    const attrs = this.attrs(entry, prev);
     if (
       prev?.type === "symlink" &&
       prev.target === entry.target &&
@@ -260,7 +267,7 @@ export class Archiver {
     const size = Number(entry.stat.size);
     this.o.totals?.found(prev, size, frame.matched);
     if (!this.o.full && unchangedSince(prev, entry.stat) && this.stored(prev.content!)) {
-      const attrs = this.attrs(entry.path, entry.display);
+      const attrs = this.attrs(entry, prev);
       if (this.reusable(prev, entry.stat, attrs)) this.add(frame, prev, true);
       else
         this.add(
@@ -308,7 +315,7 @@ export class Archiver {
         chunkers: this.chunkers,
       };
       const saved = await saveFile(ctx, entry.path, entry.name ?? "", Number(entry.stat.size));
-      this.add(frame, { ...saved.node, ...this.attrs(entry.path, entry.display) }, false);
+      this.add(frame, { ...saved.node, ...this.attrs(entry, prev) }, false);
       // Re-read (metadata changed, or full) but the same content: unmodified, as restic counts it.
       const status = !prev ? "new" : sameContent(prev, saved.node) ? "unmodified" : "changed";
       this.counters[`files_${status}`]++;
@@ -326,9 +333,17 @@ export class Archiver {
     }
   }
 
-  /** `{xattrs}` for a node when attributes are stored and the entry has some; a read failure is a notice. */
-  private attrs(path: Buffer, display: string): Pick<TreeNode, "xattrs"> {
+  /**
+   * `{xattrs}` for a node when attributes are stored and the entry has some; a read failure is a
+   * notice. The parent node's, unread, when the parent snapshot read them and the entry's metadata
+   * is unchanged: setting or removing an attribute changes the ctime (not on --full).
+   */
+  private attrs(entry: WithStat, prev: TreeNode | undefined): Pick<TreeNode, "xattrs"> {
     if (!this.o.xattrs) return {};
+    if (prev && this.o.parentReadXattrs && !this.o.full && entry.stat && sameMetadata(prev, entry.stat)) {
+      return prev.xattrs && prev.xattrs.length > 0 ? { xattrs: prev.xattrs } : {};
+    }
+    const { path, display } = entry;
     try {
       const list = readXattrs(path);
       if (list.length === 0) return {};

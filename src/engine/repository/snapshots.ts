@@ -26,6 +26,8 @@ export function encodeSnapshot(s: SnapshotInput, keys: MasterKeys): { id: string
     tree: s.tree,
     program_version: s.program_version,
     summary: s.summary,
+    // Only when set: snapshots without it keep exactly the bytes (and id) they always had.
+    ...(s.xattrs === true ? { xattrs: true } : {}),
   };
   if (!isHexId(input.tree)) throw new ValidationError("snapshot tree is not a blob id");
   const bytes = sealWith(keys, "snapshot", utf8(JSON.stringify(input)));
@@ -72,6 +74,7 @@ function shapeProblem(s: SnapshotInput): string | null {
   if (typeof s.hostname !== "string" || typeof s.username !== "string") return "bad hostname or username";
   if (!isStrings(s.paths) || !isStrings(s.tags)) return "paths and tags must be lists of strings";
   if (typeof s.program_version !== "string") return "bad program_version";
+  if (s.xattrs !== undefined && typeof s.xattrs !== "boolean") return "xattrs must be true or false";
   const sum = s.summary as unknown as Partial<Record<string, unknown>> | null;
   if (!sum || typeof sum !== "object") return "no summary";
   if (!SUMMARY_COUNTS.every((k) => typeof sum[k] === "number" && Number.isFinite(sum[k]))) {

@@ -125,4 +125,39 @@ describe("re-backup against a parent", () => {
     expect(await subtree(bare.snapshot)).toBe(await subtree(fresh.snapshot));
     expect(await subtree(bare.snapshot)).not.toBe(await subtree(first.snapshot));
   });
+
+  it("marks the snapshots that read attributes, and only those", async () => {
+    const read = await backup(repo, [tmp.path]);
+    const skipped = await backup(repo, [tmp.path], { noXattrs: true });
+    expect(read.snapshot.xattrs).toBe(true);
+    expect(skipped.snapshot.xattrs).toBeUndefined();
+    const listed = await repo.listSnapshots();
+    expect(listed.find((s) => s.id === read.snapshot.id)?.xattrs).toBe(true);
+    expect(listed.find((s) => s.id === skipped.snapshot.id)?.xattrs).toBeUndefined();
+  });
+
+  it("reads the attributes again after a --no-xattrs parent, whose nodes have none recorded", async () => {
+    writeXattr(Buffer.from(join(tmp.path, "a/b/g")), "user.note", new TextEncoder().encode("g"));
+    writeXattr(Buffer.from(join(tmp.path, "d")), "user.note", new TextEncoder().encode("d"));
+    const bare = await backup(repo, [tmp.path], { noXattrs: true });
+    const again = await rebackupMatchesFresh(bare.snapshot);
+    const nodes: Record<string, unknown> = {};
+    for await (const e of ls(repo, again.snapshot, tmp.path)) nodes[e.path] = e.node.xattrs;
+    expect(nodes[join(tmp.path, "a/b/g")]).toEqual([{ name: "user.note", value: "Zw==" }]);
+    expect(nodes[join(tmp.path, "d")]).toEqual([{ name: "user.note", value: "ZA==" }]);
+  });
+
+  it("keeps unchanged entries' attributes and sees a value rewritten in place", async () => {
+    const note = (v: string) => new TextEncoder().encode(v);
+    writeXattr(Buffer.from(join(tmp.path, "top")), "user.note", note("one"));
+    writeXattr(Buffer.from(join(tmp.path, "d/e")), "user.other", note("t"));
+    let parent = (await backup(repo, [tmp.path])).snapshot;
+    parent = (await rebackupMatchesFresh(parent)).snapshot;
+    writeXattr(Buffer.from(join(tmp.path, "top")), "user.note", note("two"));
+    const last = await rebackupMatchesFresh(parent);
+    const nodes: Record<string, unknown> = {};
+    for await (const e of ls(repo, last.snapshot, tmp.path)) nodes[e.path] = e.node.xattrs;
+    expect(nodes[join(tmp.path, "top")]).toEqual([{ name: "user.note", value: "dHdv" }]);
+    expect(nodes[join(tmp.path, "d/e")]).toEqual([{ name: "user.other", value: "dA==" }]);
+  });
 });
