@@ -132,9 +132,12 @@ export async function listLocks(
   backend: Backend,
   keys: MasterKeys,
   opts: LockOptions = {},
+  /** A lock not to read (our own, just written: its holder is known). */
+  except?: string,
 ): Promise<LockInfo[]> {
   const out: LockInfo[] = [];
   for await (const o of backend.list("locks/", { signal: opts.signal })) {
+    if (o.name === except) continue;
     let bytes: Uint8Array;
     try {
       bytes = await backend.get(o.name, { signal: opts.signal });
@@ -231,7 +234,7 @@ async function tryAcquire(
   // Two processes may have passed the first check at once: look again now that ours is visible.
   let after: LockInfo | undefined;
   try {
-    after = conflict(await listLocks(backend, keys, options), options.exclusive, name);
+    after = conflict(await listLocks(backend, keys, options, name), options.exclusive);
   } catch (e) {
     // Not holding it after all: a lock left here would block others (for 30 minutes, as this
     // process lives on) though nobody holds it.

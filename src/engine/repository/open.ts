@@ -33,6 +33,7 @@ import {
 import { type EncodedIndexPack, visitIndex } from "./index-file.ts";
 import { acquireLock, type HeldLock, type LockOptions } from "./lock.ts";
 import { mapLimit } from "./map-limit.ts";
+import { Prefetch, readAheadOr } from "./prefetch.ts";
 import { RepositoryImpl, type RepositoryTuning } from "./repository.ts";
 
 export interface InitOptions {
@@ -155,6 +156,7 @@ async function unlockKeys(
   password: string,
   env: ReturnType<typeof parseEnvelope>,
   signal?: AbortSignal,
+  onDeriving?: () => void,
 ) {
   const skipped: string[] = [];
   let configError: unknown = null;
@@ -162,7 +164,9 @@ async function unlockKeys(
     throwIfAborted(signal);
     let keys: MasterKeys | null;
     try {
-      keys = await unwrapMasterKeys(parseKeyFile(await readKeyObject(backend, o.name, signal)), password);
+      const file = parseKeyFile(await readKeyObject(backend, o.name, signal));
+      onDeriving?.();
+      keys = await unwrapMasterKeys(file, password);
     } catch (e) {
       // A damaged or hostile key object; another may work. Named if none does.
       if (!(e instanceof IntegrityError)) throw e;
@@ -223,7 +227,21 @@ export async function openRepository(
   tuning(options);
   const env = await readConfig(backend, options.signal);
   if (!env.encrypted) await refuseDowngrade(backend, options.signal);
-  if (env.encrypted) return build(backend, await unlockKeys(backend, password, env, options.signal), options);
+  if (env.encrypted) {
+    // The key derivation takes about half a second on the thread pool: read the index files
+    // meanwhile (prefetch.ts), from when it starts (the key object's read comes first).
+    let prefetch: Prefetch | undefined;
+    let unlocked: Awaited<ReturnType<typeof unlockKeys>>;
+    try {
+      unlocked = await unlockKeys(backend, password, env, options.signal, () => {
+        prefetch ??= new Prefetch(backend, "index/", options.signal);
+      });
+    } catch (e) {
+      prefetch?.close();
+      throw e;
+    }
+    return build(backend, unlocked, options, prefetch);
+  }
   const keys = plainKeys(env);
   let config: RepoConfig;
   try {
@@ -261,23 +279,28 @@ async function build(
   backend: Backend,
   base: { keys: MasterKeys; config: RepoConfig; keyId: string | null },
   options: OpenOptions,
+  prefetch?: Prefetch,
 ): Promise<RepositoryImpl> {
   const mode = options.lock ?? "shared";
   let lock: HeldLock | null = null;
-  if (mode !== "none") {
-    lock = await acquireLock(backend, base.keys, {
-      exclusive: mode === "exclusive",
-      clock: options.clock,
-      signal: options.signal,
-      ...options.lockOptions,
-    });
-  }
   try {
-    const loaded = await loadIndex(backend, base.keys, options.signal);
+    if (mode !== "none") {
+      lock = await acquireLock(backend, base.keys, {
+        exclusive: mode === "exclusive",
+        clock: options.clock,
+        signal: options.signal,
+        ...options.lockOptions,
+      });
+    }
+    // Listed now, after the lock: a prune that ended meanwhile is seen (what was read ahead is
+    // used only for names still listed).
+    const loaded = await loadIndex(backend, base.keys, options.signal, prefetch);
     return new RepositoryImpl({ backend, ...base, ...loaded, lock }, tuning(options));
   } catch (e) {
     await lock?.release();
     throw e;
+  } finally {
+    prefetch?.close();
   }
 }
 
@@ -295,16 +318,22 @@ function tuning(options: OpenOptions): RepositoryTuning {
 }
 
 /** Loads every index file (8 at a time); damaged ones are recorded in loadErrors, not thrown. */
-export async function loadIndex(backend: Backend, keys: MasterKeys, signal?: AbortSignal) {
+export async function loadIndex(
+  backend: Backend,
+  keys: MasterKeys,
+  signal?: AbortSignal,
+  prefetch?: Prefetch,
+) {
   const index = new BlobIndex();
   const indexFiles: string[] = [];
   const loadErrors: { object: string; message: string }[] = [];
   const names: string[] = [];
   for await (const o of backend.list("index/", { signal })) names.push(o.name);
+  await prefetch?.rethrow();
   await mapLimit(names, 8, async (name) => {
     const id = name.slice("index/".length);
     try {
-      const bytes = await backend.get(name, { signal });
+      const bytes = await readAheadOr(backend, name, prefetch, signal);
       if (sha256Hex(bytes) !== id) throw new IntegrityError("content does not match its name");
       // Validated whole before any entry is added: a damaged file adds nothing.
       const packs: EncodedIndexPack[] = [];
