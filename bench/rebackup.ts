@@ -41,9 +41,14 @@ function tools(): Tool[] {
     if (a === "--backapp" && argv[i + 1]) builds.push(argv[i + 1]!);
   });
   if (builds.length === 0) builds.push(`backapp=${join(root, "dist", "backapp-linux-x64")}`);
-  const repo = join(workDir, `rebackup-${dataset}-backapp`);
   const out: Tool[] = builds.map((b) => {
     const [label, bin] = b.includes("=") ? [b.slice(0, b.indexOf("=")), b.slice(b.indexOf("=") + 1)] : [b, b];
+    // One repository per build: a build's re-backup must have its own snapshot as parent (what a
+    // snapshot records, e.g. whether it read extended attributes, differs between builds).
+    const repo = join(
+      workDir,
+      builds.length === 1 ? `rebackup-${dataset}-backapp` : `rebackup-${dataset}-${label}`,
+    );
     return {
       label: label!,
       repo,
