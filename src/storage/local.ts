@@ -3,6 +3,7 @@ import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from "nod
 import { dirname, join, resolve, sep } from "node:path";
 import { CancelledError, throwIfAborted, ValidationError } from "../util/errors.ts";
 import type { Backend, GetOptions, ObjectInfo, PutOptions } from "./backend.ts";
+import { DIRECT_MIN, openDirect, refusesDirect, writeDirect } from "./local-direct.ts";
 import { mapFsError } from "./local-errors.ts";
 import { TEMP_PREFIX, validateName, validatePrefix, validateRange } from "./names.ts";
 
@@ -22,11 +23,14 @@ export class LocalBackend implements Backend {
   readonly root: string;
   /** Folders already swept of stale temp files by this instance. */
   private readonly swept = new Set<string>();
+  /** Large objects bypass the page cache (local-direct.ts) until the file system refuses it once. */
+  private direct: boolean;
 
-  constructor(root: string) {
+  constructor(root: string, options: { direct?: boolean } = {}) {
     if (root === "") throw new ValidationError("local repository path is empty");
     this.root = resolve(root);
     this.location = this.root;
+    this.direct = options.direct ?? true;
   }
 
   /** The file path for an object name, refusing anything that would escape the root. */
@@ -52,9 +56,13 @@ export class LocalBackend implements Backend {
     try {
       const created = await mkdir(dir, { recursive: true });
       if (created !== undefined) await syncNewDirs(created, dir);
-      handle = await open(temp, "wx", 0o600);
-      if (data instanceof Uint8Array) await writeAll(handle, data, 0, options);
-      else await writeStream(handle, data, options);
+      if (data instanceof Uint8Array && data.byteLength >= DIRECT_MIN && this.direct) {
+        handle = await this.writeLarge(temp, data, options);
+      } else {
+        handle = await open(temp, "wx", 0o600);
+        if (data instanceof Uint8Array) await writeAll(handle, data, 0, options);
+        else await writeStream(handle, data, options);
+      }
       await handle.sync();
       await handle.close();
       handle = undefined;
@@ -68,6 +76,33 @@ export class LocalBackend implements Backend {
       if (!(data instanceof Uint8Array)) await data.cancel(err).catch(() => {});
       throw mapFsError(context, err, { reading: false });
     }
+  }
+
+  /**
+   * Writes a large object to `temp` bypassing the page cache; where the file system refuses that,
+   * through it (and every later write of this instance too). Returns the open handle.
+   */
+  private async writeLarge(temp: string, data: Uint8Array, options?: PutOptions): Promise<FileHandle> {
+    const direct = await openDirect(temp, 0o600);
+    if (direct) {
+      try {
+        await writeDirect(direct, data, options);
+        return direct;
+      } catch (err) {
+        await direct.close().catch(() => {});
+        if (!refusesDirect(err)) throw err;
+        await unlink(temp);
+      }
+    }
+    this.direct = false;
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await writeAll(handle, data, 0, options);
+    } catch (err) {
+      await handle.close().catch(() => {});
+      throw err;
+    }
+    return handle;
   }
 
   /**
