@@ -2,6 +2,18 @@
 import type { BigIntStats } from "node:fs";
 import type { NodeType, TreeNode } from "../types.ts";
 
+/**
+ * A stat's mtime and ctime as the decimal strings nodes store, converted once per stat: an
+ * unchanged entry is compared up to three times (content, attributes, node), and BigInt-to-string
+ * conversions were ~5 % of a re-backup of 200,000 files.
+ */
+const TIMES = Symbol("times");
+function times(st: BigIntStats): { mtime: string; ctime: string } {
+  const held = st as BigIntStats & { [TIMES]?: { mtime: string; ctime: string } };
+  held[TIMES] ??= { mtime: st.mtimeNs.toString(), ctime: st.ctimeNs.toString() };
+  return held[TIMES];
+}
+
 /** Inode and device numbers can exceed 2^53; they only identify, so fold them into range. */
 function safe(n: bigint): number {
   return Number(n % BigInt(Number.MAX_SAFE_INTEGER));
@@ -15,8 +27,8 @@ export function nodeFromStat(name: string, type: NodeType, st: BigIntStats): Tre
     mode: Number(st.mode) & 0o7777,
     uid: Number(st.uid),
     gid: Number(st.gid),
-    mtime: st.mtimeNs.toString(),
-    ctime: st.ctimeNs.toString(),
+    mtime: times(st).mtime,
+    ctime: times(st).ctime,
     inode: safe(st.ino),
     device: safe(st.dev),
     size: 0,
@@ -29,8 +41,8 @@ export function sameMetadata(prev: TreeNode, st: BigIntStats): boolean {
     prev.mode === (Number(st.mode) & 0o7777) &&
     prev.uid === Number(st.uid) &&
     prev.gid === Number(st.gid) &&
-    prev.mtime === st.mtimeNs.toString() &&
-    prev.ctime === st.ctimeNs.toString() &&
+    prev.mtime === times(st).mtime &&
+    prev.ctime === times(st).ctime &&
     prev.inode === safe(st.ino) &&
     prev.device === safe(st.dev)
   );
@@ -52,8 +64,8 @@ export function unchangedSince(prev: TreeNode | undefined, st: BigIntStats): pre
     prev.type === "file" &&
     Array.isArray(prev.content) &&
     prev.size === Number(st.size) &&
-    prev.mtime === st.mtimeNs.toString() &&
-    prev.ctime === st.ctimeNs.toString() &&
+    prev.mtime === times(st).mtime &&
+    prev.ctime === times(st).ctime &&
     prev.inode === safe(st.ino) &&
     prev.device === safe(st.dev)
   );
