@@ -3,12 +3,18 @@
  * half a second of one core, on the thread pool), loads the index and picks the parent snapshot:
  * meanwhile the walk lists and stats the source, up to a bounded number of entries, and the
  * backup then starts from what is ready. A re-backup is mostly that walk, so this takes up to the
- * key derivation's time off it. Memory: at most MAX_AHEAD entries (about 1 KiB each) wait.
+ * key derivation's time off it. Memory: at most MAX_AHEAD entries (about 1 KiB each) wait, and
+ * RUNNING_AHEAD once the backup runs.
  */
 import type { WalkEntry } from "../scan/walk.ts";
 
 /** Entries held before the backup takes them; the walk pauses there. */
 const MAX_AHEAD = 16_384;
+/**
+ * Once the backup takes entries, the walk only has to stay ahead of it, not cover the opening:
+ * 16,384 entries held all along kept ~270,000 BigInts (each entry's BigIntStats) alive.
+ */
+export const RUNNING_AHEAD = 1024;
 
 export interface WalkAhead {
   /** The walk's batches, those already made first. Call once. */
@@ -21,6 +27,7 @@ export interface WalkAhead {
 export function walkAhead(source: AsyncGenerator<WalkEntry[]>, controller: AbortController): WalkAhead {
   const queue: WalkEntry[][] = [];
   let held = 0;
+  let max = MAX_AHEAD;
   let done = false;
   let failure: unknown = null;
   let wake: (() => void) | null = null;
@@ -35,7 +42,7 @@ export function walkAhead(source: AsyncGenerator<WalkEntry[]>, controller: Abort
         queue.push(batch);
         held += batch.length;
         signal();
-        while (held >= MAX_AHEAD && !controller.signal.aborted) await new Promise<void>((r) => (room = r));
+        while (held >= max && !controller.signal.aborted) await new Promise<void>((r) => (room = r));
       }
     } catch (e) {
       failure = e;
@@ -47,6 +54,7 @@ export function walkAhead(source: AsyncGenerator<WalkEntry[]>, controller: Abort
   void pump();
   return {
     async *batches() {
+      max = RUNNING_AHEAD;
       while (true) {
         const batch = queue.shift();
         if (batch) {

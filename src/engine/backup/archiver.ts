@@ -17,7 +17,7 @@ import type { BlobId, FileError, Repository, SnapshotSummary, TreeNode } from ".
 import { readXattrs } from "../xattr.ts";
 import { ChunkerPool } from "./chunkers.ts";
 import { FileReadError, SYNC_FILE_MAX, saveFile } from "./file.ts";
-import { Limiter } from "./limiter.ts";
+import { Budget, Limiter } from "./limiter.ts";
 import { nodeFromStat, sameMetadata, sameXattrs, unchangedSince } from "./node.ts";
 import { loadParentDir, type ParentDir, parentSubtree } from "./parent.ts";
 import type { Matched, Totals } from "./totals.ts";
@@ -62,10 +62,17 @@ export interface ArchiverOptions {
 
 /**
  * Small files waiting for their blob to be sealed: several seal batches' worth (seal-batch.ts), so
- * the walk fills the next batch while a worker seals the last. Memory: at most this many blobs
- * of up to SYNC_FILE_MAX bytes copied, typically a few hundred KiB.
+ * the walk fills the next batch while a worker seals the last.
  */
 const SMALL_FILES_IN_FLIGHT = 256;
+/**
+ * ...and at most this many of their bytes. Tiny files (a few hundred bytes, where the count is
+ * what keeps batches full) still get ~256 in flight, files of a few KiB ~40. Measured on the
+ * medium tree's 20,000 files of ~7 KiB (RSS, bench/RESULTS.md "Session 7"): 256 in flight peaked
+ * ~35 MiB higher than 32 at no gain in speed; on 40,000 files of ~1 KiB, 8 in flight cost 40% more
+ * CPU (a batch message per few blobs).
+ */
+export const SMALL_BYTES_IN_FLIGHT = 256 * 1024;
 
 type Counters = Omit<SnapshotSummary, "duration_ms" | "errors">;
 /** A walk entry whose attributes may be stored: a directory, file or symlink. */
@@ -85,6 +92,7 @@ export class Archiver {
   private readonly limiter: Limiter;
   /** Small files (read synchronously) in flight: enough to fill seal batches while some seal. */
   private readonly smallLimiter = new Limiter(SMALL_FILES_IN_FLIGHT);
+  private readonly smallBytes = new Budget(SMALL_BYTES_IN_FLIGHT);
   private readonly chunkers: ChunkerPool;
   private fatal: unknown = null;
   private rootTree: BlobId | null = null;
@@ -293,10 +301,23 @@ export class Archiver {
 
   /** Starts reading a file once a reader is free (the folder waits for it when it is left). */
   private async readLater(entry: Extract<WalkEntry, { kind: "file" }>, frame: Frame, prev?: TreeNode) {
-    const small = Number(entry.stat.size) <= SYNC_FILE_MAX;
+    const size = Number(entry.stat.size);
+    const small = size <= SYNC_FILE_MAX;
     const release = await (small ? this.smallLimiter : this.limiter).acquire();
-    this.check();
-    frame.pending.push(this.readFile(entry, frame, prev).finally(release));
+    const releaseBytes = small ? await this.smallBytes.acquire(size) : () => {};
+    try {
+      this.check();
+    } catch (e) {
+      releaseBytes();
+      release();
+      throw e;
+    }
+    frame.pending.push(
+      this.readFile(entry, frame, prev).finally(() => {
+        releaseBytes();
+        release();
+      }),
+    );
   }
 
   /** Never rejects: file problems are recorded, anything else becomes the run's fatal error. */

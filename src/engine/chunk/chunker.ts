@@ -6,6 +6,7 @@
  * read straight into the buffer and get chunks as views into it, so one Chunker reused across
  * files allocates nothing per file or per chunk.
  */
+import { releaseBuffer } from "../../util/release.ts";
 import type { ChunkerParams } from "../types.ts";
 import { gearScan, gearTable, topMask } from "./gear.ts";
 
@@ -40,7 +41,8 @@ export class Chunker {
   private scanned: number;
   private readonly state = new Int32Array(1);
 
-  constructor(params: ChunkerParams) {
+  /** `full`: start at the full buffer (a big file's chunker) instead of growing to it by doubling. */
+  constructor(params: ChunkerParams, full = false) {
     this.gear = tableFor(params.seed);
     this.min = params.min;
     this.avg = params.avg;
@@ -50,7 +52,8 @@ export class Chunker {
     this.maskL = topMask(bits - 2);
     // Starts small and grows (up to the maximum chunk plus one read) so small files stay cheap.
     this.capacity = Math.max(params.max + READ_ROOM, 64 * 1024);
-    this.buf = new Uint8Array(Math.min(this.capacity, 64 * 1024));
+    // Each doubling left the smaller buffer behind as garbage (~8 MiB of it per big chunker).
+    this.buf = new Uint8Array(full ? this.capacity : Math.min(this.capacity, 64 * 1024));
     this.scanned = params.min;
   }
 
@@ -107,6 +110,16 @@ export class Chunker {
   /** Bytes taken but not yet cut into a chunk (the unfinished chunk). */
   get buffered(): number {
     return this.end - this.start;
+  }
+
+  /**
+   * Frees the buffer now (util/release.ts) rather than at a collection; the chunker must not be
+   * used again. Views it gave become empty, so call it only where a reuse by the next file would
+   * be allowed too: once every view is copied or done with.
+   */
+  dispose(): void {
+    releaseBuffer(this.buf);
+    this.buf = new Uint8Array(0);
   }
 
   /** Drops any buffered data (keeping the buffer) so the chunker can start a new stream. */

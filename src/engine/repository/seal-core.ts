@@ -165,6 +165,9 @@ export class SealCore {
       start = end;
       this.finishIfFull(type);
     }
+    // The batch's buffer is this core's own (moved here, or the inline lane's fresh slice): freed
+    // now, it is reused by the next batch instead of piling up in this thread until a collection.
+    if (spansWhole(req.data)) releaseBuffer(req.data);
     this.emit({ kind: "addedMany", seqs: req.seqs, stored, errors });
   }
 

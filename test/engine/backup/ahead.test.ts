@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { walkAhead } from "../../../src/engine/backup/ahead.ts";
+import { RUNNING_AHEAD, walkAhead } from "../../../src/engine/backup/ahead.ts";
 import { backup, startWalk } from "../../../src/engine/backup.ts";
 import { ls } from "../../../src/engine/ls.ts";
 import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
@@ -44,6 +44,24 @@ describe("walkAhead", () => {
     expect(all).toHaveLength(40_000);
     expect(all.slice(0, 3)).toEqual(["0", "1", "2"]);
     expect(all.at(-1)).toBe("39999");
+  });
+
+  it("once the backup takes entries, the walk stays only RUNNING_AHEAD entries ahead", async () => {
+    const { gen, state } = source(400, 100);
+    const ahead = walkAhead(gen, new AbortController());
+    await turns(300);
+    expect(state.pulled).toBe(164); // 16,400 entries reach the bound of 16,384
+    const batches = ahead.batches();
+    for (let taken = 1; taken <= 250; taken++) {
+      await batches.next();
+      await turns(3);
+      // What waits is at most the running bound plus the batch that reached it.
+      if (taken > 164) expect((state.pulled - taken) * 100).toBeLessThanOrEqual(RUNNING_AHEAD + 100);
+    }
+    expect(state.pulled).toBeGreaterThan(250);
+    let rest = 0;
+    for await (const b of batches) rest += b.length;
+    expect(rest).toBe(150 * 100);
   });
 
   it("passes the walk's failure on after the entries before it", async () => {

@@ -91,4 +91,31 @@ describe("seal core packs", () => {
     expect(packs()[0]!.type).toBe("tree");
     expect((await entriesOf(packs()[0]!))[0]!.compression).toBe(1);
   });
+
+  it("seals a batch of small blobs and frees the batch's buffer at once", async () => {
+    const { c, out, packs } = core();
+    const blobs = [new Uint8Array(300).fill(1), new Uint8Array(5_000).fill(2), new Uint8Array(70).fill(3)];
+    const data = new Uint8Array(blobs.reduce((n, b) => n + b.byteLength, 0));
+    const ends: number[] = [];
+    for (const b of blobs) {
+      data.set(b, ends.at(-1) ?? 0);
+      ends.push((ends.at(-1) ?? 0) + b.byteLength);
+    }
+    const ids = blobs.map(() => randomBytes(32).toString("hex"));
+    c.handle({
+      kind: "blobs",
+      seqs: [1, 2, 3],
+      types: ["data", "data", "data"],
+      ids,
+      ends,
+      levels: [3, 3, 3],
+      data,
+    });
+    const reply = out.find((r) => r.kind === "addedMany") as Extract<CoreReply, { kind: "addedMany" }>;
+    expect(reply.errors).toEqual([null, null, null]);
+    expect(reply.stored.every((n) => n > 0)).toBe(true);
+    expect(data.byteLength).toBe(0); // detached: the core owned it, and it is no longer needed
+    c.handle({ kind: "flush", seq: 4 });
+    expect((await entriesOf(packs()[0]!)).map((e) => e.id)).toEqual(ids);
+  });
 });
