@@ -11,13 +11,15 @@ export type OpenRequest =
       pack: string;
       salt: Uint8Array;
       entry: PackEntry;
-      /** The stored blob, alone in its buffer (transferred). */
+      /** The stored blob: the first `length` bytes of this buffer (transferred). */
       stored: ArrayBuffer;
+      length: number;
     };
 
+/** `spare`: the request's buffer, handed back for the next blob (when the plaintext is not in it). */
 export type OpenReply =
-  | { seq: number; ok: true; plain: Uint8Array }
-  | { seq: number; ok: false; message: string };
+  | { seq: number; ok: true; plain: Uint8Array; spare?: ArrayBuffer }
+  | { seq: number; ok: false; message: string; spare?: ArrayBuffer };
 
 const subkeys = new SubkeyCache();
 

@@ -1,12 +1,13 @@
 /**
  * Opens stored blobs (authenticate and decrypt, decompress, check the id) on worker threads, so a
  * restore's main thread keeps to reading and writing. Bigger blobs only: a small one opens inline
- * faster than a message goes to a worker and back. Each blob is copied once into a buffer of its
- * own that moves to the worker (the reader's chunk is reused); its plaintext moves back.
+ * faster than a message goes to a worker and back. Each blob is copied once into a buffer that moves
+ * to the worker (the reader's chunk is reused) and comes back with the plaintext, for a later blob.
  * If a worker dies, the pool opens inline from then on (the restore goes on, slower).
  */
 import { availableParallelism } from "node:os";
 import { CancelledError, IntegrityError } from "../../util/errors.ts";
+import { releaseBuffer } from "../../util/release.ts";
 import type { MasterKeys } from "../crypto/keys.ts";
 import type { IndexEntry, PackInfo } from "./blob-index.ts";
 import type { OpenReply, OpenRequest } from "./open-core.ts";
@@ -45,6 +46,14 @@ export function openWorkerUrl(base: string = import.meta.url): string {
   return new URL(compiled ? "./engine/repository/open-worker.ts" : "./open-worker.ts", base).href;
 }
 
+/** Spare buffers kept: about the blobs in flight at once (readers), each reused blob after blob. */
+const MAX_SPARES = 8;
+const SPARE_ROUND = 256 * 1024;
+
+function freeBuffer(b: ArrayBuffer): void {
+  releaseBuffer(new Uint8Array(b));
+}
+
 interface Pending {
   resolve(plain: Uint8Array): void;
   reject(e: Error): void;
@@ -66,6 +75,8 @@ export class OpenPool {
   private readonly lanes: Lane[] = [];
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
+  /** Buffers the workers handed back, to carry the next blobs (see open-worker.ts). */
+  private readonly spares: ArrayBuffer[] = [];
   private broken = false;
   private closed = false;
 
@@ -92,6 +103,7 @@ export class OpenPool {
     if (!p) return;
     this.pending.delete(reply.seq);
     p.lane.inFlight--;
+    if (reply.spare && !this.closed) this.keepSpare(reply.spare);
     if (reply.ok) p.resolve(reply.plain);
     else p.reject(new IntegrityError(reply.message));
   }
@@ -117,16 +129,39 @@ export class OpenPool {
       return this.source.openStoredBlob(e, stored);
     }
     // A buffer of its own, to move to the worker (`stored` is a view of a reused read buffer).
-    const copy = new Uint8Array(stored);
+    const buffer = this.takeSpare(stored.byteLength);
+    new Uint8Array(buffer, 0, stored.byteLength).set(stored);
     try {
-      return await this.post(e, pack, copy);
+      return await this.post(e, pack, buffer, stored.byteLength);
     } catch (err) {
       if (!(err instanceof WorkerLost)) throw err;
       return this.source.openStoredBlob(e, stored);
     }
   }
 
-  private post(e: IndexEntry, pack: PackInfo, copy: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  private takeSpare(n: number): ArrayBuffer {
+    let best = -1;
+    for (let i = 0; i < this.spares.length; i++) {
+      const len = this.spares[i]!.byteLength;
+      if (len >= n && (best < 0 || len < this.spares[best]!.byteLength)) best = i;
+    }
+    if (best >= 0) return this.spares.splice(best, 1)[0]!;
+    // Rounded up, so a buffer fits most later blobs of about the same size.
+    return new ArrayBuffer(Math.ceil(n / SPARE_ROUND) * SPARE_ROUND);
+  }
+
+  private keepSpare(buffer: ArrayBuffer): void {
+    this.spares.push(buffer);
+    if (this.spares.length <= MAX_SPARES) return;
+    // Drop the smallest: the bigger ones fit more blobs.
+    let small = 0;
+    for (let i = 1; i < this.spares.length; i++) {
+      if (this.spares[i]!.byteLength < this.spares[small]!.byteLength) small = i;
+    }
+    freeBuffer(this.spares.splice(small, 1)[0]!);
+  }
+
+  private post(e: IndexEntry, pack: PackInfo, buffer: ArrayBuffer, length: number): Promise<Uint8Array> {
     const lane = this.lanes.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     const seq = this.seq++;
     const entry = {
@@ -143,12 +178,13 @@ export class OpenPool {
       pack: pack.id,
       salt: pack.salt,
       entry,
-      stored: copy.buffer,
+      stored: buffer,
+      length,
     };
     return new Promise<Uint8Array>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject, lane });
       lane.inFlight++;
-      lane.worker.postMessage(req, [copy.buffer]);
+      lane.worker.postMessage(req, [buffer]);
     });
   }
 
@@ -162,6 +198,7 @@ export class OpenPool {
   /** Stops the workers; opens still waiting reject with CancelledError. */
   close(): void {
     this.closed = true;
+    for (const b of this.spares.splice(0)) freeBuffer(b);
     for (const [seq, p] of this.pending) {
       this.pending.delete(seq);
       p.reject(new CancelledError("restore finished"));
