@@ -2,7 +2,12 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { OFFLOAD_MIN_BYTES, OpenPool, openWorkersRunning } from "../../../src/engine/repository/open-pool.ts";
+import {
+  OFFLOAD_MIN_BYTES,
+  OpenPool,
+  openWorkersRunning,
+  openWorkerUrl,
+} from "../../../src/engine/repository/open-pool.ts";
 import { packName } from "../../../src/engine/repository/pack-format.ts";
 import type { RepositoryImpl } from "../../../src/engine/repository/repository.ts";
 import { restore } from "../../../src/engine/restore.ts";
@@ -157,10 +162,28 @@ describe("opening blobs on worker threads", () => {
       })();
       await expect(pool.open(e, bad)).rejects.toThrow(IntegrityError);
       await expect(pool.open(e, bad)).rejects.toThrow(inline);
+      // buffers handed back by the worker carry later blobs, bigger and smaller, unharmed
+      for (const size of [300_000, 40_000, 100_000, 250_000]) {
+        const more = new Uint8Array(randomBytes(size));
+        await repo.saveBlob("data", repo.blobId(more), more);
+        await repo.flush();
+        const m = repo.lookup("data", repo.blobId(more))!;
+        const raw = (await backend.get(packName(m.pack))).subarray(m.offset, m.offset + m.length);
+        expect(Buffer.from(await pool.open(m, raw)).equals(more), String(size)).toBe(true);
+      }
     } finally {
       pool.close();
     }
     expect(openWorkersRunning()).toBe(0);
     await expect(pool.open(e, stored)).rejects.toThrow(CancelledError);
+  });
+
+  it("finds its worker next to the module from source and under src/ inside the compiled binary", () => {
+    expect(openWorkerUrl("file:///w/src/engine/repository/open-pool.ts")).toBe(
+      "file:///w/src/engine/repository/open-worker.ts",
+    );
+    expect(openWorkerUrl("file:///$bunfs/root/backapp")).toBe(
+      "file:///$bunfs/root/engine/repository/open-worker.ts",
+    );
   });
 });
