@@ -119,15 +119,20 @@ export class OpenPool {
   }
 
   /**
-   * The plaintext of `e` stored as `stored` (left untouched: a worker gets a copy it can own).
-   * IntegrityError as RepositoryImpl.openStoredBlob; CancelledError once closed.
+   * The plaintext of `e` stored as `stored` (left untouched: a worker gets a copy it can own). A
+   * small blob is opened here and now (no promise: a restore of many tiny files pays no extra
+   * turn). IntegrityError as RepositoryImpl.openStoredBlob; CancelledError once closed.
    */
-  async open(e: IndexEntry, stored: Uint8Array): Promise<Uint8Array> {
-    if (this.closed) throw new CancelledError("restore finished");
+  open(e: IndexEntry, stored: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new CancelledError("restore finished"));
     const pack = this.source.packInfo(e.pack);
     if (!pack || this.broken || this.lanes.length === 0 || stored.byteLength < OFFLOAD_MIN_BYTES) {
       return this.source.openStoredBlob(e, stored);
     }
+    return this.offload(e, pack, stored);
+  }
+
+  private async offload(e: IndexEntry, pack: PackInfo, stored: Uint8Array): Promise<Uint8Array> {
     // A buffer of its own, to move to the worker (`stored` is a view of a reused read buffer).
     const buffer = this.takeSpare(stored.byteLength);
     new Uint8Array(buffer, 0, stored.byteLength).set(stored);

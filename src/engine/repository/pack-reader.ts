@@ -90,7 +90,7 @@ export interface ReadOptions {
    * the other lanes read and write). `stored` stays valid until the promise settles, not after.
    * Errors as openStoredBlob; CancelledError stops the read.
    */
-  opener?: (e: IndexEntry, stored: Uint8Array) => Promise<Uint8Array>;
+  opener?: (e: IndexEntry, stored: Uint8Array) => Uint8Array | Promise<Uint8Array>;
 }
 
 const DEFAULT_COLLECT_EVERY = 48 * 1024 * 1024;
@@ -195,7 +195,8 @@ async function readOne(
     gc(b.rawLength);
     let plain: Uint8Array;
     try {
-      plain = opener ? await opener(b, stored) : source.openStoredBlob(b, stored);
+      const opened = opener ? opener(b, stored) : source.openStoredBlob(b, stored);
+      plain = opened instanceof Promise ? await opened : opened;
     } catch (e) {
       if (isCancel(e, signal)) throw e;
       return h.failed(b, e);

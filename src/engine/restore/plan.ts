@@ -46,7 +46,7 @@ export interface BatchOptions {
   /** Blob writes (and file completions) in flight (default 16). */
   writers?: number;
   /** Opens stored blobs off the main thread (ReadOptions.opener); inline when absent. */
-  opener?: (e: IndexEntry, stored: Uint8Array) => Promise<Uint8Array>;
+  opener?: (e: IndexEntry, stored: Uint8Array) => Uint8Array | Promise<Uint8Array>;
 }
 
 interface Target {
@@ -155,7 +155,8 @@ class Batch {
     let last: boolean;
     const n = plain.length;
     try {
-      last = await t.sink.write(plain, t.offset);
+      const written = t.sink.write(plain, t.offset);
+      last = written instanceof Promise ? await written : written;
     } catch (err) {
       if (this.o.signal.aborted) throw err;
       return this.fail(t.sink, err);

@@ -159,23 +159,29 @@ export class FileSink {
   }
 
   /**
-   * Writes `data` at `offset` (big blobs from the I/O threads: `data` must stay untouched until
-   * this settles); true when this was the file's last write. Throws fs errors.
+   * Writes `data` at `offset`; true when this was the file's last write. A big blob is written
+   * from the I/O threads (a promise; `data` must stay untouched until it settles). Throws fs errors.
    */
-  async write(data: Uint8Array, offset: number): Promise<boolean> {
+  write(data: Uint8Array, offset: number): boolean | Promise<boolean> {
     if (this.failed) return false;
     const fd = this.handle();
+    if (data.length < ASYNC_WRITE_MIN) return this.wrote(writeBlobSync(fd, data, offset));
+    return this.writeLater(fd, data, offset);
+  }
+
+  private async writeLater(fd: number, data: Uint8Array, offset: number): Promise<boolean> {
+    this.writing++;
     let holes: boolean;
-    if (data.length < ASYNC_WRITE_MIN) holes = writeBlobSync(fd, data, offset);
-    else {
-      this.writing++;
-      try {
-        holes = await writeBlob(fd, data, offset);
-      } finally {
-        this.writing--;
-        if (this.abandonWhenIdle && this.writing === 0) this.abandon();
-      }
+    try {
+      holes = await writeBlob(fd, data, offset);
+    } finally {
+      this.writing--;
+      if (this.abandonWhenIdle && this.writing === 0) this.abandon();
     }
+    return this.wrote(holes);
+  }
+
+  private wrote(holes: boolean): boolean {
     if (this.failed) return false;
     if (holes) this.holes = true;
     this.remaining--;
