@@ -32,9 +32,14 @@ export function isOpenSource(x: object): x is OpenSource {
 /** Stored blobs below this open inline (a round trip to a worker costs about as much). */
 export const OFFLOAD_MIN_BYTES = 32 * 1024;
 
-/** Workers for a restore: the other cores, main thread excepted, at most 3. */
-export function defaultOpenWorkers(): number {
-  return Math.max(1, Math.min(3, availableParallelism() - 1));
+/**
+ * Workers for a restore: none below 4 cores, else the cores beyond two, at most 3. Measured on 2
+ * shared cores (medium tree, bench/RESULTS.md session 7), a worker gained no wall time (the main
+ * thread and the I/O threads already fill both cores) for ~0.5-1 more CPU-s (copies, messages)
+ * and 25-50 MiB more peak RSS (a second heap).
+ */
+export function defaultOpenWorkers(cores: number = availableParallelism()): number {
+  return cores < 4 ? 0 : Math.min(3, cores - 2);
 }
 
 /**

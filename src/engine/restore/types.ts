@@ -40,7 +40,7 @@ export interface RestoreOptions {
   batchBlobs?: number;
   /**
    * Worker threads opening (decrypting, decompressing, checking) the bigger blobs; 0 opens every
-   * blob on the main thread. Default: the other cores, at most 3.
+   * blob on the main thread. Default: none below 4 cores, else the cores beyond two, at most 3.
    */
   openWorkers?: number;
   /**

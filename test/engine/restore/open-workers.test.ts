@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  defaultOpenWorkers,
   OFFLOAD_MIN_BYTES,
   OpenPool,
   openWorkersRunning,
@@ -185,5 +186,9 @@ describe("opening blobs on worker threads", () => {
     expect(openWorkerUrl("file:///$bunfs/root/backapp")).toBe(
       "file:///$bunfs/root/engine/repository/open-worker.ts",
     );
+  });
+
+  it("uses no worker below 4 cores (measured: no gain on 2 shared cores), then the cores beyond two", () => {
+    expect([1, 2, 3, 4, 5, 8, 64].map((n) => defaultOpenWorkers(n))).toEqual([0, 0, 0, 2, 3, 3, 3]);
   });
 });
