@@ -7,6 +7,7 @@
  */
 import { CancelledError, IntegrityError, throwIfAborted, ValidationError } from "../util/errors.ts";
 import { createProgress, type Progress } from "./progress.ts";
+import { createOpenPool, type OpenPool } from "./repository/open-pool.ts";
 import { isPackSource, type PackSource } from "./repository/pack-reader.ts";
 import { startCount } from "./restore/count.ts";
 import { applyDirMeta, ensureDir, restoreSymlink } from "./restore/fs-ops.ts";
@@ -50,6 +51,8 @@ interface Run {
   /** Hard link candidates, filled by the counting pass; sealed into `links` before the walk. */
   counter: LinkCounter;
   links: LinkGroups | null;
+  /** Workers opening the bigger blobs; null: all open inline. */
+  opener: OpenPool | null;
 }
 
 function fail(run: Run, path: string, e: unknown): void {
@@ -206,6 +209,7 @@ function batchOptions(run: Run): BatchOptions {
     signal: run.signal,
     readers: run.options.concurrency,
     handles: run.handles,
+    opener: run.opener ? (e, stored) => run.opener!.open(e, stored) : undefined,
     events: {
       started: (job) => progress.fileStarted(job.display),
       skipped(job) {
@@ -299,6 +303,7 @@ export async function restore(
     ),
     counter: new LinkCounter(),
     links: null,
+    opener: createOpenPool(repo, options.openWorkers),
   };
   const count = startCount(run, snapshot.tree);
   try {
@@ -316,6 +321,7 @@ export async function restore(
     throw signal.aborted ? new CancelledError("restore cancelled", { cause: e }) : e;
   } finally {
     await count.stop();
+    run.opener?.close();
     progress.finish();
     if (!options.targetDirs) dirs.close();
   }

@@ -18,6 +18,7 @@ import {
   readRanges,
 } from "../repository/pack-reader.ts";
 import type { Repository } from "../types.ts";
+import { ASYNC_WRITE_MIN } from "./blob-write.ts";
 import { alreadyThere, type FileJob, FileSink, HandleBudget } from "./sink.ts";
 import type { OverwriteMode } from "./types.ts";
 
@@ -44,6 +45,8 @@ export interface BatchOptions {
   handles?: HandleBudget;
   /** Blob writes (and file completions) in flight (default 16). */
   writers?: number;
+  /** Opens stored blobs off the main thread (ReadOptions.opener); inline when absent. */
+  opener?: (e: IndexEntry, stored: Uint8Array) => Uint8Array | Promise<Uint8Array>;
 }
 
 interface Target {
@@ -152,8 +155,8 @@ class Batch {
     let last: boolean;
     const n = plain.length;
     try {
-      // Synchronous: `plain` is not touched after this (the pack reader reuses its memory).
-      last = t.sink.write(plain, t.offset);
+      const written = t.sink.write(plain, t.offset);
+      last = written instanceof Promise ? await written : written;
     } catch (err) {
       if (this.o.signal.aborted) throw err;
       return this.fail(t.sink, err);
@@ -163,10 +166,13 @@ class Batch {
   }
 
   /**
-   * Hands a blob's writes to the write pool, waiting only for a free slot: small files cost a
-   * handful of syscalls each, so writes must overlap each other and the reads.
+   * Hands a blob's writes to the write pool, waiting for a free slot, and for the writes of a big
+   * blob (made from the I/O threads while `plain` stays ours: the pack reader frees or reuses it
+   * once this settles). Small files cost a handful of syscalls each, so writes must overlap each
+   * other and the reads.
    */
   async deliver(e: IndexEntry, plain: Uint8Array): Promise<void> {
+    const mine: Promise<void>[] = [];
     for (const t of this.packs.get(e.pack)?.get(e.id)?.targets ?? []) {
       if (this.fatal) throw this.fatal;
       if (t.sink.failed) continue;
@@ -182,7 +188,9 @@ class Batch {
         .finally(release);
       this.writing.add(task);
       void task.then(() => this.writing.delete(task));
+      if (plain.length >= ASYNC_WRITE_MIN) mine.push(task);
     }
+    await Promise.all(mine);
   }
 
   /** Waits for every write handed out; rethrows a cancellation met by one of them. */
@@ -250,6 +258,7 @@ export async function restoreBatch(jobs: FileJob[], o: BatchOptions): Promise<vo
       {
         concurrency: o.readers ?? 6,
         signal: o.signal,
+        opener: o.opener,
       },
     ).catch((e: unknown) => {
       stopped = e;

@@ -20,10 +20,10 @@ import {
   fstatSync,
   ftruncateSync,
   unlinkSync,
-  writeSync,
 } from "node:fs";
 import { IntegrityError } from "../../util/errors.ts";
 import type { Repository, TreeNode } from "../types.ts";
+import { ASYNC_WRITE_MIN, writeBlob, writeBlobSync } from "./blob-write.ts";
 import { isRoot, lstatAt, sameMtime, tempName } from "./fs-ops.ts";
 import type { LinkGroup } from "./links.ts";
 import { errnoCode, type TargetDirs } from "./target-dirs.ts";
@@ -113,6 +113,10 @@ export class FileSink {
   private ino: bigint | null = null;
   /** A run of zeros was left unwritten (a hole): finish sets the length. */
   private holes = false;
+  /** Writes running on the I/O threads: the handle must stay open (its number is not reused). */
+  private writing = 0;
+  /** Abandoned while writes ran: the last of them closes and removes the file. */
+  private abandonWhenIdle = false;
   private readonly temp: Buffer;
 
   constructor(
@@ -154,12 +158,35 @@ export class FileSink {
     }
   }
 
-  /** Writes `data` at `offset`; true when this was the file's last write. Throws fs errors. */
-  write(data: Uint8Array, offset: number): boolean {
+  /**
+   * Writes `data` at `offset`; true when this was the file's last write. A big blob is written
+   * from the I/O threads (a promise; `data` must stay untouched until it settles). Throws fs errors.
+   */
+  write(data: Uint8Array, offset: number): boolean | Promise<boolean> {
     if (this.failed) return false;
-    if (writeSkippingZeros(this.handle(), data, offset)) this.holes = true;
+    const fd = this.handle();
+    if (data.length < ASYNC_WRITE_MIN) return this.wrote(writeBlobSync(fd, data, offset));
+    return this.writeLater(fd, data, offset);
+  }
+
+  private async writeLater(fd: number, data: Uint8Array, offset: number): Promise<boolean> {
+    this.writing++;
+    let holes: boolean;
+    try {
+      holes = await writeBlob(fd, data, offset);
+    } finally {
+      this.writing--;
+      if (this.abandonWhenIdle && this.writing === 0) this.abandon();
+    }
+    return this.wrote(holes);
+  }
+
+  private wrote(holes: boolean): boolean {
+    if (this.failed) return false;
+    if (holes) this.holes = true;
     this.remaining--;
-    if (this.remaining > 0 && this.handles.open > this.handles.limit) this.closeHandle();
+    if (this.remaining > 0 && this.writing === 0 && this.handles.open > this.handles.limit)
+      this.closeHandle();
     return this.remaining === 0;
   }
 
@@ -183,9 +210,14 @@ export class FileSink {
     this.closeHandle();
   }
 
-  /** Gives up on the file: closes and removes the temporary file. Never throws. */
+  /** Gives up on the file: closes and removes the temporary file (once no write runs). Never throws. */
   abandon(): void {
     this.failed = true;
+    if (this.writing > 0) {
+      this.abandonWhenIdle = true;
+      return;
+    }
+    this.abandonWhenIdle = false;
     try {
       this.closeHandle();
     } catch {
@@ -198,48 +230,6 @@ export class FileSink {
       // gone already, or its folder is no longer reachable
     }
   }
-}
-
-let zeros = new Uint8Array(0);
-
-/**
- * True for bytes [from, from+n) all zero (a sparse region, or zeros written out). memcmp against
- * a zero buffer, after the cheap first/last-byte test (which rejects almost all data at once).
- */
-function isZero(data: Uint8Array, from: number, n: number): boolean {
-  if (data[from] !== 0 || data[from + n - 1] !== 0) return false;
-  if (zeros.length < n) zeros = new Uint8Array(n);
-  return Buffer.compare(data.subarray(from, from + n), zeros.subarray(0, n)) === 0;
-}
-
-/** Inside a blob, zero blocks this big (aligned in the file) are left as holes too. */
-const HOLE_BLOCK = 64 * 1024;
-
-function writeAll(fd: number, data: Uint8Array, from: number, to: number, offset: number): void {
-  for (let off = from; off < to; ) off += writeSync(fd, data, off, to - off, offset + off);
-}
-
-/**
- * Writes a blob at `offset` of a file created empty, leaving holes for a blob of zeros and for
- * aligned zero blocks inside a blob (a sparse file's data chunk often holds some hole too).
- * True when something was left unwritten (the file's length must then be set at the end).
- */
-function writeSkippingZeros(fd: number, data: Uint8Array, offset: number): boolean {
-  if (data.length >= 4096 && isZero(data, 0, data.length)) return true;
-  let from = 0;
-  let skipped = false;
-  for (
-    let b = (HOLE_BLOCK - (offset % HOLE_BLOCK)) % HOLE_BLOCK;
-    b + HOLE_BLOCK <= data.length;
-    b += HOLE_BLOCK
-  ) {
-    if (!isZero(data, b, HOLE_BLOCK)) continue;
-    writeAll(fd, data, from, b, offset);
-    from = b + HOLE_BLOCK;
-    skipped = true;
-  }
-  writeAll(fd, data, from, data.length, offset);
-  return skipped;
 }
 
 /**

@@ -39,6 +39,11 @@ export interface RestoreOptions {
    */
   batchBlobs?: number;
   /**
+   * Worker threads opening (decrypting, decompressing, checking) the bigger blobs; 0 opens every
+   * blob on the main thread. Default: none below 4 cores, else the cores beyond two, at most 3.
+   */
+  openWorkers?: number;
+  /**
    * The target already open (a staging folder opened from its parent's descriptor); the caller
    * closes it. Default: `target` is created if missing and opened here.
    */

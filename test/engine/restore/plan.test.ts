@@ -217,10 +217,10 @@ describe("restore plan (pack by pack)", () => {
       3,
       handles,
     );
-    expect(sink.write(Buffer.from("ghi"), 6)).toBe(false);
+    expect(await sink.write(Buffer.from("ghi"), 6)).toBe(false);
     expect(handles.open).toBe(0);
-    expect(sink.write(Buffer.from("abc"), 0)).toBe(false);
-    expect(sink.write(Buffer.from("def"), 3)).toBe(true);
+    expect(await sink.write(Buffer.from("abc"), 0)).toBe(false);
+    expect(await sink.write(Buffer.from("def"), 3)).toBe(true);
     await sink.finish(repo, false, new AbortController().signal);
     expect(readFileSync(join(tmp.path, "x"), "utf8")).toBe("abcdefghi");
     expect(handles.open).toBe(0);
