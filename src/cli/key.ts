@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { readRepositoryEnv, readScryptParams } from "../config/index.ts";
 import { pinScryptParams } from "../engine/crypto/keys.ts";
 import { addKey, changePassword, listKeys, removeKey } from "../engine/repository/index.ts";
