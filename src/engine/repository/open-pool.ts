@@ -12,6 +12,7 @@ import type { MasterKeys } from "../crypto/keys.ts";
 import type { IndexEntry, PackInfo } from "./blob-index.ts";
 import type { OpenReply, OpenRequest } from "./open-core.ts";
 import type { PackSource } from "./pack-reader.ts";
+import { repositoryWorkerUrl } from "./worker-url.ts";
 
 /** What the pool needs from a repository (RepositoryImpl has it all): small blobs open inline. */
 export interface OpenSource extends Pick<PackSource, "openStoredBlob"> {
@@ -42,13 +43,9 @@ export function defaultOpenWorkers(cores: number = availableParallelism()): numb
   return cores < 4 ? 0 : Math.min(3, cores - 2);
 }
 
-/**
- * Where open-worker.ts is: next to this module from source; inside the compiled binary every
- * module shares the entry's URL and extra entrypoints keep their path below src/ (as seal-pool.ts).
- */
+/** Where open-worker.ts is (worker-url.ts). */
 export function openWorkerUrl(base: string = import.meta.url): string {
-  const compiled = base.includes("/$bunfs/") || base.includes("/~BUN/");
-  return new URL(compiled ? "./engine/repository/open-worker.ts" : "./open-worker.ts", base).href;
+  return repositoryWorkerUrl("open-worker.ts", base);
 }
 
 /** Spare buffers kept: about the blobs in flight at once (readers), each reused blob after blob. */

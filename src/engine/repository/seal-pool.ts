@@ -16,6 +16,7 @@ import {
   SealCore,
 } from "./seal-core.ts";
 import { StagingBuffers } from "./staging.ts";
+import { repositoryWorkerUrl } from "./worker-url.ts";
 
 export interface SealPoolOptions {
   encKey: Uint8Array | null;
@@ -41,14 +42,9 @@ interface Lane {
   batch: BlobBatch;
 }
 
-/**
- * Where seal-worker.ts is. From source (bun, vitest) it sits next to this module. Inside the
- * compiled binary every bundled module shares the entry's URL (file:///$bunfs/root/<name>) and
- * extra entrypoints keep their path relative to the common root of build.ts's entrypoints, src/.
- */
+/** Where seal-worker.ts is (worker-url.ts). */
 export function sealWorkerUrl(base: string = import.meta.url): string {
-  const compiled = base.includes("/$bunfs/") || base.includes("/~BUN/");
-  return new URL(compiled ? "./engine/repository/seal-worker.ts" : "./seal-worker.ts", base).href;
+  return repositoryWorkerUrl("seal-worker.ts", base);
 }
 
 type Waiter = { resolve: (v: number) => void; reject: (e: Error) => void; bytes: number; lane: Lane };
