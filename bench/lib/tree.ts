@@ -59,11 +59,28 @@ class Stream {
     key.write(label.slice(0, 16));
     this.cipher = createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
   }
+  /** Keystream drawn ahead for int(): one cipher call per 64 KiB, not per 4 bytes. Taking
+   * bytes from it in order keeps the stream exactly what one cipher call per draw gave. */
+  private pool = Buffer.alloc(0);
+  private at = 0;
   bytes(n: number): Buffer {
-    return this.cipher.update(Buffer.alloc(n));
+    const left = this.pool.length - this.at;
+    if (left === 0) return this.cipher.update(Buffer.alloc(n));
+    const head = this.pool.subarray(this.at, this.at + Math.min(left, n));
+    this.at += head.length;
+    return head.length === n
+      ? Buffer.from(head)
+      : Buffer.concat([head, this.cipher.update(Buffer.alloc(n - head.length))]);
   }
   int(max: number): number {
-    return this.bytes(4).readUInt32LE(0) % max;
+    if (this.pool.length - this.at < 4) {
+      const rest = this.pool.subarray(this.at);
+      this.pool = Buffer.concat([rest, this.cipher.update(Buffer.alloc(64 * 1024 - rest.length))]);
+      this.at = 0;
+    }
+    const v = this.pool.readUInt32LE(this.at);
+    this.at += 4;
+    return v % max;
   }
 }
 
