@@ -8,6 +8,7 @@ import { createRateLimiter } from "./auth/rate-limit.ts";
 import type { ServerConfig } from "./config/index.ts";
 import { type Db, ensureDataDir, openDatabase } from "./db/client.ts";
 import { lockDataDir } from "./db/data-dir-lock.ts";
+import { sealStoredHealthcheckUrls } from "./db/job-secrets.ts";
 import { createEventBus } from "./events/bus.ts";
 import { createJobService } from "./jobs/service.ts";
 import { createVerificationService } from "./jobs/verification.ts";
@@ -80,6 +81,9 @@ export async function startServer(config: ServerConfig, logger = createLogger(co
   };
   try {
     database = openDatabase(config.dataDir);
+    const sealed = sealStoredHealthcheckUrls(database.db);
+    if (sealed > 0)
+      logger.info({ jobs: sealed }, "sealed healthcheck URLs stored in clear by an older version");
     const services = buildServices(config, database.db, logger);
     server = await listen(config, createApp(services).fetch);
     const url = `http://${formatHostPort(config.host, server.port)}`;

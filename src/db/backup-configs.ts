@@ -8,6 +8,7 @@
  */
 import { and, asc, eq, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
+import { openHealthcheckUrl, sealHealthcheckUrl } from "./job-secrets.ts";
 import { backupConfigs } from "./schema.ts";
 
 export type BackupConfigRow = typeof backupConfigs.$inferSelect;
@@ -117,7 +118,7 @@ function readHook(v: unknown, pre: boolean): HookSpec | undefined {
   return hook;
 }
 
-function readOptions(row: BackupConfigRow): JobOptions {
+function readOptions(db: Db, row: BackupConfigRow): JobOptions {
   const o = json(row.options);
   const r = json(row.retention);
   const retention: RetentionRules = {};
@@ -132,12 +133,12 @@ function readOptions(row: BackupConfigRow): JobOptions {
     retentionDays: num(r.retentionDays),
     retention,
     bandwidth: num(o.bandwidth),
-    healthcheckUrl: typeof o.healthcheckUrl === "string" && o.healthcheckUrl !== "" ? o.healthcheckUrl : null,
+    healthcheckUrl: openHealthcheckUrl(db, row.id, o.healthcheckUrl),
     alertAfterHours: num(o.alertAfterHours),
   };
 }
 
-export function toConfigRecord(row: BackupConfigRow): BackupConfigRecord {
+export function toConfigRecord(db: Db, row: BackupConfigRow): BackupConfigRecord {
   const schedule = json(row.schedule);
   const hooks = json(row.hooks);
   const pre = readHook(hooks.pre, true);
@@ -153,7 +154,7 @@ export function toConfigRecord(row: BackupConfigRow): BackupConfigRecord {
       cronExpression: typeof schedule.cronExpression === "string" ? schedule.cronExpression : "",
       timezone: typeof schedule.timezone === "string" ? schedule.timezone : "UTC",
     },
-    options: readOptions(row),
+    options: readOptions(db, row),
     hooks: { ...(pre ? { pre } : {}), ...(post ? { post } : {}) },
     lastScheduledAt: row.lastScheduledAt,
     createdAt: row.createdAt,
@@ -161,9 +162,10 @@ export function toConfigRecord(row: BackupConfigRow): BackupConfigRecord {
   };
 }
 
-/** The JSON columns of an input. */
-function columns(input: BackupConfigInput) {
-  const { retentionDays, retention, ...options } = input.options;
+/** The JSON columns of job `id`'s input (its healthcheck URL sealed: job-secrets.ts). */
+function columns(db: Db, id: string, input: BackupConfigInput) {
+  const { retentionDays, retention, ...rest } = input.options;
+  const options = { ...rest, healthcheckUrl: sealHealthcheckUrl(db, id, rest.healthcheckUrl ?? null) };
   return {
     name: input.name,
     enabled: input.enabled,
@@ -178,7 +180,7 @@ function columns(input: BackupConfigInput) {
 
 export function findConfigRecord(db: Db, id: string): BackupConfigRecord | undefined {
   const row = db.select().from(backupConfigs).where(eq(backupConfigs.id, id)).get();
-  return row ? toConfigRecord(row) : undefined;
+  return row ? toConfigRecord(db, row) : undefined;
 }
 
 /** Jobs by name (then id), optionally only one user's, only enabled ones, or one destination's. */
@@ -196,7 +198,7 @@ export function listConfigRecords(
     .where(and(...where))
     .orderBy(asc(backupConfigs.name), asc(backupConfigs.id))
     .all()
-    .map(toConfigRecord);
+    .map((row) => toConfigRecord(db, row));
 }
 
 export function insertConfigRecord(
@@ -207,7 +209,7 @@ export function insertConfigRecord(
   now: number,
 ) {
   db.insert(backupConfigs)
-    .values({ id, userId, ...columns(input), createdAt: now, updatedAt: now })
+    .values({ id, userId, ...columns(db, id, input), createdAt: now, updatedAt: now })
     .run();
   return findConfigRecord(db, id) as BackupConfigRecord;
 }
@@ -215,7 +217,7 @@ export function insertConfigRecord(
 /** Replaces the job's fields; lastScheduledAt is kept (the scheduler owns it). */
 export function replaceConfigRecord(db: Db, id: string, input: BackupConfigInput, now: number) {
   db.update(backupConfigs)
-    .set({ ...columns(input), updatedAt: now })
+    .set({ ...columns(db, id, input), updatedAt: now })
     .where(eq(backupConfigs.id, id))
     .run();
   return findConfigRecord(db, id);

@@ -80,6 +80,14 @@ export function checkWritable(sqlite: Database, path: string): void {
   }
 }
 
+/** The data directory each open database lives in (its secret.key seals secrets in its rows). */
+const dataDirs = new WeakMap<Db, string>();
+
+/** The data directory of a database opened by openDatabase; undefined for any other. */
+export function dataDirOf(db: Db): string | undefined {
+  return dataDirs.get(db);
+}
+
 export function openDatabase(dataDir: string): OpenedDatabase {
   ensureDataDir(dataDir);
   const path = join(dataDir, "backapp.db");
@@ -103,7 +111,9 @@ export function openDatabase(dataDir: string): OpenedDatabase {
     if (error instanceof BackappError) throw error;
     throw wrapError(`open database ${path}`, error);
   }
-  return { db: createDrizzle(sqlite), sqlite, path, close: () => closeDatabase(sqlite) };
+  const db = createDrizzle(sqlite);
+  dataDirs.set(db, dataDir);
+  return { db, sqlite, path, close: () => closeDatabase(sqlite) };
 }
 
 /** Copies the WAL into the database file (without waiting for readers), then closes. */
