@@ -5,67 +5,26 @@
  * so writing their contents does not disturb their mtimes. Tree entries that could escape the
  * target are refused, whatever the tree loader let through. Rerunning skips files already correct.
  */
-import { CancelledError, IntegrityError, throwIfAborted, ValidationError } from "../util/errors.ts";
-import { createProgress, type Progress } from "./progress.ts";
-import { createOpenPool, type OpenPool } from "./repository/open-pool.ts";
+import { CancelledError, throwIfAborted, ValidationError } from "../util/errors.ts";
+import { createProgress } from "./progress.ts";
+import { createOpenPool } from "./repository/open-pool.ts";
 import { isPackSource, type PackSource } from "./repository/pack-reader.ts";
 import { startCount } from "./restore/count.ts";
 import { applyDirMeta, ensureDir, restoreSymlink } from "./restore/fs-ops.ts";
-import { LinkCounter, type LinkGroups, linkFollower } from "./restore/links.ts";
+import { linkOne } from "./restore/link-one.ts";
+import { LinkCounter } from "./restore/links.ts";
 import { type BatchOptions, restoreBatch } from "./restore/plan.ts";
-import { createSelector, pathMatches, type Selector, splitSnapshotPath } from "./restore/select.ts";
+import { fail, isFatal, type Run } from "./restore/run.ts";
+import { createSelector, pathMatches, splitSnapshotPath } from "./restore/select.ts";
 import { type FileJob, HandleBudget } from "./restore/sink.ts";
-import { openTarget, type TargetDirs } from "./restore/target-dirs.ts";
+import { openTarget } from "./restore/target-dirs.ts";
 import { TreeFeed } from "./restore/trees.ts";
 import type { RestoreOptions, RestoreSummary } from "./restore/types.ts";
-import { fileMatches } from "./restore/verify.ts";
 import { joinBytes, nameToBytes } from "./scan/names.ts";
 import { badName } from "./tree.ts";
-import type { BlobId, FileError, Repository, Snapshot, Tree, TreeNode } from "./types.ts";
+import type { BlobId, Repository, Snapshot, Tree, TreeNode } from "./types.ts";
 
 export type { RestoreOptions, RestoreSummary } from "./restore/types.ts";
-
-interface Run {
-  repo: Repository;
-  /** The target's folders, held open: every call below the target goes through it. */
-  target: TargetDirs;
-  source: Repository & PackSource;
-  options: RestoreOptions;
-  signal: AbortSignal;
-  select: Selector;
-  progress: Progress;
-  /** Files gathered for the next batch. */
-  batch: FileJob[];
-  batchBlobs: number;
-  /** The batch being restored. */
-  running: Promise<void>;
-  handles: HandleBudget;
-  /** Trees loaded ahead by the counting pass. */
-  trees: TreeFeed;
-  /** Directories to finish (metadata), in creation order; applied in reverse. */
-  dirs: Array<{ path: Buffer; node: TreeNode; display: string }>;
-  summary: RestoreSummary;
-  fatal: unknown;
-  /** Normalized includes ("/a/b") not met yet. */
-  unmet: Set<string>;
-  /** Hard link candidates, filled by the counting pass; sealed into `links` before the walk. */
-  counter: LinkCounter;
-  links: LinkGroups | null;
-  /** Workers opening the bigger blobs; null: all open inline. */
-  opener: OpenPool | null;
-}
-
-function fail(run: Run, path: string, e: unknown): void {
-  const message = e instanceof Error ? e.message : String(e);
-  const error: FileError = { path, message };
-  run.summary.errors.push(error);
-  run.progress.error(path, message);
-  run.options.onError?.(error);
-}
-
-function isFatal(run: Run, e: unknown): boolean {
-  return e instanceof CancelledError || run.signal.aborted || run.fatal !== null;
-}
 
 /** Subtrees of a directory's children loaded a few ahead of the walk (trees are small GETs). */
 function prefetcher(run: Run, nodes: TreeNode[], comps: string[]) {
@@ -363,47 +322,4 @@ async function linkAll(run: Run): Promise<void> {
   }
   await dispatch(run);
   await run.running;
-}
-
-/** Links one follower; counts it (a link shares its verified leader's inode) and reports it. */
-async function linkOne(run: Run, leader: FileJob, f: FileJob): Promise<void> {
-  const { progress, summary } = run;
-  const verify = run.options.verify ?? false;
-  progress.fileStarted(f.display);
-  try {
-    const result = linkFollower(leader, f, { copyAgain: verify });
-    if (
-      result === "copied" &&
-      verify &&
-      !(await fileMatches(run.repo, run.target, f.path, f.node, run.signal))
-    ) {
-      throw new IntegrityError("verification failed: the copied file does not match its blobs");
-    }
-    if (verify) summary.files_verified++;
-    run.options.onFile?.(f.display, result === "kept" ? "unchanged" : "restored", f.node.size);
-    if (result === "kept") {
-      summary.files_skipped++;
-      summary.bytes_skipped += f.node.size;
-    } else {
-      summary.files_restored++;
-      if (result === "linked") summary.files_linked++;
-      else copiedNotice(run, leader, f);
-    }
-  } catch (e) {
-    if (isFatal(run, e)) throw e;
-    fail(run, f.display, e);
-  }
-  progress.addBytes(f.node.size);
-  progress.fileDone(f.display);
-  progress.tick();
-}
-
-function copiedNotice(run: Run, leader: FileJob, f: FileJob): void {
-  run.summary.bytes_written += f.node.size;
-  const notice = {
-    path: f.display,
-    message: `copied: the file system refused a hard link to ${leader.display}`,
-  };
-  run.summary.notices.push(notice);
-  run.options.onNotice?.(notice);
 }
