@@ -13,9 +13,8 @@
 import { eq } from "drizzle-orm";
 import { type Db, dataDirOf } from "./client.ts";
 import { backupConfigs } from "./schema.ts";
-import { loadServerKey, SecretBoxError, seal, unseal } from "./secret-box.ts";
+import { isSealed, loadServerKey, SecretBoxError, seal, unseal } from "./secret-box.ts";
 
-const SEALED = "v1:";
 const context = (jobId: string) => `job.healthcheckUrl:${jobId}`;
 
 /**
@@ -31,7 +30,7 @@ export function sealHealthcheckUrl(db: Db, jobId: string, url: string | null): s
 /** The URL a stored value stands for; null when none, or when a sealed one no longer opens. */
 export function openHealthcheckUrl(db: Db, jobId: string, stored: unknown): string | null {
   if (typeof stored !== "string" || stored === "") return null;
-  if (!stored.startsWith(SEALED)) return stored; // written in clear by an older version
+  if (!isSealed(stored)) return stored; // written in clear by an older version
   const dir = dataDirOf(db);
   if (dir === undefined) return null;
   try {
@@ -57,7 +56,7 @@ export function sealStoredHealthcheckUrls(db: Db): number {
       continue;
     }
     const url = options.healthcheckUrl;
-    if (typeof url !== "string" || url === "" || url.startsWith(SEALED)) continue;
+    if (typeof url !== "string" || url === "" || isSealed(url)) continue;
     options.healthcheckUrl = sealHealthcheckUrl(db, row.id, url);
     db.update(backupConfigs)
       .set({ options: JSON.stringify(options) })

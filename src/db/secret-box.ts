@@ -37,6 +37,11 @@ export function loadServerKey(dataDir: string): Buffer {
   return readKey(path);
 }
 
+/** True for a value seal() made (any key, any context); false for anything stored in clear. */
+export function isSealed(value: string): boolean {
+  return value.startsWith(PREFIX);
+}
+
 /** Encrypts `plain` under `key`; `context` (e.g. "smtp.password") is bound as associated data. */
 export function seal(key: Buffer, context: string, plain: string): string {
   const iv = randomBytes(12);
