@@ -59,6 +59,11 @@ export function compileArgs(target: string, commit: string, workers: string[], o
     // (--version ~60 -> ~20 ms, serve to first /healthz ~130 -> ~60 ms). ESM needs --format.
     "--bytecode",
     "--format=esm",
+    // Each dynamic import() is its own chunk, loaded when reached: main.ts restarts the process for
+    // the allocator (config/allocator.ts) before the program is loaded, so that first start no
+    // longer pays for loading the whole bundle (--version 223 -> 105 ms; an unchanged medium
+    // re-backup ~1.25 -> ~1.07 s), and a command loads only what it imports.
+    "--splitting",
     // A product binary must not read .env or bunfig.toml (whose `preload` runs code) from the cwd.
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",

@@ -21,12 +21,12 @@ describe("build.ts", () => {
     expect(gitCommit(join(root, "src"))).toBe("unknown");
   });
 
-  it("compiles main.ts with the workers as extra entrypoints, bytecode, and no .env/bunfig.toml autoloading", () => {
+  it("compiles main.ts with the workers as extra entrypoints, bytecode, code splitting, and no .env/bunfig.toml autoloading", () => {
     const args = compileArgs("linux-x64", "abc", ["src/engine/repository/seal-worker.ts"], "/out/b");
     expect(args.slice(0, 3)).toEqual(["build", "--compile", "--target=bun-linux-x64"]);
     expect(args).toContain("--no-compile-autoload-dotenv");
     expect(args).toContain("--no-compile-autoload-bunfig");
-    expect(args).toEqual(expect.arrayContaining(["--bytecode", "--format=esm"]));
+    expect(args).toEqual(expect.arrayContaining(["--bytecode", "--format=esm", "--splitting"]));
     expect(args).toContain('--define=BACKAPP_BUILD_COMMIT="abc"');
     const main = args.indexOf("src/main.ts");
     expect(args[main + 1]).toBe("src/engine/repository/seal-worker.ts");

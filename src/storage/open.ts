@@ -3,7 +3,7 @@ import { ValidationError } from "../util/errors.ts";
 import type { Backend } from "./backend.ts";
 import { createLocalBackend } from "./local.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
-import { createS3Backend } from "./s3.ts";
+import { LazyS3Backend } from "./s3-lazy.ts";
 import { withRateLimit } from "./throttle.ts";
 
 export type RepositoryAddress =
@@ -108,7 +108,7 @@ export function openBackend(
   let backend: Backend =
     parsed.kind === "local"
       ? createLocalBackend(parsed.path)
-      : createS3Backend({ bucket: parsed.bucket, prefix: parsed.prefix, ...s3Settings });
+      : new LazyS3Backend({ bucket: parsed.bucket, prefix: parsed.prefix, ...s3Settings });
   const kbps = options.limitUploadKbps;
   if (kbps !== undefined) {
     if (!(Number.isFinite(kbps) && kbps > 0))

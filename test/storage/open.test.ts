@@ -80,6 +80,24 @@ describe("openBackend", () => {
     await b.close();
   });
 
+  it("knows an S3 location at once and makes the client on first use; closing an unused one does nothing", async () => {
+    // Nothing listens on this port: any request would fail, so a clean close proves none was made.
+    const b = openBackend("s3://some-bucket/p/", {
+      endpoint: "http://127.0.0.1:9",
+      accessKeyId: "AK",
+      secretAccessKey: "SK",
+    });
+    expect(b.location).toBe("s3://some-bucket/p at 127.0.0.1:9");
+    await b.close();
+    const c = openBackend(
+      "s3://some-bucket/p",
+      { endpoint: "http://127.0.0.1:9", accessKeyId: "AK", secretAccessKey: "SK" },
+      { retry: { attempts: 1 } },
+    );
+    await expect(c.stat("config")).rejects.toThrow(/127\.0\.0\.1:9/);
+    await c.close();
+  });
+
   it("rejects a non-positive upload limit", () => {
     expect(() => openBackend(dir.path, {}, { limitUploadKbps: 0 })).toThrow(ValidationError);
     expect(() => openBackend(dir.path, {}, { limitUploadKbps: Number.NaN })).toThrow(ValidationError);
