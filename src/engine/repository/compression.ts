@@ -54,12 +54,47 @@ export function compress(plain: Uint8Array, level: number): { data: Uint8Array; 
   return { data: plain, compression: 0 };
 }
 
+/**
+ * The content size a zstd frame's header declares (RFC 8878 §3.1.1.1), or -1 when `data` does
+ * not start with a frame header that declares one.
+ */
+export function frameContentSize(data: Uint8Array): number {
+  if (data.byteLength < 6 || data[0] !== 0x28 || data[1] !== 0xb5 || data[2] !== 0x2f || data[3] !== 0xfd)
+    return -1;
+  const fhd = data[4]!;
+  if (fhd & 0x08) return -1; // reserved bit set: not a valid frame
+  const singleSegment = (fhd & 0x20) !== 0;
+  const fcsFlag = fhd >> 6;
+  const fcsBytes = fcsFlag === 0 ? (singleSegment ? 1 : 0) : 1 << fcsFlag; // 0/1, 2, 4, 8
+  if (fcsBytes === 0) return -1;
+  const at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][fhd & 0x03]!;
+  if (data.byteLength < at + fcsBytes) return -1;
+  const view = new DataView(data.buffer, data.byteOffset + at, fcsBytes);
+  if (fcsBytes === 1) return view.getUint8(0);
+  if (fcsBytes === 2) return view.getUint16(0, true) + 256;
+  if (fcsBytes === 4) return view.getUint32(0, true);
+  const big = view.getBigUint64(0, true);
+  return big > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(big);
+}
+
+/**
+ * Bun's own zstd decoder, when running on Bun: ~1.5 GB/s on text against ~1.1 for node:zlib's
+ * (which decodes in pieces and joins them), a medium restore ~10 % faster (issue 12 note).
+ */
+const bunZstd = (globalThis as { Bun?: { zstdDecompressSync?: (d: Uint8Array) => Uint8Array } }).Bun
+  ?.zstdDecompressSync;
+
 /** Inverse of compress; IntegrityError when the frame is bad or the size is not `rawLength`. */
 export function decompress(data: Uint8Array, compression: Compression, rawLength: number): Uint8Array {
   if (compression === 0) return data;
-  let out: Buffer;
+  let out: Uint8Array;
   try {
-    out = zstdDecompressSync(data, { maxOutputLength: Math.max(rawLength, 1) });
+    // Bun's decoder sizes its output from the header, so it is used only when the header
+    // declares exactly the size we expect; anything else is bounded by maxOutputLength.
+    out =
+      bunZstd && frameContentSize(data) === rawLength
+        ? bunZstd(data)
+        : zstdDecompressSync(data, { maxOutputLength: Math.max(rawLength, 1) });
   } catch (cause) {
     throw new IntegrityError("zstd frame does not decode", { cause });
   }
