@@ -31,7 +31,17 @@ export function clientConfig(opts: S3BackendOptions): S3ClientConfig {
   return config;
 }
 
-export function describeLocation(bucket: string, prefix: string, endpoint?: string): string {
+/** A key prefix without leading or trailing "/" ("" for the bucket root). */
+export function trimPrefix(prefix: string): string {
+  return prefix.replace(/^\/+|\/+$/g, "");
+}
+
+/** The location text of the backend `opts` describe (S3Backend and LazyS3Backend alike). */
+export function locationOf(opts: S3BackendOptions): string {
+  return describeLocation(opts.bucket, trimPrefix(opts.prefix), opts.endpoint);
+}
+
+function describeLocation(bucket: string, prefix: string, endpoint?: string): string {
   let host = "";
   if (endpoint) {
     try {

@@ -6,14 +6,14 @@
  */
 import type { Backend, GetOptions, ObjectInfo, PutOptions } from "./backend.ts";
 import type { S3BackendOptions } from "./s3.ts";
-import { describeLocation } from "./s3-config.ts";
+import { locationOf } from "./s3-config.ts";
 
 export class LazyS3Backend implements Backend {
   readonly location: string;
   private loading: Promise<Backend> | undefined;
 
   constructor(private readonly opts: S3BackendOptions) {
-    this.location = describeLocation(opts.bucket, opts.prefix.replace(/^\/+|\/+$/g, ""), opts.endpoint);
+    this.location = locationOf(opts);
   }
 
   /** The real backend, made once. */

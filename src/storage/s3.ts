@@ -20,7 +20,7 @@ import {
 } from "../util/errors.ts";
 import type { Backend, GetOptions, ObjectInfo, PutOptions } from "./backend.ts";
 import { validateName, validatePrefix, validateRange } from "./names.ts";
-import { clientConfig, describeLocation } from "./s3-config.ts";
+import { clientConfig, locationOf, trimPrefix } from "./s3-config.ts";
 import { addContentMd5 } from "./s3-content-md5.ts";
 import { mapS3Error } from "./s3-errors.ts";
 
@@ -64,11 +64,11 @@ export class S3Backend implements Backend {
   constructor(opts: S3BackendOptions) {
     if (opts.bucket === "") throw new ValidationError("S3 bucket name is empty");
     this.bucket = opts.bucket;
-    this.prefix = opts.prefix.replace(/^\/+|\/+$/g, "");
+    this.prefix = trimPrefix(opts.prefix);
     this.partSize = opts.partSize ?? DEFAULT_PART_SIZE;
     this.queueSize = opts.queueSize ?? 2;
     this.storageClass = (opts.storageClass || undefined) as StorageClass | undefined;
-    this.location = describeLocation(opts.bucket, this.prefix, opts.endpoint);
+    this.location = locationOf(opts);
     this.client = new S3Client(clientConfig(opts));
     addContentMd5(this.client);
   }
