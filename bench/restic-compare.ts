@@ -15,7 +15,7 @@
  * (zstd, like backapp's default) and its own cache in the bench folder. Old flags: --small = small,
  * --s3 = --target both.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { type CacheMode, cachesDroppable, type Measured, measure } from "./lib/measure.ts";
@@ -102,13 +102,31 @@ function sameTree(tree: string, restoreDir: string): boolean {
   return r.exitCode === 0;
 }
 
+/**
+ * Restored copies are kept until the end of the run (oldest removed first past KEEP_BYTES):
+ * ext4 skips inodes freed in the last 60-300 s when it allocates new ones, so a restore made
+ * right after removing another restore of 20,000 files paid for that removal (once 13.7 s of
+ * system time instead of ~2 s), landing on whichever tool ran next.
+ */
+const KEEP_BYTES = 12 * 1024 ** 3;
+const kept: string[] = [];
+let restores = 0;
+
+function removeRestores(keepBytes: number, treeBytes: number): void {
+  while (kept.length > 0 && (kept.length + 1) * treeBytes > keepBytes) {
+    rmSync(kept.shift()!, { recursive: true, force: true });
+  }
+}
+
 /** The whole sequence for one tool on a fresh repository (tool name doubles as repository name). */
-function runTool(tool: Tool, target: Target, tree: string): ToolRun {
+function runTool(tool: Tool, target: Target, tree: string, treeBytes: number): ToolRun {
   const repo = tool.name.startsWith("backapp") ? "backapp" : "restic";
-  const restoreDir = join(workDir, `restore-${repo}`);
+  const restoreDir = join(workDir, `restore-${repo}-${++restores}`);
   target.reset(repo);
   tool.cleanup();
+  removeRestores(KEEP_BYTES, treeBytes);
   rmSync(restoreDir, { recursive: true, force: true });
+  kept.push(restoreDir);
   const env = tool.env(target);
   const report = join(workDir, "time-report.txt");
   const step = (cmd: string[], warm: string[]): Measured => measure(cmd, env, cache, warm, report);
@@ -127,7 +145,6 @@ function runTool(tool: Tool, target: Target, tree: string): ToolRun {
     revert(tree);
   }
   const repoBytes = target.repoBytes(repo);
-  rmSync(restoreDir, { recursive: true, force: true });
   target.reset(repo);
   tool.cleanup();
   return { backup, rebackup, mutated, restore, repoBytes, verified };
@@ -144,6 +161,11 @@ async function makeTargets(): Promise<Target[]> {
 
 async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
+  // Restored copies an interrupted run left behind.
+  for (const name of readdirSync(workDir)) {
+    if (/^restore-(backapp|restic)(-\d+)?$/.test(name))
+      rmSync(join(workDir, name), { recursive: true, force: true });
+  }
   const treePath = join(workDir, `tree-${dataset}`);
   revert(treePath);
   console.log(`tree ${dataset} in ${treePath} (generated once, reused while unchanged)…`);
@@ -168,13 +190,14 @@ async function main(): Promise<void> {
         const order = i % 2 === 0 ? [0, 1] : [1, 0];
         for (const k of order) {
           console.log(`${target.label}: ${tools[k]!.name}, run ${i + 1}/${repeats}…`);
-          series[k]!.runs.push(runTool(tools[k]!, target, tree.path));
+          series[k]!.runs.push(runTool(tools[k]!, target, tree.path, tree.bytes));
         }
       }
       sections.push({ target: target.label.replace(/ \(.*\)$/, ""), tools: series });
     }
   } finally {
     stopAll();
+    removeRestores(0, 1);
   }
   const date = new Date().toISOString().slice(0, 10);
   const probe = mutationFacts(treePath);
