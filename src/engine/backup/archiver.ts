@@ -67,12 +67,15 @@ export interface ArchiverOptions {
 const SMALL_FILES_IN_FLIGHT = 256;
 /**
  * ...and at most this many of their bytes. Tiny files (a few hundred bytes, where the count is
- * what keeps batches full) still get ~256 in flight, files of a few KiB ~40. Measured on the
- * medium tree's 20,000 files of ~7 KiB (RSS, bench/RESULTS.md "Session 7"): 256 in flight peaked
- * ~35 MiB higher than 32 at no gain in speed; on 40,000 files of ~1 KiB, 8 in flight cost 40% more
- * CPU (a batch message per few blobs).
+ * what keeps batches full) get ~256 in flight. Session 7 (bench/RESULTS.md) set 256 KiB, ~40 files
+ * of the medium tree's ~7 KiB: 256 in flight peaked ~35 MiB higher at no gain in speed then. Session
+ * 10, on another machine, interleaved medium backups: 256 KiB was the slower in 12 of 13 pairs
+ * against 1-4 MiB (rounds' medians 6.4-7.3 s against 5.2-5.7 s), peak RSS ~+40 MiB. With so few
+ * files in flight the walk stalled whenever the seal worker was busy and the worker idled while
+ * the walk caught up: each thread was only ~56 % busy. On 40,000 files of ~1 KiB, 8 in flight
+ * cost 40% more CPU (a batch message per few blobs).
  */
-export const SMALL_BYTES_IN_FLIGHT = 256 * 1024;
+export const SMALL_BYTES_IN_FLIGHT = 2 * 1024 * 1024;
 
 type Counters = Omit<SnapshotSummary, "duration_ms" | "errors">;
 /** A walk entry whose attributes may be stored: a directory, file or symlink. */
