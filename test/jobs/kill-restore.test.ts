@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { tempName } from "../../src/engine/restore/fs-ops.ts";
 import { openSpecRepository } from "../../src/jobs/repository-access.ts";
 import { build, dir, file, listTree, treeDifferences } from "../helpers/fs-tree.ts";
 import type { GateProxy } from "../helpers/gate-proxy.ts";
@@ -70,10 +71,11 @@ async function packsOf(s3: TestS3, w: KillWorld, file: string): Promise<{ head: 
 }
 
 /** Waits (with a deadline) until part of a file is written under its temporary name while the held read waits. */
-async function untilPartlyWritten(proxy: GateProxy, target: string): Promise<void> {
-  const partial = () =>
-    existsSync(target) &&
-    filesUnder(target).some((f) => isTemporary(f) && statSync(join(target, f)).size > 0);
+async function untilPartlyWritten(proxy: GateProxy, target: string, src: string): Promise<void> {
+  // big.bin's own temporary name: a small file's (c.bin) is written and renamed in a moment, so
+  // seeing it is no sign that the held read left a file half-written.
+  const big = tempName(Buffer.from(join(target, src)), Buffer.from("big.bin")).toString();
+  const partial = () => existsSync(big) && statSync(big).size > 0;
   const deadline = Date.now() + 90_000;
   while (!(partial() && proxy.waiting() > 0)) {
     if (Date.now() > deadline) throw new Error("the restore wrote no partial file while a read waited");
@@ -120,7 +122,7 @@ async function killMidRestore(name: string, killChildToo: boolean) {
     (r) => r.method === "GET" && r.path.endsWith(`/data/${tailPack.slice(0, 2)}/${tailPack}`),
   );
   const restoreId = await restoreNow(first.url, w, target);
-  await untilPartlyWritten(proxy, target);
+  await untilPartlyWritten(proxy, target, src);
   await waitForRow(w.dbPath, `select id from backup_logs where id = '${restoreId}' and status = 'running'`);
   const children = childPids(first.proc.pid);
   expect(children.length).toBe(1);
