@@ -112,6 +112,7 @@ const KEEP_BYTES = 12 * 1024 ** 3;
 const kept: string[] = [];
 let restores = 0;
 
+/** Removes the oldest kept copies until one more of `treeBytes` fits in `keepBytes` (0: all). */
 function removeRestores(keepBytes: number, treeBytes: number): void {
   while (kept.length > 0 && (kept.length + 1) * treeBytes > keepBytes) {
     rmSync(kept.shift()!, { recursive: true, force: true });
@@ -125,7 +126,6 @@ function runTool(tool: Tool, target: Target, tree: string, treeBytes: number): T
   target.reset(repo);
   tool.cleanup();
   removeRestores(KEEP_BYTES, treeBytes);
-  rmSync(restoreDir, { recursive: true, force: true });
   kept.push(restoreDir);
   const env = tool.env(target);
   const report = join(workDir, "time-report.txt");
